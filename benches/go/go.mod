@@ -1,0 +1,3 @@
+module weirbench
+
+go 1.19

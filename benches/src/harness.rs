@@ -1,0 +1,581 @@
+//! The run plan (which workload, which implementation, which sizes) and its
+//! execution: every measurement runs in its own child process — the
+//! `compare` binary re-executed with `--child`, or the Go binary — and
+//! prints one [`Outcome`] line.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::go::GoSide;
+use crate::work::{spin, sum_of_squares, CAP};
+use crate::Outcome;
+
+/// An implementation of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Impl {
+    /// Go, the seed's code as written: unbuffered channels.
+    GoUnbuf,
+    /// Go, the seed's code with 1024-buffered channels.
+    GoBuf,
+    /// tokio multi-thread runtime + `flume::bounded(1024)`, one task per
+    /// stage (raw flume in the channel-hop workload).
+    TokioFlume,
+    /// weir (today: hand-built on weir-core).
+    Weir,
+    /// weir-core's batch API (`send_all` / `recv_many`), channel hop only.
+    WeirBatch,
+    /// A plain sequential Rust loop: the floor.
+    Loop,
+}
+
+/// The baselines every row is compared with, in column order.
+pub const BASELINES: [Impl; 4] = [Impl::GoUnbuf, Impl::GoBuf, Impl::TokioFlume, Impl::Loop];
+
+impl Impl {
+    /// The label in tables and charts.
+    pub fn label(self) -> &'static str {
+        match self {
+            Impl::GoUnbuf => "Go seed (unbuffered)",
+            Impl::GoBuf => "Go (buffered 1024)",
+            Impl::TokioFlume => "tokio+flume(1024)",
+            Impl::Weir => "weir-core",
+            Impl::WeirBatch => "weir-core batch",
+            Impl::Loop => "loop",
+        }
+    }
+
+    /// The short column header of this implementation as a baseline.
+    pub fn column(self) -> &'static str {
+        match self {
+            Impl::GoUnbuf => "xGo",
+            Impl::GoBuf => "xGo-buf",
+            Impl::TokioFlume => "xtokio+flume",
+            Impl::Loop => "xloop",
+            Impl::Weir | Impl::WeirBatch => "xweir",
+        }
+    }
+
+    /// The name the `--child` mode knows this Rust implementation by.
+    pub fn child_name(self) -> Option<&'static str> {
+        match self {
+            Impl::TokioFlume => Some("tokio-flume"),
+            Impl::Weir => Some("weir"),
+            Impl::WeirBatch => Some("weir-batch"),
+            Impl::Loop => Some("loop"),
+            Impl::GoUnbuf | Impl::GoBuf => None,
+        }
+    }
+
+    /// The channel capacity of a Go implementation.
+    pub fn go_cap(self) -> Option<usize> {
+        match self {
+            Impl::GoUnbuf => Some(0),
+            Impl::GoBuf => Some(CAP),
+            _ => None,
+        }
+    }
+}
+
+/// What a row of the table reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Wall time of the timed section.
+    Time,
+    /// Median latency over the trials of one run.
+    P50,
+    /// 99th-percentile latency over the trials of one run.
+    P99,
+    /// Shutdown time (million workers).
+    Shutdown,
+    /// Peak RSS.
+    Rss,
+}
+
+impl Metric {
+    /// The label in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Time => "time",
+            Metric::P50 => "p50",
+            Metric::P99 => "p99",
+            Metric::Shutdown => "shutdown",
+            Metric::Rss => "peak RSS",
+        }
+    }
+
+    /// The metric's value in an outcome: nanoseconds, or kB for RSS.
+    pub fn value(self, o: &Outcome) -> f64 {
+        match self {
+            Metric::Time => o.elapsed.as_nanos() as f64,
+            Metric::P50 => o.p50.as_nanos() as f64,
+            Metric::P99 => o.p99.as_nanos() as f64,
+            Metric::Shutdown => o.shutdown.as_nanos() as f64,
+            Metric::Rss => o.rss_kb as f64,
+        }
+    }
+}
+
+/// How one implementation of a case runs.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// Run `program args`.
+    Run {
+        /// The program: this executable (`--child`) or the Go binary.
+        program: PathBuf,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+    /// Not run, and why (shown in the table).
+    Skip(String),
+}
+
+/// One line of the plan: a workload at one size / configuration, run by
+/// several implementations.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// A stable id (used by the target checks), e.g. `pool-k64-w2`.
+    pub id: String,
+    /// The workload, e.g. `1 pipeline`.
+    pub workload: &'static str,
+    /// This case's configuration, e.g. `N=10M`.
+    pub title: String,
+    /// Items processed, for the ns/item column (0: no such column).
+    pub items: u64,
+    /// The metrics reported (the first one is charted).
+    pub metrics: Vec<Metric>,
+    /// Runs per implementation.
+    pub runs: usize,
+    /// The implementations and how to run each.
+    pub impls: Vec<(Impl, Plan)>,
+    /// The checksum every implementation must report, if there is one.
+    pub expect: Option<u64>,
+    /// A child that runs longer than this is killed.
+    pub timeout: Duration,
+}
+
+/// How one implementation of a case fared.
+#[derive(Debug, Clone)]
+pub enum Fate {
+    /// Every run succeeded.
+    Ran(Vec<Outcome>),
+    /// Not run (see [`Plan::Skip`]).
+    Skipped(String),
+    /// A run failed, timed out, or reported a wrong checksum.
+    Failed(String),
+}
+
+/// A case with what each implementation measured.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case.
+    pub case: Case,
+    /// One entry per implementation, in the case's order.
+    pub fates: Vec<(Impl, Fate)>,
+}
+
+/// Workload sizes for a full or a quick run.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// Pipeline (workload 1) N.
+    pub pipeline: u64,
+    /// Channel-hop items.
+    pub hop: u64,
+    /// Worker-pool jobs for (~100 ns, ~1 µs) jobs.
+    pub pool: (u64, u64),
+    /// Fan-out/fan-in N.
+    pub fan: u64,
+    /// Cancellation trials per run.
+    pub cancel: u64,
+    /// Latency trials per run.
+    pub latency: u64,
+    /// Million-workers sizes: (every implementation, weir and Go only).
+    pub million: (u64, Option<u64>),
+    /// Bounded-memory sizes (none in quick mode).
+    pub memory: Option<(u64, u64)>,
+    /// Runs of the latency workloads (each already aggregates many trials).
+    pub latency_runs: usize,
+}
+
+impl Sizes {
+    /// The sizes of the performance issue (about ten minutes on 2 cores).
+    pub const FULL: Sizes = Sizes {
+        pipeline: 10_000_000,
+        hop: 5_000_000,
+        pool: (1_000_000, 200_000),
+        fan: 2_000_000,
+        cancel: 1000,
+        latency: 1000,
+        million: (20_000, Some(1_000_000)),
+        memory: Some((10_000_000, 100_000_000)),
+        latency_runs: 3,
+    };
+    /// Tiny sizes that keep the harness from rotting (CI).
+    pub const QUICK: Sizes = Sizes {
+        pipeline: 100_000,
+        hop: 100_000,
+        pool: (20_000, 5_000),
+        fan: 50_000,
+        cancel: 50,
+        latency: 50,
+        million: (10_000, None),
+        memory: None,
+        latency_runs: 1,
+    };
+}
+
+/// LCG steps of a "~100 ns" job (same `k` in Go and Rust).
+pub const K_SMALL: u32 = 64;
+/// LCG steps of a "~1 µs" job.
+pub const K_LARGE: u32 = 640;
+/// Worker counts of the worker-pool workload.
+pub const POOL_WORKERS: [usize; 3] = [1, 2, 4];
+/// Raw flume's async receivers shut down in quadratic time with many
+/// waiters: the million-workers baseline stops at this size.
+pub const FLUME_MILLION_CAP: u64 = 20_000;
+
+struct Planner<'a> {
+    exe: &'a Path,
+    go: &'a GoSide,
+}
+
+impl Planner<'_> {
+    fn plan(&self, imp: Impl, workload: &str, args: &[u64], go_args: &[u64]) -> Plan {
+        let strs = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>();
+        if let Some(cap) = imp.go_cap() {
+            return match self.go {
+                GoSide::Built { binary, .. } => {
+                    let mut a = vec![workload.to_string(), cap.to_string()];
+                    a.extend(strs(go_args));
+                    Plan::Run {
+                        program: binary.clone(),
+                        args: a,
+                    }
+                }
+                GoSide::Unavailable(_) => Plan::Skip("n/a (no Go)".into()),
+            };
+        }
+        let name = imp.child_name().expect("a Rust implementation");
+        let mut a = vec!["--child".to_string(), workload.to_string(), name.to_string()];
+        a.extend(strs(args));
+        Plan::Run {
+            program: self.exe.to_path_buf(),
+            args: a,
+        }
+    }
+
+    fn impls(&self, list: &[Impl], workload: &str, args: &[u64]) -> Vec<(Impl, Plan)> {
+        list.iter()
+            .map(|&i| (i, self.plan(i, workload, args, args)))
+            .collect()
+    }
+}
+
+/// A short human form of a count: 10M, 20k, 1000.
+pub fn short(n: u64) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1000 && n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+/// The full plan: every workload, every implementation.
+pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]) -> Vec<Case> {
+    use Impl::*;
+    let p = Planner { exe, go };
+    let mut cases = Vec::new();
+    let wanted = |w: &str| only.is_empty() || only.iter().any(|o| o == w);
+    let all = [GoUnbuf, GoBuf, TokioFlume, Weir, Loop];
+    let conc = [GoUnbuf, GoBuf, TokioFlume, Weir];
+    let minute = Duration::from_secs(60);
+
+    if wanted("pipeline") {
+        let n = sizes.pipeline;
+        cases.push(Case {
+            id: "pipeline".into(),
+            workload: "1 pipeline",
+            title: format!("gen->square->sum N={}", short(n)),
+            items: n,
+            metrics: vec![Metric::Time],
+            runs,
+            impls: p.impls(&all, "pipeline", &[n]),
+            expect: Some(sum_of_squares(n)),
+            timeout: 3 * minute,
+        });
+    }
+    if wanted("hop") {
+        let n = sizes.hop;
+        cases.push(Case {
+            id: "hop".into(),
+            workload: "2 channel hop",
+            title: format!("1 producer, 1 consumer, N={}", short(n)),
+            items: n,
+            metrics: vec![Metric::Time],
+            runs,
+            impls: p.impls(&[GoUnbuf, GoBuf, TokioFlume, Weir, WeirBatch, Loop], "hop", &[n]),
+            expect: Some((0..n).fold(0u64, u64::wrapping_add)),
+            timeout: 2 * minute,
+        });
+    }
+    if wanted("pool") {
+        for (k, n, what) in [
+            (K_SMALL, sizes.pool.0, "~100ns"),
+            (K_LARGE, sizes.pool.1, "~1us"),
+        ] {
+            let expect = (0..n).fold(0u64, |a, i| a.wrapping_add(spin(i, k)));
+            for w in POOL_WORKERS {
+                let args = [n, w as u64, u64::from(k)];
+                cases.push(Case {
+                    id: format!("pool-k{k}-w{w}"),
+                    workload: "3 worker pool",
+                    title: format!("{what} jobs (k={k}), W={w}, {} jobs", short(n)),
+                    items: n,
+                    metrics: vec![Metric::Time],
+                    runs,
+                    impls: all
+                        .iter()
+                        .map(|&i| (i, p.plan(i, "pool", &args, &args)))
+                        .collect(),
+                    expect: Some(expect),
+                    timeout: 2 * minute,
+                });
+            }
+        }
+    }
+    if wanted("fan") {
+        let n = sizes.fan;
+        cases.push(Case {
+            id: "fan".into(),
+            workload: "4 fan-out/fan-in",
+            title: format!("4 squaring workers, N={}", short(n)),
+            items: n,
+            metrics: vec![Metric::Time],
+            runs,
+            impls: p.impls(&all, "fan", &[n]),
+            expect: Some(sum_of_squares(n)),
+            timeout: 2 * minute,
+        });
+    }
+    if wanted("cancel") {
+        let t = sizes.cancel;
+        cases.push(Case {
+            id: "cancel".into(),
+            workload: "5 cancellation",
+            title: format!("10 stages, full buffers, {t} trials/run"),
+            items: 0,
+            metrics: vec![Metric::P50, Metric::P99],
+            runs: runs.min(sizes.latency_runs),
+            impls: p.impls(&conc, "cancel", &[t]),
+            expect: None,
+            timeout: 3 * minute,
+        });
+    }
+    if wanted("million") {
+        let (n, big) = sizes.million;
+        cases.push(Case {
+            id: "million-small".into(),
+            workload: "6 many workers",
+            title: format!("{} workers on one channel", short(n)),
+            items: n,
+            metrics: vec![Metric::Time, Metric::Shutdown, Metric::Rss],
+            runs: runs.min(3),
+            impls: p.impls(&conc, "million", &[n]),
+            expect: Some(n),
+            timeout: minute,
+        });
+        if let Some(n) = big {
+            let mut impls = p.impls(&[GoUnbuf, Weir], "million", &[n]);
+            impls.push((
+                TokioFlume,
+                Plan::Skip(format!(
+                    "capped at {}: flume's async-recv shutdown is quadratic (29.5 s at 100k)",
+                    short(FLUME_MILLION_CAP)
+                )),
+            ));
+            cases.push(Case {
+                id: "million".into(),
+                workload: "6 many workers",
+                title: format!("{} workers on one channel", short(n)),
+                items: n,
+                metrics: vec![Metric::Time, Metric::Shutdown, Metric::Rss],
+                runs: runs.min(3),
+                impls,
+                expect: Some(n),
+                timeout: 2 * minute,
+            });
+        }
+    }
+    if wanted("latency") {
+        let t = sizes.latency;
+        cases.push(Case {
+            id: "latency".into(),
+            workload: "7 latency",
+            title: format!("1 item, idle 3-stage pipeline, {t} trials/run"),
+            items: 0,
+            metrics: vec![Metric::P50, Metric::P99],
+            runs: runs.min(sizes.latency_runs),
+            impls: p.impls(&conc, "latency", &[t]),
+            expect: Some((0..t).map(|i| i + 3).sum()),
+            timeout: minute,
+        });
+    }
+    if wanted("memory") {
+        if let Some((a, b)) = sizes.memory {
+            for n in [a, b] {
+                cases.push(Case {
+                    id: format!("memory-{}", short(n)),
+                    workload: "8 bounded memory",
+                    title: format!("pipeline N={}", short(n)),
+                    items: n,
+                    metrics: vec![Metric::Rss, Metric::Time],
+                    runs: 1,
+                    impls: p.impls(&all, "pipeline", &[n]),
+                    expect: Some(sum_of_squares(n)),
+                    timeout: 3 * minute,
+                });
+            }
+        }
+    }
+    cases
+}
+
+/// Runs `program args`, waits at most `timeout`, and parses its outcome.
+pub fn run_child(program: &Path, args: &[String], timeout: Duration) -> Result<Outcome, String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn {}: {e}", program.display()))?;
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("timed out after {} s", timeout.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("wait: {e}")),
+        }
+    };
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
+    if !status.success() {
+        let last = err.lines().last().unwrap_or("").to_string();
+        return Err(format!("exited with {status}: {last}"));
+    }
+    Outcome::parse(&out).ok_or_else(|| format!("no RESULT line in output: {out:?}"))
+}
+
+/// Runs every case: for each run, every implementation in turn
+/// (interleaved, so slow drift on a noisy machine hits all of them alike).
+pub fn execute(cases: Vec<Case>, mut progress: impl FnMut(&str)) -> Vec<CaseResult> {
+    let total = cases.len();
+    cases
+        .into_iter()
+        .enumerate()
+        .map(|(ci, case)| {
+            let mut runs: Vec<Result<Vec<Outcome>, String>> =
+                case.impls.iter().map(|_| Ok(Vec::new())).collect();
+            for r in 0..case.runs {
+                for (slot, (imp, plan)) in runs.iter_mut().zip(&case.impls) {
+                    let Plan::Run { program, args } = plan else {
+                        continue;
+                    };
+                    let Ok(done) = slot else { continue };
+                    let t = Instant::now();
+                    let result = run_child(program, args, case.timeout).and_then(|o| {
+                        match case.expect {
+                            Some(e) if o.check != e => Err(format!(
+                                "wrong checksum {} (expected {e})",
+                                o.check
+                            )),
+                            _ => Ok(o),
+                        }
+                    });
+                    progress(&format!(
+                        "[{}/{total}] {} {} | {} run {}/{}: {} ({:.2} s wall)",
+                        ci + 1,
+                        case.workload,
+                        case.title,
+                        imp.label(),
+                        r + 1,
+                        case.runs,
+                        match &result {
+                            Ok(_) => "ok".to_string(),
+                            Err(e) => e.clone(),
+                        },
+                        t.elapsed().as_secs_f64()
+                    ));
+                    match result {
+                        Ok(o) => done.push(o),
+                        Err(e) => *slot = Err(e),
+                    }
+                }
+            }
+            let fates = case
+                .impls
+                .iter()
+                .zip(runs)
+                .map(|((imp, plan), r)| {
+                    let fate = match (plan, r) {
+                        (Plan::Skip(why), _) => Fate::Skipped(why.clone()),
+                        (Plan::Run { .. }, Ok(v)) => Fate::Ran(v),
+                        (Plan::Run { .. }, Err(e)) => Fate::Failed(e),
+                    };
+                    (*imp, fate)
+                })
+                .collect();
+            CaseResult { case, fates }
+        })
+        .collect()
+}
+
+/// The median, minimum and maximum of `values` (which must not be empty).
+pub fn stats(values: &mut [f64]) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    (median, values[0], values[n - 1])
+}
+
+impl CaseResult {
+    /// The median / min / max of `metric` for `imp`, if it ran.
+    pub fn summary(&self, imp: Impl, metric: Metric) -> Option<(f64, f64, f64)> {
+        self.fates.iter().find_map(|(i, f)| match f {
+            Fate::Ran(v) if *i == imp && !v.is_empty() => {
+                let mut vals: Vec<f64> = v.iter().map(|o| metric.value(o)).collect();
+                Some(stats(&mut vals))
+            }
+            _ => None,
+        })
+    }
+
+    /// The median of `metric` for `imp`, if it ran.
+    pub fn median(&self, imp: Impl, metric: Metric) -> Option<f64> {
+        self.summary(imp, metric).map(|s| s.0)
+    }
+}

@@ -1,0 +1,144 @@
+//! Workload 5, cancellation latency: a 10-stage pipeline (a source and nine
+//! forwarding stages) whose buffers are all full because nobody reads the
+//! last channel; the time from `cancel()` until every stage task has ended.
+//!
+//! Each stage waits on its channel operation and the cancel signal at once
+//! (Go: `select` with `<-ctx.Done()`; Rust: `tokio::select!` with
+//! `CancellationToken::cancelled()`).
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use weir_core::{chan, WaitGroup};
+
+use crate::work::{pause, percentiles, runtime, CAP};
+use crate::Outcome;
+
+/// Stage tasks in the pipeline (the source included).
+pub const STAGES: usize = 10;
+
+/// Waits (off the runtime) until `full()` holds, then lets the stages park.
+fn wait_until_full(full: impl Fn() -> bool) {
+    while !full() {
+        pause(Duration::from_micros(10));
+    }
+    pause(Duration::from_micros(100));
+}
+
+/// weir-core channels, a `WaitGroup` over the stage tasks, and (until
+/// weir-cancel's `Context` replaces it) tokio-util's `CancellationToken`.
+pub fn weir(trials: usize) -> Outcome {
+    let rt = runtime();
+    let _enter = rt.enter();
+    let start = Instant::now();
+    let mut samples = Vec::with_capacity(trials);
+    let mut check = 0u64;
+    for _ in 0..trials {
+        let token = CancellationToken::new();
+        let wg = WaitGroup::new();
+        let (chans_tx, mut chans_rx): (Vec<_>, Vec<_>) =
+            (0..STAGES).map(|_| chan::bounded::<u64>(CAP)).unzip();
+        let (tx, tok) = (chans_tx[0].clone(), token.clone());
+        wg.go(async move {
+            let mut i = 0u64;
+            loop {
+                tokio::select! {
+                    r = tx.send(i) => if r.is_err() { return },
+                    _ = tok.cancelled() => return,
+                }
+                i += 1;
+            }
+        });
+        for s in 1..STAGES {
+            let (rx, tx, tok) = (chans_rx[s - 1].clone(), chans_tx[s].clone(), token.clone());
+            wg.go(async move {
+                loop {
+                    let v = tokio::select! {
+                        v = rx.recv() => match v { Some(v) => v, None => return },
+                        _ = tok.cancelled() => return,
+                    };
+                    tokio::select! {
+                        r = tx.send(v) => if r.is_err() { return },
+                        _ = tok.cancelled() => return,
+                    }
+                }
+            });
+        }
+        wait_until_full(|| chans_tx.iter().all(|tx| tx.is_full()));
+        let t0 = Instant::now();
+        token.cancel();
+        rt.block_on(wg.wait()).expect("stage tasks");
+        samples.push(t0.elapsed());
+        check += chans_tx[STAGES - 1].len() as u64;
+        chans_rx.clear();
+    }
+    let (p50, p99) = percentiles(&mut samples);
+    Outcome {
+        elapsed: start.elapsed(),
+        check,
+        p50,
+        p99,
+        ..Outcome::default()
+    }
+}
+
+/// The naive baseline: flume channels, `CancellationToken`, and the stage
+/// tasks' `JoinHandle`s awaited one by one.
+pub fn tokio_flume(trials: usize) -> Outcome {
+    let rt = runtime();
+    let _enter = rt.enter();
+    let start = Instant::now();
+    let mut samples = Vec::with_capacity(trials);
+    let mut check = 0u64;
+    for _ in 0..trials {
+        let token = CancellationToken::new();
+        let (chans_tx, mut chans_rx): (Vec<_>, Vec<_>) =
+            (0..STAGES).map(|_| flume::bounded::<u64>(CAP)).unzip();
+        let mut handles = Vec::with_capacity(STAGES);
+        let (tx, tok) = (chans_tx[0].clone(), token.clone());
+        handles.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            loop {
+                tokio::select! {
+                    r = tx.send_async(i) => if r.is_err() { return },
+                    _ = tok.cancelled() => return,
+                }
+                i += 1;
+            }
+        }));
+        for s in 1..STAGES {
+            let (rx, tx, tok) = (chans_rx[s - 1].clone(), chans_tx[s].clone(), token.clone());
+            handles.push(tokio::spawn(async move {
+                loop {
+                    let v = tokio::select! {
+                        v = rx.recv_async() => match v { Ok(v) => v, Err(_) => return },
+                        _ = tok.cancelled() => return,
+                    };
+                    tokio::select! {
+                        r = tx.send_async(v) => if r.is_err() { return },
+                        _ = tok.cancelled() => return,
+                    }
+                }
+            }));
+        }
+        wait_until_full(|| chans_tx.iter().all(|tx| tx.is_full()));
+        let t0 = Instant::now();
+        token.cancel();
+        rt.block_on(async {
+            for h in handles {
+                h.await.expect("stage task");
+            }
+        });
+        samples.push(t0.elapsed());
+        check += chans_tx[STAGES - 1].len() as u64;
+        chans_rx.clear();
+    }
+    let (p50, p99) = percentiles(&mut samples);
+    Outcome {
+        elapsed: start.elapsed(),
+        check,
+        p50,
+        p99,
+        ..Outcome::default()
+    }
+}

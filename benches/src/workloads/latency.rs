@@ -1,0 +1,107 @@
+//! Workload 7, latency: one item through an idle 3-stage pipeline
+//! (`in -> +1 -> +1 -> +1 -> out`), the pipeline left idle for about a
+//! millisecond before each trial.
+
+use std::time::{Duration, Instant};
+
+use weir_core::{chan, WaitGroup};
+
+use crate::work::{percentiles, runtime, CAP};
+use crate::Outcome;
+
+/// Forwarding stages between the input and the output channel.
+pub const STAGES: usize = 3;
+/// Idle time before each trial (`std::thread::sleep`, like Go's
+/// `time.Sleep`).
+pub const IDLE: Duration = Duration::from_micros(500);
+/// Batch limit of the weir-core stages: the same batched stage loop as the
+/// pipeline workload, to show a batch never waits to fill up.
+pub const BATCH: usize = 512;
+
+/// weir-core: each stage is the batched loop of the pipeline workload
+/// (`recv_many` then `send_all`).
+pub fn weir(trials: usize) -> Outcome {
+    let rt = runtime();
+    let _enter = rt.enter();
+    let wg = WaitGroup::new();
+    let (input, mut rx) = chan::bounded::<u64>(CAP);
+    for _ in 0..STAGES {
+        let (tx, next) = chan::bounded::<u64>(CAP);
+        wg.go(async move {
+            let mut buf = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut buf, BATCH).await > 0 {
+                let out: Vec<u64> = buf.drain(..).map(|v| v + 1).collect();
+                if tx.send_all(out).await.is_err() {
+                    return;
+                }
+            }
+        });
+        rx = next;
+    }
+    let output = rx;
+    let mut samples = Vec::with_capacity(trials);
+    let mut check = 0u64;
+    let start = Instant::now();
+    for i in 0..trials as u64 {
+        std::thread::sleep(IDLE);
+        let t0 = Instant::now();
+        let v = rt.block_on(async {
+            input.send(i).await.expect("pipeline input");
+            output.recv().await.expect("pipeline output")
+        });
+        samples.push(t0.elapsed());
+        check += v;
+    }
+    let elapsed = start.elapsed();
+    drop(input);
+    rt.block_on(wg.wait()).expect("stage tasks");
+    let (p50, p99) = percentiles(&mut samples);
+    Outcome {
+        elapsed,
+        check,
+        p50,
+        p99,
+        ..Outcome::default()
+    }
+}
+
+/// The naive baseline: one task per stage, `recv_async` / `send_async` on
+/// `flume::bounded(1024)`.
+pub fn tokio_flume(trials: usize) -> Outcome {
+    let rt = runtime();
+    let _enter = rt.enter();
+    let (input, mut rx) = flume::bounded::<u64>(CAP);
+    for _ in 0..STAGES {
+        let (tx, next) = flume::bounded::<u64>(CAP);
+        tokio::spawn(async move {
+            while let Ok(v) = rx.recv_async().await {
+                if tx.send_async(v + 1).await.is_err() {
+                    return;
+                }
+            }
+        });
+        rx = next;
+    }
+    let output = rx;
+    let mut samples = Vec::with_capacity(trials);
+    let mut check = 0u64;
+    let start = Instant::now();
+    for i in 0..trials as u64 {
+        std::thread::sleep(IDLE);
+        let t0 = Instant::now();
+        let v = rt.block_on(async {
+            input.send_async(i).await.expect("pipeline input");
+            output.recv_async().await.expect("pipeline output")
+        });
+        samples.push(t0.elapsed());
+        check += v;
+    }
+    let (p50, p99) = percentiles(&mut samples);
+    Outcome {
+        elapsed: start.elapsed(),
+        check,
+        p50,
+        p99,
+        ..Outcome::default()
+    }
+}

@@ -1,0 +1,60 @@
+//! One module per workload of the performance issue; in each, one small
+//! function per implementation:
+//!
+//! * `weir` — weir, today hand-built on weir-core channels + `WaitGroup`
+//!   (labelled "weir-core" in the output); the stage crate / facade will
+//!   replace the body of this one function.
+//! * `tokio_flume` — the naive baseline: tokio's multi-thread runtime,
+//!   `flume::bounded(1024)` with `send_async` / `recv_async`, one task per
+//!   stage, a direct port of the seed's Go code.
+//! * `loop_` — the floor: the same work in a plain sequential loop.
+//!
+//! The Go side lives in `benches/go/main.go`.
+
+use crate::work::vm_hwm_kb;
+use crate::Outcome;
+
+pub mod cancel;
+pub mod fan;
+pub mod hop;
+pub mod latency;
+pub mod million;
+pub mod pipeline;
+pub mod pool;
+
+/// Runs implementation `imp` of `workload` with `args` in this process and
+/// returns what it measured, with the peak RSS filled in.
+pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
+    let arg = |i: usize| -> Result<u64, String> {
+        args.get(i)
+            .copied()
+            .ok_or_else(|| format!("{workload}: missing argument {}", i + 1))
+    };
+    let k32 = |v: u64| u32::try_from(v).map_err(|_| format!("k out of range: {v}"));
+    let us = |v: u64| usize::try_from(v).map_err(|_| format!("out of range: {v}"));
+    let mut outcome = match (workload, imp) {
+        ("pipeline", "weir") => pipeline::weir(arg(0)?),
+        ("pipeline", "weir-batch") => pipeline::weir_batch(arg(0)?),
+        ("pipeline", "tokio-flume") => pipeline::tokio_flume(arg(0)?),
+        ("pipeline", "loop") => pipeline::loop_(arg(0)?),
+        ("hop", "weir") => hop::weir(arg(0)?),
+        ("hop", "weir-batch") => hop::weir_batch(arg(0)?),
+        ("hop", "tokio-flume") => hop::tokio_flume(arg(0)?),
+        ("hop", "loop") => hop::loop_(arg(0)?),
+        ("pool", "weir") => pool::weir(arg(0)?, us(arg(1)?)?, k32(arg(2)?)?),
+        ("pool", "tokio-flume") => pool::tokio_flume(arg(0)?, us(arg(1)?)?, k32(arg(2)?)?),
+        ("pool", "loop") => pool::loop_(arg(0)?, k32(arg(2)?)?),
+        ("fan", "weir") => fan::weir(arg(0)?),
+        ("fan", "tokio-flume") => fan::tokio_flume(arg(0)?),
+        ("fan", "loop") => fan::loop_(arg(0)?),
+        ("cancel", "weir") => cancel::weir(us(arg(0)?)?),
+        ("cancel", "tokio-flume") => cancel::tokio_flume(us(arg(0)?)?),
+        ("latency", "weir") => latency::weir(us(arg(0)?)?),
+        ("latency", "tokio-flume") => latency::tokio_flume(us(arg(0)?)?),
+        ("million", "weir") => million::weir(us(arg(0)?)?),
+        ("million", "tokio-flume") => million::tokio_flume(us(arg(0)?)?),
+        _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
+    };
+    outcome.rss_kb = vm_hwm_kb();
+    Ok(outcome)
+}

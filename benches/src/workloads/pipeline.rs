@@ -1,0 +1,156 @@
+//! Workload 1, the seed pipeline: `gen(1..=N) -> square -> sum`.
+//! Also run at two sizes for workload 8 (bounded memory).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use weir_core::{chan, WaitGroup};
+
+use crate::work::{runtime, square, CAP};
+use crate::Outcome;
+
+/// Items per chunk in [`weir`], and per `send_all` / `recv_many` in
+/// [`weir_batch`].
+pub const BATCH: usize = 512;
+/// Capacity, in chunks, of [`weir`]'s channels (`CHUNKS * BATCH` = 2048
+/// items in flight per channel at most).
+pub const CHUNKS: usize = 4;
+
+/// weir-core by hand: one task per stage, `Vec<u64>` chunks of [`BATCH`]
+/// items through `chan::bounded(CHUNKS)`.
+pub fn weir(n: u64) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let (tx1, rx1) = chan::bounded::<Vec<u64>>(CHUNKS);
+        let (tx2, rx2) = chan::bounded::<Vec<u64>>(CHUNKS);
+        let wg = WaitGroup::new();
+        wg.go(async move {
+            let mut i = 1;
+            while i <= n {
+                let end = n.min(i + BATCH as u64 - 1);
+                if tx1.send((i..=end).collect()).await.is_err() {
+                    return;
+                }
+                i = end + 1;
+            }
+        });
+        wg.go(async move {
+            while let Some(mut chunk) = rx1.recv().await {
+                chunk.iter_mut().for_each(|v| *v = square(*v));
+                if tx2.send(chunk).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let sink = wg.go(async move {
+            let mut sum = 0u64;
+            while let Some(chunk) = rx2.recv().await {
+                sum = chunk.into_iter().fold(sum, u64::wrapping_add);
+            }
+            sum
+        });
+        let sum = sink.await.expect("sink task");
+        wg.wait().await.expect("pipeline tasks");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
+/// weir-core's batch API: one task per stage on `chan::bounded(1024)` of
+/// `u64`, items moving with `send_all` / `recv_many` of [`BATCH`].
+pub fn weir_batch(n: u64) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let (tx1, rx1) = chan::bounded::<u64>(CAP);
+        let (tx2, rx2) = chan::bounded::<u64>(CAP);
+        let wg = WaitGroup::new();
+        wg.go(async move {
+            let mut i = 1;
+            while i <= n {
+                let end = n.min(i + BATCH as u64 - 1);
+                if tx1.send_all((i..=end).collect()).await.is_err() {
+                    return;
+                }
+                i = end + 1;
+            }
+        });
+        wg.go(async move {
+            let mut buf = Vec::with_capacity(BATCH);
+            while rx1.recv_many(&mut buf, BATCH).await > 0 {
+                let out: Vec<u64> = buf.drain(..).map(square).collect();
+                if tx2.send_all(out).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let sink = wg.go(async move {
+            let mut buf = Vec::with_capacity(BATCH);
+            let mut sum = 0u64;
+            while rx2.recv_many(&mut buf, BATCH).await > 0 {
+                sum = buf.drain(..).fold(sum, u64::wrapping_add);
+            }
+            sum
+        });
+        let sum = sink.await.expect("sink task");
+        wg.wait().await.expect("pipeline tasks");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
+/// The naive baseline: one tokio task per stage, `flume::bounded(1024)`.
+pub fn tokio_flume(n: u64) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let (tx1, rx1) = flume::bounded::<u64>(CAP);
+        let (tx2, rx2) = flume::bounded::<u64>(CAP);
+        tokio::spawn(async move {
+            for i in 1..=n {
+                if tx1.send_async(i).await.is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Ok(v) = rx1.recv_async().await {
+                if tx2.send_async(square(v)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let sink = tokio::spawn(async move {
+            let mut sum = 0u64;
+            while let Ok(v) = rx2.recv_async().await {
+                sum = sum.wrapping_add(v);
+            }
+            sum
+        });
+        let sum = sink.await.expect("sink task");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
+/// The floor: a plain sequential loop.
+pub fn loop_(n: u64) -> Outcome {
+    let t = Instant::now();
+    let mut sum = 0u64;
+    for i in 1..=black_box(n) {
+        sum = sum.wrapping_add(square(i));
+    }
+    let sum = black_box(sum);
+    Outcome {
+        elapsed: t.elapsed(),
+        check: sum,
+        ..Outcome::default()
+    }
+}

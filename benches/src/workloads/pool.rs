@@ -1,0 +1,123 @@
+//! Workload 3, the seed's worker pool (`processJobs`): `n` jobs of
+//! `spin(job, k)` over `w` workers; the results channel closes exactly when
+//! every worker is done.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use weir_core::{chan, WaitGroup};
+
+use crate::work::{runtime, spin, CAP};
+use crate::Outcome;
+
+/// Jobs per chunk: what a weir-core worker takes at once (small enough
+/// that the workers stay balanced).
+pub const CHUNK: usize = 32;
+/// Capacity, in chunks, of the weir-core channels (`CHUNKS * CHUNK` = 1024
+/// jobs in flight per channel at most).
+pub const CHUNKS: usize = 32;
+
+/// weir-core by hand: the producer sends `Vec` chunks of [`CHUNK`] jobs
+/// into a shared `chan::bounded(CHUNKS)`; `w` workers each take a chunk,
+/// run it, and send the chunk of results back; a `WaitGroup` tracks the
+/// tasks, and the results channel closes when the last worker drops its
+/// sender.
+pub fn weir(n: u64, w: usize, k: u32) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let (jobs_tx, jobs) = chan::bounded::<Vec<u64>>(CHUNKS);
+        let (results_tx, results) = chan::bounded::<Vec<u64>>(CHUNKS);
+        let wg = WaitGroup::new();
+        wg.go(async move {
+            let mut i = 0;
+            while i < n {
+                let end = n.min(i + CHUNK as u64);
+                if jobs_tx.send((i..end).collect()).await.is_err() {
+                    return;
+                }
+                i = end;
+            }
+        });
+        for _ in 0..w {
+            let (jobs, results_tx) = (jobs.clone(), results_tx.clone());
+            wg.go(async move {
+                while let Some(mut chunk) = jobs.recv().await {
+                    chunk.iter_mut().for_each(|j| *j = spin(*j, k));
+                    if results_tx.send(chunk).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((jobs, results_tx));
+        let sink = wg.go(async move {
+            let mut sum = 0u64;
+            while let Some(chunk) = results.recv().await {
+                sum = chunk.into_iter().fold(sum, u64::wrapping_add);
+            }
+            sum
+        });
+        let sum = sink.await.expect("results consumer");
+        wg.wait().await.expect("pool tasks");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
+/// The naive baseline: the seed's `processJobs` ported to tokio tasks and
+/// `flume::bounded(1024)` channels, one job per message.
+pub fn tokio_flume(n: u64, w: usize, k: u32) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let (jobs_tx, jobs) = flume::bounded::<u64>(CAP);
+        let (results_tx, results) = flume::bounded::<u64>(CAP);
+        tokio::spawn(async move {
+            for i in 0..n {
+                if jobs_tx.send_async(i).await.is_err() {
+                    return;
+                }
+            }
+        });
+        for _ in 0..w {
+            let (jobs, results_tx) = (jobs.clone(), results_tx.clone());
+            tokio::spawn(async move {
+                while let Ok(job) = jobs.recv_async().await {
+                    if results_tx.send_async(spin(job, k)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((jobs, results_tx));
+        let sink = tokio::spawn(async move {
+            let mut sum = 0u64;
+            while let Ok(r) = results.recv_async().await {
+                sum = sum.wrapping_add(r);
+            }
+            sum
+        });
+        let sum = sink.await.expect("results consumer");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
+/// The floor: every job in a sequential loop.
+pub fn loop_(n: u64, k: u32) -> Outcome {
+    let t = Instant::now();
+    let mut sum = 0u64;
+    for i in 0..black_box(n) {
+        sum = sum.wrapping_add(spin(i, black_box(k)));
+    }
+    Outcome {
+        elapsed: t.elapsed(),
+        check: black_box(sum),
+        ..Outcome::default()
+    }
+}

@@ -1,0 +1,312 @@
+//! Waiting for a context: [`Cancelled`], [`CancelledOwned`] and [`Run`].
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{ready, Context as TaskContext, Poll};
+
+use pin_project::pin_project;
+use tokio::sync::futures::Notified;
+use tokio::time::{sleep_until, Instant, Sleep};
+
+use crate::context::Context;
+use crate::error::ContextError;
+
+impl Context {
+    /// Waits until the context is done: Go's `<-ctx.Done()`.
+    ///
+    /// Completes when the context (or an ancestor) is cancelled or its
+    /// deadline passes; at once if it already is done, and never for a
+    /// context that cannot end (such as [`Context::background`]). Any number
+    /// of tasks may wait on one context: waiters sit in tokio's intrusive
+    /// list, and cancelling wakes them all.
+    ///
+    /// No timer exists until the future is polled; a deadline that has
+    /// already passed completes without one.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future loses nothing, and a new call waits
+    /// for the same event. Use it freely in `tokio::select!`.
+    ///
+    /// # Panics
+    ///
+    /// Polling it panics if the context has a deadline that is still ahead
+    /// and there is no tokio runtime with the time driver enabled (as
+    /// [`tokio::time::sleep`] does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let (ctx, handle) = Context::background().with_cancel();
+    /// let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(1);
+    /// tx.send(1).await.unwrap();
+    /// handle.cancel();
+    ///
+    /// tokio::select! {
+    ///     biased;
+    ///     _ = ctx.cancelled() => println!("stopping: {:?}", ctx.err()),
+    ///     Some(job) = rx.recv() => println!("job {job}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn cancelled(&self) -> Cancelled<'_> {
+        Cancelled {
+            notified: self.node().map(|node| node.notify().notified()),
+            ctx: self,
+            sleep: None,
+        }
+    }
+
+    /// Like [`cancelled`](Context::cancelled), but the future owns a clone
+    /// of the context, so it is `'static` and can be stored in a struct or
+    /// moved into a spawned task.
+    ///
+    /// It boxes the wait once, when created.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, like [`cancelled`](Context::cancelled).
+    ///
+    /// # Panics
+    ///
+    /// As [`cancelled`](Context::cancelled).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::{CancelledOwned, Context};
+    ///
+    /// struct Stage {
+    ///     stop: CancelledOwned,
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let (ctx, handle) = Context::background().with_cancel();
+    /// let stage = Stage { stop: ctx.cancelled_owned() };
+    /// let task = tokio::spawn(stage.stop);
+    /// handle.cancel();
+    /// task.await.unwrap();
+    /// # }
+    /// ```
+    pub fn cancelled_owned(&self) -> CancelledOwned {
+        let ctx = self.clone();
+        CancelledOwned {
+            inner: Box::pin(async move { ctx.cancelled().await }),
+        }
+    }
+
+    /// Runs `future` until it finishes or the context is done, whichever
+    /// comes first: the seed's `processWithTimeout` `select` in one call.
+    ///
+    /// Go's
+    ///
+    /// ```go
+    /// select {
+    /// case r := <-resultCh: return r, nil
+    /// case <-ctx.Done():    return nil, ctx.Err()
+    /// }
+    /// ```
+    ///
+    /// is `ctx.run(future).await`. The loser is dropped: when the context
+    /// wins, `future` is dropped at its current `.await` point, which cancels
+    /// it the Rust way (no goroutine is left running, no channel to leak).
+    /// The context is checked first on every poll, so a future is never
+    /// started under a context that is already done.
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel safe as `future`: dropping `Run` drops `future`.
+    ///
+    /// # Errors
+    ///
+    /// [`ContextError::Canceled`] or [`ContextError::DeadlineExceeded`] (see
+    /// [`err`](Context::err)) if the context is done first.
+    ///
+    /// # Panics
+    ///
+    /// As [`cancelled`](Context::cancelled); and if `future` panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_cancel::{Context, ContextError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let ctx = Context::background().with_timeout(Duration::from_secs(5));
+    ///
+    /// let quick = ctx.run(async { 42 }).await;
+    /// assert_eq!(quick, Ok(42));
+    ///
+    /// let slow = ctx.run(tokio::time::sleep(Duration::from_secs(60))).await;
+    /// assert_eq!(slow, Err(ContextError::DeadlineExceeded));
+    /// # }
+    /// ```
+    pub fn run<F: IntoFuture>(&self, future: F) -> Run<'_, F::IntoFuture> {
+        Run {
+            future: future.into_future(),
+            cancelled: self.cancelled(),
+        }
+    }
+}
+
+/// Future of [`Context::cancelled`]: Go's `<-ctx.Done()`.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it loses nothing.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::{Cancelled, Context};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (ctx, handle) = Context::background().with_cancel();
+/// let done: Cancelled<'_> = ctx.cancelled();
+/// handle.cancel();
+/// done.await;
+/// # }
+/// ```
+#[pin_project]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Cancelled<'a> {
+    ctx: &'a Context,
+    /// Registered with the cancel node's `Notify`; `None` for contexts that
+    /// cannot be cancelled.
+    #[pin]
+    notified: Option<Notified<'a>>,
+    /// Created on the first poll that finds the deadline still ahead.
+    #[pin]
+    sleep: Option<Sleep>,
+}
+
+impl Future for Cancelled<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let mut this = self.project();
+        if let (Some(node), Some(mut notified)) = (this.ctx.node(), this.notified.as_pin_mut()) {
+            // `notified` was created before this check, so a cancel after
+            // the check completes it.
+            if node.is_cancelled() || notified.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+        }
+        if let Some(deadline) = this.ctx.deadline {
+            if this.sleep.is_none() {
+                if Instant::now() >= deadline {
+                    return Poll::Ready(());
+                }
+                this.sleep.set(Some(sleep_until(deadline)));
+            }
+            if let Some(sleep) = this.sleep.as_pin_mut() {
+                return sleep.poll(cx);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl fmt::Debug for Cancelled<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancelled").field("ctx", self.ctx).finish()
+    }
+}
+
+/// Future of [`Context::cancelled_owned`]: a `'static`
+/// [`Cancelled`] that owns a clone of its context.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it loses nothing.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (ctx, handle) = Context::background().with_cancel();
+/// let waiter = tokio::spawn(ctx.cancelled_owned());
+/// drop(ctx);
+/// handle.cancel();
+/// waiter.await.unwrap();
+/// # }
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct CancelledOwned {
+    inner: Pin<Box<dyn Future<Output = ()> + Send + Sync + 'static>>,
+}
+
+impl Future for CancelledOwned {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for CancelledOwned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelledOwned").finish_non_exhaustive()
+    }
+}
+
+/// Future of [`Context::run`]: `future`'s output, or the context's error if
+/// the context is done first.
+///
+/// # Cancel safety
+///
+/// As cancel safe as the future it runs.
+///
+/// # Errors
+///
+/// [`ContextError`] when the context is done before the future.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::{Context, ContextError, Run};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (ctx, handle) = Context::background().with_cancel();
+/// handle.cancel();
+/// let run: Run<'_, _> = ctx.run(async { "never polled" });
+/// assert_eq!(run.await, Err(ContextError::Canceled));
+/// # }
+/// ```
+#[pin_project]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Run<'a, F> {
+    #[pin]
+    future: F,
+    #[pin]
+    cancelled: Cancelled<'a>,
+}
+
+impl<F: Future> Future for Run<'_, F> {
+    type Output = Result<F::Output, ContextError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let ctx = this.cancelled.ctx;
+        if this.cancelled.poll(cx).is_ready() {
+            return Poll::Ready(Err(ctx.err().unwrap_or(ContextError::Canceled)));
+        }
+        let output = ready!(this.future.poll(cx));
+        Poll::Ready(Ok(output))
+    }
+}
+
+impl<F> fmt::Debug for Run<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("ctx", self.cancelled.ctx)
+            .finish_non_exhaustive()
+    }
+}

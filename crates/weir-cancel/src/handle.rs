@@ -1,0 +1,181 @@
+//! [`CancelHandle`] and [`CancelGuard`]: Go's `cancel` function.
+
+use std::fmt;
+
+use crate::error::Cause;
+use crate::loom::Arc;
+use crate::tree::Owner;
+
+/// Cancels the context it came from and every context derived from it: Go's
+/// `CancelFunc` / `CancelCauseFunc`.
+///
+/// Returned by [`Context::with_cancel`](crate::Context::with_cancel) and the
+/// `*_cancel` constructors. Cloning gives another handle to the same context.
+/// Dropping a handle does **not** cancel (and leaks nothing: the context
+/// unregisters from its parent once it and its handles are gone); turn it
+/// into a [`CancelGuard`] with [`drop_guard`](CancelHandle::drop_guard) for
+/// Go's `defer cancel()`.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (ctx, handle) = Context::background().with_cancel();
+/// let worker = tokio::spawn({
+///     let ctx = ctx.clone();
+///     async move { ctx.cancelled().await }
+/// });
+/// handle.cancel();
+/// worker.await.unwrap();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct CancelHandle {
+    owner: Arc<Owner>,
+}
+
+impl CancelHandle {
+    pub(crate) fn new(owner: Arc<Owner>) -> Self {
+        CancelHandle { owner }
+    }
+
+    /// Cancels the context and its descendants with
+    /// [`ContextError::Canceled`](crate::ContextError::Canceled) as cause.
+    ///
+    /// Returns `true` if this call cancelled it, `false` if it already was
+    /// (by this handle, another one, or an ancestor). Waiters wake, and
+    /// [`after_cancel`](crate::Context::after_cancel) functions are started,
+    /// before it returns. A context whose deadline has already passed keeps
+    /// reporting [`DeadlineExceeded`](crate::ContextError::DeadlineExceeded).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    ///
+    /// let (ctx, handle) = Context::background().with_cancel();
+    /// assert!(handle.cancel());
+    /// assert!(!handle.cancel(), "the second call is a no-op");
+    /// assert!(ctx.is_cancelled());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.owner.node().cancel(None)
+    }
+
+    /// Cancels the context and its descendants, recording `cause`: Go's
+    /// `CancelCauseFunc` from `context.WithCancelCause`.
+    ///
+    /// [`Context::cause`](crate::Context::cause) then returns `cause` here
+    /// and in every descendant; [`Context::err`](crate::Context::err) still
+    /// says [`Canceled`](crate::ContextError::Canceled). Returns `false`
+    /// (and drops `cause`) if the context was already cancelled: the first
+    /// cause wins.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::{Cause, Context};
+    ///
+    /// let (ctx, handle) = Context::background().with_cancel();
+    /// assert!(handle.cancel_with(Cause::msg("upstream failed")));
+    /// assert!(!handle.cancel_with(Cause::msg("ignored")));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "upstream failed");
+    /// ```
+    pub fn cancel_with(&self, cause: impl Into<Cause>) -> bool {
+        self.owner.node().cancel(Some(cause.into()))
+    }
+
+    /// Wraps the handle in a guard that cancels when dropped: Go's
+    /// `defer cancel()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    ///
+    /// let (ctx, handle) = Context::background().with_cancel();
+    /// {
+    ///     let _guard = handle.drop_guard();
+    ///     assert!(!ctx.is_cancelled());
+    /// }
+    /// assert!(ctx.is_cancelled());
+    /// ```
+    pub fn drop_guard(self) -> CancelGuard {
+        CancelGuard { handle: Some(self) }
+    }
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelHandle")
+            .field("cancelled", &self.owner.node().is_cancelled())
+            .finish()
+    }
+}
+
+/// Cancels its context when dropped: Go's `defer cancel()`.
+///
+/// Made by [`CancelHandle::drop_guard`]; [`disarm`](CancelGuard::disarm)
+/// takes the handle back without cancelling.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+///
+/// fn work(ctx: &Context) -> Context {
+///     let (ctx, handle) = ctx.with_cancel();
+///     let _guard = handle.drop_guard();
+///     // ... early returns and panics all cancel `ctx` ...
+///     ctx
+/// }
+///
+/// let ctx = work(&Context::background());
+/// assert!(ctx.is_cancelled());
+/// ```
+#[must_use = "a guard cancels its context as soon as it is dropped"]
+pub struct CancelGuard {
+    handle: Option<CancelHandle>,
+}
+
+impl CancelGuard {
+    /// Returns the handle without cancelling.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    ///
+    /// let (ctx, handle) = Context::background().with_cancel();
+    /// let guard = handle.drop_guard();
+    /// let handle = guard.disarm();
+    /// assert!(!ctx.is_cancelled());
+    /// handle.cancel();
+    /// assert!(ctx.is_cancelled());
+    /// ```
+    pub fn disarm(mut self) -> CancelHandle {
+        match self.handle.take() {
+            Some(handle) => handle,
+            // `handle` is only taken here and in `drop`, both consuming.
+            None => unreachable!("a CancelGuard always holds its handle until consumed"),
+        }
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.cancel();
+        }
+    }
+}
+
+impl fmt::Debug for CancelGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelGuard")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}

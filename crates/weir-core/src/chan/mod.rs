@@ -1,0 +1,171 @@
+//! Go channels: typed, MPMC, closable, async and blocking on the same channel.
+//!
+//! A channel is a FIFO queue shared by any number of [`Sender`]s and
+//! [`Receiver`]s. Pick a capacity the way you would in Go:
+//!
+//! | constructor | Go | a send waits while… |
+//! |---|---|---|
+//! | [`rendezvous()`] / [`bounded(0)`](bounded) | `make(chan T)` | no receiver is waiting |
+//! | [`bounded(n)`](bounded) | `make(chan T, n)` | `n` items are buffered |
+//! | [`unbounded()`] | — | never: memory grows with a slow consumer |
+//!
+//! Prefer `bounded`: a full channel makes a fast producer wait for a slow
+//! consumer (backpressure), which keeps memory bounded.
+//!
+//! # Closing
+//!
+//! Go's rule "always close channels when done" holds by construction: the
+//! channel closes when its last [`Sender`] is dropped. Any sender may also
+//! [`close`](Sender::close) it early. Either way, receivers still get every
+//! buffered item and then see the end (`None`). A send on a closed channel
+//! returns its item in a [`SendError`] instead of panicking, and closing twice
+//! is harmless.
+//!
+//! The other direction has no Go equivalent: when every [`Receiver`] is
+//! dropped, sends fail at once (with their item) and buffered items are
+//! released, so an upstream stage stops instead of leaking. A producer can
+//! also wait for that moment with [`Sender::closed`].
+//!
+//! # Async and blocking
+//!
+//! Every operation exists in three forms on the same channel: async
+//! ([`send`](Sender::send), [`recv`](Receiver::recv)), blocking for threads
+//! ([`send_blocking`](Sender::send_blocking),
+//! [`recv_blocking`](Receiver::recv_blocking), with `_timeout` variants), and
+//! non-blocking ([`try_send`](Sender::try_send),
+//! [`try_recv`](Receiver::try_recv)). Batch forms
+//! ([`send_all`](Sender::send_all), [`recv_many`](Receiver::recv_many)) move
+//! many items for the bookkeeping of one.
+//!
+//! # Many waiters
+//!
+//! Waiting tasks and threads queue on an [`event_listener`] list, where
+//! giving up a wait (a dropped future, a losing `select!` branch) is O(1).
+//! A worker pool of 100,000 tasks blocked on one jobs channel wakes and shuts
+//! down in time linear in the number of tasks.
+//!
+//! # Examples
+//!
+//! The seed's pipeline: a generator feeding a squaring stage.
+//!
+//! ```
+//! use weir_core::chan::{self, Receiver};
+//!
+//! fn gen(nums: Vec<u64>) -> Receiver<u64> {
+//!     let (tx, rx) = chan::bounded(16);
+//!     tokio::spawn(async move {
+//!         for n in nums {
+//!             if tx.send(n).await.is_err() {
+//!                 return; // downstream is gone: stop instead of leaking
+//!             }
+//!         }
+//!     }); // dropping tx closes the channel
+//!     rx
+//! }
+//!
+//! fn square(input: Receiver<u64>) -> Receiver<u64> {
+//!     let (tx, rx) = chan::bounded(16);
+//!     tokio::spawn(async move {
+//!         while let Some(n) = input.recv().await {
+//!             if tx.send(n * n).await.is_err() {
+//!                 return;
+//!             }
+//!         }
+//!     });
+//!     rx
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let out = square(gen(vec![1, 2, 3]));
+//! let mut got = Vec::new();
+//! while let Some(v) = out.recv().await {
+//!     got.push(v);
+//! }
+//! assert_eq!(got, [1, 4, 9]);
+//! # }
+//! ```
+
+mod error;
+mod queue;
+mod receiver;
+mod sender;
+mod shared;
+mod sink;
+
+pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use receiver::{Iter, Receiver, Recv, RecvMany};
+pub use sender::{Closed, Send, SendAll, Sender};
+pub use sink::SendSink;
+
+use crate::loom::Arc;
+use shared::Chan;
+
+fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan::new(cap));
+    (Sender { chan: chan.clone() }, Receiver::new(chan))
+}
+
+/// A channel that buffers up to `cap` items: Go's `make(chan T, cap)`.
+///
+/// `bounded(0)` is a [`rendezvous`] channel, like Go's unbuffered
+/// `make(chan T)`: a send waits until a receiver is waiting for it.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan::{self, TrySendError};
+///
+/// let (tx, rx) = chan::bounded(2);
+/// tx.try_send('a').unwrap();
+/// tx.try_send('b').unwrap();
+/// assert_eq!(tx.try_send('c'), Err(TrySendError::Full('c')));
+/// assert_eq!(rx.try_recv(), Ok('a'));
+/// ```
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    channel(Some(cap))
+}
+
+/// An unbuffered channel: Go's `make(chan T)`.
+///
+/// A send completes only once a receiver is waiting to take the item, so the
+/// channel never holds more items than it has waiting receivers.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan::{self, TrySendError};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::rendezvous();
+/// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1))); // nobody waiting
+/// let consumer = tokio::spawn(async move { rx.recv().await });
+/// tx.send(2).await.unwrap(); // waits for the consumer to arrive
+/// assert_eq!(consumer.await.unwrap(), Some(2));
+/// # }
+/// ```
+pub fn rendezvous<T>() -> (Sender<T>, Receiver<T>) {
+    channel(Some(0))
+}
+
+/// A channel with no capacity limit.
+///
+/// Sends never wait, so nothing slows a producer down: memory grows with a
+/// slow consumer. Prefer [`bounded`] unless the producer is bounded by
+/// other means.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+///
+/// let (tx, rx) = chan::unbounded();
+/// for i in 0..1000 {
+///     tx.try_send(i).unwrap();
+/// }
+/// assert_eq!(rx.len(), 1000);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    channel(None)
+}

@@ -1,0 +1,544 @@
+//! The receiving half of a channel.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use event_listener::{EventListener, Listener};
+use futures_core::{FusedStream, Stream};
+
+use super::error::{RecvTimeoutError, TryRecvError};
+use super::shared::{Chan, PopError};
+use crate::loom::Arc;
+
+/// The receiving half of a channel: Go's `<-chan T`.
+///
+/// `Receiver` is `Clone`: clones compete for items (each item goes to
+/// exactly one receiver), which is how Go's worker pools share a jobs
+/// channel. It is also a [`Stream`], so `for v := range ch` becomes
+/// `while let Some(v) = rx.recv().await` or any `StreamExt` combinator.
+///
+/// When every `Receiver` is dropped, sends fail at once with their item and
+/// whatever was buffered is released.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use weir_core::chan;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded(4);
+/// tokio::spawn(async move {
+///     for i in 1..=3 {
+///         tx.send(i).await.unwrap();
+///     }
+/// });
+/// let all: Vec<i32> = rx.collect().await; // Go's `for v := range ch`
+/// assert_eq!(all, [1, 2, 3]);
+/// # }
+/// ```
+pub struct Receiver<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+    /// Wait state of the `Stream` implementation.
+    stream: Waiter,
+}
+
+impl<T> Receiver<T> {
+    pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
+        Receiver {
+            chan,
+            stream: Waiter::default(),
+        }
+    }
+
+    /// Receives the next item, waiting while the channel is empty: Go's
+    /// `v, ok := <-ch`. Returns `None` once the channel is closed and every
+    /// buffered item has been received.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes (say, it
+    /// lost a [`tokio::select!`]), no item was taken from the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(1);
+    /// tokio::spawn(async move { tx.send("hi").await.unwrap() });
+    /// assert_eq!(rx.recv().await, Some("hi"));
+    /// assert_eq!(rx.recv().await, None); // closed: the sender was dropped
+    /// # }
+    /// ```
+    ///
+    /// [`tokio::select!`]: https://docs.rs/tokio/latest/tokio/macro.select.html
+    pub fn recv(&self) -> Recv<'_, T> {
+        Recv {
+            chan: &self.chan,
+            waiter: Waiter::default(),
+        }
+    }
+
+    /// Waits for at least one item, then moves up to `limit` available items
+    /// into `buf` (appending) and returns how many it moved.
+    ///
+    /// Returns `0` only when the channel is closed and drained, or when
+    /// `limit` is `0`. This is the batch form of [`recv`](Receiver::recv):
+    /// it takes the channel's bookkeeping once per batch.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, no item
+    /// was taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(8);
+    /// tx.send_all(vec![1, 2, 3, 4, 5]).await.unwrap();
+    /// drop(tx);
+    /// let mut buf = Vec::new();
+    /// assert_eq!(rx.recv_many(&mut buf, 3).await, 3);
+    /// assert_eq!(rx.recv_many(&mut buf, 3).await, 2);
+    /// assert_eq!(rx.recv_many(&mut buf, 3).await, 0);
+    /// assert_eq!(buf, [1, 2, 3, 4, 5]);
+    /// # }
+    /// ```
+    pub fn recv_many<'a>(&'a self, buf: &'a mut Vec<T>, limit: usize) -> RecvMany<'a, T> {
+        RecvMany {
+            chan: &self.chan,
+            buf,
+            limit,
+            waiter: Waiter::default(),
+        }
+    }
+
+    /// Receives an item if one is buffered, without waiting: Go's
+    /// `select { case v := <-ch: default: }`.
+    ///
+    /// On a rendezvous channel this takes only an item a sender has already
+    /// handed over; a sender still waiting for a receiver is not pulled.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if nothing is buffered,
+    /// [`TryRecvError::Closed`] if the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan::{self, TryRecvError};
+    ///
+    /// let (tx, rx) = chan::bounded(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.try_send(5).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.chan.try_pop().map_err(pop_to_try)
+    }
+
+    /// Receives the next item, blocking the current thread while the channel
+    /// is empty. Returns `None` once the channel is closed and drained.
+    ///
+    /// For threads outside an async runtime; in async code use
+    /// [`recv`](Receiver::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(1);
+    /// std::thread::spawn(move || tx.send_blocking(9).unwrap());
+    /// assert_eq!(rx.recv_blocking(), Some(9));
+    /// assert_eq!(rx.recv_blocking(), None);
+    /// ```
+    pub fn recv_blocking(&self) -> Option<T> {
+        self.recv_until(None).ok()
+    }
+
+    /// Receives the next item, blocking the current thread for at most
+    /// `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] if nothing arrived in time,
+    /// [`RecvTimeoutError::Closed`] if the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::chan::{self, RecvTimeoutError};
+    ///
+    /// let (tx, rx) = chan::bounded::<u8>(1);
+    /// assert_eq!(rx.recv_timeout(Duration::ZERO), Err(RecvTimeoutError::Timeout));
+    /// drop(tx);
+    /// assert_eq!(rx.recv_timeout(Duration::MAX), Err(RecvTimeoutError::Closed));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        // A timeout too large to represent never expires.
+        self.recv_until(Instant::now().checked_add(timeout))
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let mut waiter = Waiter::default();
+        let result = loop {
+            match waiter.attempt(&self.chan, Chan::try_pop) {
+                Ok(item) => break Ok(item),
+                Err(PopError::Closed) => break Err(RecvTimeoutError::Closed),
+                Err(PopError::Empty) => {}
+            }
+            match waiter.listener.take() {
+                None => waiter.listener = Some(self.chan.recv_ops.listen()),
+                Some(l) => match deadline {
+                    None => l.wait(),
+                    Some(d) => {
+                        if l.wait_deadline(d).is_none() {
+                            break self.chan.try_pop().map_err(|e| match e {
+                                PopError::Empty => RecvTimeoutError::Timeout,
+                                PopError::Closed => RecvTimeoutError::Closed,
+                            });
+                        }
+                    }
+                },
+            }
+        };
+        waiter.leave(&self.chan);
+        result
+    }
+
+    /// A blocking iterator over received items, ending when the channel is
+    /// closed and drained: `for v := range ch` on a thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(4);
+    /// std::thread::spawn(move || (1..=3).for_each(|i| tx.send_blocking(i).unwrap()));
+    /// assert_eq!(rx.iter().sum::<i32>(), 6);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// Whether the channel is closed to new sends. Buffered items may still
+    /// be waiting to be received.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded::<u8>(1);
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// The number of items buffered in the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(4);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// Whether no item is buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (_tx, rx) = chan::bounded::<u8>(4);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity: `Some(n)` for [`bounded(n)`](super::bounded), `None` for
+    /// [`unbounded`](super::unbounded).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// assert_eq!(chan::bounded::<u8>(0).1.capacity(), Some(0));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.chan.capacity()
+    }
+
+    /// The number of live [`Sender`](super::Sender)s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded::<u8>(1);
+    /// drop(tx);
+    /// assert_eq!(rx.sender_count(), 0);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.chan.sender_count()
+    }
+
+    /// The number of live `Receiver`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (_tx, rx) = chan::bounded::<u8>(1);
+    /// let _rx2 = rx.clone();
+    /// assert_eq!(rx.receiver_count(), 2);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.chan.receiver_count()
+    }
+
+    /// Whether `self` and `other` receive from the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (_tx, rx) = chan::bounded::<u8>(1);
+    /// assert!(rx.same_channel(&rx.clone()));
+    /// ```
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+fn pop_to_try(e: PopError) -> TryRecvError {
+    match e {
+        PopError::Empty => TryRecvError::Empty,
+        PopError::Closed => TryRecvError::Closed,
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_receiver();
+        Receiver::new(self.chan.clone())
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.stream.leave(&self.chan);
+        self.chan.remove_receiver();
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = &mut *self;
+        this.stream
+            .poll(&this.chan, cx, Chan::try_pop)
+            .map(Result::ok)
+    }
+}
+
+impl<T> FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.chan.is_closed() && self.chan.len() == 0
+    }
+}
+
+/// How one receive operation waits: its listener and, on a rendezvous
+/// channel, whether it has told senders it is waiting.
+#[derive(Default)]
+struct Waiter {
+    listener: Option<EventListener>,
+    parked: bool,
+}
+
+impl Waiter {
+    /// One non-blocking attempt; on a rendezvous channel an empty result
+    /// parks this waiter so that a sender may hand over.
+    fn attempt<T, R>(
+        &mut self,
+        chan: &Chan<T>,
+        mut op: impl FnMut(&Chan<T>) -> Result<R, PopError>,
+    ) -> Result<R, PopError> {
+        let result = op(chan);
+        match result {
+            Err(PopError::Empty) if chan.is_rendezvous() && !self.parked => {
+                chan.park();
+                self.parked = true;
+                // A sender may have handed over between the attempt and park.
+                op(chan)
+            }
+            other => other,
+        }
+    }
+
+    /// Polls `op` until it yields an item or the end.
+    fn poll<T, R>(
+        &mut self,
+        chan: &Chan<T>,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&Chan<T>) -> Result<R, PopError>,
+    ) -> Poll<Result<R, PopError>> {
+        loop {
+            match self.attempt(chan, &mut op) {
+                Err(PopError::Empty) => {}
+                done => {
+                    self.leave(chan);
+                    return Poll::Ready(done);
+                }
+            }
+            match &mut self.listener {
+                None => self.listener = Some(chan.recv_ops.listen()),
+                Some(l) => {
+                    if Pin::new(l).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    self.listener = None;
+                }
+            }
+        }
+    }
+
+    /// Stops waiting: drops the listener and un-parks.
+    fn leave<T>(&mut self, chan: &Chan<T>) {
+        self.listener = None;
+        if self.parked {
+            self.parked = false;
+            chan.unpark();
+        }
+    }
+}
+
+/// The future of [`Receiver::recv`].
+///
+/// # Cancel safety
+///
+/// Dropping it before completion takes no item.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Recv<'a, T> {
+    chan: &'a Chan<T>,
+    waiter: Waiter,
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = &mut *self;
+        this.waiter.poll(this.chan, cx, Chan::try_pop).map(Result::ok)
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        self.waiter.leave(self.chan);
+    }
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv").finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Receiver::recv_many`].
+///
+/// # Cancel safety
+///
+/// Dropping it before completion takes no item.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct RecvMany<'a, T> {
+    chan: &'a Chan<T>,
+    buf: &'a mut Vec<T>,
+    limit: usize,
+    waiter: Waiter,
+}
+
+impl<T> Future for RecvMany<'_, T> {
+    type Output = usize;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let this = &mut *self;
+        let (buf, limit) = (&mut *this.buf, this.limit);
+        this.waiter
+            .poll(this.chan, cx, |chan| chan.try_pop_many(buf, limit))
+            .map(|r| r.unwrap_or(0))
+    }
+}
+
+impl<T> Drop for RecvMany<'_, T> {
+    fn drop(&mut self) {
+        self.waiter.leave(self.chan);
+    }
+}
+
+impl<T> fmt::Debug for RecvMany<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvMany")
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A blocking iterator over a [`Receiver`], from [`Receiver::iter`].
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv_blocking()
+    }
+}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter").finish_non_exhaustive()
+    }
+}

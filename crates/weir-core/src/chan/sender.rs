@@ -1,0 +1,559 @@
+//! The sending half of a channel.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use event_listener::{EventListener, Listener};
+
+use super::error::{SendError, SendTimeoutError, TrySendError};
+use super::shared::{Chan, PushError};
+use crate::loom::Arc;
+
+/// The sending half of a channel: Go's `chan<- T`.
+///
+/// `Sender` is `Clone`: every clone sends into the same channel (MPMC). The
+/// channel closes when the last `Sender` is dropped — Go's `close(ch)`, done
+/// by construction — or earlier, by [`close`](Sender::close) from any clone.
+/// After close, receivers drain what is buffered and then see the end.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded(8);
+/// let tx2 = tx.clone();
+/// tx.send(1).await.unwrap();
+/// tx2.send(2).await.unwrap();
+/// drop((tx, tx2)); // the last sender closes the channel
+/// assert_eq!(rx.recv().await, Some(1));
+/// assert_eq!(rx.recv().await, Some(2));
+/// assert_eq!(rx.recv().await, None);
+/// # }
+/// ```
+pub struct Sender<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `item`, waiting while the channel is full: Go's `ch <- item`.
+    ///
+    /// On a [rendezvous](super::rendezvous) channel the send completes only
+    /// once a receiver is waiting to take the item.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in the sense of [`tokio::select!`]: if the returned future
+    /// is dropped before it completes, the item was not sent (it is dropped
+    /// with the future). Use [`try_send`](Sender::try_send) in a loop to keep
+    /// the item instead.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the item when the channel is closed or every
+    /// receiver is gone (where Go would panic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(1);
+    /// tx.send("job").await.unwrap();
+    /// drop(rx);
+    /// assert_eq!(tx.send("late").await.unwrap_err().into_inner(), "late");
+    /// # }
+    /// ```
+    ///
+    /// [`tokio::select!`]: https://docs.rs/tokio/latest/tokio/macro.select.html
+    pub fn send(&self, item: T) -> Send<'_, T> {
+        Send {
+            sender: self,
+            item: Some(item),
+            listener: None,
+        }
+    }
+
+    /// Sends every item of `items` in order, waiting for space as needed.
+    ///
+    /// This is the batch form of [`send`](Sender::send): it takes the
+    /// channel's bookkeeping once per run of items that fit rather than once
+    /// per item, so it is the fast way to move many items.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if the future is dropped part-way, a prefix of the
+    /// items has been sent and the rest is dropped.
+    ///
+    /// # Errors
+    ///
+    /// When the channel closes before every item is sent, [`SendError`] holds
+    /// the items that were not sent, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(8);
+    /// tx.send_all(vec![1, 2, 3]).await.unwrap();
+    /// let mut got = Vec::new();
+    /// rx.recv_many(&mut got, 8).await;
+    /// assert_eq!(got, [1, 2, 3]);
+    /// # }
+    /// ```
+    pub fn send_all(&self, items: Vec<T>) -> SendAll<'_, T> {
+        SendAll {
+            sender: self,
+            items: VecDeque::from(items),
+            listener: None,
+        }
+    }
+
+    /// Sends `item` without waiting: Go's `select { case ch <- item: default: }`.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] when there is no room (on a rendezvous channel:
+    /// no receiver is waiting), [`TrySendError::Closed`] when the channel is
+    /// closed or every receiver is gone. The item comes back in both.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan::{self, TrySendError};
+    ///
+    /// let (tx, _rx) = chan::bounded(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// ```
+    pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
+        self.chan.try_push(item).map_err(|e| match e {
+            PushError::Full(t) => TrySendError::Full(t),
+            PushError::Closed(t) => TrySendError::Closed(t),
+        })
+    }
+
+    /// Sends `item`, blocking the current thread while the channel is full.
+    ///
+    /// For threads outside an async runtime; in async code use
+    /// [`send`](Sender::send), which yields instead of blocking a worker.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the item when the channel is closed or every
+    /// receiver is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(0); // rendezvous, like Go's make(chan int)
+    /// let producer = std::thread::spawn(move || tx.send_blocking(42));
+    /// assert_eq!(rx.recv_blocking(), Some(42));
+    /// producer.join().unwrap().unwrap();
+    /// ```
+    pub fn send_blocking(&self, item: T) -> Result<(), SendError<T>> {
+        self.send_until(item, None).map_err(|e| SendError(e.into_inner()))
+    }
+
+    /// Sends `item`, blocking the current thread for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] when the channel stayed full,
+    /// [`SendTimeoutError::Closed`] when it closed; the item comes back in
+    /// both.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(1);
+    /// tx.send_timeout(1, Duration::from_secs(1)).unwrap();
+    /// assert!(tx.send_timeout(2, Duration::ZERO).is_err());
+    /// assert_eq!(rx.recv_blocking(), Some(1));
+    /// ```
+    pub fn send_timeout(&self, item: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        // A timeout too large to represent never expires.
+        self.send_until(item, Instant::now().checked_add(timeout))
+    }
+
+    fn send_until(&self, mut item: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut listener: Option<EventListener> = None;
+        loop {
+            match self.chan.try_push(item) {
+                Ok(()) => return Ok(()),
+                Err(PushError::Closed(t)) => return Err(SendTimeoutError::Closed(t)),
+                Err(PushError::Full(t)) => item = t,
+            }
+            match listener.take() {
+                None => listener = Some(self.chan.send_ops.listen()),
+                Some(l) => match deadline {
+                    None => l.wait(),
+                    Some(d) => {
+                        if l.wait_deadline(d).is_none() {
+                            return self.chan.try_push(item).map_err(|e| match e {
+                                PushError::Full(t) => SendTimeoutError::Timeout(t),
+                                PushError::Closed(t) => SendTimeoutError::Closed(t),
+                            });
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Closes the channel: Go's `close(ch)`, callable from any clone.
+    ///
+    /// Receivers still get every buffered item, then see the end. Later sends
+    /// fail with the item. Returns `true` if this call closed the channel and
+    /// `false` if it was already closed — closing twice is not an error
+    /// (Go panics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(4);
+    /// tx.send_blocking(1).unwrap();
+    /// assert!(tx.close());
+    /// assert!(!tx.close());
+    /// assert!(tx.send_blocking(2).is_err());
+    /// assert_eq!(rx.recv_blocking(), Some(1)); // buffered items drain
+    /// assert_eq!(rx.recv_blocking(), None);
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// Waits until sending can no longer succeed: the channel was closed or
+    /// every receiver was dropped.
+    ///
+    /// A producer `select!`s on this to stop early when nobody listens any
+    /// more, instead of computing an item only to get it back.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future has no effect on the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded::<u32>(1);
+    /// tokio::spawn(async move { drop(rx) });
+    /// tx.closed().await;
+    /// assert!(tx.is_closed());
+    /// # }
+    /// ```
+    pub fn closed(&self) -> Closed<'_, T> {
+        Closed {
+            chan: &self.chan,
+            listener: None,
+        }
+    }
+
+    /// Whether sending can no longer succeed (closed, or every receiver is
+    /// gone).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded::<u8>(1);
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// The number of items buffered in the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, _rx) = chan::bounded(4);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// Whether no item is buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, _rx) = chan::bounded::<u8>(4);
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a send would have to wait right now.
+    ///
+    /// A rendezvous channel counts as full unless a receiver is waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, _rx) = chan::bounded(1);
+    /// tx.try_send(1).unwrap();
+    /// assert!(tx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        match self.chan.capacity() {
+            Some(cap) => self.len() >= cap,
+            None => false,
+        }
+    }
+
+    /// The capacity: `Some(n)` for [`bounded(n)`](super::bounded) (`Some(0)`
+    /// for rendezvous), `None` for [`unbounded`](super::unbounded).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// assert_eq!(chan::bounded::<u8>(3).0.capacity(), Some(3));
+    /// assert_eq!(chan::unbounded::<u8>().0.capacity(), None);
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.chan.capacity()
+    }
+
+    /// The number of live `Sender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, _rx) = chan::bounded::<u8>(1);
+    /// let _tx2 = tx.clone();
+    /// assert_eq!(tx.sender_count(), 2);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.chan.sender_count()
+    }
+
+    /// The number of live [`Receiver`](super::Receiver)s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded::<u8>(1);
+    /// drop(rx);
+    /// assert_eq!(tx.receiver_count(), 0);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.chan.receiver_count()
+    }
+
+    /// Whether `self` and `other` send into the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (a, _ra) = chan::bounded::<u8>(1);
+    /// let (b, _rb) = chan::bounded::<u8>(1);
+    /// assert!(a.same_channel(&a.clone()));
+    /// assert!(!a.same_channel(&b));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_sender();
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.chan.remove_sender();
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// The future of [`Sender::send`].
+///
+/// # Cancel safety
+///
+/// Dropping it before completion sends nothing.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Send<'a, T> {
+    sender: &'a Sender<T>,
+    item: Option<T>,
+    listener: Option<EventListener>,
+}
+
+// The item is never pinned: it is moved in and out by value.
+impl<T> Unpin for Send<'_, T> {}
+
+impl<T> Future for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            let item = this.item.take().expect("`Send` polled after completion");
+            match this.sender.chan.try_push(item) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(PushError::Closed(t)) => return Poll::Ready(Err(SendError(t))),
+                Err(PushError::Full(t)) => this.item = Some(t),
+            }
+            match &mut this.listener {
+                None => this.listener = Some(this.sender.chan.send_ops.listen()),
+                Some(l) => {
+                    ready!(Pin::new(l).poll(cx));
+                    this.listener = None;
+                }
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Send<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send").finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Sender::send_all`].
+///
+/// # Cancel safety
+///
+/// Not cancel safe: dropped part-way, a prefix of the items has been sent.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SendAll<'a, T> {
+    sender: &'a Sender<T>,
+    items: VecDeque<T>,
+    listener: Option<EventListener>,
+}
+
+impl<T> Unpin for SendAll<'_, T> {}
+
+impl<T> Future for SendAll<'_, T> {
+    type Output = Result<(), SendError<Vec<T>>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            if this.items.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            match this.sender.chan.try_push_many(&mut this.items) {
+                Err(()) => {
+                    let rest = std::mem::take(&mut this.items);
+                    return Poll::Ready(Err(SendError(Vec::from(rest))));
+                }
+                Ok(n) if n > 0 => {
+                    this.listener = None;
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            match &mut this.listener {
+                None => this.listener = Some(this.sender.chan.send_ops.listen()),
+                Some(l) => {
+                    ready!(Pin::new(l).poll(cx));
+                    this.listener = None;
+                }
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendAll<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendAll")
+            .field("remaining", &self.items.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Sender::closed`].
+///
+/// # Cancel safety
+///
+/// Cancel safe.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Closed<'a, T> {
+    chan: &'a Chan<T>,
+    listener: Option<EventListener>,
+}
+
+impl<T> Future for Closed<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        loop {
+            if this.chan.is_closed() {
+                return Poll::Ready(());
+            }
+            match &mut this.listener {
+                None => this.listener = Some(this.chan.close_ops.listen()),
+                Some(l) => {
+                    ready!(Pin::new(l).poll(cx));
+                    this.listener = None;
+                }
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Closed<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Closed").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,151 @@
+//! Errors of stages and scopes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use weir_cancel::ContextError;
+
+/// A boxed error from user code, as stages carry it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a [`Scope`](crate::Scope) (and so a pipeline) did not finish cleanly.
+///
+/// Every variant that comes from a stage names it: the name you gave with
+/// [`Scope::named`](crate::Scope::named), or a default such as `map#2`.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Error, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let nums = stage::generate(&scope, 1..=3);
+/// let parsed = stage::try_map(&scope.named("parse"), nums, |n: u32| {
+///     if n == 2 { Err("bad input") } else { Ok(n) }
+/// });
+/// stage::for_each(&scope, parsed, |_| {});
+/// match scope.wait().await {
+///     Err(Error::Failed { stage, source }) => {
+///         assert_eq!(&*stage, "parse");
+///         assert_eq!(source.to_string(), "bad input");
+///     }
+///     other => panic!("unexpected: {other:?}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A stage's user code returned an error.
+    #[error("stage `{stage}` failed: {source}")]
+    Failed {
+        /// The stage's name.
+        stage: Arc<str>,
+        /// The error user code returned.
+        #[source]
+        source: BoxError,
+    },
+    /// A stage's user code panicked.
+    #[error("stage `{stage}` panicked: {message}")]
+    Panicked {
+        /// The stage's name.
+        stage: Arc<str>,
+        /// The panic message (or a placeholder when it was not a string).
+        message: String,
+    },
+    /// The scope's context was cancelled or ran out of time while stages were
+    /// still running (they were stopped).
+    #[error("pipeline stopped: {0}")]
+    Cancelled(#[from] ContextError),
+    /// Several stages failed; with
+    /// [`ScopeBuilder::collect_errors`](crate::ScopeBuilder::collect_errors)
+    /// every error is kept, in the order they happened.
+    #[error("{} stages failed; first: {}", .0.len(), .0[0])]
+    Multiple(Vec<Error>),
+}
+
+impl Error {
+    /// The name of the stage the error came from, if it came from one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::Error;
+    ///
+    /// let err = Error::Panicked { stage: "parse".into(), message: "boom".into() };
+    /// assert_eq!(err.stage(), Some("parse"));
+    /// ```
+    pub fn stage(&self) -> Option<&str> {
+        match self {
+            Error::Failed { stage, .. } | Error::Panicked { stage, .. } => Some(stage),
+            Error::Multiple(errors) => errors.first().and_then(Error::stage),
+            Error::Cancelled(_) => None,
+        }
+    }
+}
+
+/// Invalid stage configuration, reported when the stage is built instead of
+/// a panic or a hang at run time.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, ConfigError, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let jobs = stage::generate(&scope, 0..10);
+/// let err = stage::worker_pool(&scope, jobs, 0, |n: i32| async move { Ok::<_, std::io::Error>(n) })
+///     .unwrap_err();
+/// assert_eq!(err, ConfigError::Zero { stage: "worker_pool".into(), what: "workers" });
+/// assert_eq!(err.to_string(), "stage `worker_pool`: workers must be at least 1");
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A count (workers, partitions, batch size, concurrency…) was zero.
+    #[error("stage `{stage}`: {what} must be at least 1")]
+    Zero {
+        /// The stage's name.
+        stage: Arc<str>,
+        /// Which setting was zero.
+        what: &'static str,
+    },
+    /// A setting was out of its range.
+    #[error("stage `{stage}`: {what}")]
+    Invalid {
+        /// The stage's name.
+        stage: Arc<str>,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// Turns a caught panic payload into a message.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// A message as a [`BoxError`].
+#[derive(Debug)]
+pub(crate) struct Message(pub(crate) String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}

@@ -1,0 +1,47 @@
+//! [`generate`]: a source from an iterator.
+
+use weir_core::chan::Receiver;
+
+use crate::driver::BATCH;
+use crate::scope::{Role, Scope};
+
+/// A source that sends every item of `items`, then closes its output: the
+/// seed's `pipeline(data)` (Go's generator goroutine).
+///
+/// The iterator runs in the stage's task, a batch of items at a time, so it
+/// should not block; for a blocking or async producer use
+/// [`from_stream`](crate::from_stream) or [`from_fn`](crate::from_fn). It
+/// stops early when the scope is cancelled or shut down, or when every
+/// receiver of its output is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let nums = stage::generate(&scope, vec![2, 3, 4]);
+/// assert_eq!(nums.recv().await, Some(2));
+/// # }
+/// ```
+pub fn generate<I>(scope: &Scope, items: I) -> Receiver<I::Item>
+where
+    I: IntoIterator,
+    I::IntoIter: Send + 'static,
+    I::Item: Send + 'static,
+{
+    let (tx, rx) = scope.channel();
+    let mut items = items.into_iter();
+    scope.spawn_stage("generate", Role::Source, move |_| async move {
+        loop {
+            let batch: Vec<_> = items.by_ref().take(BATCH).collect();
+            if batch.is_empty() || tx.send_all(batch).await.is_err() {
+                return Ok(());
+            }
+        }
+    });
+    rx
+}

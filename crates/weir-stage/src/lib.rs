@@ -1,0 +1,90 @@
+//! Go's pipeline patterns as typed, cancellation-aware, leak-free stages.
+//!
+//! A *stage* is a task that reads items from a
+//! [`Receiver`](weir_core::chan::Receiver), does something with each, and
+//! sends results to the `Receiver` it returns — closing it when it ends, so
+//! the seed's "always close channels when done" holds by construction. Every
+//! stage runs inside a [`Scope`], which ties the tasks to a
+//! [`Context`](weir_cancel::Context): the first error or panic cancels the
+//! rest, [`Scope::wait`] joins them and names the stage that failed, and
+//! dropping the scope leaves nothing running.
+//!
+//! | Go (the seed) | weir-stage |
+//! |---|---|
+//! | `pipeline(data)` generator | [`generate`] |
+//! | `square(in)` | [`square`], or [`map`] for any function |
+//! | `processJobs(jobs, results, n)` | [`worker_pool`] |
+//! | `fanOut(in, n)` | [`balance`] (competing consumers) |
+//! | `fanIn(chans...)` | [`merge`] |
+//! | `errgroup.WithContext` + `wg.Wait()` | [`Scope`], [`Scope::wait`] |
+//! | `for v := range ch { … }` | [`for_each`], [`fold`], [`collect`] |
+//!
+//! # Rules every stage keeps
+//!
+//! * It stops promptly when its scope is cancelled, even while waiting on a
+//!   full or empty channel.
+//! * It stops, and so stops its upstream, when every receiver of its output
+//!   is dropped.
+//! * Memory is bounded by the channel capacities
+//!   ([`ScopeBuilder::capacity`], [`Scope::with_capacity`]): a slow consumer
+//!   slows the producer down.
+//! * Invalid configuration (zero workers, zero batch size…) is a
+//!   [`ConfigError`] when the stage is built, never a panic or a hang.
+//! * A panic in user code becomes [`Error::Panicked`] naming the stage.
+//!
+//! Stages move items between channels in batches internally
+//! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /
+//! [`Sender::send_all`](weir_core::chan::Sender::send_all)) while the API
+//! stays per item; a batch never waits to fill, so an idle producer's last
+//! item is never held back.
+//!
+//! # Example
+//!
+//! The seed's pipeline, `gen -> square -> sum`:
+//!
+//! ```
+//! use weir_cancel::Context;
+//! use weir_stage::{self as stage, Scope};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let scope = Scope::new(&Context::background());
+//! let nums = stage::generate(&scope, 1..=1000u64);
+//! let squares = stage::square(&scope, nums);
+//! let sum = stage::fold(&scope, squares, 0, |acc, n| acc + n);
+//! scope.wait().await.unwrap();
+//! assert_eq!(sum.await, Ok(333_833_500));
+//! # }
+//! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+mod driver;
+mod error;
+mod scope;
+
+mod collect;
+mod fold;
+mod for_each;
+mod generate;
+mod map;
+mod square;
+mod try_map;
+// [transforms: helper A adds `mod` lines here]
+// [concurrency: helper B adds `mod` lines here]
+// [fan-out/fan-in: helper C adds `mod` lines here]
+
+pub use driver::{Incomplete, SinkOutput};
+pub use error::{BoxError, ConfigError, Error};
+pub use scope::{Scope, ScopeBuilder, Wait, DEFAULT_CAPACITY};
+
+pub use collect::collect;
+pub use fold::fold;
+pub use for_each::for_each;
+pub use generate::generate;
+pub use map::map;
+pub use square::square;
+pub use try_map::try_map;
+// [transforms: helper A adds `pub use` lines here]
+// [concurrency: helper B adds `pub use` lines here]
+// [fan-out/fan-in: helper C adds `pub use` lines here]

@@ -1,0 +1,613 @@
+//! [`Scope`]: Go's errgroup, WaitGroup and context in one.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context as TaskContext, Poll};
+
+use futures::FutureExt;
+use tokio::task::JoinSet;
+use weir_cancel::{CancelHandle, Context, ContextError};
+use weir_core::chan::{self, Receiver, Sender};
+
+use crate::error::{panic_message, BoxError, Error};
+
+/// The channel capacity stages get unless told otherwise.
+pub const DEFAULT_CAPACITY: usize = 256;
+
+/// Where a scope's stages run: Go's `errgroup.WithContext`, a `WaitGroup`
+/// and a `context.Context` in one value.
+///
+/// Every stage function (`stage::map(&scope, …)`, …) spawns its task
+/// into a scope. The scope owns a child of the [`Context`] it was made from:
+///
+/// * the first error or panic in a stage cancels that context, so every
+///   other stage stops (unless the scope [collects errors](ScopeBuilder::collect_errors));
+/// * [`wait`](Scope::wait) joins every task and returns the first error,
+///   naming the stage;
+/// * [`cancel`](Scope::cancel) stops everything now; [`shutdown`](Scope::shutdown)
+///   stops only the sources and lets in-flight items drain through every
+///   stage (what a service does on SIGTERM);
+/// * dropping the scope without waiting cancels it and aborts its tasks, so
+///   nothing is left running.
+///
+/// [`named`](Scope::named) and [`with_capacity`](Scope::with_capacity) give
+/// a *view* of the same scope that configures the stages built through it.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let nums = stage::generate(&scope, 1..=4u64);
+/// let squares = stage::square(&scope, nums);
+/// let total = stage::fold(&scope, squares, 0, |acc, n| acc + n);
+/// assert_eq!(total.await, Ok(30));
+/// scope.wait().await.unwrap();
+/// # }
+/// ```
+pub struct Scope {
+    shared: Arc<Shared>,
+    tasks: Arc<Mutex<JoinSet<()>>>,
+    name: Option<Arc<str>>,
+    capacity: Option<usize>,
+    /// Only the scope made by `new`/`build` cancels on drop; views don't.
+    owner: bool,
+}
+
+/// Builds a [`Scope`] with non-default settings.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::Scope;
+///
+/// let scope = Scope::builder(&Context::background())
+///     .capacity(1024)
+///     .collect_errors()
+///     .build();
+/// # drop(scope);
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ScopeBuilder {
+    ctx: Context,
+    capacity: usize,
+    collect: bool,
+}
+
+impl ScopeBuilder {
+    /// The capacity of every channel between stages (default
+    /// [`DEFAULT_CAPACITY`]). `0` makes them rendezvous channels.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::builder(&Context::background()).capacity(8).build();
+    /// # drop(scope);
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Keep going after a stage error: record every error and report them
+    /// all from [`Scope::wait`] (as [`Error::Multiple`] when there are
+    /// several), instead of cancelling everything at the first one.
+    ///
+    /// A stage whose own loop ended in an error still stops; what keeps
+    /// going is the rest of the scope, and stages like
+    /// [`try_map`](crate::try_map) that report per-item errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Error, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::builder(&Context::background()).collect_errors().build();
+    /// let nums = stage::generate(&scope, 1..=4);
+    /// let odd = stage::try_map(&scope, nums, |n: u32| if n % 2 == 0 { Err("even") } else { Ok(n) });
+    /// let kept = stage::collect::<_, Vec<_>>(&scope, odd);
+    /// assert_eq!(kept.await.unwrap(), [1, 3]);
+    /// assert!(matches!(scope.wait().await, Err(Error::Multiple(errors)) if errors.len() == 2));
+    /// # }
+    /// ```
+    pub fn collect_errors(mut self) -> Self {
+        self.collect = true;
+        self
+    }
+
+    /// Makes the scope.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::builder(&Context::background()).build();
+    /// assert!(!scope.context().is_cancelled());
+    /// ```
+    pub fn build(self) -> Scope {
+        let (ctx, cancel) = self.ctx.with_cancel();
+        let (stop_ctx, stop) = ctx.with_cancel();
+        Scope {
+            shared: Arc::new(Shared {
+                ctx,
+                cancel,
+                stop_ctx,
+                stop,
+                errors: Mutex::new(Vec::new()),
+                interrupted: AtomicBool::new(false),
+                collect: self.collect,
+                capacity: self.capacity,
+                counter: AtomicUsize::new(0),
+            }),
+            tasks: Arc::new(Mutex::new(JoinSet::new())),
+            name: None,
+            capacity: None,
+            owner: true,
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    ctx: Context,
+    cancel: CancelHandle,
+    /// Sources watch this; [`Scope::shutdown`] cancels it.
+    stop_ctx: Context,
+    stop: CancelHandle,
+    errors: Mutex<Vec<Error>>,
+    /// A stage was stopped by cancellation before it finished.
+    interrupted: AtomicBool,
+    collect: bool,
+    capacity: usize,
+    counter: AtomicUsize,
+}
+
+impl Shared {
+    fn record(&self, error: Error) {
+        self.errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(error);
+        if !self.collect {
+            self.cancel.cancel();
+        }
+    }
+
+    fn outcome(&self) -> Result<(), Error> {
+        let mut errors = std::mem::take(&mut *self.errors.lock().unwrap_or_else(PoisonError::into_inner));
+        match errors.len() {
+            0 if self.interrupted.load(Ordering::Acquire) => Err(Error::Cancelled(
+                self.ctx.err().unwrap_or(ContextError::Canceled),
+            )),
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ if self.collect => Err(Error::Multiple(errors)),
+            _ => Err(errors.remove(0)),
+        }
+    }
+}
+
+/// What a running stage knows about itself: its name, and where to report
+/// an error that should not stop it.
+#[derive(Clone)]
+pub(crate) struct StageCx {
+    pub(crate) name: Arc<str>,
+    shared: Arc<Shared>,
+}
+
+impl StageCx {
+    /// Reports an error under the scope's policy: fail fast cancels the
+    /// scope, collect-errors records it and the stage keeps going.
+    pub(crate) fn report(&self, source: BoxError) {
+        self.shared.record(Error::Failed {
+            stage: self.name.clone(),
+            source,
+        });
+    }
+
+    /// The scope's context.
+    pub(crate) fn context(&self) -> &Context {
+        &self.shared.ctx
+    }
+}
+
+/// Whether a stage is a source (stopped by [`Scope::shutdown`]) or not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Source,
+    Stage,
+}
+
+impl Scope {
+    /// A scope under `ctx`, with default settings: fail fast, channels of
+    /// [`DEFAULT_CAPACITY`].
+    ///
+    /// Cancelling `ctx` (or its deadline passing) stops every stage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let ctx = Context::background().with_timeout(Duration::from_secs(5));
+    /// let scope = Scope::new(&ctx);
+    /// assert_eq!(scope.context().deadline(), ctx.deadline());
+    /// # }
+    /// ```
+    pub fn new(ctx: &Context) -> Scope {
+        Scope::builder(ctx).build()
+    }
+
+    /// A [`ScopeBuilder`] to set the capacity or the error policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::builder(&Context::background()).capacity(16).build();
+    /// # drop(scope);
+    /// ```
+    pub fn builder(ctx: &Context) -> ScopeBuilder {
+        ScopeBuilder {
+            ctx: ctx.clone(),
+            capacity: DEFAULT_CAPACITY,
+            collect: false,
+        }
+    }
+
+    /// A view of this scope whose stages are called `name` (in errors and
+    /// diagnostics) instead of a default such as `map#3`.
+    ///
+    /// Dropping a view does nothing; waiting on it waits for the whole scope.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let nums = stage::generate(&scope.named("numbers"), 0..3);
+    /// let out = stage::map(&scope.named("explode"), nums, |n: i32| {
+    ///     assert!(n < 2, "too big");
+    ///     n
+    /// });
+    /// stage::for_each(&scope, out, |_| {});
+    /// let err = scope.wait().await.unwrap_err();
+    /// assert_eq!(err.stage(), Some("explode"));
+    /// assert!(err.to_string().contains("too big"));
+    /// # }
+    /// ```
+    pub fn named(&self, name: impl Into<Arc<str>>) -> Scope {
+        let mut view = self.view();
+        view.name = Some(name.into());
+        view
+    }
+
+    /// A view of this scope whose stages get output channels of
+    /// `capacity` items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let nums = stage::generate(&scope.with_capacity(4), 0..100);
+    /// assert_eq!(nums.capacity(), Some(4));
+    /// # }
+    /// ```
+    pub fn with_capacity(&self, capacity: usize) -> Scope {
+        let mut view = self.view();
+        view.capacity = Some(capacity);
+        view
+    }
+
+    fn view(&self) -> Scope {
+        Scope {
+            shared: self.shared.clone(),
+            tasks: self.tasks.clone(),
+            name: self.name.clone(),
+            capacity: self.capacity,
+            owner: false,
+        }
+    }
+
+    /// The scope's context: cancelled when the scope is (by an error,
+    /// [`cancel`](Scope::cancel), a drop, or the parent context).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// let ctx = scope.context().clone();
+    /// scope.cancel();
+    /// assert!(ctx.is_cancelled());
+    /// ```
+    pub fn context(&self) -> &Context {
+        &self.shared.ctx
+    }
+
+    /// Stops every stage now: in-flight items are dropped, [`wait`](Scope::wait)
+    /// then reports [`Error::Cancelled`] if any stage was still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Error, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let endless = stage::generate(&scope, 0u64..);
+    /// stage::for_each(&scope, endless, |_| {});
+    /// scope.cancel();
+    /// assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
+    /// # }
+    /// ```
+    pub fn cancel(&self) {
+        self.shared.cancel.cancel();
+    }
+
+    /// Graceful stop: the sources stop producing, every item already
+    /// produced drains through the remaining stages (partial batches are
+    /// flushed), then the scope is joined like [`wait`](Scope::wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops the scope: everything is
+    /// cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let endless = stage::generate(&scope, 0u64..);
+    /// let seen = stage::fold(&scope, endless, 0u64, |n, _| n + 1);
+    /// tokio::task::yield_now().await;
+    /// scope.shutdown().await.unwrap(); // no error: nothing was cut off mid-way
+    /// assert!(seen.await.is_ok());
+    /// # }
+    /// ```
+    pub fn shutdown(self) -> Wait {
+        self.shared.stop.cancel();
+        self.wait()
+    }
+
+    /// Waits for every task in the scope, then returns the first error (or
+    /// every error, with [`collect_errors`](ScopeBuilder::collect_errors)).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops the scope: everything is
+    /// cancelled and no task is left running.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] / [`Error::Panicked`] naming the stage that failed
+    /// first; [`Error::Cancelled`] if the scope was cancelled (or its
+    /// context ran out) while stages were running; [`Error::Multiple`] with
+    /// `collect_errors`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let words = stage::generate(&scope, ["a", "b"]);
+    /// let upper = stage::map(&scope, words, str::to_uppercase);
+    /// let all = stage::collect::<_, Vec<_>>(&scope, upper);
+    /// scope.wait().await.unwrap();
+    /// assert_eq!(all.await.unwrap(), ["A", "B"]);
+    /// # }
+    /// ```
+    pub fn wait(self) -> Wait {
+        Wait {
+            inner: Box::pin(async move {
+                let scope = self;
+                loop {
+                    let mut set = std::mem::take(&mut *scope.lock_tasks());
+                    if set.is_empty() {
+                        break;
+                    }
+                    while let Some(joined) = set.join_next().await {
+                        if let Err(e) = joined {
+                            if e.is_panic() {
+                                // Our task wrapper catches user panics; this is
+                                // a bug of ours, but still must not be lost.
+                                scope.shared.record(Error::Panicked {
+                                    stage: "<scope>".into(),
+                                    message: panic_message(&*e.into_panic()),
+                                });
+                            }
+                        }
+                    }
+                }
+                scope.shared.outcome()
+            }),
+        }
+    }
+
+    /// Spawns a plain task into the scope (errgroup's `Go`): its error or
+    /// panic is reported like a stage's, and it is cancelled with the scope.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, like [`tokio::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// scope.named("fetch").spawn(async { Err::<(), _>("connection refused") });
+    /// let err = scope.wait().await.unwrap_err();
+    /// assert_eq!(err.to_string(), "stage `fetch` failed: connection refused");
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn<F, E>(&self, future: F)
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.spawn_stage("task", Role::Stage, |_| async move { future.await.map_err(Into::into) });
+    }
+
+    fn lock_tasks(&self) -> std::sync::MutexGuard<'_, JoinSet<()>> {
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A channel for a stage's output, with this view's capacity.
+    pub(crate) fn channel<T>(&self) -> (Sender<T>, Receiver<T>) {
+        chan::bounded(self.capacity.unwrap_or(self.shared.capacity))
+    }
+
+    /// The name the next stage of `kind` gets.
+    pub(crate) fn stage_name(&self, kind: &str) -> Arc<str> {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => {
+                let n = self.shared.counter.fetch_add(1, Ordering::Relaxed);
+                format!("{kind}#{n}").into()
+            }
+        }
+    }
+
+    /// Spawns a stage task. `body` gets the stage's [`StageCx`]; its error
+    /// or panic is recorded under the stage's name; cancellation of the
+    /// scope drops it wherever it waits. A [`Role::Source`] also stops, as a
+    /// success, on [`Scope::shutdown`].
+    #[track_caller]
+    pub(crate) fn spawn_stage<B, F>(&self, kind: &str, role: Role, body: B) -> Arc<str>
+    where
+        B: FnOnce(StageCx) -> F,
+        F: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        let cx = StageCx {
+            name: self.stage_name(kind),
+            shared: self.shared.clone(),
+        };
+        let name = cx.name.clone();
+        let shared = self.shared.clone();
+        let body = AssertUnwindSafe(body(cx.clone())).catch_unwind();
+        let stop = (role == Role::Source).then(|| shared.stop_ctx.clone());
+        let task = async move {
+            let stopped = async {
+                match &stop {
+                    Some(stop) => stop.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let outcome = tokio::select! {
+                biased;
+                _ = shared.ctx.cancelled() => None,
+                _ = stopped => Some(Ok(Ok(()))),
+                done = body => Some(done),
+            };
+            match outcome {
+                None => shared.interrupted.store(true, Ordering::Release),
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(source))) => shared.record(Error::Failed {
+                    stage: cx.name,
+                    source,
+                }),
+                Some(Err(payload)) => shared.record(Error::Panicked {
+                    stage: cx.name,
+                    message: panic_message(&*payload),
+                }),
+            }
+        };
+        self.lock_tasks().spawn(task);
+        name
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        if self.owner {
+            self.shared.cancel.cancel();
+            self.lock_tasks().abort_all();
+        }
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("name", &self.name)
+            .field("capacity", &self.capacity.unwrap_or(self.shared.capacity))
+            .field("cancelled", &self.shared.ctx.is_cancelled())
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Scope::wait`] and [`Scope::shutdown`].
+///
+/// # Cancel safety
+///
+/// It owns the scope: dropping it cancels every stage.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Wait {
+    inner: Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>,
+}
+
+impl Future for Wait {
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait").finish_non_exhaustive()
+    }
+}

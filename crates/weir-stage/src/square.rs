@@ -1,0 +1,39 @@
+//! [`square`]: the seed's squaring stage.
+
+use std::ops::Mul;
+
+use weir_core::chan::Receiver;
+
+use crate::scope::Scope;
+
+/// Squares every item: the seed's `square` stage, a thin specialisation of
+/// [`map`](crate::map) for any `T: Mul<Output = T> + Copy` (all the integer
+/// and float types).
+///
+/// Arithmetic overflow behaves as `n * n` does in your build: it panics in
+/// debug builds (reported as [`Error::Panicked`](crate::Error::Panicked)
+/// naming this stage) and wraps in release builds. Use
+/// [`try_map`](crate::try_map) with `checked_mul` to make overflow an error.
+///
+/// Order: output order is input order.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let squares = stage::square(&scope, stage::generate(&scope, 1..=3));
+/// let all = stage::collect::<_, Vec<i32>>(&scope, squares);
+/// assert_eq!(all.await.unwrap(), [1, 4, 9]);
+/// # }
+/// ```
+pub fn square<T>(scope: &Scope, input: Receiver<T>) -> Receiver<T>
+where
+    T: Mul<Output = T> + Copy + Send + 'static,
+{
+    crate::map::map_as(scope, "square", input, |n| n * n)
+}

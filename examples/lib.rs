@@ -1,0 +1,2 @@
+//! Runnable examples of weir, one per Go pattern; see the `[[example]]`
+//! targets of this package (`cargo run --example <name>`).
