@@ -25,7 +25,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -345,7 +344,9 @@ func runCancel(capacity, trials int) result {
 			}(chans[s-1], chans[s])
 		}
 		// Nobody reads the last channel: wait until every buffer is full,
-		// then give the stages a moment to park on their sends.
+		// then give the stages a moment to park on their sends. (time.Sleep
+		// rounds up to ~1 ms on Linux; a runtime.Gosched spin instead keeps
+		// a P busy and makes filling the buffers take ~20 ms per trial.)
 		for {
 			full := true
 			for _, c := range chans {
@@ -357,9 +358,9 @@ func runCancel(capacity, trials int) result {
 			if full {
 				break
 			}
-			pause(10 * time.Microsecond)
+			time.Sleep(10 * time.Microsecond)
 		}
-		pause(100 * time.Microsecond)
+		time.Sleep(100 * time.Microsecond)
 		t0 := time.Now()
 		cancel()
 		wg.Wait()
@@ -368,15 +369,6 @@ func runCancel(capacity, trials int) result {
 	}
 	p50, p99 := percentiles(samples)
 	return result{elapsed: time.Since(start), check: check, p50: p50, p99: p99}
-}
-
-// pause yields for d without sleeping: time.Sleep rounds up to about 1 ms
-// on Linux, which would make 1000 trials take seconds.
-func pause(d time.Duration) {
-	t := time.Now()
-	for time.Since(t) < d {
-		runtime.Gosched()
-	}
 }
 
 // ---- latency through an idle 3-stage pipeline ----------------------------------

@@ -28,6 +28,8 @@ pub enum Impl {
     WeirBatch,
     /// A plain sequential Rust loop: the floor.
     Loop,
+    /// The worker pool's job function in a plain Go loop (calibration only).
+    GoLoop,
 }
 
 /// The baselines every row is compared with, in column order.
@@ -41,8 +43,9 @@ impl Impl {
             Impl::GoBuf => "Go (buffered 1024)",
             Impl::TokioFlume => "tokio+flume(1024)",
             Impl::Weir => "weir-core",
-            Impl::WeirBatch => "weir-core batch",
+            Impl::WeirBatch => "weir-core send_all/recv_many",
             Impl::Loop => "loop",
+            Impl::GoLoop => "Go loop",
         }
     }
 
@@ -54,6 +57,7 @@ impl Impl {
             Impl::TokioFlume => "xtokio+flume",
             Impl::Loop => "xloop",
             Impl::Weir | Impl::WeirBatch => "xweir",
+            Impl::GoLoop => "xGo-loop",
         }
     }
 
@@ -64,14 +68,14 @@ impl Impl {
             Impl::Weir => Some("weir"),
             Impl::WeirBatch => Some("weir-batch"),
             Impl::Loop => Some("loop"),
-            Impl::GoUnbuf | Impl::GoBuf => None,
+            Impl::GoUnbuf | Impl::GoBuf | Impl::GoLoop => None,
         }
     }
 
     /// The channel capacity of a Go implementation.
     pub fn go_cap(self) -> Option<usize> {
         match self {
-            Impl::GoUnbuf => Some(0),
+            Impl::GoUnbuf | Impl::GoLoop => Some(0),
             Impl::GoBuf => Some(CAP),
             _ => None,
         }
@@ -225,12 +229,16 @@ impl Sizes {
     };
 }
 
-/// LCG steps of a "~100 ns" job (same `k` in Go and Rust).
-pub const K_SMALL: u32 = 64;
-/// LCG steps of a "~1 µs" job.
-pub const K_LARGE: u32 = 640;
+/// `spin` rounds of a "~100 ns" job (same `k` in Go and Rust).
+pub const K_SMALL: u32 = 56;
+/// `spin` rounds of a "~1 µs" job.
+pub const K_LARGE: u32 = 360;
 /// Worker counts of the worker-pool workload.
 pub const POOL_WORKERS: [usize; 3] = [1, 2, 4];
+/// Channel capacity in the cancellation workload (every implementation,
+/// Go's buffered variant included): filling ten buffers of 1024 through
+/// `select`-ing stages costs ~20 ms per trial, too much for 1000 trials.
+pub const CANCEL_CAP: usize = 128;
 /// Raw flume's async receivers shut down in quadratic time with many
 /// waiters: the million-workers baseline stops at this size.
 pub const FLUME_MILLION_CAP: u64 = 20_000;
@@ -242,8 +250,24 @@ struct Planner<'a> {
 
 impl Planner<'_> {
     fn plan(&self, imp: Impl, workload: &str, args: &[u64], go_args: &[u64]) -> Plan {
+        self.plan_cap(imp, workload, args, go_args, None)
+    }
+
+    /// `buffered`: the capacity of the buffered Go variant, if not [`CAP`].
+    fn plan_cap(
+        &self,
+        imp: Impl,
+        workload: &str,
+        args: &[u64],
+        go_args: &[u64],
+        buffered: Option<usize>,
+    ) -> Plan {
         let strs = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>();
         if let Some(cap) = imp.go_cap() {
+            let cap = match (cap, buffered) {
+                (0, _) | (_, None) => cap,
+                (_, Some(b)) => b,
+            };
             return match self.go {
                 GoSide::Built { binary, .. } => {
                     let mut a = vec![workload.to_string(), cap.to_string()];
@@ -257,7 +281,11 @@ impl Planner<'_> {
             };
         }
         let name = imp.child_name().expect("a Rust implementation");
-        let mut a = vec!["--child".to_string(), workload.to_string(), name.to_string()];
+        let mut a = vec![
+            "--child".to_string(),
+            workload.to_string(),
+            name.to_string(),
+        ];
         a.extend(strs(args));
         Plan::Run {
             program: self.exe.to_path_buf(),
@@ -302,7 +330,11 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
             items: n,
             metrics: vec![Metric::Time],
             runs,
-            impls: p.impls(&all, "pipeline", &[n]),
+            impls: p.impls(
+                &[GoUnbuf, GoBuf, TokioFlume, Weir, WeirBatch, Loop],
+                "pipeline",
+                &[n],
+            ),
             expect: Some(sum_of_squares(n)),
             timeout: 3 * minute,
         });
@@ -316,7 +348,11 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
             items: n,
             metrics: vec![Metric::Time],
             runs,
-            impls: p.impls(&[GoUnbuf, GoBuf, TokioFlume, Weir, WeirBatch, Loop], "hop", &[n]),
+            impls: p.impls(
+                &[GoUnbuf, GoBuf, TokioFlume, Weir, WeirBatch, Loop],
+                "hop",
+                &[n],
+            ),
             expect: Some((0..n).fold(0u64, u64::wrapping_add)),
             timeout: 2 * minute,
         });
@@ -327,6 +363,24 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
             (K_LARGE, sizes.pool.1, "~1us"),
         ] {
             let expect = (0..n).fold(0u64, |a, i| a.wrapping_add(spin(i, k)));
+            let args = [n, 1, u64::from(k)];
+            cases.push(Case {
+                id: format!("spin-k{k}"),
+                workload: "3 worker pool",
+                title: format!(
+                    "calibration: {what} job (k={k}) in a loop, {} jobs",
+                    short(n)
+                ),
+                items: n,
+                metrics: vec![Metric::Time],
+                runs,
+                impls: vec![
+                    (Loop, p.plan(Loop, "pool", &args, &args)),
+                    (GoLoop, p.plan(GoLoop, "spin", &args, &[n, u64::from(k)])),
+                ],
+                expect: Some(expect),
+                timeout: 2 * minute,
+            });
             for w in POOL_WORKERS {
                 let args = [n, w as u64, u64::from(k)];
                 cases.push(Case {
@@ -362,14 +416,21 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
     }
     if wanted("cancel") {
         let t = sizes.cancel;
+        let cap = CANCEL_CAP as u64;
         cases.push(Case {
             id: "cancel".into(),
             workload: "5 cancellation",
-            title: format!("10 stages, full buffers, {t} trials/run"),
+            title: format!("10 stages, full buffers of {cap} (Go-buf too), {t} trials/run"),
             items: 0,
             metrics: vec![Metric::P50, Metric::P99],
             runs: runs.min(sizes.latency_runs),
-            impls: p.impls(&conc, "cancel", &[t]),
+            impls: conc
+                .iter()
+                .map(|&i| {
+                    let plan = p.plan_cap(i, "cancel", &[t, cap], &[t], Some(CANCEL_CAP));
+                    (i, plan)
+                })
+                .collect(),
             expect: None,
             timeout: 3 * minute,
         });
@@ -503,15 +564,13 @@ pub fn execute(cases: Vec<Case>, mut progress: impl FnMut(&str)) -> Vec<CaseResu
                     };
                     let Ok(done) = slot else { continue };
                     let t = Instant::now();
-                    let result = run_child(program, args, case.timeout).and_then(|o| {
-                        match case.expect {
-                            Some(e) if o.check != e => Err(format!(
-                                "wrong checksum {} (expected {e})",
-                                o.check
-                            )),
+                    let result =
+                        run_child(program, args, case.timeout).and_then(|o| match case.expect {
+                            Some(e) if o.check != e => {
+                                Err(format!("wrong checksum {} (expected {e})", o.check))
+                            }
                             _ => Ok(o),
-                        }
-                    });
+                        });
                     progress(&format!(
                         "[{}/{total}] {} {} | {} run {}/{}: {} ({:.2} s wall)",
                         ci + 1,

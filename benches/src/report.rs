@@ -58,8 +58,12 @@ fn fmt_ratio(r: f64) -> String {
         format!("{r:.0}x")
     } else if r >= 10.0 {
         format!("{r:.1}x")
-    } else {
+    } else if r >= 0.1 || r <= 0.0 {
         format!("{r:.2}x")
+    } else {
+        // Two significant digits: 0.0031x, not 0.00x.
+        let decimals = (1.0 - r.log10().floor()).min(8.0) as usize;
+        format!("{r:.decimals$}x")
     }
 }
 
@@ -107,8 +111,18 @@ pub fn rows(results: &[CaseResult]) -> Vec<Row> {
 }
 
 const HEADERS: [&str; 12] = [
-    "workload", "case", "impl", "metric", "median", "min", "max", "per item", "xGo", "xGo-buf",
-    "xtokio+flume", "xloop",
+    "workload",
+    "case",
+    "impl",
+    "metric",
+    "median",
+    "min",
+    "max",
+    "per item",
+    "xGo",
+    "xGo-buf",
+    "xtokio+flume",
+    "xloop",
 ];
 
 fn cells(r: &Row) -> Vec<&str> {
@@ -233,9 +247,8 @@ pub struct Target {
 pub fn targets(results: &[CaseResult]) -> Vec<Target> {
     let find = |id: &str| results.iter().find(|c| c.case.id == id);
     let med = |id: &str, imp: Impl, m: Metric| find(id).and_then(|c| c.median(imp, m));
-    let ratio = |id: &str, base: Impl, imp: Impl, m: Metric| {
-        Some(med(id, base, m)? / med(id, imp, m)?)
-    };
+    let ratio =
+        |id: &str, base: Impl, imp: Impl, m: Metric| Some(med(id, base, m)? / med(id, imp, m)?);
     let mut t = Vec::new();
     let mut at_least = |what: &str, v: Option<f64>, goal: f64, unit: &str| {
         t.push(Target {
@@ -272,7 +285,9 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
     );
     let mut t2 = Vec::new();
     let hop_items = find("hop").map(|c| c.case.items as f64);
-    let batch = med("hop", WeirBatch, Time).zip(hop_items).map(|(a, n)| a / n);
+    let batch = med("hop", WeirBatch, Time)
+        .zip(hop_items)
+        .map(|(a, n)| a / n);
     t2.push(Target {
         what: "2 hop: batch API ≤ 5 ns/item".into(),
         measured: batch.map_or("n/a".into(), |v| format!("{v:.2} ns/item")),
@@ -382,6 +397,7 @@ fn color(imp: Impl) -> &'static str {
         Impl::Weir => "#2ca02c",
         Impl::WeirBatch => "#98df8a",
         Impl::Loop => "#7f7f7f",
+        Impl::GoLoop => "#bcbd22",
     }
 }
 
@@ -420,7 +436,12 @@ pub fn svg(results: &[CaseResult], reference: Impl) -> String {
             .collect();
         if !bars.is_empty() {
             groups.push((
-                format!("{} — {} ({})", cr.case.workload, cr.case.title, metric.label()),
+                format!(
+                    "{} — {} ({})",
+                    cr.case.workload,
+                    cr.case.title,
+                    metric.label()
+                ),
                 bars,
             ));
         }
@@ -505,7 +526,11 @@ pub fn svg(results: &[CaseResult], reference: Impl) -> String {
         y += head;
         for b in bars {
             let (x0, x1) = (x(1.0), x(b.ratio));
-            let (bx, bw) = if x1 >= x0 { (x0, x1 - x0) } else { (x1, x0 - x1) };
+            let (bx, bw) = if x1 >= x0 {
+                (x0, x1 - x0)
+            } else {
+                (x1, x0 - x1)
+            };
             let _ = writeln!(
                 s,
                 r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{bx:.1}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="{}"/><text x="{:.1}" y="{:.1}" fill="#333">{}</text>"##,
@@ -528,24 +553,32 @@ pub fn svg(results: &[CaseResult], reference: Impl) -> String {
 
 /// Descriptions of what each workload's implementations are.
 pub const NOTES: &str = "\
-* **Go seed (unbuffered)**: the seed's code as written (`benches/go/main.go`), every channel `make(chan T)`. \
-**Go (buffered 1024)**: the same code with `make(chan T, 1024)`. GOMAXPROCS = nproc.
+* **Go seed (unbuffered)**: the seed's code as written (`benches/go/main.go`), every channel `make(chan T)`; \
+`gen` counts 1..=N instead of ranging over a slice so memory stays bounded. **Go (buffered 1024)**: the same code \
+with `make(chan T, 1024)`. GOMAXPROCS = nproc.
 * **tokio+flume(1024)**: the naive port — tokio's multi-thread runtime, `flume::bounded(1024)` with \
-`send_async` / `recv_async`, one task per stage, one item per message (raw flume in the channel hop).
-* **weir-core**: weir's side, *today hand-built on weir-core* (`chan::bounded(1024)` + `WaitGroup` + tokio): \
-one task per stage, items moving in batches with `send_all` / `recv_many` (batch 512; workers take 32 (pool) \
-or 128 (fan) jobs at a time); in the hop row one `send`/`recv` per item. It will be replaced by the \
-`weir::Pipeline` facade once the stage crate exists (`benches/src/workloads/*.rs`, fn `weir`).
-* **loop**: the same work in a sequential Rust loop (the floor).
-* Work: pipeline/fan `n*n` (wrapping, like Go's int), summed; pool jobs are `spin(job, k)`, k steps of a 64-bit LCG, \
-identical in Go and Rust. Every implementation's checksum is verified against the expected value.
+`send_async` / `recv_async`, one task per stage, one item per message, the seed's structure kept (fan-in by \
+forwarding tasks). In the channel hop it is raw flume.
+* **weir-core**: weir's side, *for now hand-built on weir-core* (`chan` + `WaitGroup` + tokio), the best way \
+available today: one task per stage, items moving as `Vec<u64>` chunks through `chan::bounded` (pipeline: 512 \
+items × 4 chunks; pool: 32 jobs × 32 chunks; fan: 256 items × 4 chunks, the 4 workers sharing one MPMC output \
+channel); in the channel hop, cancellation, latency and many-workers rows one item per `send` / `recv` (latency: \
+`recv_many` + `send_all` stages). **weir-core send_all/recv_many**: weir-core's batch API on a per-item \
+`chan::bounded(1024)` (batches of 512 in the pipeline, 256 in the hop). These functions (`weir` in \
+`benches/src/workloads/*.rs`) will become the `weir::Pipeline` facade once the stage crate exists.
+* **loop**: the same work in a sequential Rust loop (the floor). **Go loop** (calibration rows): the job \
+function in a plain Go loop — the two rows show the job costs the same in both languages.
+* Work: pipeline / fan `n*n` (wrapping, like Go's int), summed; pool jobs are `spin(job, k)` = k rounds of \
+`x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9 + 1`, identical in Go and Rust (a plain LCG is *not* used: LLVM \
+folds eight LCG steps into one). Every implementation's checksum is verified against the expected value.
 * 5 cancellation: a source plus 9 forwarding stages; nobody reads the last channel; once every buffer is full, \
-time from cancel until every stage task has ended (Go: `context.WithCancel` + `select` + `sync.WaitGroup`; \
-Rust: tokio-util `CancellationToken` + `tokio::select!`, weir-core's `WaitGroup` / flume tasks' `JoinHandle`s, \
-until weir-cancel's `Context` replaces the token). Unbuffered Go has no buffers to fill.
+the time from cancel until every stage task has ended (Go: `context.WithCancel` + `select` + `sync.WaitGroup`; \
+Rust: tokio-util `CancellationToken` + `tokio::select!`, weir-core's `WaitGroup` or the flume tasks' \
+`JoinHandle`s — weir-cancel's `Context` will replace the token). Unbuffered Go has no buffers to fill.
 * 6 many workers: spawn n workers blocked on one jobs channel, wait until each has started, close the channel, \
-wait for all; `shutdown` is the part after the close. Raw flume is capped at 20k workers (its async receivers \
-deregister with a linear scan: quadratic shutdown).
+wait for all; `shutdown` is the part after the close; per item = per worker. Raw flume is capped at 20k \
+workers (its async receivers deregister with a linear scan: quadratic shutdown); Go buffered is run at the \
+small size only (capacity does not matter here).
 * 7 latency: one item through 3 forwarding stages, after ~1 ms idle (sleep) before each trial.
 * 8 bounded memory: the pipeline at two sizes, one run each; peak RSS (VmHWM) of the child process.
 * Ratios (`xGo`, …) are *baseline median ÷ this median*: above 1 means faster (or leaner) than that baseline.";
@@ -585,7 +618,9 @@ pub fn markdown(
     if let Some(name) = svg_name {
         let _ = writeln!(md, "![speed-up chart]({name})\n");
     }
-    md.push_str("## Targets (performance issue)\n\n| target | measured | met |\n|---|---:|:---:|\n");
+    md.push_str(
+        "## Targets (performance issue)\n\n| target | measured | met |\n|---|---:|:---:|\n",
+    );
     for t in targets(results) {
         let _ = writeln!(
             md,

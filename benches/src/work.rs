@@ -87,10 +87,10 @@ mod tests {
 
     #[test]
     fn spin_matches_go() {
-        // Go: spin(3, 2) with the same constant.
-        let x = (3u64 ^ (3 >> 31)).wrapping_mul(SPIN_MUL).wrapping_add(1);
-        let x = (x ^ (x >> 31)).wrapping_mul(SPIN_MUL).wrapping_add(1);
-        assert_eq!(spin(3, 2), x);
+        // The same step as Go's spin.
+        let step = |x: u64| (x ^ (x >> 31)).wrapping_mul(SPIN_MUL).wrapping_add(1);
+        assert_eq!(spin(3, 2), step(step(3)));
+        assert_eq!(spin(3, 1), 3u64.wrapping_mul(SPIN_MUL) + 1);
         assert_eq!(spin(9, 0), 9);
     }
 

@@ -31,7 +31,8 @@ struct Options {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: compare [--quick] [--runs R] [--out DIR] [--no-write] [--only w1,w2,...]
+const USAGE: &str =
+    "usage: compare [--quick] [--runs R] [--out DIR] [--no-write] [--only w1,w2,...]
 workloads: pipeline hop pool fan cancel million latency memory
 full runs write docs/benchmarks.md and docs/benchmarks.svg (or into --out DIR);
 --quick uses tiny sizes and writes nothing unless --out is given.";
@@ -111,15 +112,25 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let target_dir = exe.parent().map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    eprintln!("building benches/go with `go build` into {} ...", target_dir.display());
+    let target_dir = exe
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    eprintln!(
+        "building benches/go with `go build` into {} ...",
+        target_dir.display()
+    );
     let go = GoSide::build(&target_dir);
     match &go {
         GoSide::Built { version, .. } => eprintln!("go: {version}"),
         GoSide::Unavailable(why) => eprintln!("NOTE: {why}"),
     }
     let info = SysInfo::collect(&go.describe());
-    let sizes = if opts.quick { Sizes::QUICK } else { Sizes::FULL };
+    let sizes = if opts.quick {
+        Sizes::QUICK
+    } else {
+        Sizes::FULL
+    };
     let runs = opts.runs.unwrap_or(if opts.quick { 1 } else { 5 });
     let cases = harness::plan(&sizes, runs, &exe, &go, &opts.only);
     let results = harness::execute(cases, |line| eprintln!("{line}"));

@@ -1,6 +1,7 @@
 //! Workload 5, cancellation latency: a 10-stage pipeline (a source and nine
 //! forwarding stages) whose buffers are all full because nobody reads the
 //! last channel; the time from `cancel()` until every stage task has ended.
+//! The channel capacity is an argument (the harness uses 128 everywhere).
 //!
 //! Each stage waits on its channel operation and the cancel signal at once
 //! (Go: `select` with `<-ctx.Done()`; Rust: `tokio::select!` with
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use weir_core::{chan, WaitGroup};
 
-use crate::work::{pause, percentiles, runtime, CAP};
+use crate::work::{pause, percentiles, runtime};
 use crate::Outcome;
 
 /// Stage tasks in the pipeline (the source included).
@@ -27,7 +28,7 @@ fn wait_until_full(full: impl Fn() -> bool) {
 
 /// weir-core channels, a `WaitGroup` over the stage tasks, and (until
 /// weir-cancel's `Context` replaces it) tokio-util's `CancellationToken`.
-pub fn weir(trials: usize) -> Outcome {
+pub fn weir(trials: usize, cap: usize) -> Outcome {
     let rt = runtime();
     let _enter = rt.enter();
     let start = Instant::now();
@@ -37,7 +38,7 @@ pub fn weir(trials: usize) -> Outcome {
         let token = CancellationToken::new();
         let wg = WaitGroup::new();
         let (chans_tx, mut chans_rx): (Vec<_>, Vec<_>) =
-            (0..STAGES).map(|_| chan::bounded::<u64>(CAP)).unzip();
+            (0..STAGES).map(|_| chan::bounded::<u64>(cap)).unzip();
         let (tx, tok) = (chans_tx[0].clone(), token.clone());
         wg.go(async move {
             let mut i = 0u64;
@@ -84,7 +85,7 @@ pub fn weir(trials: usize) -> Outcome {
 
 /// The naive baseline: flume channels, `CancellationToken`, and the stage
 /// tasks' `JoinHandle`s awaited one by one.
-pub fn tokio_flume(trials: usize) -> Outcome {
+pub fn tokio_flume(trials: usize, cap: usize) -> Outcome {
     let rt = runtime();
     let _enter = rt.enter();
     let start = Instant::now();
@@ -93,7 +94,7 @@ pub fn tokio_flume(trials: usize) -> Outcome {
     for _ in 0..trials {
         let token = CancellationToken::new();
         let (chans_tx, mut chans_rx): (Vec<_>, Vec<_>) =
-            (0..STAGES).map(|_| flume::bounded::<u64>(CAP)).unzip();
+            (0..STAGES).map(|_| flume::bounded::<u64>(cap)).unzip();
         let mut handles = Vec::with_capacity(STAGES);
         let (tx, tok) = (chans_tx[0].clone(), token.clone());
         handles.push(tokio::spawn(async move {

@@ -8,12 +8,12 @@
 #[allow(unused_imports)]
 pub(crate) use loom::sync::{
     atomic::{fence, AtomicBool, AtomicUsize, Ordering},
-    Arc, Mutex,
+    Arc, Mutex, MutexGuard,
 };
 
 #[cfg(not(loom))]
 #[allow(unused_imports)]
 pub(crate) use std::sync::{
     atomic::{fence, AtomicBool, AtomicUsize, Ordering},
-    Arc, Mutex,
+    Arc, Mutex, MutexGuard,
 };

@@ -60,6 +60,10 @@ pub enum Error {
     /// still running (they were stopped).
     #[error("pipeline stopped: {0}")]
     Cancelled(#[from] ContextError),
+    /// A stage was configured wrongly (returned when the stage is built;
+    /// converted here so `?` works in functions returning [`Error`]).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// Several stages failed; with
     /// [`ScopeBuilder::collect_errors`](crate::ScopeBuilder::collect_errors)
     /// every error is kept, in the order they happened.
@@ -82,6 +86,9 @@ impl Error {
         match self {
             Error::Failed { stage, .. } | Error::Panicked { stage, .. } => Some(stage),
             Error::Multiple(errors) => errors.first().and_then(Error::stage),
+            Error::Config(ConfigError::Zero { stage, .. } | ConfigError::Invalid { stage, .. }) => {
+                Some(stage)
+            }
             Error::Cancelled(_) => None,
         }
     }

@@ -71,8 +71,25 @@ mod map;
 mod square;
 mod try_map;
 // [transforms: helper A adds `mod` lines here]
+mod batch;
+mod filter;
+mod filter_map;
+mod flat_map;
+mod from_fn;
+mod from_stream;
+mod inspect;
+mod then;
+mod throttle;
+mod unbatch;
 // [concurrency: helper B adds `mod` lines here]
+mod for_each_concurrent;
+mod map_concurrent;
+mod map_unordered;
+mod worker_pool;
 // [fan-out/fan-in: helper C adds `mod` lines here]
+mod forward;
+mod merge;
+pub mod split;
 
 pub use driver::{Incomplete, SinkOutput};
 pub use error::{BoxError, ConfigError, Error};
@@ -86,5 +103,22 @@ pub use map::map;
 pub use square::square;
 pub use try_map::try_map;
 // [transforms: helper A adds `pub use` lines here]
+pub use batch::batch;
+pub use filter::filter;
+pub use filter_map::filter_map;
+pub use flat_map::flat_map;
+pub use from_fn::from_fn;
+pub use from_stream::from_stream;
+pub use inspect::inspect;
+pub use then::then;
+pub use throttle::{throttle, Rate};
+pub use unbatch::unbatch;
 // [concurrency: helper B adds `pub use` lines here]
+pub use for_each_concurrent::for_each_concurrent;
+pub use map_concurrent::map_concurrent;
+pub use map_unordered::map_unordered;
+pub use worker_pool::{worker_pool, Backoff, Policy, PoolHandle, WorkerPool};
 // [fan-out/fan-in: helper C adds `pub use` lines here]
+pub use forward::forward;
+pub use merge::merge;
+pub use split::{balance, broadcast, partition, round_robin};

@@ -359,6 +359,29 @@ impl Scope {
         &self.shared.ctx
     }
 
+    /// The signal sources watch: cancelled when [`shutdown`](Scope::shutdown)
+    /// begins, or when the scope is cancelled. A hand-written source checks
+    /// it between items to stop producing gracefully.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let stopping = scope.shutdown_signal().clone();
+    /// assert!(!stopping.is_cancelled());
+    /// scope.shutdown().await.unwrap();
+    /// assert!(stopping.is_cancelled());
+    /// # }
+    /// ```
+    pub fn shutdown_signal(&self) -> &Context {
+        &self.shared.stop_ctx
+    }
+
     /// Stops every stage now: in-flight items are dropped, [`wait`](Scope::wait)
     /// then reports [`Error::Cancelled`] if any stage was still running.
     ///
@@ -499,6 +522,44 @@ impl Scope {
         self.spawn_stage("task", Role::Stage, |_| async move { future.await.map_err(Into::into) });
     }
 
+    /// Spawns a producing task into the scope: like [`spawn`](Scope::spawn),
+    /// but [`shutdown`](Scope::shutdown) stops it (as a success) so that what
+    /// it already produced drains downstream.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, like [`tokio::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_core::chan;
+    /// use weir_stage::Scope;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let (tx, rx) = chan::bounded(8);
+    /// scope.named("ticker").spawn_source(async move {
+    ///     for i in 0u64.. {
+    ///         tx.send(i).await?;
+    ///     }
+    ///     Ok::<_, chan::SendError<u64>>(())
+    /// });
+    /// assert_eq!(rx.recv().await, Some(0));
+    /// scope.shutdown().await.unwrap();
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_source<F, E>(&self, future: F)
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.spawn_stage("source", Role::Source, |_| async move { future.await.map_err(Into::into) });
+    }
+
     fn lock_tasks(&self) -> std::sync::MutexGuard<'_, JoinSet<()>> {
         self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -517,6 +578,13 @@ impl Scope {
                 format!("{kind}#{n}").into()
             }
         }
+    }
+
+    /// The stage name a [`ConfigError`](crate::ConfigError) reports for a
+    /// stage of `kind` that was never built: this view's name, or `kind`
+    /// itself (no number is used up).
+    pub(crate) fn config_name(&self, kind: &str) -> Arc<str> {
+        self.name.clone().unwrap_or_else(|| kind.into())
     }
 
     /// Spawns a stage task. `body` gets the stage's [`StageCx`]; its error
@@ -553,9 +621,14 @@ impl Scope {
             match outcome {
                 None => shared.interrupted.store(true, Ordering::Release),
                 Some(Ok(Ok(()))) => {}
-                Some(Ok(Err(source))) => shared.record(Error::Failed {
-                    stage: cx.name,
-                    source,
+                Some(Ok(Err(source))) => shared.record(match source.downcast::<Error>() {
+                    // A task that already names its stage (a fused segment of
+                    // several stages, say) is reported as it says.
+                    Ok(error) => *error,
+                    Err(source) => Error::Failed {
+                        stage: cx.name,
+                        source,
+                    },
                 }),
                 Some(Err(payload)) => shared.record(Error::Panicked {
                     stage: cx.name,

@@ -10,6 +10,8 @@
 //! | [`chan`] | `weir-core` | `chan T`, `close`, `range`, `select` with `default` |
 //! | [`latch`] | `weir-core` | `sync.WaitGroup`, a countdown latch |
 //! | [`cancel`] | `weir-cancel` | `context.Context` |
+//! | [`stage`] | `weir-stage` | pipelines, worker pools, fan-out/fan-in, errgroup |
+//! | [`pipeline`] | `weir` | typed pipeline graphs: fused stages, metrics, Mermaid/DOT export |
 //!
 //! # Example
 //!
@@ -30,6 +32,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+mod error;
+pub mod pipeline;
+
+pub use error::Error;
 pub use weir_core::chan;
 pub use weir_core::latch;
 
@@ -37,6 +43,12 @@ pub use weir_core::latch;
 /// (re-exported from `weir-cancel`).
 pub mod cancel {
     pub use weir_cancel::*;
+}
+
+/// Go's pipeline patterns as stages under an errgroup-like [`Scope`](stage::Scope)
+/// (re-exported from `weir-stage`).
+pub mod stage {
+    pub use weir_stage::*;
 }
 
 /// The most used items, for a glob import: `use weir::prelude::*;`.
@@ -55,4 +67,11 @@ pub mod prelude {
     pub use crate::chan::{self, Receiver, Sender};
     pub use crate::latch::{Latch, WaitGroup};
     pub use weir_cancel::{Context, ContextError};
+    pub use crate::pipeline::{Flow, Pipeline};
+    pub use weir_stage::{self as stage, Scope};
 }
+
+// The README's example is compiled and run as a doctest.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

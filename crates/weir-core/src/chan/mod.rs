@@ -87,12 +87,14 @@
 //! ```
 
 mod error;
+mod observer;
 mod queue;
 mod receiver;
 mod sender;
 mod shared;
 mod sink;
 
+pub use observer::Observer;
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use receiver::{Iter, Receiver, Recv, RecvMany};
 pub use sender::{Closed, Send, SendAll, Sender};

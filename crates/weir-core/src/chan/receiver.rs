@@ -51,7 +51,7 @@ impl<T> Receiver<T> {
     pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
         Receiver {
             chan,
-            stream: Waiter::default(),
+            stream: Waiter::persistent(),
         }
     }
 
@@ -82,7 +82,7 @@ impl<T> Receiver<T> {
     pub fn recv(&self) -> Recv<'_, T> {
         Recv {
             chan: &self.chan,
-            waiter: Waiter::default(),
+            waiter: Waiter::for_future(),
         }
     }
 
@@ -120,8 +120,39 @@ impl<T> Receiver<T> {
             chan: &self.chan,
             buf,
             limit,
-            waiter: Waiter::default(),
+            waiter: Waiter::for_future(),
         }
+    }
+
+    /// Polls for a batch: the poll form of [`recv_many`](Receiver::recv_many),
+    /// for hand-written futures and streams.
+    ///
+    /// Returns `Ready(n)` after moving `n ≥ 1` available items (at most
+    /// `limit`) into `buf`, `Ready(0)` when the channel is closed and
+    /// drained (or `limit` is `0`), and `Pending` after arranging for `cx`'s
+    /// waker to be woken when items arrive. The wait state lives in the
+    /// receiver (shared with its [`Stream`] implementation), which is why
+    /// this takes `&mut self`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use weir_core::chan;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, mut rx) = chan::bounded(4);
+    /// tx.send_all(vec![1, 2, 3]).await.unwrap();
+    /// let mut buf = Vec::new();
+    /// let n = poll_fn(|cx| rx.poll_recv_many(cx, &mut buf, 2)).await;
+    /// assert_eq!((n, buf), (2, vec![1, 2]));
+    /// # }
+    /// ```
+    pub fn poll_recv_many(&mut self, cx: &mut Context<'_>, buf: &mut Vec<T>, limit: usize) -> Poll<usize> {
+        self.stream
+            .poll(&self.chan, cx, |chan| chan.try_pop_many(buf, limit))
+            .map(|r| r.unwrap_or(0))
     }
 
     /// Receives an item if one is buffered, without waiting: Go's
@@ -194,7 +225,7 @@ impl<T> Receiver<T> {
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let mut waiter = Waiter::default();
+        let mut waiter = Waiter::for_future();
         let result = loop {
             match waiter.attempt(&self.chan, Chan::try_pop) {
                 Ok(item) => break Ok(item),
@@ -371,6 +402,37 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
+/// A `Receiver` is a stream of its channel's items, ending when the channel
+/// is closed and drained: Go's `for v := range ch`.
+///
+/// The wait state of the stream lives in the receiver, so that polling can
+/// resume where it left off. Two consequences, both only for a stream that
+/// is polled, left pending and then not polled again (say, in a losing
+/// `select!` branch) while the receiver is kept:
+///
+/// * on a [rendezvous](super::rendezvous) channel it still counts as a
+///   waiting receiver until it yields an item or the receiver is dropped,
+///   so a sender may hand it an item; the item is not lost: it stays in the
+///   channel for the next receive, by this receiver or another;
+/// * every item sent wakes every pending stream (a `recv` future is woken
+///   one per item), so prefer [`recv`](Receiver::recv) when thousands of
+///   receivers share a channel.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use weir_core::chan;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded(4);
+/// tx.send_all(vec![1, 2, 3]).await.unwrap();
+/// drop(tx);
+/// let doubled: Vec<i32> = rx.map(|n| n * 2).collect().await;
+/// assert_eq!(doubled, [2, 4, 6]);
+/// # }
+/// ```
 impl<T> Stream for Receiver<T> {
     type Item = T;
 
@@ -390,10 +452,29 @@ impl<T> FusedStream for Receiver<T> {
 
 /// How one receive operation waits: its listener and, on a rendezvous
 /// channel, whether it has told senders it is waiting.
-#[derive(Default)]
 struct Waiter {
     listener: Option<EventListener>,
     parked: bool,
+    /// Listen on `stream_ops` (state kept across polls) instead of
+    /// `recv_ops` (a future that is dropped when it stops being polled).
+    persistent: bool,
+}
+
+impl Waiter {
+    fn for_future() -> Waiter {
+        Waiter {
+            listener: None,
+            parked: false,
+            persistent: false,
+        }
+    }
+
+    fn persistent() -> Waiter {
+        Waiter {
+            persistent: true,
+            ..Waiter::for_future()
+        }
+    }
 }
 
 impl Waiter {
@@ -432,7 +513,10 @@ impl Waiter {
                 }
             }
             match &mut self.listener {
-                None => self.listener = Some(chan.recv_ops.listen()),
+                None => {
+                    let event = if self.persistent { &chan.stream_ops } else { &chan.recv_ops };
+                    self.listener = Some(event.listen());
+                }
                 Some(l) => {
                     if Pin::new(l).poll(cx).is_pending() {
                         return Poll::Pending;

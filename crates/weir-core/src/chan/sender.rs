@@ -331,10 +331,7 @@ impl<T> Sender<T> {
     /// assert!(tx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        match self.chan.capacity() {
-            Some(cap) => self.len() >= cap,
-            None => false,
-        }
+        self.chan.is_full()
     }
 
     /// The capacity: `Some(n)` for [`bounded(n)`](super::bounded) (`Some(0)`

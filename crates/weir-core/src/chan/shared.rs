@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use event_listener::Event;
 
 use super::queue::Queue;
-use crate::loom::{AtomicUsize, Mutex, Ordering};
+use crate::loom::{AtomicUsize, Ordering};
 
 const CLOSED: usize = 0b01;
 const RX_GONE: usize = 0b10;
@@ -55,13 +55,19 @@ pub(crate) struct Chan<T> {
     state: AtomicUsize,
     senders: AtomicUsize,
     receivers: AtomicUsize,
-    /// Rendezvous only: receivers currently parked waiting for an item.
+    /// Rendezvous only: receivers currently parked waiting for an item. A
+    /// push is allowed only while the queue holds fewer items than this
+    /// (checked under the queue's lock), so the channel never holds more
+    /// than it has waiting receivers.
     parked: AtomicUsize,
-    /// Rendezvous only: makes "is a receiver waiting for this item?" and the
-    /// push one step, so the channel never holds more than it has waiters.
-    handoff: Option<Mutex<()>>,
-    /// Receivers wait here for items or close.
+    rendezvous: bool,
+    /// Receive futures wait here for items or close; each item wakes one.
     pub(crate) recv_ops: Event,
+    /// Waits whose state outlives a poll (the `Stream` impl and
+    /// `poll_recv_many`) wait here, and every push wakes them all: such a
+    /// listener may be notified and then never polled again (an idle
+    /// stream), and must not swallow a wake-up meant for a `recv`.
+    pub(crate) stream_ops: Event,
     /// Senders wait here for space (or, on a rendezvous channel, a receiver).
     pub(crate) send_ops: Event,
     /// [`Sender::closed`](super::Sender::closed) waits here.
@@ -74,21 +80,28 @@ impl<T> Chan<T> {
         let rendezvous = cap == Some(0);
         Chan {
             // A rendezvous channel stores at most one item per parked
-            // receiver; the hand-off lock enforces that bound.
+            // receiver; the push gate enforces that bound.
             queue: Queue::new(if rendezvous { None } else { cap }),
             state: AtomicUsize::new(0),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             parked: AtomicUsize::new(0),
-            handoff: rendezvous.then(|| Mutex::new(())),
+            rendezvous,
             recv_ops: Event::new(),
+            stream_ops: Event::new(),
             send_ops: Event::new(),
             close_ops: Event::new(),
         }
     }
 
     pub(crate) fn is_rendezvous(&self) -> bool {
-        self.handoff.is_some()
+        self.rendezvous
+    }
+
+    /// Whether the queue may grow past `len` items: always, except on a
+    /// rendezvous channel, where only while receivers wait for them.
+    fn gate(&self) -> impl Fn(usize) -> bool + '_ {
+        move |len| !self.rendezvous || len < self.parked.load(Ordering::Acquire)
     }
 
     /// The capacity as the user asked for it (`Some(0)` for rendezvous).
@@ -124,21 +137,12 @@ impl<T> Chan<T> {
             self.end_inflight();
             return Err(PushError::Closed(item));
         }
-        let pushed = match &self.handoff {
-            None => self.queue.push(item),
-            Some(lock) => {
-                let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-                if self.queue.len() < self.parked.load(Ordering::Acquire) {
-                    self.queue.push(item)
-                } else {
-                    Err(item)
-                }
-            }
-        };
+        let pushed = self.queue.push(item, self.gate());
         self.end_inflight();
         match pushed {
             Ok(()) => {
                 self.recv_ops.notify_additional(1);
+                self.stream_ops.notify(usize::MAX);
                 Ok(())
             }
             Err(item) => Err(PushError::Full(item)),
@@ -154,26 +158,11 @@ impl<T> Chan<T> {
             self.end_inflight();
             return Err(());
         }
-        let guard = self
-            .handoff
-            .as_ref()
-            .map(|lock| lock.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut pushed = 0;
-        while let Some(item) = items.pop_front() {
-            if guard.is_some() && self.queue.len() >= self.parked.load(Ordering::Acquire) {
-                items.push_front(item);
-                break;
-            }
-            if let Err(item) = self.queue.push(item) {
-                items.push_front(item);
-                break;
-            }
-            pushed += 1;
-        }
-        drop(guard);
+        let pushed = self.queue.push_many(items, self.gate());
         self.end_inflight();
         if pushed > 0 {
             self.recv_ops.notify_additional(pushed);
+            self.stream_ops.notify(usize::MAX);
         }
         Ok(pushed)
     }
@@ -188,6 +177,7 @@ impl<T> Chan<T> {
                 // A receiver may be waiting for the last in-flight send to
                 // finish before it can call the channel drained.
                 self.recv_ops.notify(usize::MAX);
+                self.stream_ops.notify(usize::MAX);
             }
         }
     }
@@ -195,9 +185,7 @@ impl<T> Chan<T> {
     /// Pops without waiting. Frees one slot for a waiting sender on success.
     pub(crate) fn try_pop(&self) -> Result<T, PopError> {
         if let Some(item) = self.queue.pop() {
-            if !self.is_rendezvous() && self.queue.capacity().is_some() {
-                self.send_ops.notify_additional(1);
-            }
+            self.freed(1);
             return Ok(item);
         }
         let state = self.state.load(Ordering::Acquire);
@@ -214,18 +202,9 @@ impl<T> Chan<T> {
 
     /// Pops up to `limit` items into `buf` without waiting.
     pub(crate) fn try_pop_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
-        let mut popped = 0;
-        while popped < limit {
-            match self.queue.pop() {
-                Some(item) => buf.push(item),
-                None => break,
-            }
-            popped += 1;
-        }
+        let popped = self.queue.pop_many(buf, limit);
         if popped > 0 {
-            if !self.is_rendezvous() && self.queue.capacity().is_some() {
-                self.send_ops.notify_additional(popped);
-            }
+            self.freed(popped);
             return Ok(popped);
         }
         if limit == 0 {
@@ -235,6 +214,24 @@ impl<T> Chan<T> {
             buf.push(item);
             1
         })
+    }
+
+    /// `n` items left the queue: room for `n` waiting senders (on a
+    /// rendezvous channel, the gate `len < parked` may have opened too).
+    fn freed(&self, n: usize) {
+        if self.queue.capacity().is_some() || self.rendezvous {
+            self.send_ops.notify_additional(n);
+        }
+    }
+
+    /// Whether a send would have to wait now.
+    pub(crate) fn is_full(&self) -> bool {
+        let len = self.queue.len();
+        match self.capacity() {
+            Some(0) => len >= self.parked.load(Ordering::Acquire),
+            Some(cap) => len >= cap,
+            None => false,
+        }
     }
 
     /// Rendezvous: a receiver is about to wait; let one sender hand over.
@@ -255,6 +252,7 @@ impl<T> Chan<T> {
             return false;
         }
         self.recv_ops.notify(usize::MAX);
+        self.stream_ops.notify(usize::MAX);
         self.send_ops.notify(usize::MAX);
         self.close_ops.notify(usize::MAX);
         true
@@ -288,7 +286,7 @@ impl<T> Chan<T> {
 
     /// Drops every buffered item (no receiver can ever take them).
     fn drain(&self) {
-        while self.queue.pop().is_some() {}
+        self.queue.clear();
     }
 
 }

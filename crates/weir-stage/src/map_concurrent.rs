@@ -1,0 +1,210 @@
+//! [`map_concurrent`]: an async transform with up to n futures in flight
+//! that keeps the input order; and the window loop it shares with
+//! [`map_unordered`](crate::map_unordered) and
+//! [`for_each_concurrent`](crate::for_each_concurrent).
+
+use std::future::Future;
+use std::pin::pin;
+
+use futures::stream::{FuturesOrdered, FuturesUnordered};
+use futures::{FutureExt, Stream, StreamExt};
+use weir_core::chan::{Receiver, Sender};
+
+use crate::driver::BATCH;
+use crate::error::{BoxError, ConfigError};
+use crate::scope::{Role, Scope};
+
+/// Runs the async `f` on up to `n` items at once and sends the results in
+/// input order.
+///
+/// # Choosing: ordered, unordered, or a worker pool
+///
+/// * `map_concurrent` (this stage) keeps the input order. It holds a
+///   *reorder window* of at most `n` items: the futures in flight plus the
+///   results that finished early and wait for an earlier one. A slow item
+///   therefore holds back the results behind it (head-of-line blocking),
+///   and while it runs at most `n - 1` later items can start. Use it when
+///   order matters: responses matched to requests, lines of a file.
+/// * [`map_unordered`](crate::map_unordered) sends each result as soon as
+///   it is ready, so a slow item never holds up the others and all `n`
+///   slots stay busy. Use it when order does not matter; it has the better
+///   throughput and latency.
+/// * Both run their futures *concurrently on the stage's one task*, not in
+///   parallel across cores: they suit I/O-bound work (requests, queries,
+///   timers) where each future mostly waits. For CPU-bound work, or work
+///   that blocks, use [`worker_pool`](crate::worker_pool): each worker is
+///   its own task, so on a multi-thread runtime the workers run in parallel
+///   (unordered, like the seed's `processJobs`). A pool also offers retries,
+///   dead letters and resizing ([`WorkerPool`](crate::WorkerPool)).
+///
+/// `f` itself is called in the stage's task as items arrive, so it should
+/// only build the future; the work goes in the future. While the stage
+/// waits for room in a full output channel, its futures are not polled:
+/// a slow consumer slows the stage down rather than letting results pile
+/// up (the same holds for `futures`' `buffered`).
+///
+/// Order: output order is input order. When every receiver of the output
+/// is dropped, the stage ends at once — even while a future is pending —
+/// dropping the futures in flight and its input, which stops upstream in
+/// turn.
+///
+/// # Errors
+///
+/// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
+/// futures becomes [`Error::Panicked`](crate::Error::Panicked) naming this
+/// stage. For fallible work, return a `Result` and follow with
+/// [`try_map`](crate::try_map)`(…, |r| r)`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let ids = stage::generate(&scope, 1..=5u64);
+/// let fetched = stage::map_concurrent(&scope, ids, 3, |id| async move {
+///     // later ids finish first, yet come out in order
+///     tokio::time::sleep(Duration::from_millis(100 / id)).await;
+///     format!("user {id}")
+/// })
+/// .unwrap();
+/// let all = stage::collect::<_, Vec<_>>(&scope, fetched);
+/// assert_eq!(all.await.unwrap(), ["user 1", "user 2", "user 3", "user 4", "user 5"]);
+/// # }
+/// ```
+pub fn map_concurrent<T, U, F, Fut>(
+    scope: &Scope,
+    input: Receiver<T>,
+    n: usize,
+    f: F,
+) -> Result<Receiver<U>, ConfigError>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: FnMut(T) -> Fut + Send + 'static,
+    Fut: Future<Output = U> + Send + 'static,
+{
+    spawn_window::<FuturesOrdered<Fut>, _, _, _, _>(scope, "map_concurrent", input, n, f)
+}
+
+/// Spawns a window stage of `kind` with `n` futures in flight at most.
+pub(crate) fn spawn_window<W, T, U, F, Fut>(
+    scope: &Scope,
+    kind: &str,
+    input: Receiver<T>,
+    n: usize,
+    f: F,
+) -> Result<Receiver<U>, ConfigError>
+where
+    W: Window<Fut> + Send + 'static,
+    T: Send + 'static,
+    U: Send + 'static,
+    F: FnMut(T) -> Fut + Send + 'static,
+    Fut: Future<Output = U> + Send + 'static,
+{
+    check(scope, kind, n)?;
+    let (tx, rx) = scope.channel();
+    scope.spawn_stage(kind, Role::Stage, move |_| {
+        drive(W::default(), input, Some(tx), n, f)
+    });
+    Ok(rx)
+}
+
+/// Fails with [`ConfigError::Zero`] when a `kind` stage is given `n == 0`.
+pub(crate) fn check(scope: &Scope, kind: &str, n: usize) -> Result<(), ConfigError> {
+    if n == 0 {
+        return Err(ConfigError::Zero {
+            stage: scope.config_name(kind),
+            what: "concurrency",
+        });
+    }
+    Ok(())
+}
+
+/// A set of futures in flight that yields their outputs: in push order
+/// ([`FuturesOrdered`]) or as they finish ([`FuturesUnordered`]).
+pub(crate) trait Window<Fut: Future>: Stream<Item = Fut::Output> + Unpin + Default {
+    fn push(&mut self, future: Fut);
+    fn len(&self) -> usize;
+}
+
+impl<Fut: Future> Window<Fut> for FuturesOrdered<Fut> {
+    fn push(&mut self, future: Fut) {
+        self.push_back(future);
+    }
+
+    fn len(&self) -> usize {
+        FuturesOrdered::len(self)
+    }
+}
+
+impl<Fut: Future> Window<Fut> for FuturesUnordered<Fut> {
+    fn push(&mut self, future: Fut) {
+        FuturesUnordered::push(self, future);
+    }
+
+    fn len(&self) -> usize {
+        FuturesUnordered::len(self)
+    }
+}
+
+/// The loop of every window stage: keeps up to `limit` futures of `f` in
+/// `window`, takes input while there is room, and sends what the window
+/// yields to `output` (a batch of the outputs ready at once), or drops it
+/// when there is no output (a sink). Ends when the input is closed and the
+/// window is empty, or when the output's receivers are gone.
+pub(crate) async fn drive<W, T, U, F, Fut>(
+    mut window: W,
+    input: Receiver<T>,
+    output: Option<Sender<U>>,
+    limit: usize,
+    mut f: F,
+) -> Result<(), BoxError>
+where
+    W: Window<Fut>,
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = U>,
+{
+    let mut taken = Vec::with_capacity(limit.min(BATCH));
+    let mut open = true;
+    // Stop as soon as nobody listens, even while a future is pending.
+    let mut unheard = pin!(async {
+        match &output {
+            Some(output) => output.closed().await,
+            None => std::future::pending().await,
+        }
+    });
+    loop {
+        let room = limit - window.len();
+        tokio::select! {
+            biased;
+            () = &mut unheard => return Ok(()),
+            Some(first) = window.next(), if window.len() > 0 => {
+                let Some(output) = &output else { continue };
+                let mut done = vec![first];
+                while done.len() < BATCH {
+                    match window.next().now_or_never() {
+                        Some(Some(more)) => done.push(more),
+                        _ => break,
+                    }
+                }
+                if output.send_all(done).await.is_err() {
+                    return Ok(());
+                }
+            }
+            got = input.recv_many(&mut taken, room.min(BATCH)), if open && room > 0 => {
+                if got == 0 {
+                    open = false;
+                }
+                for item in taken.drain(..) {
+                    window.push(f(item));
+                }
+            }
+            else => return Ok(()),
+        }
+    }
+}

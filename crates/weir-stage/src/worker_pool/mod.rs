@@ -1,0 +1,513 @@
+//! [`worker_pool`] and [`WorkerPool`]: the seed's `processJobs`, n workers
+//! competing for jobs on one channel.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::{FutureExt, TryFuture, TryFutureExt};
+use weir_core::chan::{Receiver, Sender};
+
+use crate::error::{panic_message, BoxError, ConfigError, Message};
+use crate::scope::{Role, Scope, StageCx};
+
+mod handle;
+mod policy;
+
+pub use handle::PoolHandle;
+pub use policy::{Backoff, Policy};
+
+use handle::{Control, Grow, Slot};
+use policy::Kind;
+
+/// Runs `f` on every job with `workers` workers competing for jobs: the
+/// seed's `processJobs(jobs, results, n)`.
+///
+/// Each worker is its own task in the scope, so on a multi-thread runtime
+/// the workers run in parallel, each on one job at a time; `f` is shared by
+/// all of them (hence `Fn + Sync`). The results channel closes exactly when
+/// every worker has ended: when the jobs channel is closed and drained, or
+/// when every receiver of the results is dropped (the workers stop at once,
+/// dropping the jobs they were running, and the jobs receiver is dropped,
+/// so the producer sees its receivers gone).
+///
+/// This is [`WorkerPool::new(workers)`](WorkerPool::new)`.spawn(…)` with
+/// the default settings — a failed job fails the stage — and without the
+/// [`PoolHandle`]; use [`WorkerPool`] to skip, retry or dead-letter failed
+/// jobs, or to resize the pool while it runs.
+///
+/// Order: results come in the order jobs finish, not the order they came
+/// in. Use [`map_concurrent`](crate::map_concurrent) to keep the order.
+///
+/// # Errors
+///
+/// [`ConfigError::Zero`] when `workers` is 0. At run time, a job that
+/// returns an error is an [`Error::Failed`](crate::Error::Failed) naming
+/// the pool, handled by the scope's policy (see [`try_map`](crate::try_map));
+/// a job that panics is an [`Error::Panicked`](crate::Error::Panicked)
+/// naming the pool.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let jobs = stage::generate(&scope, 1..=9u64);
+/// let results = stage::worker_pool(&scope, jobs, 3, |job| async move {
+///     Ok::<_, std::io::Error>(job * 2) // the seed's "process the job"
+/// })
+/// .unwrap();
+/// let sum = stage::fold(&scope, results, 0, |a, n| a + n);
+/// assert_eq!(sum.await, Ok(90));
+/// scope.wait().await.unwrap();
+/// # }
+/// ```
+pub fn worker_pool<T, U, E, F, Fut>(
+    scope: &Scope,
+    jobs: Receiver<T>,
+    workers: usize,
+    f: F,
+) -> Result<Receiver<U>, ConfigError>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    E: Into<BoxError>,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<U, E>> + Send + 'static,
+{
+    WorkerPool::new(workers)
+        .spawn(scope, jobs, f)
+        .map(|(results, _)| results)
+}
+
+/// Builds a worker pool with a failure policy, retries, a results capacity,
+/// and a [`PoolHandle`] to resize it while it runs.
+///
+/// The pool behaves as [`worker_pool`] describes; the builder adds:
+///
+/// * [`retry`](WorkerPool::retry): run a failed job again, up to a number
+///   of attempts, waiting a [`Backoff`] between them;
+/// * [`on_error`](WorkerPool::on_error): what to do with a job that failed
+///   for good — fail the stage, skip it, or send it to a dead-letter
+///   channel ([`Policy`]);
+/// * [`capacity`](WorkerPool::capacity): the results channel's capacity;
+/// * [`PoolHandle::resize`]: change the number of workers while it runs.
+///
+/// A job fails when its future returns an error or panics; both go through
+/// the same retries and policy.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_cancel::Context;
+/// use weir_core::chan;
+/// use weir_stage::{self as stage, Backoff, Policy, Scope, WorkerPool};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let (dead_tx, dead_rx) = chan::unbounded();
+/// let jobs = stage::generate(&scope, 1..=4u32);
+/// let (results, pool) = WorkerPool::new(2)
+///     .retry(3, Backoff::exponential(Duration::from_millis(1)))
+///     .on_error(Policy::dead_letter(dead_tx))
+///     .capacity(16)
+///     .spawn(&scope.named("fetch"), jobs, |n| async move {
+///         if n == 3 { Err("unreachable host") } else { Ok(n * 10) }
+///     })
+///     .unwrap();
+/// let mut got = stage::collect::<_, Vec<_>>(&scope, results).await.unwrap();
+/// got.sort();
+/// assert_eq!(got, [10, 20, 40]);
+/// let (job, err) = dead_rx.recv().await.unwrap();
+/// assert_eq!((job, err.to_string()), (3, "unreachable host".to_string()));
+/// assert_eq!(pool.failed(), 1);
+/// scope.wait().await.unwrap();
+/// # }
+/// ```
+#[must_use = "a builder does nothing until `spawn` is called"]
+pub struct WorkerPool<T> {
+    workers: usize,
+    attempts: u32,
+    backoff: Backoff,
+    clone: Option<fn(&T) -> T>,
+    policy: Policy<T>,
+    capacity: Option<usize>,
+    _jobs: PhantomData<fn(T)>,
+}
+
+impl<T> WorkerPool<T> {
+    /// A pool of `workers` workers (checked when it is spawned) that fails
+    /// the stage on a failed job, never retries, and has the scope's
+    /// channel capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::WorkerPool;
+    ///
+    /// let pool = WorkerPool::<u32>::new(4);
+    /// # drop(pool);
+    /// ```
+    pub fn new(workers: usize) -> WorkerPool<T> {
+        WorkerPool {
+            workers,
+            attempts: 1,
+            backoff: Backoff::none(),
+            clone: None,
+            policy: Policy::fail(),
+            capacity: None,
+            _jobs: PhantomData,
+        }
+    }
+
+    /// What to do with a job that failed for good (default
+    /// [`Policy::fail`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::{Policy, WorkerPool};
+    ///
+    /// let pool = WorkerPool::<u32>::new(4).on_error(Policy::skip());
+    /// # drop(pool);
+    /// ```
+    pub fn on_error(mut self, policy: Policy<T>) -> WorkerPool<T> {
+        self.policy = policy;
+        self
+    }
+
+    /// The capacity of the results channel (default: the scope's).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let jobs = stage::generate(&scope, 0..10u32);
+    /// let (results, _pool) = WorkerPool::new(2)
+    ///     .capacity(4)
+    ///     .spawn(&scope, jobs, |n| async move { Ok::<_, std::io::Error>(n) })
+    ///     .unwrap();
+    /// assert_eq!(results.capacity(), Some(4));
+    /// # }
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> WorkerPool<T> {
+        self.capacity = Some(capacity);
+        self
+    }
+
+    /// Spawns the workers into `scope` and returns the results channel and
+    /// a [`PoolHandle`]. The workers share `f`.
+    ///
+    /// The pool is one stage: its name ([`Scope::named`], or a default
+    /// `worker_pool#N`) is what its errors report. Its behaviour is
+    /// described at [`worker_pool`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Zero`] when the pool has 0 workers or 0 retry
+    /// attempts.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, like `tokio::spawn`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let jobs = stage::generate(&scope, ["a", "b"]);
+    /// let (results, pool) = WorkerPool::new(2)
+    ///     .spawn(&scope, jobs, |s| async move { Ok::<_, std::io::Error>(s.to_uppercase()) })
+    ///     .unwrap();
+    /// assert_eq!(pool.name(), "worker_pool#1");
+    /// let mut got = stage::collect::<_, Vec<_>>(&scope, results).await.unwrap();
+    /// got.sort();
+    /// assert_eq!(got, ["A", "B"]);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn<U, E, F, Fut>(
+        self,
+        scope: &Scope,
+        jobs: Receiver<T>,
+        f: F,
+    ) -> Result<(Receiver<U>, PoolHandle), ConfigError>
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+        E: Into<BoxError>,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<U, E>> + Send + 'static,
+    {
+        for (count, what) in [
+            (self.workers, "workers"),
+            (self.attempts as usize, "retry attempts"),
+        ] {
+            if count == 0 {
+                return Err(ConfigError::Zero {
+                    stage: scope.config_name("worker_pool"),
+                    what,
+                });
+            }
+        }
+        let name = scope.stage_name("worker_pool");
+        let scope = scope.named(name.clone());
+        let (results, rx) = match self.capacity {
+            Some(capacity) => scope.with_capacity(capacity).channel(),
+            None => scope.channel(),
+        };
+        let control = Arc::new(Control::new(self.workers));
+        let keep_failed = matches!(self.policy.kind, Kind::DeadLetter(..));
+        let clone = match &self.policy.kind {
+            Kind::DeadLetter(_, clone) => self.clone.or(Some(*clone)),
+            _ => self.clone,
+        };
+        let pool = Arc::new(Pool {
+            f,
+            jobs,
+            results,
+            attempts: self.attempts,
+            backoff: self.backoff,
+            clone,
+            keep_failed,
+            policy: self.policy.kind,
+            control: control.clone(),
+            scope,
+        });
+        pool.clone().grow(self.workers);
+        let handle = PoolHandle {
+            name,
+            control,
+            pool: Arc::downgrade(&pool) as std::sync::Weak<dyn Grow>,
+        };
+        Ok((rx, handle))
+    }
+}
+
+impl<T: Clone> WorkerPool<T> {
+    /// Runs a failed job again, up to `attempts` attempts in all (so `1`
+    /// means no retry), waiting `backoff` before each retry. Only a job that
+    /// failed on every attempt goes to the [`Policy`].
+    ///
+    /// The pool clones each job before an attempt that may be followed by
+    /// another (the job function takes it by value), hence `T: Clone`. The
+    /// worker holds on to the job while it waits, so a retrying job takes a
+    /// worker's place; the waits are `tokio::time` sleeps and end at once
+    /// when the scope is cancelled.
+    ///
+    /// `attempts` is checked when the pool is spawned: 0 is a
+    /// [`ConfigError::Zero`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Backoff, Scope, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let tries = Arc::new(AtomicU32::new(0));
+    /// let jobs = stage::generate(&scope, ["flaky"]);
+    /// let counter = tries.clone();
+    /// let (results, _pool) = WorkerPool::new(1)
+    ///     .retry(5, Backoff::exponential(Duration::from_secs(1)))
+    ///     .spawn(&scope, jobs, move |job| {
+    ///         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+    ///         async move { if n < 3 { Err("try again") } else { Ok(job) } }
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(results.recv().await, Some("flaky"));
+    /// assert_eq!(tries.load(Ordering::SeqCst), 3); // waited 1 s, then 2 s
+    /// # }
+    /// ```
+    pub fn retry(mut self, attempts: u32, backoff: Backoff) -> WorkerPool<T> {
+        self.attempts = attempts;
+        self.backoff = backoff;
+        self.clone = Some(T::clone);
+        self
+    }
+}
+
+impl<T> fmt::Debug for WorkerPool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPool")
+            .field("workers", &self.workers)
+            .field("attempts", &self.attempts)
+            .field("backoff", &self.backoff)
+            .field("policy", &self.policy)
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+/// What the workers share. The last worker to end drops it, and with it
+/// the results sender (closing the results) and the jobs receiver.
+struct Pool<T, U, F> {
+    f: F,
+    jobs: Receiver<T>,
+    results: Sender<U>,
+    attempts: u32,
+    backoff: Backoff,
+    clone: Option<fn(&T) -> T>,
+    /// Keep a copy of the job for its last attempt (for the dead letters).
+    keep_failed: bool,
+    policy: Kind<T>,
+    control: Arc<Control>,
+    /// A view of the scope named after the pool: workers report under it.
+    scope: Scope,
+}
+
+enum Failure {
+    Error(BoxError),
+    Panic(Box<dyn std::any::Any + Send>),
+}
+
+impl<T, U, F, Fut> Pool<T, U, F>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: TryFuture<Ok = U> + Send + 'static,
+    Fut::Error: Into<BoxError>,
+{
+    fn spawn_worker(self: &Arc<Self>, slot: Slot) {
+        let pool = self.clone();
+        self.scope
+            .spawn_stage("worker_pool", Role::Stage, move |stage| {
+                pool.work(stage, slot)
+            });
+    }
+
+    async fn work(self: Arc<Self>, stage: StageCx, mut slot: Slot) -> Result<(), BoxError> {
+        loop {
+            let shrunk = self.control.shrunk.notified();
+            let mut shrunk = std::pin::pin!(shrunk);
+            shrunk.as_mut().enable();
+            if slot.surplus() {
+                return Ok(());
+            }
+            let job = tokio::select! {
+                biased;
+                () = shrunk => continue,
+                () = self.results.closed() => return Ok(()),
+                job = self.jobs.recv() => match job {
+                    Some(job) => job,
+                    None => return Ok(()),
+                },
+            };
+            let outcome = tokio::select! {
+                biased;
+                () = self.results.closed() => return Ok(()),
+                outcome = self.run(job) => outcome,
+            };
+            match outcome {
+                Ok(result) => {
+                    if self.results.send(result).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Err((_, Failure::Panic(payload))) if matches!(self.policy, Kind::Fail) => {
+                    self.control.count_failure();
+                    // The scope records the panic under the pool's name; a
+                    // new worker takes this one's place in case the scope
+                    // goes on (it collects errors).
+                    self.spawn_worker(slot);
+                    std::panic::resume_unwind(payload);
+                }
+                Err((job, failure)) => {
+                    self.control.count_failure();
+                    self.fail(&stage, job, failure).await;
+                    if stage.context().is_cancelled() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `job` up to `attempts` times. On failure, hands back a copy of
+    /// the job when the policy needs one.
+    async fn run(&self, mut job: T) -> Result<U, (Option<T>, Failure)> {
+        let mut attempt = 1;
+        loop {
+            let last = attempt >= self.attempts;
+            let copy = match self.clone {
+                Some(clone) if !last || self.keep_failed => Some(clone(&job)),
+                _ => None,
+            };
+            let failure = match AssertUnwindSafe(async { (self.f)(job).into_future().await })
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(result)) => return Ok(result),
+                Ok(Err(error)) => Failure::Error(error.into()),
+                Err(payload) => Failure::Panic(payload),
+            };
+            match copy {
+                Some(next) if !last => {
+                    tokio::time::sleep(self.backoff.delay(attempt)).await;
+                    attempt += 1;
+                    job = next;
+                }
+                copy => return Err((copy, failure)),
+            }
+        }
+    }
+
+    /// Applies the policy to a job that failed for good.
+    async fn fail(&self, stage: &StageCx, job: Option<T>, failure: Failure) {
+        let error = match failure {
+            Failure::Error(error) => error,
+            Failure::Panic(payload) => Box::new(Message(format!(
+                "job panicked: {}",
+                panic_message(&*payload)
+            ))),
+        };
+        match (&self.policy, job) {
+            (Kind::Skip, _) => {}
+            (Kind::DeadLetter(dead_letters, _), Some(job)) => {
+                if let Err(lost) = dead_letters.send((job, error)).await {
+                    stage.report(lost.into_inner().1);
+                }
+            }
+            (Kind::Fail | Kind::DeadLetter(..), _) => stage.report(error),
+        }
+    }
+}
+
+impl<T, U, F, Fut> Grow for Pool<T, U, F>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: TryFuture<Ok = U> + Send + 'static,
+    Fut::Error: Into<BoxError>,
+{
+    fn grow(self: Arc<Self>, n: usize) {
+        for _ in 0..n {
+            self.spawn_worker(Slot::new(self.control.clone()));
+        }
+    }
+}

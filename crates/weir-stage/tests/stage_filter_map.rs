@@ -1,0 +1,124 @@
+//! `filter_map`: transforms items and keeps the `Some` results, in order.
+
+use weir_cancel::Context;
+use weir_core::chan;
+use weir_stage::{self as stage, Error, Scope};
+
+#[tokio::test]
+async fn keeps_the_some_values_in_order() {
+    let baseline = alive();
+    let scope = Scope::new(&Context::background());
+    let nums = stage::generate(&scope, 0..1_000);
+    let kept = stage::filter_map(&scope, nums, |n: i32| (n % 3 == 0).then(|| n.to_string()));
+    let all = stage::collect::<_, Vec<_>>(&scope, kept);
+    scope.wait().await.unwrap();
+    let want: Vec<_> = (0..1_000)
+        .filter(|n| n % 3 == 0)
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(all.await.unwrap(), want);
+    assert_no_leaks(baseline).await;
+}
+
+#[tokio::test]
+async fn all_none_closes_an_empty_output() {
+    let scope = Scope::new(&Context::background());
+    let kept = stage::filter_map(
+        &scope,
+        stage::generate(&scope, 0..100),
+        |_: i32| None::<i32>,
+    );
+    assert_eq!(kept.recv().await, None);
+    scope.wait().await.unwrap();
+}
+
+#[tokio::test]
+async fn cancel_stops_it_on_an_empty_input() {
+    let baseline = alive();
+    let scope = Scope::new(&Context::background());
+    let (tx, rx) = chan::bounded::<i32>(4);
+    let out = stage::filter_map(&scope, rx, Some);
+    tokio::task::yield_now().await;
+    scope.cancel();
+    assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
+    assert!(tx.is_closed(), "its input was dropped");
+    assert_eq!(out.recv().await, None, "its output was closed");
+    assert_no_leaks(baseline).await;
+}
+
+#[tokio::test]
+async fn cancel_stops_it_on_a_full_output() {
+    let baseline = alive();
+    let scope = Scope::new(&Context::background());
+    let (tx, rx) = chan::bounded(8);
+    tx.send_all(vec![1, 2, 3, 4]).await.unwrap();
+    let out = stage::filter_map(&scope.with_capacity(1), rx, |n: i32| Some(n));
+    eventually("the output is full", || out.len() == 1).await;
+    scope.cancel();
+    assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
+    assert!(tx.is_closed());
+    assert_eq!(out.recv().await, Some(1));
+    assert_eq!(out.recv().await, None);
+    assert_no_leaks(baseline).await;
+}
+
+#[tokio::test]
+async fn dropping_the_output_stops_it_and_its_upstream() {
+    let baseline = alive();
+    let scope = Scope::new(&Context::background());
+    let (tx, rx) = chan::bounded(4);
+    let out = stage::filter_map(&scope, rx, |n: i32| Some(n));
+    drop(out);
+    tx.send(1).await.unwrap(); // it notices at its next send
+    eventually("upstream sees its receivers gone", || tx.is_closed()).await;
+    scope.wait().await.unwrap();
+    assert_no_leaks(baseline).await;
+}
+
+#[tokio::test]
+async fn a_panic_in_f_names_the_stage() {
+    let baseline = alive();
+    let scope = Scope::new(&Context::background());
+    let nums = stage::generate(&scope, 0..10);
+    let out = stage::filter_map(&scope, nums, |n: i32| {
+        assert!(n < 3, "boom at {n}");
+        Some(n)
+    });
+    stage::for_each(&scope, out, |_| {});
+    match scope.wait().await {
+        Err(Error::Panicked { stage, message }) => {
+            assert!(stage.starts_with("filter_map#"), "{stage}");
+            assert_eq!(message, "boom at 3");
+        }
+        other => panic!("unexpected: {other:?}"),
+    }
+    assert_no_leaks(baseline).await;
+}
+
+fn alive() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// Yields until every task spawned after `baseline` was taken has ended.
+async fn assert_no_leaks(baseline: usize) {
+    for _ in 0..1_000 {
+        if alive() <= baseline {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("{} tasks still alive, baseline {baseline}", alive());
+}
+
+/// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..1_000 {
+        if cond() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("never happened: {what}");
+}

@@ -1,0 +1,367 @@
+//! Stages with tasks of their own: where channels (and parallelism) are.
+
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::PoisonError;
+
+use weir_core::chan::Receiver;
+use weir_stage::{BoxError, ConfigError, Scope};
+
+use super::flow::{Flow, Segment, Shared};
+use super::graph::NodeId;
+use super::source::{Empty, Slot};
+
+impl<T: Send + 'static> Flow<T> {
+    /// Adds a stage with its own tasks, made by `make` when the pipeline
+    /// starts, reading this flow through a channel.
+    fn through<U, M>(self, kind: &'static str, make: M) -> Flow<U>
+    where
+        U: Send + 'static,
+        M: FnOnce(&Scope, Receiver<T>) -> Result<Receiver<U>, ConfigError> + Send + 'static,
+    {
+        let (shared, segment) = self.take();
+        let node = shared.add_stage(kind, &[segment.tail], false);
+        let slot = Slot::<U>::default();
+        let out = slot.clone();
+        shared.defer(move |shared, scope| {
+            let input = segment.spawn(shared, scope);
+            match make(&view(shared, scope, node), input) {
+                Ok(rx) => fill(shared, node, &out, rx),
+                Err(e) => shared.fault(e.into()),
+            }
+        });
+        Flow::from_channel(shared, node, None, Some(slot))
+    }
+
+    /// Splits this flow into `n` branches with `split`, when the pipeline
+    /// starts.
+    fn branches<S>(self, kind: &'static str, n: usize, split: S) -> Vec<Flow<T>>
+    where
+        S: FnOnce(&Scope, Receiver<T>) -> Result<Vec<Receiver<T>>, ConfigError> + Send + 'static,
+    {
+        let (shared, segment) = self.take();
+        let node = shared.add_stage(kind, &[segment.tail], false);
+        check(&shared, node, n, "branches");
+        let slots: Vec<Slot<T>> = (0..n).map(|_| Slot::default()).collect();
+        let outs = slots.clone();
+        shared.defer(move |shared, scope| {
+            let input = segment.spawn(shared, scope);
+            match split(&view(shared, scope, node), input) {
+                Ok(rxs) => {
+                    for (slot, rx) in outs.iter().zip(rxs) {
+                        fill(shared, node, slot, rx);
+                    }
+                }
+                Err(e) => shared.fault(e.into()),
+            }
+        });
+        slots
+            .into_iter()
+            .map(|slot| Flow::from_channel(shared.clone(), node, None, Some(slot)))
+            .collect()
+    }
+
+    /// The seed's worker pool (`processJobs`): `workers` tasks take items
+    /// as they are free and run the async `f` on each — Go's fan-out and
+    /// fan-in in one stage. Results come out in completion order, not input
+    /// order.
+    ///
+    /// A job's `Err` fails the pipeline naming this stage; for retries, a
+    /// dead-letter channel or resizing while it runs, use
+    /// [`weir_stage::WorkerPool`] through [`through_stage`](Flow::through_stage).
+    ///
+    /// # Errors
+    ///
+    /// `workers == 0` is a `ConfigError`, reported when the pipeline is
+    /// joined, before anything runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let total = Pipeline::new(&Context::background())
+    ///     .source(1..=100u64)
+    ///     .worker_pool(4, |job| async move { Ok::<_, std::io::Error>(job * 2) })
+    ///     .fold(0, |a, n| a + n)
+    ///     .await;
+    /// assert_eq!(total.unwrap(), 10_100);
+    /// # }
+    /// ```
+    pub fn worker_pool<U, E, F, Fut>(self, workers: usize, f: F) -> Flow<U>
+    where
+        U: Send + 'static,
+        E: Into<BoxError>,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<U, E>> + Send + 'static,
+    {
+        let shared = self.shared.clone();
+        let flow = self.through("worker_pool", move |scope, jobs| {
+            weir_stage::worker_pool(scope, jobs, workers, f)
+        });
+        check(&shared, flow.tail(), workers, "workers");
+        flow
+    }
+
+    /// Runs the async `f` on up to `n` items at once and keeps input order
+    /// (a bounded reorder window). The futures run concurrently in one
+    /// task: use it for I/O; for CPU work across cores use
+    /// [`worker_pool`](Flow::worker_pool).
+    ///
+    /// # Errors
+    ///
+    /// `n == 0` is a `ConfigError`, reported when the pipeline is joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background())
+    ///     .source(1..=5)
+    ///     .map_concurrent(3, |n| async move { n * 10 })
+    ///     .collect::<Vec<_>>()
+    ///     .await;
+    /// assert_eq!(v.unwrap(), [10, 20, 30, 40, 50]);
+    /// # }
+    /// ```
+    pub fn map_concurrent<U, F, Fut>(self, n: usize, f: F) -> Flow<U>
+    where
+        U: Send + 'static,
+        F: FnMut(T) -> Fut + Send + 'static,
+        Fut: Future<Output = U> + Send + 'static,
+    {
+        let shared = self.shared.clone();
+        let flow = self.through("map_concurrent", move |scope, input| {
+            weir_stage::map_concurrent(scope, input, n, f)
+        });
+        check(&shared, flow.tail(), n, "concurrency");
+        flow
+    }
+
+    /// Plugs in any `weir-stage` stage (or your own) that reads a
+    /// [`Receiver`] and returns one: it is spawned under the pipeline's
+    /// scope when the pipeline starts, named as this stage.
+    ///
+    /// # Errors
+    ///
+    /// A `ConfigError` from `make` is reported when the pipeline is joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    /// use weir::stage;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let batches = Pipeline::new(&Context::background())
+    ///     .source(1..=5)
+    ///     .through_stage("batch", |scope, rx| stage::batch(scope, rx, 2, Duration::from_secs(1)))
+    ///     .collect::<Vec<Vec<i32>>>()
+    ///     .await;
+    /// assert_eq!(batches.unwrap(), [vec![1, 2], vec![3, 4], vec![5]]);
+    /// # }
+    /// ```
+    pub fn through_stage<U, M>(self, kind: &'static str, make: M) -> Flow<U>
+    where
+        U: Send + 'static,
+        M: FnOnce(&Scope, Receiver<T>) -> Result<Receiver<U>, ConfigError> + Send + 'static,
+    {
+        self.through(kind, make)
+    }
+
+    /// Fan-out then fan-in: `n` branches compete for items (Go's `fanOut`),
+    /// each runs the stages `branch` adds — fused into one task per branch,
+    /// so the branches run in parallel — and their outputs are merged (Go's
+    /// `fanIn`). Output order is not input order.
+    ///
+    /// # Errors
+    ///
+    /// `n == 0` is a `ConfigError`, reported when the pipeline is joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let sum = Pipeline::new(&Context::background())
+    ///     .source(1..=100u64)
+    ///     .fan_out(4, |branch| branch.square())
+    ///     .fold(0, |a, n| a + n)
+    ///     .await;
+    /// assert_eq!(sum.unwrap(), 338_350);
+    /// # }
+    /// ```
+    pub fn fan_out<U, B>(self, n: usize, mut branch: B) -> Flow<U>
+    where
+        U: Send + 'static,
+        B: FnMut(Flow<T>) -> Flow<U>,
+    {
+        if n == 0 {
+            let (shared, segment) = self.take();
+            let node = shared.add_stage("fan_out", &[segment.tail], false);
+            check(&shared, node, n, "branches");
+            return Flow::new(shared, Box::new(Empty), node);
+        }
+        let mut outs = self.balance(n).into_iter().map(&mut branch);
+        let first = outs.next().expect("balance(n) with n >= 1 gives n branches");
+        first.merge(outs)
+    }
+
+    /// Splits into `n` branches that compete for items: each item goes to
+    /// exactly one branch, whichever is free (Go's `fanOut`).
+    ///
+    /// # Errors
+    ///
+    /// `n == 0` is a `ConfigError`, reported when the pipeline is joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let [a, b]: [_; 2] = p.source(1..=10).balance(2).try_into().unwrap();
+    /// let sum = a.map(|n| n * 100).merge([b]).fold(0, |s, n| s + n).await.unwrap();
+    /// assert!(sum >= 55 && sum <= 5500);
+    /// # }
+    /// ```
+    pub fn balance(self, n: usize) -> Vec<Flow<T>> {
+        self.branches("balance", n, move |scope, rx| weir_stage::balance(scope, rx, n))
+    }
+
+    /// Splits into `n` branches by key: items with equal keys go to the
+    /// same branch, in order.
+    ///
+    /// # Errors
+    ///
+    /// `n == 0` is a `ConfigError`, reported when the pipeline is joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let [evens, odds]: [_; 2] = p.source(0..10u32).partition(2, |n| n % 2).try_into().unwrap();
+    /// let e = evens.collect::<Vec<_>>();
+    /// let o = odds.collect::<Vec<_>>();
+    /// let (e, o) = (e.await.unwrap(), o.await.unwrap());
+    /// assert_eq!(e.len() + o.len(), 10);
+    /// for branch in [&e, &o] {
+    ///     // A key's items all went to one branch, in order.
+    ///     let evens: Vec<u32> = branch.iter().copied().filter(|n| n % 2 == 0).collect();
+    ///     assert!(evens.is_empty() || evens == [0, 2, 4, 6, 8]);
+    /// }
+    /// # }
+    /// ```
+    pub fn partition<K, F>(self, n: usize, key: F) -> Vec<Flow<T>>
+    where
+        K: Hash,
+        F: FnMut(&T) -> K + Send + 'static,
+    {
+        self.branches("partition", n, move |scope, rx| weir_stage::partition(scope, rx, n, key))
+    }
+
+    /// Merges this flow with `others` (Go's `fanIn`): the output ends when
+    /// every input has ended; each input's order is kept, inputs interleave.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let mut v = p.source(0..3).merge([p.source(10..13)]).collect::<Vec<_>>().await.unwrap();
+    /// v.sort();
+    /// assert_eq!(v, [0, 1, 2, 10, 11, 12]);
+    /// # }
+    /// ```
+    pub fn merge(self, others: impl IntoIterator<Item = Flow<T>>) -> Flow<T> {
+        let (shared, first) = self.take();
+        let segments: Vec<Segment<T>> = std::iter::once(first)
+            .chain(others.into_iter().map(|f| f.take().1))
+            .collect();
+        let tails: Vec<NodeId> = segments.iter().map(|s| s.tail).collect();
+        let node = shared.add_stage("merge", &tails, false);
+        let slot = Slot::<T>::default();
+        let out = slot.clone();
+        shared.defer(move |shared, scope| {
+            let inputs: Vec<Receiver<T>> = segments.into_iter().map(|s| s.spawn(shared, scope)).collect();
+            let rx = weir_stage::merge(&view(shared, scope, node), inputs);
+            fill(shared, node, &out, rx);
+        });
+        Flow::from_channel(shared, node, None, Some(slot))
+    }
+}
+
+impl<T: Clone + Send + 'static> Flow<T> {
+    /// Splits into `n` branches that each get every item (cloned); the
+    /// slowest branch sets the pace.
+    ///
+    /// # Errors
+    ///
+    /// `n == 0` is a `ConfigError`, reported when the pipeline is joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let [a, b]: [_; 2] = p.source(1..=4u64).broadcast(2).try_into().unwrap();
+    /// let sum = a.fold(0, |s, n| s + n);
+    /// let max = b.fold(0, u64::max);
+    /// let (sum, max) = (sum.await.unwrap(), max.await.unwrap());
+    /// assert_eq!((sum, max), (10, 4));
+    /// # }
+    /// ```
+    pub fn broadcast(self, n: usize) -> Vec<Flow<T>> {
+        self.branches("broadcast", n, move |scope, rx| weir_stage::broadcast(scope, rx, n))
+    }
+}
+
+/// The scope view a stage of node `node` spawns in: named after it.
+fn view(shared: &Shared, scope: &Scope, node: NodeId) -> Scope {
+    scope.named(shared.node_parts(node).0.get())
+}
+
+/// Hands a stage's output channel to the flow that reads it.
+fn fill<T: Send + 'static>(shared: &Shared, node: NodeId, slot: &Slot<T>, rx: Receiver<T>) {
+    shared.graph().set_output(node, rx.observer());
+    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(rx);
+}
+
+/// Records a zero count as a configuration error of `node`.
+fn check(shared: &Shared, node: NodeId, n: usize, what: &'static str) {
+    if n == 0 {
+        shared.fault(weir_stage::Error::Config(ConfigError::Zero {
+            stage: shared.node_parts(node).0.get(),
+            what,
+        }));
+    }
+}

@@ -1,0 +1,716 @@
+//! [`Pipeline`] and [`Flow`]: building the graph, and the fused stages.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use weir_cancel::{CancelHandle, Context};
+use weir_core::chan::{self, Receiver};
+use weir_stage::{BoxError, ConfigError, Error, Scope};
+
+use super::graph::{Graph, Label, NodeId};
+use super::metrics::{Counters, Metrics};
+use super::source::{BoxSource, Fused, IterSource, RecvSource, Slot, BATCH};
+
+/// A typed pipeline graph under a [`Context`]: Go's pipeline pattern with
+/// the goroutines, channels, `WaitGroup` and `errgroup` handled for you.
+///
+/// See the [module docs](crate::pipeline) for how stages are fused.
+///
+/// # Examples
+///
+/// ```
+/// use weir::cancel::Context;
+/// use weir::pipeline::Pipeline;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let words = Pipeline::new(&Context::background())
+///     .source(["a", "bb", "ccc"])
+///     .map(str::len)
+///     .collect::<Vec<_>>()
+///     .await
+///     .unwrap();
+/// assert_eq!(words, [1, 2, 3]);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Pipeline {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    /// Taken by whoever joins the pipeline.
+    pub(crate) scope: Mutex<Option<Scope>>,
+    /// The scope's context and shutdown signal, kept for after it is taken.
+    pub(crate) ctx: Context,
+    pub(crate) stop: Context,
+    /// Cancels the scope's context, wherever the scope itself is.
+    pub(crate) cancel: CancelHandle,
+    pub(crate) graph: Mutex<Graph>,
+    /// Problems found while building (unconnected outputs, bad settings),
+    /// reported when the pipeline is joined, before anything runs.
+    pub(crate) faults: Mutex<Vec<Error>>,
+    /// Stage spawns, run in build order (upstream first) when the pipeline
+    /// starts: nothing runs until a sink is awaited or run.
+    pub(crate) deferred: Mutex<Vec<Deferred>>,
+    /// Flows made and not yet consumed: each is an unconnected output.
+    pub(crate) open_flows: AtomicUsize,
+    pub(crate) capacity: usize,
+}
+
+pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
+
+impl Shared {
+    pub(crate) fn graph(&self) -> std::sync::MutexGuard<'_, Graph> {
+        self.graph.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a spawn for when the pipeline starts.
+    pub(crate) fn defer(&self, spawn: impl FnOnce(&Arc<Shared>, &Scope) + Send + 'static) {
+        self.deferred
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::new(spawn));
+    }
+
+    /// Adds a stage fed from `from` (through a channel unless `fused`).
+    pub(crate) fn add_stage(&self, kind: &'static str, from: &[NodeId], fused: bool) -> NodeId {
+        let mut g = self.graph();
+        let node = g.add(kind, None);
+        for &f in from {
+            g.connect(f, node, fused);
+        }
+        node
+    }
+
+    pub(crate) fn node_parts(&self, node: NodeId) -> (Arc<Label>, Arc<Counters>) {
+        let g = self.graph();
+        (g.node(node).label.clone(), g.node(node).counters.clone())
+    }
+
+    pub(crate) fn fault(&self, error: Error) {
+        self.faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(error);
+    }
+}
+
+impl Pipeline {
+    /// A new, empty pipeline whose stages stop when `ctx` is cancelled or
+    /// its deadline passes. Channels between tasks hold
+    /// [`DEFAULT_CAPACITY`](weir_stage::DEFAULT_CAPACITY) items; see
+    /// [`with_capacity`](Pipeline::with_capacity).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let ctx = Context::background().with_timeout(Duration::from_secs(5));
+    /// let n = Pipeline::new(&ctx).source(0..10).fold(0, |n, _| n + 1).await;
+    /// assert_eq!(n.unwrap(), 10);
+    /// # }
+    /// ```
+    pub fn new(ctx: &Context) -> Pipeline {
+        Pipeline::with_capacity(ctx, weir_stage::DEFAULT_CAPACITY)
+    }
+
+    /// Like [`new`](Pipeline::new), with `capacity` items per channel
+    /// between tasks (`0`: rendezvous channels, as Go's unbuffered ones).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::with_capacity(&Context::background(), 16);
+    /// let n = p.source(0..100).worker_pool(2, |n| async move { Ok::<_, std::io::Error>(n) })
+    ///     .fold(0, |n, _| n + 1).await;
+    /// assert_eq!(n.unwrap(), 100);
+    /// # }
+    /// ```
+    pub fn with_capacity(ctx: &Context, capacity: usize) -> Pipeline {
+        let (ctx, cancel) = ctx.with_cancel();
+        let scope = Scope::builder(&ctx).capacity(capacity).build();
+        Pipeline {
+            shared: Arc::new(Shared {
+                cancel,
+                ctx: scope.context().clone(),
+                stop: scope.shutdown_signal().clone(),
+                scope: Mutex::new(Some(scope)),
+                graph: Mutex::new(Graph::default()),
+                faults: Mutex::new(Vec::new()),
+                deferred: Mutex::new(Vec::new()),
+                open_flows: AtomicUsize::new(0),
+                capacity,
+            }),
+        }
+    }
+
+    /// A source stage that yields every item of `items`: the seed's
+    /// `pipeline(data)`. It stops early on cancel or graceful shutdown.
+    ///
+    /// The iterator runs inside the task of the stages fused after it, so
+    /// it should not block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background()).source(vec![1, 2]).collect::<Vec<_>>().await;
+    /// assert_eq!(v.unwrap(), [1, 2]);
+    /// # }
+    /// ```
+    pub fn source<I>(&self, items: I) -> Flow<I::Item>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: Send + 'static,
+    {
+        let node = self.shared.add_stage("source", &[], false);
+        let (label, counters) = self.shared.node_parts(node);
+        Flow::new(
+            self.shared.clone(),
+            Box::new(IterSource {
+                iter: items.into_iter(),
+                label,
+                counters,
+                stop: self.shared.stop.clone(),
+                streak: 0,
+            }),
+            node,
+        )
+    }
+
+    /// A source stage reading an existing channel (fed by code outside the
+    /// pipeline).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::chan;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(4);
+    /// tokio::spawn(async move { tx.send_all(vec![1, 2, 3]).await });
+    /// let sum = Pipeline::new(&Context::background()).from_receiver(rx).fold(0, |a, n| a + n).await;
+    /// assert_eq!(sum.unwrap(), 6);
+    /// # }
+    /// ```
+    pub fn from_receiver<T: Send + 'static>(&self, rx: Receiver<T>) -> Flow<T> {
+        let node = self.shared.add_stage("receiver", &[], false);
+        self.shared.graph().set_output(node, rx.observer());
+        Flow::from_channel(self.shared.clone(), node, Some(rx), None)
+    }
+
+    /// A snapshot of every stage's and edge's counters: live while the
+    /// pipeline runs, final after it ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let evens = p.source(0..100).filter(|n| n % 2 == 0).named("evens").collect::<Vec<_>>().await;
+    /// assert_eq!(evens.unwrap().len(), 50);
+    /// let m = p.metrics();
+    /// let stage = m.stages.iter().find(|s| s.name == "evens").unwrap();
+    /// assert_eq!((stage.items_in, stage.items_out), (100, 50));
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.shared.graph().metrics()
+    }
+
+    /// The graph as a Mermaid flowchart, with the counts so far. Fused
+    /// stages are joined by dashed edges, channels by solid ones labelled
+    /// with their fill.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// let p = Pipeline::new(&Context::background());
+    /// let _sink = p.source(0..3).square().collect::<Vec<i32>>();
+    /// let chart = p.to_mermaid();
+    /// assert!(chart.starts_with("flowchart LR"));
+    /// assert!(chart.contains("fused"));
+    /// ```
+    pub fn to_mermaid(&self) -> String {
+        self.shared.graph().to_mermaid()
+    }
+
+    /// The graph in Graphviz DOT, with the counts so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// let p = Pipeline::new(&Context::background());
+    /// let _sink = p.source(0..3).collect::<Vec<_>>();
+    /// assert!(p.to_dot().starts_with("digraph pipeline"));
+    /// ```
+    pub fn to_dot(&self) -> String {
+        self.shared.graph().to_dot()
+    }
+
+    /// Cancels the pipeline: every stage stops now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let endless = p.source(0u64..).for_each(|_| {});
+    /// p.cancel();
+    /// assert!(endless.await.is_err());
+    /// # }
+    /// ```
+    pub fn cancel(&self) {
+        self.shared.cancel.cancel();
+    }
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("capacity", &self.shared.capacity)
+            .field("cancelled", &self.shared.ctx.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A typed stream of items under construction: the output of the last
+/// stage added. Methods add a stage and return the next `Flow`; a sink
+/// method ends it.
+///
+/// A `Flow` that is dropped without reaching a sink is an unconnected
+/// output: joining the pipeline reports it as an error naming the stage.
+///
+/// # Examples
+///
+/// ```
+/// use weir::cancel::Context;
+/// use weir::pipeline::{Flow, Pipeline};
+///
+/// fn evens(flow: Flow<u32>) -> Flow<u32> {
+///     flow.filter(|n| n % 2 == 0)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let p = Pipeline::new(&Context::background());
+/// let v = evens(p.source(1..=6)).collect::<Vec<_>>().await.unwrap();
+/// assert_eq!(v, [2, 4, 6]);
+/// # }
+/// ```
+pub struct Flow<T> {
+    pub(crate) shared: Arc<Shared>,
+    /// `None` once consumed.
+    src: Option<Segment<T>>,
+}
+
+/// A chain of fused stages: its source and the stage at its end.
+pub(crate) struct Segment<T> {
+    pub(crate) src: BoxSource<T>,
+    pub(crate) tail: NodeId,
+    /// The segment is still just the output channel of `tail` (no stage
+    /// fused on it yet), so the next stage is fed through that channel.
+    pub(crate) at_channel: bool,
+}
+
+impl<T: Send + 'static> Segment<T> {
+    /// Spawns the segment as one task feeding a new channel, which it
+    /// returns: where a fused chain meets a stage with tasks of its own.
+    pub(crate) fn spawn(self, shared: &Arc<Shared>, scope: &Scope) -> Receiver<T> {
+        let src = match self.src.into_receiver() {
+            Ok(rx) => return rx, // a bare channel: no relay task needed
+            Err(src) => src,
+        };
+        let (tx, rx) = chan::bounded(shared.capacity);
+        shared.graph().set_output(self.tail, rx.observer());
+        let (label, counters) = shared.node_parts(self.tail);
+        let mut src = src;
+        scope.named(label.get()).spawn(async move {
+            let _running = Running::new(&counters);
+            let mut buf = Vec::with_capacity(BATCH);
+            while next_batch(&mut src, &mut buf, &counters).await? {
+                let batch = std::mem::replace(&mut buf, Vec::with_capacity(BATCH));
+                let start = Instant::now();
+                let sent = tx.send_all(batch).await;
+                counters.send_wait(start.elapsed());
+                if sent.is_err() {
+                    break; // downstream is gone: stop, and so stop upstream
+                }
+            }
+            Ok::<_, Error>(())
+        });
+        rx
+    }
+}
+
+/// Pulls the next batch from a segment, counting the time spent waiting
+/// for it on `counters`.
+pub(crate) async fn next_batch<T: 'static>(
+    src: &mut BoxSource<T>,
+    buf: &mut Vec<T>,
+    counters: &Counters,
+) -> Result<bool, Error> {
+    let mut waiting: Option<Instant> = None;
+    let got = std::future::poll_fn(|cx| {
+        let polled = src.poll_batch(cx, buf);
+        if polled.is_pending() {
+            waiting.get_or_insert_with(Instant::now);
+        }
+        polled
+    })
+    .await;
+    if let Some(since) = waiting {
+        counters.recv_wait(since.elapsed());
+    }
+    got
+}
+
+/// Marks a stage's task as running for as long as it lives.
+pub(crate) struct Running<'a>(&'a Counters);
+
+impl<'a> Running<'a> {
+    pub(crate) fn new(counters: &'a Counters) -> Self {
+        counters.set_running(true);
+        Running(counters)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.set_running(false);
+    }
+}
+
+impl<T: Send + 'static> Flow<T> {
+    pub(crate) fn new(shared: Arc<Shared>, src: BoxSource<T>, tail: NodeId) -> Flow<T> {
+        Flow::with_segment(shared, src, tail, false)
+    }
+
+    fn with_segment(shared: Arc<Shared>, src: BoxSource<T>, tail: NodeId, at_channel: bool) -> Flow<T> {
+        shared.open_flows.fetch_add(1, Ordering::AcqRel);
+        Flow {
+            shared,
+            src: Some(Segment { src, tail, at_channel }),
+        }
+    }
+
+    /// A flow reading the output channel of stage `node`: given now, or
+    /// through `slot` once the pipeline starts.
+    pub(crate) fn from_channel(
+        shared: Arc<Shared>,
+        node: NodeId,
+        rx: Option<Receiver<T>>,
+        slot: Option<Slot<T>>,
+    ) -> Flow<T> {
+        let (_, counters) = shared.node_parts(node);
+        Flow::with_segment(shared, Box::new(RecvSource { rx, slot, counters }), node, true)
+    }
+
+    /// Takes the segment out: the flow counts as connected from now on.
+    pub(crate) fn take(mut self) -> (Arc<Shared>, Segment<T>) {
+        let segment = self.src.take().expect("a Flow is consumed once");
+        self.shared.open_flows.fetch_sub(1, Ordering::AcqRel);
+        (self.shared.clone(), segment)
+    }
+
+    /// The stage at the end of this flow.
+    pub(crate) fn tail(&self) -> NodeId {
+        self.src.as_ref().map_or(0, |s| s.tail)
+    }
+
+    /// Adds a fused stage of `kind`; `make` builds its batch step (given the
+    /// stage's name, for errors).
+    pub(crate) fn fuse<U, F>(self, kind: &'static str, make: impl FnOnce(Arc<Label>) -> F) -> Flow<U>
+    where
+        U: Send + 'static,
+        F: FnMut(std::vec::Drain<'_, T>, &mut Vec<U>) -> Result<(), Error> + Send + 'static,
+    {
+        let (shared, segment) = self.take();
+        let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
+        let (label, counters) = shared.node_parts(node);
+        let src: BoxSource<U> = Box::new(Fused {
+            inner: segment.src,
+            step: make(label.clone()),
+            buf: Vec::with_capacity(BATCH),
+            label,
+            counters,
+        });
+        Flow::new(shared, src, node)
+    }
+
+    /// Names the last stage added (in errors, metrics and the graph export).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = Pipeline::new(&Context::background())
+    ///     .source(0..3)
+    ///     .map(|n: i32| 10 / (n - 1)).named("divide")
+    ///     .for_each(|_| {})
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("stage `divide` panicked"));
+    /// # }
+    /// ```
+    pub fn named(self, name: impl Into<Arc<str>>) -> Flow<T> {
+        self.shared.graph().rename(self.tail(), name.into());
+        self
+    }
+
+    /// Applies `f` to every item, in order. Fused with its neighbours.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background()).source(1..=3).map(|n| n * 10)
+    ///     .collect::<Vec<_>>().await.unwrap();
+    /// assert_eq!(v, [10, 20, 30]);
+    /// # }
+    /// ```
+    pub fn map<U, F>(self, mut f: F) -> Flow<U>
+    where
+        U: Send + 'static,
+        F: FnMut(T) -> U + Send + 'static,
+    {
+        self.fuse("map", |_| {
+            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
+                out.extend(batch.map(&mut f));
+                Ok(())
+            }
+        })
+    }
+
+    /// Keeps the items for which `pred` is true, in order. Fused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background()).source(1..=6).filter(|n| n % 3 == 0)
+    ///     .collect::<Vec<_>>().await.unwrap();
+    /// assert_eq!(v, [3, 6]);
+    /// # }
+    /// ```
+    pub fn filter<F>(self, mut pred: F) -> Flow<T>
+    where
+        F: FnMut(&T) -> bool + Send + 'static,
+    {
+        self.fuse("filter", |_| {
+            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
+                out.extend(batch.filter(|item| pred(item)));
+                Ok(())
+            }
+        })
+    }
+
+    /// Applies `f` and keeps the `Some` values, in order. Fused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background()).source(["1", "x", "3"])
+    ///     .filter_map(|s| s.parse::<u8>().ok())
+    ///     .collect::<Vec<_>>().await.unwrap();
+    /// assert_eq!(v, [1, 3]);
+    /// # }
+    /// ```
+    pub fn filter_map<U, F>(self, mut f: F) -> Flow<U>
+    where
+        U: Send + 'static,
+        F: FnMut(T) -> Option<U> + Send + 'static,
+    {
+        self.fuse("filter_map", |_| {
+            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
+                out.extend(batch.filter_map(&mut f));
+                Ok(())
+            }
+        })
+    }
+
+    /// Calls `f` on every item as it passes, in order. Fused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background()).source(1..=2)
+    ///     .inspect(|n| println!("saw {n}"))
+    ///     .collect::<Vec<_>>().await.unwrap();
+    /// assert_eq!(v, [1, 2]);
+    /// # }
+    /// ```
+    pub fn inspect<F>(self, mut f: F) -> Flow<T>
+    where
+        F: FnMut(&T) + Send + 'static,
+    {
+        self.fuse("inspect", |_| {
+            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
+                out.extend(batch.inspect(|item| f(item)));
+                Ok(())
+            }
+        })
+    }
+
+    /// Applies the fallible `f`; the first `Err` fails the pipeline with
+    /// [`Error::Failed`] naming this stage. Order kept. Fused.
+    ///
+    /// # Errors
+    ///
+    /// The pipeline's join returns the first error, naming this stage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = Pipeline::new(&Context::background()).source(["1", "x"])
+    ///     .try_map(str::parse::<u8>).named("parse")
+    ///     .collect::<Vec<_>>().await.unwrap_err();
+    /// assert_eq!(err.to_string(), "stage `parse` failed: invalid digit found in string");
+    /// # }
+    /// ```
+    pub fn try_map<U, E, F>(self, mut f: F) -> Flow<U>
+    where
+        U: Send + 'static,
+        E: Into<BoxError>,
+        F: FnMut(T) -> Result<U, E> + Send + 'static,
+    {
+        self.fuse("try_map", |label| {
+            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
+                for item in batch {
+                    match f(item) {
+                        Ok(v) => out.push(v),
+                        Err(e) => {
+                            return Err(Error::Failed {
+                                stage: label.get(),
+                                source: e.into(),
+                            })
+                        }
+                    }
+                }
+                Ok(())
+            }
+        })
+    }
+}
+
+impl<T> Flow<T>
+where
+    T: std::ops::Mul<Output = T> + Copy + Send + 'static,
+{
+    /// Squares every item: the seed's `square` stage. Order kept. Fused.
+    ///
+    /// Overflow behaves as `n * n` in your build (a panic in debug builds,
+    /// reported naming this stage; wrapping in release).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background()).source(1..=3).square()
+    ///     .collect::<Vec<i64>>().await.unwrap();
+    /// assert_eq!(v, [1, 4, 9]);
+    /// # }
+    /// ```
+    pub fn square(self) -> Flow<T> {
+        self.fuse("square", |_| {
+            |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
+                out.extend(batch.map(|n| n * n));
+                Ok(())
+            }
+        })
+    }
+}
+
+impl<T> Drop for Flow<T> {
+    fn drop(&mut self) {
+        if let Some(segment) = &self.src {
+            self.shared.open_flows.fetch_sub(1, Ordering::AcqRel);
+            let stage = self.shared.graph().node(segment.tail).label.get();
+            self.shared.fault(unconnected(stage));
+        }
+    }
+}
+
+/// The error for an output that reaches no sink.
+pub(crate) fn unconnected(stage: Arc<str>) -> Error {
+    Error::Config(ConfigError::Invalid {
+        stage,
+        what: "output is not connected to a sink".to_string(),
+    })
+}
+
+impl<T> fmt::Debug for Flow<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stage = self
+            .src
+            .as_ref()
+            .map(|s| self.shared.graph().node(s.tail).label.get());
+        f.debug_struct("Flow").field("stage", &stage).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,159 @@
+//! The pipeline's graph: stages, edges, and their export as Mermaid or DOT.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use weir_core::chan::Observer;
+
+use super::metrics::{Counters, EdgeMetrics, Metrics};
+
+pub(crate) type NodeId = usize;
+
+/// A stage's name, shared with the code running the stage so that a later
+/// [`Flow::named`](super::Flow::named) reaches it.
+pub(crate) struct Label(Mutex<Arc<str>>);
+
+impl Label {
+    pub(crate) fn get(&self) -> Arc<str> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn set(&self, name: Arc<str>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = name;
+    }
+}
+
+pub(crate) struct Node {
+    pub(crate) label: Arc<Label>,
+    pub(crate) kind: &'static str,
+    pub(crate) counters: Arc<Counters>,
+    /// The channel the stage sends into, once the pipeline runs.
+    output: Option<Observer>,
+}
+
+pub(crate) struct Edge {
+    from: NodeId,
+    to: NodeId,
+    /// The two stages run in one task, with no channel between them.
+    fused: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Graph {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+}
+
+impl Graph {
+    /// Adds a stage named `name` (or `kind#N` when `None`).
+    pub(crate) fn add(&mut self, kind: &'static str, name: Option<Arc<str>>) -> NodeId {
+        let id = self.nodes.len();
+        let name = name.unwrap_or_else(|| format!("{kind}#{id}").into());
+        self.nodes.push(Node {
+            label: Arc::new(Label(Mutex::new(name))),
+            kind,
+            counters: Arc::default(),
+            output: None,
+        });
+        id
+    }
+
+    pub(crate) fn connect(&mut self, from: NodeId, to: NodeId, fused: bool) {
+        self.edges.push(Edge { from, to, fused });
+    }
+
+    /// Records the channel a stage sends into, once it exists.
+    pub(crate) fn set_output(&mut self, node: NodeId, probe: Observer) {
+        self.nodes[node].output = Some(probe);
+    }
+
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// Renames a stage (its name was defaulted when it was added).
+    pub(crate) fn rename(&mut self, id: NodeId, name: Arc<str>) {
+        self.nodes[id].label.set(name);
+    }
+
+    pub(crate) fn metrics(&self) -> Metrics {
+        Metrics {
+            stages: self
+                .nodes
+                .iter()
+                .map(|n| n.counters.snapshot(&n.label.get(), n.kind))
+                .collect(),
+            edges: self
+                .edges
+                .iter()
+                .map(|e| {
+                    let probe = (!e.fused).then(|| self.nodes[e.from].output.as_ref()).flatten();
+                    EdgeMetrics {
+                        from: self.nodes[e.from].label.get().to_string(),
+                        to: self.nodes[e.to].label.get().to_string(),
+                        len: probe.map(Observer::len),
+                        capacity: probe.and_then(Observer::capacity),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn to_mermaid(&self) -> String {
+        let metrics = self.metrics();
+        let mut out = String::from("flowchart LR\n");
+        for (i, s) in metrics.stages.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "    s{i}[\"{}<br/>{}: in {} / out {}\"]",
+                escape(&s.name),
+                s.kind,
+                s.items_in,
+                s.items_out
+            );
+        }
+        for (e, m) in self.edges.iter().zip(&metrics.edges) {
+            let (from, to) = (e.from, e.to);
+            let _ = match (e.fused, m.len, m.capacity) {
+                (true, ..) => writeln!(out, "    s{from} -.->|fused| s{to}"),
+                (false, Some(len), Some(cap)) => writeln!(out, "    s{from} -->|\"{len}/{cap}\"| s{to}"),
+                (false, Some(len), None) => writeln!(out, "    s{from} -->|\"{len}\"| s{to}"),
+                (false, None, _) => writeln!(out, "    s{from} --> s{to}"),
+            };
+        }
+        out
+    }
+
+    pub(crate) fn to_dot(&self) -> String {
+        let metrics = self.metrics();
+        let mut out = String::from("digraph pipeline {\n    rankdir=LR;\n    node [shape=box];\n");
+        for (i, s) in metrics.stages.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "    s{i} [label=\"{}\\n{}: in {} / out {}\"];",
+                escape(&s.name),
+                s.kind,
+                s.items_in,
+                s.items_out
+            );
+        }
+        for (e, m) in self.edges.iter().zip(&metrics.edges) {
+            let (from, to) = (e.from, e.to);
+            let _ = match (e.fused, m.len) {
+                (true, _) => writeln!(out, "    s{from} -> s{to} [style=dashed, label=\"fused\"];"),
+                (false, Some(len)) => {
+                    let cap = m.capacity.map_or_else(|| "inf".to_string(), |c| c.to_string());
+                    writeln!(out, "    s{from} -> s{to} [label=\"{len}/{cap}\"];")
+                }
+                (false, None) => writeln!(out, "    s{from} -> s{to};"),
+            };
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// Keeps a stage name from breaking the diagram's quoting.
+fn escape(name: &str) -> String {
+    name.replace('"', "'")
+}

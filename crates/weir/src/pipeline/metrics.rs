@@ -1,0 +1,189 @@
+//! Per-stage counters, cheap enough to keep on every batch.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Live counters of one stage, updated once per batch (never per item).
+#[derive(Default)]
+pub(crate) struct Counters {
+    items_in: AtomicU64,
+    items_out: AtomicU64,
+    errors: AtomicU64,
+    busy_ns: AtomicU64,
+    send_wait_ns: AtomicU64,
+    recv_wait_ns: AtomicU64,
+    running: AtomicBool,
+}
+
+impl Counters {
+    pub(crate) fn batch(&self, items_in: usize, items_out: usize, busy: Duration) {
+        self.items_in.fetch_add(items_in as u64, Ordering::Relaxed);
+        self.items_out.fetch_add(items_out as u64, Ordering::Relaxed);
+        self.busy_ns.fetch_add(nanos(busy), Ordering::Relaxed);
+    }
+
+    pub(crate) fn produced(&self, items_out: usize, busy: Duration) {
+        self.batch(0, items_out, busy);
+    }
+
+    pub(crate) fn error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn send_wait(&self, waited: Duration) {
+        self.send_wait_ns.fetch_add(nanos(waited), Ordering::Relaxed);
+    }
+
+    pub(crate) fn recv_wait(&self, waited: Duration) {
+        self.recv_wait_ns.fetch_add(nanos(waited), Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_running(&self, running: bool) {
+        self.running.store(running, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, name: &str, kind: &'static str) -> StageMetrics {
+        let ns = |a: &AtomicU64| Duration::from_nanos(a.load(Ordering::Relaxed));
+        StageMetrics {
+            name: name.to_string(),
+            kind,
+            items_in: self.items_in.load(Ordering::Relaxed),
+            items_out: self.items_out.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            busy: ns(&self.busy_ns),
+            send_wait: ns(&self.send_wait_ns),
+            recv_wait: ns(&self.recv_wait_ns),
+            running: self.running.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A snapshot of one stage's counters, from [`Metrics`].
+///
+/// `busy` is time spent in the stage's own code; `send_wait` and
+/// `recv_wait` are time spent blocked on a full output channel and an empty
+/// input channel. Stages fused into one task (see the
+/// [`pipeline`](crate::pipeline) docs) each count their own `busy`; the task's
+/// waits are counted on the stage at its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StageMetrics {
+    /// The stage's name.
+    pub name: String,
+    /// What kind of stage it is (`map`, `worker_pool`, …).
+    pub kind: &'static str,
+    /// Items taken in.
+    pub items_in: u64,
+    /// Items sent on.
+    pub items_out: u64,
+    /// Errors reported.
+    pub errors: u64,
+    /// Time spent running the stage's code.
+    pub busy: Duration,
+    /// Time spent waiting for room in the output channel.
+    pub send_wait: Duration,
+    /// Time spent waiting for input.
+    pub recv_wait: Duration,
+    /// Whether the stage's task is still running.
+    pub running: bool,
+}
+
+/// One edge between stages: a channel, or a hand-off inside a fused task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EdgeMetrics {
+    /// The upstream stage.
+    pub from: String,
+    /// The downstream stage.
+    pub to: String,
+    /// Items queued in the channel now (`None` for a fused edge, which
+    /// has no queue).
+    pub len: Option<usize>,
+    /// The channel's capacity (`None` for a fused edge).
+    pub capacity: Option<usize>,
+}
+
+/// A snapshot of a pipeline's counters, from
+/// [`RunHandle::metrics`](crate::pipeline::RunHandle::metrics).
+///
+/// # Examples
+///
+/// ```
+/// use weir::cancel::Context;
+/// use weir::pipeline::Pipeline;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let run = Pipeline::new(&Context::background())
+///     .source(1..=100u32)
+///     .map(|n| n * 2)
+///     .collect::<Vec<_>>()
+///     .run();
+/// let metrics = run.metrics();
+/// let out = run.join().await.unwrap();
+/// assert_eq!(out.len(), 100);
+/// assert!(metrics.stages.iter().any(|s| s.kind == "map"));
+/// # }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Every stage, in the order they were added.
+    pub stages: Vec<StageMetrics>,
+    /// Every edge.
+    pub edges: Vec<EdgeMetrics>,
+}
+
+impl Metrics {
+    /// The stage that limits throughput, or `None` for an empty pipeline.
+    ///
+    /// The stage that made its upstream wait longest to send is the one
+    /// that could not keep up; when nothing ever waited to send, it is the
+    /// stage with the most busy time. Give it more workers, or make it
+    /// cheaper.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::pipeline::Metrics;
+    ///
+    /// let empty = Metrics::default();
+    /// assert!(empty.bottleneck().is_none());
+    /// ```
+    pub fn bottleneck(&self) -> Option<&StageMetrics> {
+        let blocked = self
+            .stages
+            .iter()
+            .filter(|s| !s.send_wait.is_zero())
+            .max_by_key(|s| s.send_wait)
+            .and_then(|upstream| self.edges.iter().find(|e| e.from == upstream.name))
+            .and_then(|edge| self.stages.iter().find(|s| s.name == edge.to));
+        blocked.or_else(|| self.stages.iter().max_by_key(|s| s.busy))
+    }
+}
+
+impl fmt::Display for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<24} {:<14} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10}",
+            "stage", "kind", "in", "out", "errors", "busy", "send wait", "recv wait"
+        )?;
+        for s in &self.stages {
+            writeln!(
+                f,
+                "{:<24} {:<14} {:>10} {:>10} {:>6} {:>10.1?} {:>10.1?} {:>10.1?}",
+                s.name, s.kind, s.items_in, s.items_out, s.errors, s.busy, s.send_wait, s.recv_wait
+            )?;
+        }
+        if let Some(b) = self.bottleneck() {
+            write!(f, "bottleneck: {} ({})", b.name, b.kind)?;
+        }
+        Ok(())
+    }
+}

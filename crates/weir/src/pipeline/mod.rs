@@ -1,0 +1,67 @@
+//! Typed pipeline graphs with fused stages, metrics and graph export.
+//!
+//! [`Pipeline::new`] starts a graph under a [`Context`]; [`Pipeline::source`]
+//! gives the first [`Flow`], a typed stream of items under construction.
+//! Each method on a `Flow` adds a stage and returns the next `Flow` (its
+//! item type follows the stage's output, so a wrong connection is a compile
+//! error); a sink method ([`Flow::fold`], [`Flow::collect`],
+//! [`Flow::for_each`]) ends it with a [`Sink`], which you `.await` (or
+//! [`run`](Sink::run) for a [`RunHandle`]).
+//!
+//! # Fusion: where the tasks are
+//!
+//! Stateless one-to-one stages ([`map`](Flow::map), [`filter`](Flow::filter),
+//! [`square`](Flow::square), [`inspect`](Flow::inspect),
+//! [`filter_map`](Flow::filter_map), [`try_map`](Flow::try_map)) are *fused*:
+//! adjacent ones run in one task, a batch of items at a time, with no
+//! channel between them — like operator chaining in stream processors.
+//! Channels (and so parallelism across cores) appear only where a stage
+//! needs its own tasks: [`worker_pool`](Flow::worker_pool),
+//! [`fan_out`](Flow::fan_out), [`map_concurrent`](Flow::map_concurrent),
+//! [`split`](Flow::split) and [`merge`](Flow::merge). Items cross those
+//! channels in batches too, while every API stays per item; a batch never
+//! waits to fill, so an idle producer's last item is not held back.
+//!
+//! Fused stages keep their own names, metrics and panics: a panic in a
+//! fused `map` is reported as [`Error::Panicked`](weir_stage::Error::Panicked)
+//! naming that `map`.
+//!
+//! # Order
+//!
+//! Fused stages and [`map_concurrent`](Flow::map_concurrent) keep input
+//! order. [`worker_pool`](Flow::worker_pool), [`fan_out`](Flow::fan_out)
+//! and [`merge`](Flow::merge) do not: items come out as workers finish.
+//!
+//! # Examples
+//!
+//! The seed's pipeline, then its worker pool, summed:
+//!
+//! ```
+//! use weir::cancel::Context;
+//! use weir::pipeline::Pipeline;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), weir::Error> {
+//! let total: u64 = Pipeline::new(&Context::background())
+//!     .source(1..=1_000u64)                                // pipeline(data)
+//!     .square()                                            // square
+//!     .worker_pool(4, |n| async move { Ok::<_, std::io::Error>(n + 1) }) // processJobs
+//!     .fold(0, |acc, n| acc + n)
+//!     .await?;
+//! assert_eq!(total, 333_833_500 + 1_000);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Context`]: weir_cancel::Context
+
+mod boundary;
+mod flow;
+mod graph;
+mod metrics;
+mod run;
+mod source;
+
+pub use flow::{Flow, Pipeline};
+pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
+pub use run::{Diagnosis, RunHandle, Sink};

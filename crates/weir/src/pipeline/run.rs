@@ -1,0 +1,570 @@
+//! Sinks, and running a pipeline: [`Sink`], [`RunHandle`], [`Diagnosis`].
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use weir_stage::Error as StageError;
+
+use super::flow::{next_batch, unconnected, Flow, Running, Shared};
+use super::metrics::Metrics;
+use super::source::BATCH;
+use crate::Error;
+
+impl<T: Send + 'static> Flow<T> {
+    /// Ends the flow in a sink stage whose task runs `body` over every
+    /// batch, then hands its result to the returned [`Sink`].
+    fn sink<A, S, B>(self, kind: &'static str, mut state: S, mut body: B, finish: fn(S) -> A) -> Sink<A>
+    where
+        A: Send + 'static,
+        S: Send + 'static,
+        B: FnMut(&mut S, std::vec::Drain<'_, T>) + Send + 'static,
+    {
+        let (shared, segment) = self.take();
+        let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
+        let (tx, rx) = oneshot::channel();
+        shared.defer(move |shared, scope| {
+            let (label, counters) = shared.node_parts(node);
+            let mut src = segment.src;
+            scope.named(label.get()).spawn(async move {
+                let _running = Running::new(&counters);
+                let mut buf = Vec::with_capacity(BATCH);
+                while next_batch(&mut src, &mut buf, &counters).await? {
+                    let start = std::time::Instant::now();
+                    let n = buf.len();
+                    body(&mut state, buf.drain(..));
+                    counters.batch(n, 0, start.elapsed());
+                }
+                let _ = tx.send(finish(state));
+                Ok::<_, StageError>(())
+            });
+        });
+        Sink {
+            shared: Some(shared),
+            result: rx,
+        }
+    }
+
+    /// Folds every item into an accumulator, in order: the pipeline's sink.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sum = Pipeline::new(&Context::background()).source(1..=10u32).fold(0, |a, n| a + n).await;
+    /// assert_eq!(sum.unwrap(), 55);
+    /// # }
+    /// ```
+    pub fn fold<A, F>(self, init: A, mut f: F) -> Sink<A>
+    where
+        A: Send + 'static,
+        F: FnMut(A, T) -> A + Send + 'static,
+    {
+        self.sink(
+            "fold",
+            Some(init),
+            move |acc, batch| {
+                if let Some(a) = acc.take() {
+                    *acc = Some(batch.fold(a, &mut f));
+                }
+            },
+            |acc| acc.expect("the fold's accumulator is always put back"),
+        )
+    }
+
+    /// Gathers every item, in order, into a collection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background()).source("abc".chars()).collect::<String>().await;
+    /// assert_eq!(v.unwrap(), "abc");
+    /// # }
+    /// ```
+    pub fn collect<C>(self) -> Sink<C>
+    where
+        C: Default + Extend<T> + Send + 'static,
+    {
+        self.sink("collect", C::default(), |all, batch| all.extend(batch), |all| all)
+    }
+
+    /// Runs `f` on every item, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// Pipeline::new(&Context::background()).source(1..=3).for_each(|n| println!("{n}")).await.unwrap();
+    /// # }
+    /// ```
+    pub fn for_each<F>(self, mut f: F) -> Sink<()>
+    where
+        F: FnMut(T) + Send + 'static,
+    {
+        self.sink("for_each", (), move |_, batch| batch.for_each(&mut f), |()| ())
+    }
+}
+
+/// The end of a flow. `.await` it to run the whole pipeline and get this
+/// sink's result, or [`run`](Sink::run) it for a [`RunHandle`].
+///
+/// Nothing runs until then: stages are spawned when the first sink of a
+/// pipeline is awaited or run. With several sinks (after a split), awaiting
+/// any one runs and joins the whole pipeline; the others then resolve with
+/// their own results.
+///
+/// # Cancel safety
+///
+/// Dropping the future of a running pipeline cancels it and leaves no task
+/// behind.
+///
+/// # Errors
+///
+/// The first error of any stage, naming it ([`weir_stage::Error`]);
+/// [`Error::Stage`] with `Error::Config` for a setting that is invalid or an
+/// output that reaches no sink (reported before anything runs);
+/// `Error::Cancelled` when the pipeline's context ended first.
+///
+/// # Examples
+///
+/// ```
+/// use weir::cancel::Context;
+/// use weir::pipeline::Pipeline;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let sink = Pipeline::new(&Context::background()).source(0..4).collect::<Vec<_>>();
+/// assert_eq!(sink.await.unwrap(), [0, 1, 2, 3]);
+/// # }
+/// ```
+pub struct Sink<A> {
+    shared: Option<Arc<Shared>>,
+    result: oneshot::Receiver<A>,
+}
+
+impl<A: Send + 'static> Sink<A> {
+    /// Starts the pipeline in the background and returns a handle to join,
+    /// cancel or observe it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, like [`tokio::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let run = Pipeline::new(&Context::background()).source(0u64..).for_each(|_| {}).run();
+    /// run.cancel();
+    /// assert!(run.join().await.is_err());
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn run(mut self) -> RunHandle<A> {
+        let shared = self.shared.take().expect("a sink runs once");
+        let started = start(&shared);
+        let ctx = shared.ctx.clone();
+        let result = self.result;
+        let task = tokio::spawn(async move {
+            let scope = started?;
+            scope.wait().await?;
+            result.await.map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
+        });
+        RunHandle { shared, task: Some(task) }
+    }
+}
+
+/// Starts a pipeline: refuses it if it has faults, otherwise spawns every
+/// deferred stage in build order and hands back the scope to wait on.
+fn start(shared: &Arc<Shared>) -> Result<weir_stage::Scope, Error> {
+    let Some(scope) = shared.scope.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+        return Err(StageError::Config(weir_stage::ConfigError::Invalid {
+            stage: "pipeline".into(),
+            what: "already started".to_string(),
+        })
+        .into());
+    };
+    if shared.open_flows.load(Ordering::Acquire) > 0 {
+        shared.fault(unconnected("pipeline".into()));
+    }
+    let mut faults = std::mem::take(&mut *shared.faults.lock().unwrap_or_else(PoisonError::into_inner));
+    if !faults.is_empty() {
+        scope.cancel();
+        return Err(faults.remove(0).into());
+    }
+    let deferred = std::mem::take(&mut *shared.deferred.lock().unwrap_or_else(PoisonError::into_inner));
+    for spawn in deferred {
+        spawn(shared, &scope);
+    }
+    // A stage's settings may only be checked once it is made.
+    let mut faults = std::mem::take(&mut *shared.faults.lock().unwrap_or_else(PoisonError::into_inner));
+    if !faults.is_empty() {
+        scope.cancel();
+        return Err(faults.remove(0).into());
+    }
+    Ok(scope)
+}
+
+fn cancelled(ctx: &weir_cancel::Context) -> weir_cancel::ContextError {
+    ctx.err().unwrap_or(weir_cancel::ContextError::Canceled)
+}
+
+impl<A: Send + 'static> IntoFuture for Sink<A> {
+    type Output = Result<A, Error>;
+    type IntoFuture = SinkFuture<A>;
+
+    fn into_future(mut self) -> SinkFuture<A> {
+        let shared = self.shared.take().expect("a sink runs once");
+        let result = self.result;
+        let already_started = shared
+            .scope
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none();
+        let ctx = shared.ctx.clone();
+        let inner: Pin<Box<dyn Future<Output = Result<A, Error>> + Send>> = if already_started {
+            // Another sink of this pipeline runs it; just wait for ours.
+            Box::pin(async move {
+                result
+                    .await
+                    .map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
+            })
+        } else {
+            Box::pin(async move {
+                let scope = start(&shared)?;
+                drop(shared);
+                scope.wait().await?;
+                result
+                    .await
+                    .map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
+            })
+        };
+        SinkFuture { inner }
+    }
+}
+
+impl<A> fmt::Debug for Sink<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sink").finish_non_exhaustive()
+    }
+}
+
+/// The future of an awaited [`Sink`].
+///
+/// # Cancel safety
+///
+/// Dropping it cancels the pipeline it runs; no task is left behind.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SinkFuture<A> {
+    inner: Pin<Box<dyn Future<Output = Result<A, Error>> + Send>>,
+}
+
+impl<A> Future for SinkFuture<A> {
+    type Output = Result<A, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<A> fmt::Debug for SinkFuture<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkFuture").finish_non_exhaustive()
+    }
+}
+
+/// A running pipeline, from [`Sink::run`]: join it, cancel it, watch it.
+///
+/// Dropping the handle cancels the pipeline; no task is left behind.
+///
+/// # Examples
+///
+/// ```
+/// use weir::cancel::Context;
+/// use weir::pipeline::Pipeline;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let run = Pipeline::new(&Context::background()).source(1..=3).map(|n| n * 2).collect::<Vec<_>>().run();
+/// println!("{}", run.to_mermaid());
+/// assert_eq!(run.join().await.unwrap(), [2, 4, 6]);
+/// # }
+/// ```
+pub struct RunHandle<A> {
+    shared: Arc<Shared>,
+    task: Option<JoinHandle<Result<A, Error>>>,
+}
+
+impl<A> RunHandle<A> {
+    /// Waits for the pipeline to finish and returns the sink's result.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the handle: the pipeline is cancelled.
+    ///
+    /// # Errors
+    ///
+    /// As awaiting the [`Sink`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let run = Pipeline::new(&Context::background()).source(0..3).fold(0, |a, n| a + n).run();
+    /// assert_eq!(run.join().await.unwrap(), 3);
+    /// # }
+    /// ```
+    pub async fn join(mut self) -> Result<A, Error> {
+        let task = self.task.take().expect("joined once");
+        match task.await {
+            Ok(result) => result,
+            Err(e) => Err(Error::Stage(StageError::Panicked {
+                stage: "pipeline".into(),
+                message: e.to_string(),
+            })),
+        }
+    }
+
+    /// Like [`join`](RunHandle::join), but gives up after `timeout` and
+    /// reports what is stuck: which stages are still running and how full
+    /// each channel is. Use it after [`cancel`](RunHandle::cancel) to
+    /// diagnose a stage that does not stop (one in a CPU loop that never
+    /// yields, say) instead of hanging.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the handle: the pipeline is cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stuck`] with a [`Diagnosis`] on timeout; otherwise as
+    /// [`join`](RunHandle::join).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let run = Pipeline::new(&Context::background()).source(0u64..).for_each(|_| {}).run();
+    /// run.cancel();
+    /// let outcome = run.join_timeout(Duration::from_secs(5)).await;
+    /// assert!(outcome.is_err()); // cancelled, not stuck
+    /// # }
+    /// ```
+    pub async fn join_timeout(mut self, timeout: Duration) -> Result<A, Error> {
+        let mut task = self.task.take().expect("joined once");
+        match tokio::time::timeout(timeout, &mut task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => Err(Error::Stage(StageError::Panicked {
+                stage: "pipeline".into(),
+                message: e.to_string(),
+            })),
+            Err(_) => {
+                let diagnosis = Diagnosis::of(&self.shared.graph().metrics());
+                task.abort();
+                Err(Error::Stuck { timeout, diagnosis })
+            }
+        }
+    }
+
+    /// Cancels the pipeline: every stage stops now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let run = Pipeline::new(&Context::background()).source(0u64..).for_each(|_| {}).run();
+    /// run.cancel();
+    /// assert!(run.join().await.is_err());
+    /// # }
+    /// ```
+    pub fn cancel(&self) {
+        cancel(&self.shared);
+    }
+
+    /// A snapshot of every stage's and edge's counters, live.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let run = Pipeline::new(&Context::background()).source(0..10).collect::<Vec<_>>().run();
+    /// assert_eq!(run.metrics().stages.len(), 2);
+    /// # run.join().await.unwrap();
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.shared.graph().metrics()
+    }
+
+    /// The graph as a Mermaid flowchart, with live counts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let run = Pipeline::new(&Context::background()).source(0..3).square().collect::<Vec<i32>>().run();
+    /// assert!(run.to_mermaid().starts_with("flowchart LR"));
+    /// # run.join().await.unwrap();
+    /// # }
+    /// ```
+    pub fn to_mermaid(&self) -> String {
+        self.shared.graph().to_mermaid()
+    }
+
+    /// The graph in Graphviz DOT, with live counts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let run = Pipeline::new(&Context::background()).source(0..3).collect::<Vec<_>>().run();
+    /// assert!(run.to_dot().starts_with("digraph"));
+    /// # run.join().await.unwrap();
+    /// # }
+    /// ```
+    pub fn to_dot(&self) -> String {
+        self.shared.graph().to_dot()
+    }
+}
+
+fn cancel(shared: &Shared) {
+    // The scope is inside the running task now; its context is ours too.
+    shared.cancel.cancel();
+}
+
+impl<A> Drop for RunHandle<A> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            cancel(&self.shared);
+            task.abort();
+        }
+    }
+}
+
+impl<A> fmt::Debug for RunHandle<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunHandle")
+            .field("finished", &self.task.as_ref().is_none_or(JoinHandle::is_finished))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a pipeline that would not stop was doing, from
+/// [`RunHandle::join_timeout`]: the stages still running and every edge's
+/// queue (a full queue before a running stage points at the stage stuck).
+///
+/// # Examples
+///
+/// ```
+/// use weir::pipeline::{Diagnosis, Metrics};
+///
+/// let d = Diagnosis::of(&Metrics::default());
+/// assert!(d.running.is_empty());
+/// assert_eq!(d.to_string(), "no stage is running");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Diagnosis {
+    /// Names of the stages whose tasks are still running.
+    pub running: Vec<String>,
+    /// `(from, to, queued, capacity)` for every channel edge.
+    pub edges: Vec<(String, String, usize, Option<usize>)>,
+}
+
+impl Diagnosis {
+    /// Reads a diagnosis off a metrics snapshot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::pipeline::{Diagnosis, Metrics};
+    ///
+    /// assert!(Diagnosis::of(&Metrics::default()).edges.is_empty());
+    /// ```
+    pub fn of(metrics: &Metrics) -> Diagnosis {
+        Diagnosis {
+            running: metrics
+                .stages
+                .iter()
+                .filter(|s| s.running)
+                .map(|s| s.name.clone())
+                .collect(),
+            edges: metrics
+                .edges
+                .iter()
+                .filter_map(|e| Some((e.from.clone(), e.to.clone(), e.len?, e.capacity)))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnosis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.running.is_empty() {
+            f.write_str("no stage is running")?;
+        } else {
+            write!(f, "still running: {}", self.running.join(", "))?;
+        }
+        for (from, to, len, cap) in &self.edges {
+            let state = match cap {
+                Some(c) if len >= c => "full",
+                _ if *len == 0 => "empty",
+                _ => "partly full",
+            };
+            write!(f, "; {from} -> {to}: {state} ({len}")?;
+            match cap {
+                Some(c) => write!(f, "/{c})")?,
+                None => f.write_str(")")?,
+            }
+        }
+        Ok(())
+    }
+}
