@@ -26,7 +26,9 @@ async fn alive_tasks() -> usize {
     for _ in 0..64 {
         tokio::task::yield_now().await;
     }
-    tokio::runtime::Handle::current().metrics().num_alive_tasks()
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
 }
 
 #[tokio::main]
@@ -55,7 +57,10 @@ async fn main() {
         .await;
     match outcome {
         Err(weir::Error::Stage(Error::Cancelled(ContextError::DeadlineExceeded))) => {
-            println!("2. endless pipeline stopped by its deadline: {}", outcome.unwrap_err())
+            println!(
+                "2. endless pipeline stopped by its deadline: {}",
+                outcome.unwrap_err()
+            )
         }
         other => panic!("expected a deadline, got {other:?}"),
     }
@@ -63,8 +68,10 @@ async fn main() {
     // 3. Worker pools bound concurrency, and bad settings are errors.
     let scope = Scope::new(&Context::background());
     let jobs = stage::generate(&scope, 0..10);
-    let err = stage::worker_pool(&scope, jobs, 0, |n: u32| async move { Ok::<_, std::io::Error>(n) })
-        .unwrap_err();
+    let err = stage::worker_pool(&scope, jobs, 0, |n: u32| async move {
+        Ok::<_, std::io::Error>(n)
+    })
+    .unwrap_err();
     assert!(matches!(err, ConfigError::Zero { .. }));
     println!("3. worker_pool(0) is refused: {err}");
     scope.cancel();
@@ -81,7 +88,11 @@ async fn main() {
         println!("4. running: {} tasks alive", alive_tasks().await - before);
     } // dropped without wait: cancelled and aborted
     let after = alive_tasks().await;
-    println!("4. after dropping the scope: {} tasks alive (leaks: {})", after - before, after - before);
+    println!(
+        "4. after dropping the scope: {} tasks alive (leaks: {})",
+        after - before,
+        after - before
+    );
     assert_eq!(after, before);
 
     // 5. WaitGroup: tracked tasks, and a panic reported, not a hang.

@@ -62,11 +62,15 @@ async fn main() -> Result<(), weir::Error> {
     println!("{}", p.metrics());
     println!("{}", p.to_mermaid());
 
-    heading("worker pool: count primes below 1000 different limits (the seed's processJobs, 4 workers)");
+    heading(
+        "worker pool: count primes below 1000 different limits (the seed's processJobs, 4 workers)",
+    );
     let start = Instant::now();
     let run = Pipeline::new(&ctx)
         .source((0..1000u64).map(|i| 10_000 + i * 37))
-        .worker_pool(4, |limit| async move { Ok::<_, std::io::Error>(primes_below(limit)) })
+        .worker_pool(4, |limit| async move {
+            Ok::<_, std::io::Error>(primes_below(limit))
+        })
         .named("count primes")
         .fold(0u64, |acc, n| acc + n)
         .run();
@@ -104,12 +108,17 @@ async fn main() -> Result<(), weir::Error> {
         .square()
         .for_each(|_| {})
         .await;
-    println!("an endless pipeline under a 20 ms deadline: {}", outcome.unwrap_err());
+    println!(
+        "an endless pipeline under a 20 ms deadline: {}",
+        outcome.unwrap_err()
+    );
 
     heading("WaitGroup: 8 tasks tracked with wg.go, one of them panics");
     // The panic is expected here: print it as one line, not a backtrace.
     let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| eprintln!("(a tracked task panicked: {info})")));
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("(a tracked task panicked: {info})")
+    }));
     let wg = WaitGroup::new();
     for i in 0..8u64 {
         wg.go(async move {
@@ -127,7 +136,9 @@ async fn main() -> Result<(), weir::Error> {
         .named("limits")
         .map(|i| 20_000 + i * 101)
         .named("scale")
-        .worker_pool(2, |limit| async move { Ok::<_, std::io::Error>(primes_below(limit)) })
+        .worker_pool(2, |limit| async move {
+            Ok::<_, std::io::Error>(primes_below(limit))
+        })
         .named("count primes")
         .filter(|&count| count % 2 == 0)
         .named("even counts")

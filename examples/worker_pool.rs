@@ -74,8 +74,14 @@ async fn main() -> Result<(), weir::stage::Error> {
         total += primes;
     }
     pool.await.expect("the pool task ran");
-    feeder.await.expect("the feeder ran").expect("jobs were taken");
-    println!("by hand:  {} jobs, {total} primes counted by 4 workers", limits.len());
+    feeder
+        .await
+        .expect("the feeder ran")
+        .expect("jobs were taken");
+    println!(
+        "by hand:  {} jobs, {total} primes counted by 4 workers",
+        limits.len()
+    );
     assert_eq!(total, expected);
 
     // 2. As a stage: the same pool, with errors, panics and cancellation
@@ -88,7 +94,10 @@ async fn main() -> Result<(), weir::stage::Error> {
     let total = stage::fold(&scope, results, 0, |acc, n| acc + n);
     scope.wait().await?;
     let total = total.await.expect("the sum finished");
-    println!("as stage: {} jobs, {total} primes counted by 4 workers", limits.len());
+    println!(
+        "as stage: {} jobs, {total} primes counted by 4 workers",
+        limits.len()
+    );
     assert_eq!(total, expected);
     Ok(())
 }

@@ -22,7 +22,8 @@ pub enum Impl {
     /// tokio multi-thread runtime + `flume::bounded(1024)`, one task per
     /// stage (raw flume in the channel-hop workload).
     TokioFlume,
-    /// weir (today: hand-built on weir-core).
+    /// weir: the facade's `Pipeline` for pipeline workloads, weir-core and
+    /// weir-cancel for the primitives.
     Weir,
     /// weir-core's batch API (`send_all` / `recv_many`), channel hop only.
     WeirBatch,
@@ -42,8 +43,8 @@ impl Impl {
             Impl::GoUnbuf => "Go seed (unbuffered)",
             Impl::GoBuf => "Go (buffered 1024)",
             Impl::TokioFlume => "tokio+flume(1024)",
-            Impl::Weir => "weir-core",
-            Impl::WeirBatch => "weir-core send_all/recv_many",
+            Impl::Weir => "weir",
+            Impl::WeirBatch => "weir send_all/recv_many",
             Impl::Loop => "loop",
             Impl::GoLoop => "Go loop",
         }

@@ -420,7 +420,12 @@ pub fn svg(results: &[CaseResult], reference: Impl) -> String {
         let Some(&metric) = cr.case.metrics.first() else {
             continue;
         };
-        let Some(base) = cr.median(reference, metric) else {
+        // Cases the reference did not run in are drawn against the next
+        // baseline that did (and say so).
+        let Some((base_imp, base)) = [reference, Impl::GoUnbuf, Impl::TokioFlume]
+            .into_iter()
+            .find_map(|r| cr.median(r, metric).map(|v| (r, v)))
+        else {
             continue;
         };
         let bars: Vec<Bar> = cr
@@ -435,9 +440,14 @@ pub fn svg(results: &[CaseResult], reference: Impl) -> String {
             })
             .collect();
         if !bars.is_empty() {
+            let vs = if base_imp == reference {
+                String::new()
+            } else {
+                format!(", vs {}", base_imp.label())
+            };
             groups.push((
                 format!(
-                    "{} — {} ({})",
+                    "{} — {} ({}{vs})",
                     cr.case.workload,
                     cr.case.title,
                     metric.label()
@@ -492,7 +502,7 @@ pub fn svg(results: &[CaseResult], reference: Impl) -> String {
             lx + 14.0,
             esc(imp.label())
         );
-        lx += 150.0;
+        lx += 24.0 + 6.5 * imp.label().chars().count() as f64;
     }
     let top = legend_h + 20.0;
     let bottom = height - 20.0;

@@ -4,8 +4,8 @@
 //! The channel capacity is an argument (the harness uses 128 everywhere).
 //!
 //! Each stage waits on its channel operation and the cancel signal at once
-//! (Go: `select` with `<-ctx.Done()`; Rust: `tokio::select!` with
-//! `CancellationToken::cancelled()`).
+//! (Go: `select` with `<-ctx.Done()`; weir: `tokio::select!` with
+//! `Context::cancelled()`; tokio+flume: `CancellationToken::cancelled()`).
 
 use std::time::{Duration, Instant};
 
@@ -26,8 +26,8 @@ fn wait_until_full(full: impl Fn() -> bool) {
     pause(Duration::from_micros(100));
 }
 
-/// weir-core channels, a `WaitGroup` over the stage tasks, and (until
-/// weir-cancel's `Context` replaces it) tokio-util's `CancellationToken`.
+/// weir-core channels, a `WaitGroup` over the stage tasks, and
+/// weir-cancel's `Context` as the shared cancel signal.
 pub fn weir(trials: usize, cap: usize) -> Outcome {
     let rt = runtime();
     let _enter = rt.enter();
@@ -35,7 +35,7 @@ pub fn weir(trials: usize, cap: usize) -> Outcome {
     let mut samples = Vec::with_capacity(trials);
     let mut check = 0u64;
     for _ in 0..trials {
-        let token = CancellationToken::new();
+        let (token, handle) = weir::cancel::Context::background().with_cancel();
         let wg = WaitGroup::new();
         let (chans_tx, mut chans_rx): (Vec<_>, Vec<_>) =
             (0..STAGES).map(|_| chan::bounded::<u64>(cap)).unzip();
@@ -67,7 +67,7 @@ pub fn weir(trials: usize, cap: usize) -> Outcome {
         }
         wait_until_full(|| chans_tx.iter().all(|tx| tx.is_full()));
         let t0 = Instant::now();
-        token.cancel();
+        handle.cancel();
         rt.block_on(wg.wait()).expect("stage tasks");
         samples.push(t0.elapsed());
         check += chans_tx[STAGES - 1].len() as u64;

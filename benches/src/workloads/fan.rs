@@ -16,11 +16,30 @@ pub const CHUNK: usize = 256;
 /// items in flight per channel at most).
 pub const CHUNKS: usize = 4;
 
+/// weir, as a user writes it: `Pipeline::fan_out(4, square)` then a sum;
+/// each branch is its own task, fed in batches.
+pub fn weir(n: u64) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let sum = weir::pipeline::Pipeline::new(&weir::cancel::Context::background())
+            .source(1..=n)
+            .fan_out(WORKERS, |branch| branch.map(square))
+            .fold(0u64, u64::wrapping_add)
+            .await
+            .expect("the pipeline runs");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
 /// weir-core by hand: the generator sends `Vec` chunks of [`CHUNK`] items
 /// into a shared `chan::bounded(CHUNKS)`; four workers square chunks and
 /// send them into one shared output channel (weir channels are MPMC, so the
 /// merge needs no forwarding tasks); the sink sums.
-pub fn weir(n: u64) -> Outcome {
+pub fn weir_core(n: u64) -> Outcome {
     runtime().block_on(async move {
         let t = Instant::now();
         let (in_tx, input) = chan::bounded::<Vec<u64>>(CHUNKS);

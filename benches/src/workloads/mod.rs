@@ -1,9 +1,12 @@
 //! One module per workload of the performance issue; in each, one small
 //! function per implementation:
 //!
-//! * `weir` — weir, today hand-built on weir-core channels + `WaitGroup`
-//!   (labelled "weir-core" in the output); the stage crate / facade will
-//!   replace the body of this one function.
+//! * `weir` — weir as a user writes it: the facade's `Pipeline` where the
+//!   workload is a pipeline (1 pipeline, 3 pool, 4 fan-out/fan-in), and
+//!   weir-core channels, `WaitGroup` and weir-cancel's `Context` where it is
+//!   a primitive (2 hop, 5 cancellation, 6 many workers, 7 latency).
+//!   `weir_core` variants, where present, are the same work hand-built on
+//!   weir-core channels of `Vec` chunks, for comparison.
 //! * `tokio_flume` — the naive baseline: tokio's multi-thread runtime,
 //!   `flume::bounded(1024)` with `send_async` / `recv_async`, one task per
 //!   stage, a direct port of the seed's Go code.

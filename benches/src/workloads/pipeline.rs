@@ -16,9 +16,29 @@ pub const BATCH: usize = 512;
 /// items in flight per channel at most).
 pub const CHUNKS: usize = 4;
 
+/// weir, as a user writes it: the facade's `Pipeline` on defaults.
+/// `source` and `square` fuse into one task with the sum; items move a
+/// batch at a time inside it.
+pub fn weir(n: u64) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let sum = weir::pipeline::Pipeline::new(&weir::cancel::Context::background())
+            .source(1..=n)
+            .map(square)
+            .fold(0u64, u64::wrapping_add)
+            .await
+            .expect("the pipeline runs");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
 /// weir-core by hand: one task per stage, `Vec<u64>` chunks of [`BATCH`]
 /// items through `chan::bounded(CHUNKS)`.
-pub fn weir(n: u64) -> Outcome {
+pub fn weir_core(n: u64) -> Outcome {
     runtime().block_on(async move {
         let t = Instant::now();
         let (tx1, rx1) = chan::bounded::<Vec<u64>>(CHUNKS);

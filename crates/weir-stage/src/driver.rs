@@ -21,7 +21,11 @@ pub(crate) const BATCH: usize = 64;
 /// output's receivers are gone (also success: downstream stopped listening,
 /// and dropping `input` here stops upstream in turn). An error from `step`
 /// ends the stage after the outputs it produced before are sent.
-pub(crate) async fn pump<T, U, S>(input: Receiver<T>, output: Sender<U>, mut step: S) -> Result<(), BoxError>
+pub(crate) async fn pump<T, U, S>(
+    input: Receiver<T>,
+    output: Sender<U>,
+    mut step: S,
+) -> Result<(), BoxError>
 where
     S: FnMut(std::vec::Drain<'_, T>, &mut Vec<U>) -> Result<(), BoxError>,
 {
@@ -82,7 +86,9 @@ impl<T> Future for SinkOutput<T> {
     type Output = Result<T, Incomplete>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx).poll(cx).map(|r| r.map_err(|_| Incomplete))
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.map_err(|_| Incomplete))
     }
 }
 

@@ -41,7 +41,12 @@ where
 }
 
 /// [`map`] under another default stage name (`kind#N`).
-pub(crate) fn map_as<T, U, F>(scope: &Scope, kind: &str, input: Receiver<T>, mut f: F) -> Receiver<U>
+pub(crate) fn map_as<T, U, F>(
+    scope: &Scope,
+    kind: &str,
+    input: Receiver<T>,
+    mut f: F,
+) -> Receiver<U>
 where
     T: Send + 'static,
     U: Send + 'static,

@@ -178,7 +178,7 @@ where
             None => std::future::pending().await,
         }
     });
-    loop {
+    while open || window.len() > 0 {
         let room = limit - window.len();
         tokio::select! {
             biased;
@@ -204,7 +204,7 @@ where
                     window.push(f(item));
                 }
             }
-            else => return Ok(()),
         }
     }
+    Ok(())
 }

@@ -191,7 +191,8 @@ impl Shared {
     }
 
     fn outcome(&self) -> Result<(), Error> {
-        let mut errors = std::mem::take(&mut *self.errors.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut errors =
+            std::mem::take(&mut *self.errors.lock().unwrap_or_else(PoisonError::into_inner));
         match errors.len() {
             0 if self.interrupted.load(Ordering::Acquire) => Err(Error::Cancelled(
                 self.ctx.err().unwrap_or(ContextError::Canceled),
@@ -281,7 +282,8 @@ impl Scope {
     /// A view of this scope whose stages are called `name` (in errors and
     /// diagnostics) instead of a default such as `map#3`.
     ///
-    /// Dropping a view does nothing; waiting on it waits for the whole scope.
+    /// Dropping a view does nothing; waiting on it waits for (and, if the wait
+    /// is dropped part-way, cancels) the whole scope.
     ///
     /// # Examples
     ///
@@ -468,7 +470,11 @@ impl Scope {
     pub fn wait(self) -> Wait {
         Wait {
             inner: Box::pin(async move {
-                let scope = self;
+                let mut scope = self;
+                // Whatever handle waits owns the outcome: if this future is
+                // dropped part-way (even from a view), the scope is cancelled
+                // and its tasks aborted.
+                scope.owner = true;
                 loop {
                     let mut set = std::mem::take(&mut *scope.lock_tasks());
                     if set.is_empty() {
@@ -519,7 +525,9 @@ impl Scope {
         F: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        self.spawn_stage("task", Role::Stage, |_| async move { future.await.map_err(Into::into) });
+        self.spawn_stage("task", Role::Stage, |_| async move {
+            future.await.map_err(Into::into)
+        });
     }
 
     /// Spawns a producing task into the scope: like [`spawn`](Scope::spawn),
@@ -557,7 +565,9 @@ impl Scope {
         F: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        self.spawn_stage("source", Role::Source, |_| async move { future.await.map_err(Into::into) });
+        self.spawn_stage("source", Role::Source, |_| async move {
+            future.await.map_err(Into::into)
+        });
     }
 
     fn lock_tasks(&self) -> std::sync::MutexGuard<'_, JoinSet<()>> {

@@ -271,6 +271,26 @@ async fn dropping_the_results_stops_a_busy_upstream() {
 }
 
 #[tokio::test]
+async fn dropping_the_results_stops_the_jobs_in_flight() {
+    let baseline = alive();
+    let scope = Scope::new(&Context::background());
+    let (tx, jobs) = chan::bounded::<u32>(4);
+    let (results, pool) = WorkerPool::new(2)
+        .spawn(&scope, jobs, |n| async move {
+            std::future::pending::<()>().await;
+            Ok::<_, Io>(n)
+        })
+        .unwrap();
+    tx.send_all(vec![1, 2]).await.unwrap();
+    eventually("both workers took a job", || tx.is_empty()).await;
+    drop(results);
+    eventually("upstream sees its receivers gone", || tx.is_closed()).await;
+    scope.wait().await.unwrap();
+    assert_eq!(pool.running(), 0);
+    assert_no_leaks(baseline).await;
+}
+
+#[tokio::test]
 async fn a_failing_job_fails_the_pool_by_default() {
     let baseline = alive();
     let scope = Scope::new(&Context::background());

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use weir_cancel::ContextError;
+
 use crate::pipeline::Diagnosis;
 
 /// Why a pipeline did not produce its result.
@@ -56,6 +58,59 @@ impl Error {
         match self {
             Error::Stage(e) => e.stage(),
             Error::Stuck { .. } => None,
+        }
+    }
+}
+
+impl Error {
+    /// Why the pipeline's context ended, if that is what stopped it: a
+    /// deadline ([`ContextError::DeadlineExceeded`]) or a cancel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::{Context, ContextError};
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let ctx = Context::background().with_timeout(Duration::ZERO);
+    /// let err = Pipeline::new(&ctx).source(0u64..).for_each(drop).await.unwrap_err();
+    /// assert_eq!(err.cancelled(), Some(ContextError::DeadlineExceeded));
+    /// # }
+    /// ```
+    pub fn cancelled(&self) -> Option<ContextError> {
+        match self {
+            Error::Stage(weir_stage::Error::Cancelled(e)) => Some(*e),
+            _ => None,
+        }
+    }
+
+    /// The configuration error, if the pipeline was refused for one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = Pipeline::new(&Context::background())
+    ///     .source(0..3)
+    ///     .worker_pool(0, |n: i32| async move { Ok::<_, std::io::Error>(n) })
+    ///     .named("pool")
+    ///     .for_each(drop)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.config().unwrap().to_string(), "stage `pool`: workers must be at least 1");
+    /// # }
+    /// ```
+    pub fn config(&self) -> Option<&weir_stage::ConfigError> {
+        match self {
+            Error::Stage(weir_stage::Error::Config(e)) => Some(e),
+            _ => None,
         }
     }
 }

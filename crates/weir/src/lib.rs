@@ -66,8 +66,8 @@ pub mod stage {
 pub mod prelude {
     pub use crate::chan::{self, Receiver, Sender};
     pub use crate::latch::{Latch, WaitGroup};
-    pub use weir_cancel::{Context, ContextError};
     pub use crate::pipeline::{Flow, Pipeline};
+    pub use weir_cancel::{Context, ContextError};
     pub use weir_stage::{self as stage, Scope};
 }
 

@@ -94,8 +94,8 @@ mod sender;
 mod shared;
 mod sink;
 
-pub use observer::Observer;
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use observer::Observer;
 pub use receiver::{Iter, Receiver, Recv, RecvMany};
 pub use sender::{Closed, Send, SendAll, Sender};
 pub use sink::SendSink;

@@ -34,7 +34,9 @@ impl<T> Queue<T> {
     fn lock(&self) -> crate::loom::MutexGuard<'_, VecDeque<T>> {
         // A panic while holding the lock can only come from an allocation
         // failure inside VecDeque; the queue itself is still consistent.
-        self.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Appends `item` if there is room and `allow(len)` says the queue may
@@ -54,8 +56,11 @@ impl<T> Queue<T> {
     pub(crate) fn push_many(&self, from: &mut VecDeque<T>, allow: impl Fn(usize) -> bool) -> usize {
         let mut items = self.lock();
         let mut moved = 0;
-        while !from.is_empty() && allow(items.len()) && !self.cap.is_some_and(|c| items.len() >= c) {
-            let room = self.cap.map_or(from.len(), |c| c - items.len()).min(from.len());
+        while !from.is_empty() && allow(items.len()) && self.cap.is_none_or(|c| items.len() < c) {
+            let room = self
+                .cap
+                .map_or(from.len(), |c| c - items.len())
+                .min(from.len());
             // Fast path: no per-item gate, move a whole run at once.
             if room > 1 && allow(items.len() + room - 1) {
                 items.extend(from.drain(..room));

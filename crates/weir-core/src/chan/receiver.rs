@@ -134,6 +134,11 @@ impl<T> Receiver<T> {
     /// receiver (shared with its [`Stream`] implementation), which is why
     /// this takes `&mut self`.
     ///
+    /// # Cancel safety
+    ///
+    /// Items are moved only in a `Ready` return: after a `Pending`, nothing
+    /// was taken, whatever happens next.
+    ///
     /// # Examples
     ///
     /// ```
@@ -149,7 +154,12 @@ impl<T> Receiver<T> {
     /// assert_eq!((n, buf), (2, vec![1, 2]));
     /// # }
     /// ```
-    pub fn poll_recv_many(&mut self, cx: &mut Context<'_>, buf: &mut Vec<T>, limit: usize) -> Poll<usize> {
+    pub fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
         self.stream
             .poll(&self.chan, cx, |chan| chan.try_pop_many(buf, limit))
             .map(|r| r.unwrap_or(0))
@@ -418,6 +428,11 @@ impl<T> fmt::Debug for Receiver<T> {
 ///   one per item), so prefer [`recv`](Receiver::recv) when thousands of
 ///   receivers share a channel.
 ///
+/// # Cancel safety
+///
+/// `poll_next` takes an item only when it returns it: a stream dropped or
+/// abandoned while pending has taken nothing.
+///
 /// # Examples
 ///
 /// ```
@@ -446,7 +461,7 @@ impl<T> Stream for Receiver<T> {
 
 impl<T> FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
-        self.chan.is_closed() && self.chan.len() == 0
+        self.chan.is_drained()
     }
 }
 
@@ -514,7 +529,11 @@ impl Waiter {
             }
             match &mut self.listener {
                 None => {
-                    let event = if self.persistent { &chan.stream_ops } else { &chan.recv_ops };
+                    let event = if self.persistent {
+                        &chan.stream_ops
+                    } else {
+                        &chan.recv_ops
+                    };
                     self.listener = Some(event.listen());
                 }
                 Some(l) => {
@@ -553,7 +572,9 @@ impl<T> Future for Recv<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = &mut *self;
-        this.waiter.poll(this.chan, cx, Chan::try_pop).map(Result::ok)
+        this.waiter
+            .poll(this.chan, cx, Chan::try_pop)
+            .map(Result::ok)
     }
 }
 

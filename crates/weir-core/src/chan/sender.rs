@@ -165,7 +165,8 @@ impl<T> Sender<T> {
     /// producer.join().unwrap().unwrap();
     /// ```
     pub fn send_blocking(&self, item: T) -> Result<(), SendError<T>> {
-        self.send_until(item, None).map_err(|e| SendError(e.into_inner()))
+        self.send_until(item, None)
+            .map_err(|e| SendError(e.into_inner()))
     }
 
     /// Sends `item`, blocking the current thread for at most `timeout`.
@@ -192,7 +193,11 @@ impl<T> Sender<T> {
         self.send_until(item, Instant::now().checked_add(timeout))
     }
 
-    fn send_until(&self, mut item: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+    fn send_until(
+        &self,
+        mut item: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
         let mut listener: Option<EventListener> = None;
         loop {
             match self.chan.try_push(item) {

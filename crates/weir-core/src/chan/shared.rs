@@ -130,6 +130,13 @@ impl<T> Chan<T> {
         self.state.load(Ordering::Acquire) & (CLOSED | RX_GONE) != 0
     }
 
+    /// Closed, no send in flight, and nothing buffered: no item can ever be
+    /// received again.
+    pub(crate) fn is_drained(&self) -> bool {
+        let state = self.state.load(Ordering::Acquire);
+        state & CLOSED != 0 && state >> 2 == 0 && self.queue.len() == 0
+    }
+
     /// Tries to push without waiting. Wakes one receiver on success.
     pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
         let prev = self.state.fetch_add(INFLIGHT, Ordering::AcqRel);
@@ -288,5 +295,4 @@ impl<T> Chan<T> {
     fn drain(&self) {
         self.queue.clear();
     }
-
 }

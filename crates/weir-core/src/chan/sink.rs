@@ -19,6 +19,13 @@ use super::Sender;
 /// `poll_close` flushes and then drops this sender's share of the channel
 /// (the channel closes when the last sender is gone).
 ///
+/// # Cancel safety
+///
+/// As with any `Sink`, an item given to `start_send` is owned by the sink
+/// until a flush pushes it: if a `SinkExt::send` future is dropped after
+/// that, the item stays parked in the sink and is sent by the next
+/// `poll_ready`/`poll_flush`/`poll_close`, or dropped with the sink.
+///
 /// # Examples
 ///
 /// ```

@@ -349,6 +349,12 @@ impl WaitGroup {
     /// [`wait`](Self::wait) as [`WaitError::Panicked`] instead of being lost;
     /// the panic still reaches the [`JoinHandle`] as usual.
     ///
+    /// # Cancel safety
+    ///
+    /// Not an async fn; dropping the returned [`JoinHandle`] detaches the
+    /// task (it keeps running and still counts down when it ends), as with
+    /// [`tokio::spawn`]. Abort it through the handle to stop it.
+    ///
     /// # Panics
     ///
     /// Panics if called outside a tokio runtime, like [`tokio::spawn`] (the

@@ -216,7 +216,9 @@ impl<T: Send + 'static> Flow<T> {
             return Flow::new(shared, Box::new(Empty), node);
         }
         let mut outs = self.balance(n).into_iter().map(&mut branch);
-        let first = outs.next().expect("balance(n) with n >= 1 gives n branches");
+        let first = outs
+            .next()
+            .expect("balance(n) with n >= 1 gives n branches");
         first.merge(outs)
     }
 
@@ -242,7 +244,9 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn balance(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("balance", n, move |scope, rx| weir_stage::balance(scope, rx, n))
+        self.branches("balance", n, move |scope, rx| {
+            weir_stage::balance(scope, rx, n)
+        })
     }
 
     /// Splits into `n` branches by key: items with equal keys go to the
@@ -278,7 +282,9 @@ impl<T: Send + 'static> Flow<T> {
         K: Hash,
         F: FnMut(&T) -> K + Send + 'static,
     {
-        self.branches("partition", n, move |scope, rx| weir_stage::partition(scope, rx, n, key))
+        self.branches("partition", n, move |scope, rx| {
+            weir_stage::partition(scope, rx, n, key)
+        })
     }
 
     /// Merges this flow with `others` (Go's `fanIn`): the output ends when
@@ -308,7 +314,10 @@ impl<T: Send + 'static> Flow<T> {
         let slot = Slot::<T>::default();
         let out = slot.clone();
         shared.defer(move |shared, scope| {
-            let inputs: Vec<Receiver<T>> = segments.into_iter().map(|s| s.spawn(shared, scope)).collect();
+            let inputs: Vec<Receiver<T>> = segments
+                .into_iter()
+                .map(|s| s.spawn(shared, scope))
+                .collect();
             let rx = weir_stage::merge(&view(shared, scope, node), inputs);
             fill(shared, node, &out, rx);
         });
@@ -341,7 +350,9 @@ impl<T: Clone + Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn broadcast(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("broadcast", n, move |scope, rx| weir_stage::broadcast(scope, rx, n))
+        self.branches("broadcast", n, move |scope, rx| {
+            weir_stage::broadcast(scope, rx, n)
+        })
     }
 }
 
@@ -359,9 +370,12 @@ fn fill<T: Send + 'static>(shared: &Shared, node: NodeId, slot: &Slot<T>, rx: Re
 /// Records a zero count as a configuration error of `node`.
 fn check(shared: &Shared, node: NodeId, n: usize, what: &'static str) {
     if n == 0 {
-        shared.fault(weir_stage::Error::Config(ConfigError::Zero {
-            stage: shared.node_parts(node).0.get(),
-            what,
-        }));
+        let label = shared.node_parts(node).0;
+        shared.fault_with(move || {
+            weir_stage::Error::Config(ConfigError::Zero {
+                stage: label.get(),
+                what,
+            })
+        });
     }
 }

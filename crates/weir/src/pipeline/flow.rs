@@ -48,10 +48,14 @@ pub(crate) struct Shared {
     pub(crate) stop: Context,
     /// Cancels the scope's context, wherever the scope itself is.
     pub(crate) cancel: CancelHandle,
+    /// Stops the sources (graceful shutdown): they watch `stop`.
+    pub(crate) stop_handle: CancelHandle,
     pub(crate) graph: Mutex<Graph>,
     /// Problems found while building (unconnected outputs, bad settings),
     /// reported when the pipeline is joined, before anything runs.
-    pub(crate) faults: Mutex<Vec<Error>>,
+    pub(crate) faults: Mutex<Vec<Fault>>,
+    /// Why the pipeline was refused to start, if it was.
+    pub(crate) refused: Mutex<Option<ConfigError>>,
     /// Stage spawns, run in build order (upstream first) when the pipeline
     /// starts: nothing runs until a sink is awaited or run.
     pub(crate) deferred: Mutex<Vec<Deferred>>,
@@ -61,6 +65,10 @@ pub(crate) struct Shared {
 }
 
 pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
+
+/// A problem found while building, turned into an error when the pipeline
+/// starts (so that a later `.named(…)` is reflected in it).
+pub(crate) type Fault = Box<dyn FnOnce() -> Error + Send>;
 
 impl Shared {
     pub(crate) fn graph(&self) -> std::sync::MutexGuard<'_, Graph> {
@@ -91,10 +99,33 @@ impl Shared {
     }
 
     pub(crate) fn fault(&self, error: Error) {
+        self.fault_with(move || error);
+    }
+
+    /// Records a fault whose error is made when the pipeline starts.
+    pub(crate) fn fault_with(&self, fault: impl FnOnce() -> Error + Send + 'static) {
         self.faults
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(error);
+            .push(Box::new(fault));
+    }
+
+    /// Records why the pipeline was refused, for its other sinks.
+    pub(crate) fn refuse(&self, why: ConfigError) {
+        *self.refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
+    }
+
+    /// Why the pipeline was refused, if it was.
+    pub(crate) fn refusal(&self) -> Option<crate::Error> {
+        let refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        refused.clone().map(crate::Error::from)
+    }
+
+    /// The first fault recorded so far, if any (the rest are dropped).
+    pub(crate) fn first_fault(&self) -> Option<Error> {
+        let faults =
+            std::mem::take(&mut *self.faults.lock().unwrap_or_else(PoisonError::into_inner));
+        faults.into_iter().next().map(|make| make())
     }
 }
 
@@ -142,14 +173,17 @@ impl Pipeline {
     pub fn with_capacity(ctx: &Context, capacity: usize) -> Pipeline {
         let (ctx, cancel) = ctx.with_cancel();
         let scope = Scope::builder(&ctx).capacity(capacity).build();
+        let (stop, stop_handle) = scope.context().with_cancel();
         Pipeline {
             shared: Arc::new(Shared {
                 cancel,
+                stop_handle,
+                stop,
                 ctx: scope.context().clone(),
-                stop: scope.shutdown_signal().clone(),
                 scope: Mutex::new(Some(scope)),
                 graph: Mutex::new(Graph::default()),
                 faults: Mutex::new(Vec::new()),
+                refused: Mutex::new(None),
                 deferred: Mutex::new(Vec::new()),
                 open_flows: AtomicUsize::new(0),
                 capacity,
@@ -190,6 +224,7 @@ impl Pipeline {
                 label,
                 counters,
                 stop: self.shared.stop.clone(),
+                ctx: self.shared.ctx.clone(),
                 streak: 0,
             }),
             node,
@@ -277,6 +312,31 @@ impl Pipeline {
     /// ```
     pub fn to_dot(&self) -> String {
         self.shared.graph().to_dot()
+    }
+
+    /// Graceful stop: the sources stop producing, and every item already
+    /// produced flows through the remaining stages to the sinks, which
+    /// then finish with what they got. Awaiting a sink returns its result
+    /// as usual (not an error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let seen = p.source(0u64..).fold(0u64, |n, _| n + 1).run();
+    /// tokio::task::yield_now().await;
+    /// p.shutdown();
+    /// let n = seen.join().await.unwrap(); // a partial count, not an error
+    /// assert!(n < u64::MAX);
+    /// # }
+    /// ```
+    pub fn shutdown(&self) {
+        self.shared.stop_handle.cancel();
     }
 
     /// Cancels the pipeline: every stage stops now.
@@ -421,11 +481,20 @@ impl<T: Send + 'static> Flow<T> {
         Flow::with_segment(shared, src, tail, false)
     }
 
-    fn with_segment(shared: Arc<Shared>, src: BoxSource<T>, tail: NodeId, at_channel: bool) -> Flow<T> {
+    fn with_segment(
+        shared: Arc<Shared>,
+        src: BoxSource<T>,
+        tail: NodeId,
+        at_channel: bool,
+    ) -> Flow<T> {
         shared.open_flows.fetch_add(1, Ordering::AcqRel);
         Flow {
             shared,
-            src: Some(Segment { src, tail, at_channel }),
+            src: Some(Segment {
+                src,
+                tail,
+                at_channel,
+            }),
         }
     }
 
@@ -438,7 +507,12 @@ impl<T: Send + 'static> Flow<T> {
         slot: Option<Slot<T>>,
     ) -> Flow<T> {
         let (_, counters) = shared.node_parts(node);
-        Flow::with_segment(shared, Box::new(RecvSource { rx, slot, counters }), node, true)
+        Flow::with_segment(
+            shared,
+            Box::new(RecvSource { rx, slot, counters }),
+            node,
+            true,
+        )
     }
 
     /// Takes the segment out: the flow counts as connected from now on.
@@ -455,7 +529,11 @@ impl<T: Send + 'static> Flow<T> {
 
     /// Adds a fused stage of `kind`; `make` builds its batch step (given the
     /// stage's name, for errors).
-    pub(crate) fn fuse<U, F>(self, kind: &'static str, make: impl FnOnce(Arc<Label>) -> F) -> Flow<U>
+    pub(crate) fn fuse<U, F>(
+        self,
+        kind: &'static str,
+        make: impl FnOnce(Arc<Label>) -> F,
+    ) -> Flow<U>
     where
         U: Send + 'static,
         F: FnMut(std::vec::Drain<'_, T>, &mut Vec<U>) -> Result<(), Error> + Send + 'static,
@@ -691,8 +769,8 @@ impl<T> Drop for Flow<T> {
     fn drop(&mut self) {
         if let Some(segment) = &self.src {
             self.shared.open_flows.fetch_sub(1, Ordering::AcqRel);
-            let stage = self.shared.graph().node(segment.tail).label.get();
-            self.shared.fault(unconnected(stage));
+            let label = self.shared.node_parts(segment.tail).0;
+            self.shared.fault_with(move || unconnected(label.get()));
         }
     }
 }
@@ -711,6 +789,8 @@ impl<T> fmt::Debug for Flow<T> {
             .src
             .as_ref()
             .map(|s| self.shared.graph().node(s.tail).label.get());
-        f.debug_struct("Flow").field("stage", &stage).finish_non_exhaustive()
+        f.debug_struct("Flow")
+            .field("stage", &stage)
+            .finish_non_exhaustive()
     }
 }

@@ -15,7 +15,10 @@ pub(crate) struct Label(Mutex<Arc<str>>);
 
 impl Label {
     pub(crate) fn get(&self) -> Arc<str> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn set(&self, name: Arc<str>) {
@@ -87,7 +90,9 @@ impl Graph {
                 .edges
                 .iter()
                 .map(|e| {
-                    let probe = (!e.fused).then(|| self.nodes[e.from].output.as_ref()).flatten();
+                    let probe = (!e.fused)
+                        .then(|| self.nodes[e.from].output.as_ref())
+                        .flatten();
                     EdgeMetrics {
                         from: self.nodes[e.from].label.get().to_string(),
                         to: self.nodes[e.to].label.get().to_string(),
@@ -116,7 +121,9 @@ impl Graph {
             let (from, to) = (e.from, e.to);
             let _ = match (e.fused, m.len, m.capacity) {
                 (true, ..) => writeln!(out, "    s{from} -.->|fused| s{to}"),
-                (false, Some(len), Some(cap)) => writeln!(out, "    s{from} -->|\"{len}/{cap}\"| s{to}"),
+                (false, Some(len), Some(cap)) => {
+                    writeln!(out, "    s{from} -->|\"{len}/{cap}\"| s{to}")
+                }
                 (false, Some(len), None) => writeln!(out, "    s{from} -->|\"{len}\"| s{to}"),
                 (false, None, _) => writeln!(out, "    s{from} --> s{to}"),
             };
@@ -142,7 +149,9 @@ impl Graph {
             let _ = match (e.fused, m.len) {
                 (true, _) => writeln!(out, "    s{from} -> s{to} [style=dashed, label=\"fused\"];"),
                 (false, Some(len)) => {
-                    let cap = m.capacity.map_or_else(|| "inf".to_string(), |c| c.to_string());
+                    let cap = m
+                        .capacity
+                        .map_or_else(|| "inf".to_string(), |c| c.to_string());
                     writeln!(out, "    s{from} -> s{to} [label=\"{len}/{cap}\"];")
                 }
                 (false, None) => writeln!(out, "    s{from} -> s{to};"),

@@ -19,7 +19,8 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn batch(&self, items_in: usize, items_out: usize, busy: Duration) {
         self.items_in.fetch_add(items_in as u64, Ordering::Relaxed);
-        self.items_out.fetch_add(items_out as u64, Ordering::Relaxed);
+        self.items_out
+            .fetch_add(items_out as u64, Ordering::Relaxed);
         self.busy_ns.fetch_add(nanos(busy), Ordering::Relaxed);
     }
 
@@ -32,11 +33,13 @@ impl Counters {
     }
 
     pub(crate) fn send_wait(&self, waited: Duration) {
-        self.send_wait_ns.fetch_add(nanos(waited), Ordering::Relaxed);
+        self.send_wait_ns
+            .fetch_add(nanos(waited), Ordering::Relaxed);
     }
 
     pub(crate) fn recv_wait(&self, waited: Duration) {
-        self.recv_wait_ns.fetch_add(nanos(waited), Ordering::Relaxed);
+        self.recv_wait_ns
+            .fetch_add(nanos(waited), Ordering::Relaxed);
     }
 
     pub(crate) fn set_running(&self, running: bool) {
@@ -144,8 +147,8 @@ impl Metrics {
     ///
     /// The stage that made its upstream wait longest to send is the one
     /// that could not keep up; when nothing ever waited to send, it is the
-    /// stage with the most busy time. Give it more workers, or make it
-    /// cheaper.
+    /// stage with the most busy time; when nothing ran, there is none.
+    /// Give it more workers, or make it cheaper.
     ///
     /// # Examples
     ///
@@ -163,7 +166,12 @@ impl Metrics {
             .max_by_key(|s| s.send_wait)
             .and_then(|upstream| self.edges.iter().find(|e| e.from == upstream.name))
             .and_then(|edge| self.stages.iter().find(|s| s.name == edge.to));
-        blocked.or_else(|| self.stages.iter().max_by_key(|s| s.busy))
+        blocked.or_else(|| {
+            self.stages
+                .iter()
+                .filter(|s| !s.busy.is_zero())
+                .max_by_key(|s| s.busy)
+        })
     }
 }
 

@@ -64,4 +64,4 @@ mod source;
 
 pub use flow::{Flow, Pipeline};
 pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
-pub use run::{Diagnosis, RunHandle, Sink};
+pub use run::{Diagnosis, RunHandle, Sink, SinkFuture};

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
@@ -20,7 +20,13 @@ use crate::Error;
 impl<T: Send + 'static> Flow<T> {
     /// Ends the flow in a sink stage whose task runs `body` over every
     /// batch, then hands its result to the returned [`Sink`].
-    fn sink<A, S, B>(self, kind: &'static str, mut state: S, mut body: B, finish: fn(S) -> A) -> Sink<A>
+    fn sink<A, S, B>(
+        self,
+        kind: &'static str,
+        mut state: S,
+        mut body: B,
+        finish: fn(S) -> A,
+    ) -> Sink<A>
     where
         A: Send + 'static,
         S: Send + 'static,
@@ -29,7 +35,10 @@ impl<T: Send + 'static> Flow<T> {
         let (shared, segment) = self.take();
         let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
         let (tx, rx) = oneshot::channel();
+        let spawned = Arc::new(AtomicBool::new(false));
+        let mark = spawned.clone();
         shared.defer(move |shared, scope| {
+            mark.store(true, Ordering::Release);
             let (label, counters) = shared.node_parts(node);
             let mut src = segment.src;
             scope.named(label.get()).spawn(async move {
@@ -48,6 +57,8 @@ impl<T: Send + 'static> Flow<T> {
         Sink {
             shared: Some(shared),
             result: rx,
+            node,
+            spawned,
         }
     }
 
@@ -100,7 +111,12 @@ impl<T: Send + 'static> Flow<T> {
     where
         C: Default + Extend<T> + Send + 'static,
     {
-        self.sink("collect", C::default(), |all, batch| all.extend(batch), |all| all)
+        self.sink(
+            "collect",
+            C::default(),
+            |all, batch| all.extend(batch),
+            |all| all,
+        )
     }
 
     /// Runs `f` on every item, in order.
@@ -120,7 +136,12 @@ impl<T: Send + 'static> Flow<T> {
     where
         F: FnMut(T) + Send + 'static,
     {
-        self.sink("for_each", (), move |_, batch| batch.for_each(&mut f), |()| ())
+        self.sink(
+            "for_each",
+            (),
+            move |_, batch| batch.for_each(&mut f),
+            |()| (),
+        )
     }
 }
 
@@ -134,8 +155,10 @@ impl<T: Send + 'static> Flow<T> {
 ///
 /// # Cancel safety
 ///
-/// Dropping the future of a running pipeline cancels it and leaves no task
-/// behind.
+/// Dropping the future of the sink that started the pipeline cancels the
+/// pipeline and leaves no task behind. The future of another sink of the
+/// same pipeline only waits for its result: dropping it leaves the
+/// pipeline running (cancel it with [`Pipeline::cancel`](super::Pipeline::cancel)).
 ///
 /// # Errors
 ///
@@ -159,9 +182,35 @@ impl<T: Send + 'static> Flow<T> {
 pub struct Sink<A> {
     shared: Option<Arc<Shared>>,
     result: oneshot::Receiver<A>,
+    node: super::graph::NodeId,
+    /// Set when this sink's stage is spawned (when the pipeline starts).
+    spawned: Arc<AtomicBool>,
 }
 
 impl<A: Send + 'static> Sink<A> {
+    /// Names the sink stage (in errors, metrics and the graph export).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let total = p.source(1..=3).fold(0, |a, n| a + n).named("total").await.unwrap();
+    /// assert_eq!(total, 6);
+    /// assert!(p.metrics().stages.iter().any(|s| s.name == "total"));
+    /// # }
+    /// ```
+    pub fn named(self, name: impl Into<Arc<str>>) -> Sink<A> {
+        if let Some(shared) = &self.shared {
+            shared.graph().rename(self.node, name.into());
+        }
+        self
+    }
+
     /// Starts the pipeline in the background and returns a handle to join,
     /// cancel or observe it.
     ///
@@ -186,46 +235,105 @@ impl<A: Send + 'static> Sink<A> {
     pub fn run(mut self) -> RunHandle<A> {
         let shared = self.shared.take().expect("a sink runs once");
         let started = start(&shared);
-        let ctx = shared.ctx.clone();
-        let result = self.result;
-        let task = tokio::spawn(async move {
-            let scope = started?;
-            scope.wait().await?;
-            result.await.map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
-        });
-        RunHandle { shared, task: Some(task) }
+        let drive = drive(shared.clone(), started, self.result, self.spawned.clone());
+        let task = tokio::spawn(drive);
+        RunHandle {
+            shared,
+            task: Some(task),
+        }
     }
 }
 
+/// What [`start`] did.
+enum Start {
+    /// This call started the pipeline: here is its scope to wait on.
+    Run(weir_stage::Scope),
+    /// Someone else started (or refused) it.
+    Joined,
+    /// This call refused it, for this reason.
+    Refused(Error),
+}
+
+/// Runs a started pipeline to the end for one sink, and returns that
+/// sink's result.
+async fn drive<A>(
+    shared: Arc<Shared>,
+    started: Start,
+    result: oneshot::Receiver<A>,
+    spawned: Arc<AtomicBool>,
+) -> Result<A, Error> {
+    let ctx = shared.ctx.clone();
+    match started {
+        Start::Refused(e) => return Err(e),
+        Start::Run(scope) => {
+            drop(shared);
+            scope.wait().await?;
+        }
+        Start::Joined => {
+            if !spawned.load(Ordering::Acquire) {
+                // The pipeline started without this sink (it was added
+                // later), or was refused before anything ran.
+                return Err(shared.refusal().unwrap_or_else(already_started));
+            }
+        }
+    }
+    result
+        .await
+        .map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
+}
+
+fn already_started() -> Error {
+    StageError::Config(weir_stage::ConfigError::Invalid {
+        stage: "pipeline".into(),
+        what: "already started".to_string(),
+    })
+    .into()
+}
+
 /// Starts a pipeline: refuses it if it has faults, otherwise spawns every
-/// deferred stage in build order and hands back the scope to wait on.
-fn start(shared: &Arc<Shared>) -> Result<weir_stage::Scope, Error> {
-    let Some(scope) = shared.scope.lock().unwrap_or_else(PoisonError::into_inner).take() else {
-        return Err(StageError::Config(weir_stage::ConfigError::Invalid {
-            stage: "pipeline".into(),
-            what: "already started".to_string(),
-        })
-        .into());
+/// deferred stage in build order and hands back the scope to wait on. The
+/// scope's lock is held throughout, so a sink polled at the same time
+/// finds either nothing started or everything spawned.
+fn start(shared: &Arc<Shared>) -> Start {
+    let mut slot = shared.scope.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(scope) = slot.take() else {
+        return Start::Joined;
     };
     if shared.open_flows.load(Ordering::Acquire) > 0 {
         shared.fault(unconnected("pipeline".into()));
     }
-    let mut faults = std::mem::take(&mut *shared.faults.lock().unwrap_or_else(PoisonError::into_inner));
-    if !faults.is_empty() {
-        scope.cancel();
-        return Err(faults.remove(0).into());
+    if let Some(fault) = shared.first_fault() {
+        return refuse(shared, scope, fault);
     }
-    let deferred = std::mem::take(&mut *shared.deferred.lock().unwrap_or_else(PoisonError::into_inner));
+    let deferred = std::mem::take(
+        &mut *shared
+            .deferred
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
     for spawn in deferred {
         spawn(shared, &scope);
     }
     // A stage's settings may only be checked once it is made.
-    let mut faults = std::mem::take(&mut *shared.faults.lock().unwrap_or_else(PoisonError::into_inner));
-    if !faults.is_empty() {
-        scope.cancel();
-        return Err(faults.remove(0).into());
+    if let Some(fault) = shared.first_fault() {
+        return refuse(shared, scope, fault);
     }
-    Ok(scope)
+    Start::Run(scope)
+}
+
+/// Refuses to run: nothing more is spawned, every other sink gets the
+/// same error.
+fn refuse(shared: &Shared, scope: weir_stage::Scope, fault: StageError) -> Start {
+    shared
+        .deferred
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+    if let StageError::Config(config) = &fault {
+        shared.refuse(config.clone());
+    }
+    scope.cancel();
+    Start::Refused(fault.into())
 }
 
 fn cancelled(ctx: &weir_cancel::Context) -> weir_cancel::ContextError {
@@ -238,31 +346,15 @@ impl<A: Send + 'static> IntoFuture for Sink<A> {
 
     fn into_future(mut self) -> SinkFuture<A> {
         let shared = self.shared.take().expect("a sink runs once");
-        let result = self.result;
-        let already_started = shared
-            .scope
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_none();
-        let ctx = shared.ctx.clone();
-        let inner: Pin<Box<dyn Future<Output = Result<A, Error>> + Send>> = if already_started {
-            // Another sink of this pipeline runs it; just wait for ours.
-            Box::pin(async move {
-                result
-                    .await
-                    .map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
-            })
-        } else {
-            Box::pin(async move {
-                let scope = start(&shared)?;
-                drop(shared);
-                scope.wait().await?;
-                result
-                    .await
-                    .map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
-            })
-        };
-        SinkFuture { inner }
+        let (result, spawned) = (self.result, self.spawned.clone());
+        SinkFuture {
+            // Started on first poll, so that sinks awaited together (say,
+            // with `join!`) decide who starts when they run, not when made.
+            inner: Box::pin(async move {
+                let started = start(&shared);
+                drive(shared, started, result, spawned).await
+            }),
+        }
     }
 }
 
@@ -276,7 +368,8 @@ impl<A> fmt::Debug for Sink<A> {
 ///
 /// # Cancel safety
 ///
-/// Dropping it cancels the pipeline it runs; no task is left behind.
+/// Dropping it cancels the pipeline if this sink started it (no task is
+/// left behind); see [`Sink`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SinkFuture<A> {
     inner: Pin<Box<dyn Future<Output = Result<A, Error>> + Send>>,
@@ -342,8 +435,11 @@ impl<A> RunHandle<A> {
     /// # }
     /// ```
     pub async fn join(mut self) -> Result<A, Error> {
-        let task = self.task.take().expect("joined once");
-        match task.await {
+        // Awaited in place: if this future is dropped, `self` is dropped
+        // with the task still inside, and `Drop` cancels the pipeline.
+        let joined = self.task.as_mut().expect("joined once").await;
+        self.task = None;
+        match joined {
             Ok(result) => result,
             Err(e) => Err(Error::Stage(StageError::Panicked {
                 stage: "pipeline".into(),
@@ -383,8 +479,12 @@ impl<A> RunHandle<A> {
     /// # }
     /// ```
     pub async fn join_timeout(mut self, timeout: Duration) -> Result<A, Error> {
-        let mut task = self.task.take().expect("joined once");
-        match tokio::time::timeout(timeout, &mut task).await {
+        let task = self.task.as_mut().expect("joined once");
+        let joined = tokio::time::timeout(timeout, task).await;
+        if joined.is_ok() {
+            self.task = None;
+        }
+        match joined {
             Ok(Ok(result)) => result,
             Ok(Err(e)) => Err(Error::Stage(StageError::Panicked {
                 stage: "pipeline".into(),
@@ -392,7 +492,7 @@ impl<A> RunHandle<A> {
             })),
             Err(_) => {
                 let diagnosis = Diagnosis::of(&self.shared.graph().metrics());
-                task.abort();
+                // Dropping `self` cancels the pipeline and aborts the task.
                 Err(Error::Stuck { timeout, diagnosis })
             }
         }
@@ -415,6 +515,28 @@ impl<A> RunHandle<A> {
     /// ```
     pub fn cancel(&self) {
         cancel(&self.shared);
+    }
+
+    /// Graceful stop: the sources stop, what they produced drains through
+    /// every stage, and [`join`](RunHandle::join) returns the sink's
+    /// result for what got through. What a service does on SIGTERM.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let run = Pipeline::new(&Context::background()).source(0u64..).square().fold(0u64, |n, _| n + 1).run();
+    /// tokio::task::yield_now().await;
+    /// run.shutdown();
+    /// assert!(run.join().await.is_ok());
+    /// # }
+    /// ```
+    pub fn shutdown(&self) {
+        self.shared.stop_handle.cancel();
     }
 
     /// A snapshot of every stage's and edge's counters, live.
@@ -492,7 +614,10 @@ impl<A> Drop for RunHandle<A> {
 impl<A> fmt::Debug for RunHandle<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunHandle")
-            .field("finished", &self.task.as_ref().is_none_or(JoinHandle::is_finished))
+            .field(
+                "finished",
+                &self.task.as_ref().is_none_or(JoinHandle::is_finished),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -45,6 +45,9 @@ pub(crate) struct IterSource<I> {
     pub(crate) label: Arc<Label>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) stop: Ctx,
+    /// The pipeline's context: tells a graceful stop from a cancel or a
+    /// deadline when `stop` fires.
+    pub(crate) ctx: Ctx,
     pub(crate) streak: u32,
 }
 
@@ -53,15 +56,25 @@ where
     I: Iterator + Send + 'static,
     I::Item: Send + 'static,
 {
-    fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<I::Item>) -> Poll<Result<bool, Error>> {
+    fn poll_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<I::Item>,
+    ) -> Poll<Result<bool, Error>> {
         if self.streak >= YIELD_EVERY {
             self.streak = 0;
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
         self.streak += 1;
+        self.counters.set_running(true);
         if self.stop.is_cancelled() {
-            return Poll::Ready(Ok(false));
+            // A deadline can pass before the timer that cancels the scope
+            // fires: report it as what it is, not as a graceful end.
+            return Poll::Ready(match self.ctx.err() {
+                Some(e) => Err(Error::Cancelled(e)),
+                None => Ok(false),
+            });
         }
         let start = Instant::now();
         let before = out.len();
@@ -144,6 +157,7 @@ where
     F: FnMut(std::vec::Drain<'_, T>, &mut Vec<U>) -> Result<(), Error> + Send + 'static,
 {
     fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<U>) -> Poll<Result<bool, Error>> {
+        self.counters.set_running(true);
         loop {
             self.buf.clear();
             match self.inner.poll_batch(cx, &mut self.buf) {
@@ -158,7 +172,8 @@ where
             let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| step(buf.drain(..), out)))
                 .map_err(|payload| panicked(&self.label, &*payload))
                 .and_then(|r| r);
-            self.counters.batch(n_in, out.len() - before, start.elapsed());
+            self.counters
+                .batch(n_in, out.len() - before, start.elapsed());
             if let Err(e) = stepped {
                 self.counters.error();
                 return Poll::Ready(Err(e));
@@ -173,6 +188,20 @@ where
 
     fn into_receiver(self: Box<Self>) -> Result<Receiver<U>, BoxSource<U>> {
         Err(self)
+    }
+}
+
+/// A fused stage runs as long as the task holding it: it is marked running
+/// from its first poll until it is dropped.
+impl<I> Drop for IterSource<I> {
+    fn drop(&mut self) {
+        self.counters.set_running(false);
+    }
+}
+
+impl<T, F> Drop for Fused<T, F> {
+    fn drop(&mut self) {
+        self.counters.set_running(false);
     }
 }
 
