@@ -17,12 +17,31 @@ pub const CHUNK: usize = 32;
 /// jobs in flight per channel at most).
 pub const CHUNKS: usize = 32;
 
+/// weir, as a user writes it: `Pipeline::worker_pool(w, job)` between a
+/// source of job numbers and a sum.
+pub fn weir(n: u64, w: usize, k: u32) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let sum = weir::pipeline::Pipeline::new(&weir::cancel::Context::background())
+            .source(0..n)
+            .worker_pool(w, move |job| async move { Ok::<_, std::convert::Infallible>(spin(job, k)) })
+            .fold(0u64, u64::wrapping_add)
+            .await
+            .expect("the pipeline runs");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
 /// weir-core by hand: the producer sends `Vec` chunks of [`CHUNK`] jobs
 /// into a shared `chan::bounded(CHUNKS)`; `w` workers each take a chunk,
 /// run it, and send the chunk of results back; a `WaitGroup` tracks the
 /// tasks, and the results channel closes when the last worker drops its
 /// sender.
-pub fn weir(n: u64, w: usize, k: u32) -> Outcome {
+pub fn weir_core(n: u64, w: usize, k: u32) -> Outcome {
     runtime().block_on(async move {
         let t = Instant::now();
         let (jobs_tx, jobs) = chan::bounded::<Vec<u64>>(CHUNKS);

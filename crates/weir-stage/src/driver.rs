@@ -18,8 +18,9 @@ pub(crate) const BATCH: usize = 64;
 
 /// Moves items from `input` to `output` a batch at a time; `step` turns one
 /// input batch into outputs. Ends when the input closes (success) or the
-/// output's receivers are gone (also success: downstream stopped listening,
-/// and dropping `input` here stops upstream in turn). An error from `step`
+/// output's receivers are gone — noticed even while the input is idle —
+/// (also success: downstream stopped listening, and dropping `input` here
+/// stops upstream in turn). An error from `step`
 /// ends the stage after the outputs it produced before are sent.
 pub(crate) async fn pump<T, U, S>(
     input: Receiver<T>,
@@ -31,7 +32,13 @@ where
 {
     let mut batch = Vec::with_capacity(BATCH);
     loop {
-        if input.recv_many(&mut batch, BATCH).await == 0 {
+        // Also stop while the input is idle, as soon as nobody listens.
+        let got = tokio::select! {
+            biased;
+            got = input.recv_many(&mut batch, BATCH) => got,
+            () = output.closed() => return Ok(()),
+        };
+        if got == 0 {
             return Ok(());
         }
         let mut out = Vec::with_capacity(batch.len());
@@ -55,8 +62,9 @@ where
 ///
 /// # Errors
 ///
-/// [`Incomplete`] when the sink did not finish: the scope was cancelled, or
-/// the sink failed; [`Scope::wait`](crate::Scope::wait) says why.
+/// [`Incomplete`] when the sink did not finish: the scope was cancelled,
+/// the sink failed ([`Scope::wait`](crate::Scope::wait) says why), or a
+/// [`forward`](crate::forward) destination closed.
 ///
 /// # Examples
 ///
@@ -98,8 +106,10 @@ impl<T> fmt::Debug for SinkOutput<T> {
     }
 }
 
-/// A sink stage ended without a result: it was cancelled or it failed.
-/// [`Scope::wait`](crate::Scope::wait) reports the cause.
+/// A sink stage ended without a result: it was cancelled or it failed
+/// ([`Scope::wait`](crate::Scope::wait) reports the cause), or, for
+/// [`forward`](crate::forward), its destination closed before everything
+/// was forwarded.
 ///
 /// # Examples
 ///

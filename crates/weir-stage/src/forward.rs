@@ -72,8 +72,8 @@ where
 /// longer be sent to — checked even while the input is idle, so a relay
 /// whose downstream went away drops its input promptly.
 ///
-/// Cancel safe in the sense that matters to a stage: dropped while waiting,
-/// it leaves no item half-moved except a batch being sent.
+/// Dropped while waiting for input it takes nothing; dropped while sending
+/// (a cancelled stage), the rest of that batch is dropped with it.
 pub(crate) async fn relay<T>(input: &Receiver<T>, output: &Sender<T>) -> bool {
     let mut batch = Vec::with_capacity(BATCH);
     loop {

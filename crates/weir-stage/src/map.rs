@@ -9,9 +9,9 @@ use crate::scope::{Role, Scope};
 /// `for n := range in { out <- f(n) }` stage.
 ///
 /// `f` runs in the stage's task, so it should be quick and not block; for
-/// async work use [`then`](crate::then), for CPU-heavy work spread over
-/// cores use [`worker_pool`](crate::worker_pool) or
-/// [`map_concurrent`](crate::map_concurrent). A panic in `f` becomes
+/// async work use [`then`](crate::then) or
+/// [`map_concurrent`](crate::map_concurrent), for CPU-heavy work spread
+/// over cores use [`worker_pool`](crate::worker_pool). A panic in `f` becomes
 /// [`Error::Panicked`](crate::Error::Panicked) naming this stage.
 ///
 /// Order: output order is input order.

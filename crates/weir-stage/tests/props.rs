@@ -62,7 +62,7 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn worker_pool_loses_and_duplicates_nothing(
@@ -99,7 +99,12 @@ proptest! {
         let (kept, dead, failed) = run(async {
             let scope = scope(capacity);
             let (dead_tx, dead_rx) = chan::unbounded();
-            let policy = if skip { Policy::skip() } else { Policy::dead_letter(dead_tx) };
+            let policy = if skip {
+                drop(dead_tx);
+                Policy::skip()
+            } else {
+                Policy::dead_letter(dead_tx)
+            };
             let jobs = stage::generate(&scope, input.clone());
             let (results, pool) = WorkerPool::new(workers)
                 .retry(2, Backoff::none())
@@ -108,13 +113,22 @@ proptest! {
                     let retried = !first_try.lock().unwrap().insert(n);
                     async move {
                         tokio::task::yield_now().await;
-                        if n % 5 == 0 || (n % 3 == 0 && !retried) { Err("a failing job") } else { Ok(n) }
+                        if n % 5 == 0 || (n % 3 == 0 && !retried) {
+                            Err("a failing job")
+                        } else {
+                            Ok(n)
+                        }
                     }
                 })
                 .unwrap();
             let kept = stage::collect::<_, Vec<_>>(&scope, results);
             scope.wait().await.unwrap();
-            let dead: Vec<u32> = dead_rx.iter().map(|(n, _)| n).collect();
+            // The pool has ended, so the dead letters are all there (and
+            // the channel is closed: `try_recv` never blocks the runtime).
+            let dead: Vec<u32> = std::iter::from_fn(|| dead_rx.try_recv().ok())
+                .map(|(n, _)| n)
+                .collect();
+            assert!(dead_rx.is_closed());
             (kept.await.unwrap(), dead, pool.failed())
         });
         let (bad, good): (Vec<u32>, Vec<u32>) = input.iter().partition(|&&n| n % 5 == 0);

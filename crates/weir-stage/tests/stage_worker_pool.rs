@@ -428,7 +428,9 @@ async fn dead_letter_hands_back_every_failed_job_with_its_error() {
     let kept = stage::collect::<_, Vec<_>>(&scope, results);
     scope.wait().await.unwrap();
     assert_eq!(kept.await.unwrap().len(), 12);
-    let mut dead: Vec<(u32, String)> = dead_rx.iter().map(|(n, e)| (n, e.to_string())).collect();
+    let mut dead: Vec<(u32, String)> = std::iter::from_fn(|| dead_rx.try_recv().ok())
+        .map(|(n, e)| (n, e.to_string()))
+        .collect();
     dead.sort();
     let mut expected: Vec<(u32, String)> = (0..20)
         .filter(|n| n % 3 == 0)

@@ -13,7 +13,7 @@
 //! | who gets an item | the first branch ready to take it | branch `i % n` for item `i` | the branch its key hashes to | every branch (a clone) |
 //! | order | each branch sees its items in input order | each branch sees its items in input order | per key (and per branch): input order | every branch sees every item in input order |
 //! | a slow branch | takes less; the others take more | stalls every branch (strict turns) | stalls every branch | stalls every branch: the slowest sets the pace |
-//! | a dropped branch | the others take its share; nothing is lost | skipped: its turns go to the next live branch | an error (the scope's policy) if an item for it comes | skipped: the others keep receiving everything |
+//! | a dropped branch | the others take its share | skipped: its turns go to the next live branch | never rerouted: the first item for it is an error under the scope's policy | skipped: the others keep receiving everything |
 //! | needs | — | — | `key_fn: FnMut(&T) -> K`, `K: Hash` | `T: Clone` |
 //!
 //! * Use [`balance`] for a pool of identical workers (Go's `fanOut`, competing
@@ -30,15 +30,40 @@
 //! # Common rules
 //!
 //! * `n == 0` is a [`ConfigError::Zero`] with `what: "branches"`.
-//! * Each branch is a [`Receiver`] (clone it to share a branch); each has the
-//!   scope's channel capacity ([`Scope::with_capacity`] sets it).
-//! * A branch is *dropped* when all its receivers are gone. Items already
-//!   buffered in a dropped branch's channel go with it, as for any channel
-//!   (except with [`balance`], whose branches share one channel).
+//! * Each branch is a [`Receiver`] (clone it to share a branch) with the
+//!   scope's channel capacity ([`Scope::with_capacity`] sets it); the
+//!   branches of [`balance`] share one such channel.
+//! * A branch is *dropped* when all its receivers are gone. No item the
+//!   stage holds is silently lost because of it: it goes to another branch
+//!   ([`balance`], [`round_robin`]), or is reported as an error
+//!   ([`partition`]), or the other branches have their own copy
+//!   ([`broadcast`]). Items already buffered in the dropped branch's own
+//!   channel go with it, as with any channel (not with [`balance`], whose
+//!   branches share one channel).
 //! * When every branch is dropped the stage stops, even while its input is
 //!   idle, and drops its input so upstream stops too.
 //! * Items move in batches and a batch never waits to fill, so splitting
 //!   adds no latency when the producer is idle.
+//!
+//! # Examples
+//!
+//! Go's fan-out/fan-in: three competing workers, merged back.
+//!
+//! ```
+//! use weir_cancel::Context;
+//! use weir_stage::{self as stage, Scope};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let scope = Scope::new(&Context::background());
+//! let jobs = stage::generate(&scope, 1..=10u64);
+//! let workers = stage::split::balance(&scope, jobs, 3).unwrap();
+//! let done = workers.into_iter().map(|jobs| stage::map(&scope, jobs, |n| n * 10));
+//! let results = stage::merge(&scope, done);
+//! let total = stage::fold(&scope, results, 0, |acc, n| acc + n);
+//! assert_eq!(total.await, Ok(550));
+//! # }
+//! ```
 
 use futures::future::join_all;
 use weir_core::chan::{Receiver, Sender};

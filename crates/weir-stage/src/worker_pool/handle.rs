@@ -1,7 +1,7 @@
 //! [`PoolHandle`]: watch and resize a running worker pool.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use tokio::sync::Notify;
@@ -13,6 +13,9 @@ pub(super) struct Control {
     counts: Mutex<Counts>,
     /// Woken when the target shrinks, so idle workers re-check it.
     pub(super) shrunk: Notify,
+    /// Set while there may be more workers than the target: lets busy
+    /// workers skip the lock when there is nothing to check.
+    excess: AtomicBool,
     failed: AtomicU64,
 }
 
@@ -32,6 +35,7 @@ impl Control {
                 alive: workers,
             }),
             shrunk: Notify::new(),
+            excess: AtomicBool::new(false),
             failed: AtomicU64::new(0),
         }
     }
@@ -72,10 +76,16 @@ impl Slot {
     /// Whether the pool has more workers than its target; if so this
     /// worker leaves the count and must end.
     pub(super) fn surplus(&mut self) -> bool {
+        if self.left || !self.control.excess.load(Ordering::Acquire) {
+            return self.left;
+        }
         let mut counts = self.control.counts();
         if counts.alive > counts.target {
             counts.alive -= 1;
             self.left = true;
+        }
+        if counts.alive <= counts.target {
+            self.control.excess.store(false, Ordering::Release);
         }
         self.left
     }
@@ -173,6 +183,9 @@ impl PoolHandle {
         counts.target = workers;
         let missing = workers.saturating_sub(counts.alive);
         if missing == 0 {
+            if counts.alive > workers {
+                self.control.excess.store(true, Ordering::Release);
+            }
             drop(counts);
             self.control.shrunk.notify_waiters();
         } else if let Some(pool) = self.pool.upgrade() {
@@ -208,7 +221,7 @@ impl PoolHandle {
 
     /// The number of worker tasks that exist right now. It differs from
     /// [`workers`](PoolHandle::workers) for a moment after a shrink (surplus
-    /// workers finish their job first) and is 0 once the pool has ended.
+    /// workers finish the jobs they took first) and is 0 once the pool has ended.
     ///
     /// # Examples
     ///

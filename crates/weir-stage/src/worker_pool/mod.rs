@@ -4,23 +4,23 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures::{FutureExt, TryFuture, TryFutureExt};
-use weir_core::chan::{Receiver, Sender};
+use weir_core::chan::Receiver;
 
-use crate::error::{panic_message, BoxError, ConfigError, Message};
-use crate::scope::{Role, Scope, StageCx};
+use crate::error::{BoxError, ConfigError};
+use crate::scope::Scope;
 
 mod handle;
 mod policy;
+mod worker;
 
 pub use handle::PoolHandle;
 pub use policy::{Backoff, Policy};
 
-use handle::{Control, Grow, Slot};
+use handle::{Control, Grow};
 use policy::Kind;
+use worker::Pool;
 
 /// Runs `f` on every job with `workers` workers competing for jobs: the
 /// seed's `processJobs(jobs, results, n)`.
@@ -359,155 +359,5 @@ impl<T> fmt::Debug for WorkerPool<T> {
             .field("policy", &self.policy)
             .field("capacity", &self.capacity)
             .finish()
-    }
-}
-
-/// What the workers share. The last worker to end drops it, and with it
-/// the results sender (closing the results) and the jobs receiver.
-struct Pool<T, U, F> {
-    f: F,
-    jobs: Receiver<T>,
-    results: Sender<U>,
-    attempts: u32,
-    backoff: Backoff,
-    clone: Option<fn(&T) -> T>,
-    /// Keep a copy of the job for its last attempt (for the dead letters).
-    keep_failed: bool,
-    policy: Kind<T>,
-    control: Arc<Control>,
-    /// A view of the scope named after the pool: workers report under it.
-    scope: Scope,
-}
-
-enum Failure {
-    Error(BoxError),
-    Panic(Box<dyn std::any::Any + Send>),
-}
-
-impl<T, U, F, Fut> Pool<T, U, F>
-where
-    T: Send + 'static,
-    U: Send + 'static,
-    F: Fn(T) -> Fut + Send + Sync + 'static,
-    Fut: TryFuture<Ok = U> + Send + 'static,
-    Fut::Error: Into<BoxError>,
-{
-    fn spawn_worker(self: &Arc<Self>, slot: Slot) {
-        let pool = self.clone();
-        self.scope
-            .spawn_stage("worker_pool", Role::Stage, move |stage| {
-                pool.work(stage, slot)
-            });
-    }
-
-    async fn work(self: Arc<Self>, stage: StageCx, mut slot: Slot) -> Result<(), BoxError> {
-        loop {
-            let shrunk = self.control.shrunk.notified();
-            let mut shrunk = std::pin::pin!(shrunk);
-            shrunk.as_mut().enable();
-            if slot.surplus() {
-                return Ok(());
-            }
-            let job = tokio::select! {
-                biased;
-                () = shrunk => continue,
-                () = self.results.closed() => return Ok(()),
-                job = self.jobs.recv() => match job {
-                    Some(job) => job,
-                    None => return Ok(()),
-                },
-            };
-            let outcome = tokio::select! {
-                biased;
-                () = self.results.closed() => return Ok(()),
-                outcome = self.run(job) => outcome,
-            };
-            match outcome {
-                Ok(result) => {
-                    if self.results.send(result).await.is_err() {
-                        return Ok(());
-                    }
-                }
-                Err((_, Failure::Panic(payload))) if matches!(self.policy, Kind::Fail) => {
-                    self.control.count_failure();
-                    // The scope records the panic under the pool's name; a
-                    // new worker takes this one's place in case the scope
-                    // goes on (it collects errors).
-                    self.spawn_worker(slot);
-                    std::panic::resume_unwind(payload);
-                }
-                Err((job, failure)) => {
-                    self.control.count_failure();
-                    self.fail(&stage, job, failure).await;
-                    if stage.context().is_cancelled() {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-    }
-
-    /// Runs `job` up to `attempts` times. On failure, hands back a copy of
-    /// the job when the policy needs one.
-    async fn run(&self, mut job: T) -> Result<U, (Option<T>, Failure)> {
-        let mut attempt = 1;
-        loop {
-            let last = attempt >= self.attempts;
-            let copy = match self.clone {
-                Some(clone) if !last || self.keep_failed => Some(clone(&job)),
-                _ => None,
-            };
-            let failure = match AssertUnwindSafe(async { (self.f)(job).into_future().await })
-                .catch_unwind()
-                .await
-            {
-                Ok(Ok(result)) => return Ok(result),
-                Ok(Err(error)) => Failure::Error(error.into()),
-                Err(payload) => Failure::Panic(payload),
-            };
-            match copy {
-                Some(next) if !last => {
-                    tokio::time::sleep(self.backoff.delay(attempt)).await;
-                    attempt += 1;
-                    job = next;
-                }
-                copy => return Err((copy, failure)),
-            }
-        }
-    }
-
-    /// Applies the policy to a job that failed for good.
-    async fn fail(&self, stage: &StageCx, job: Option<T>, failure: Failure) {
-        let error = match failure {
-            Failure::Error(error) => error,
-            Failure::Panic(payload) => Box::new(Message(format!(
-                "job panicked: {}",
-                panic_message(&*payload)
-            ))),
-        };
-        match (&self.policy, job) {
-            (Kind::Skip, _) => {}
-            (Kind::DeadLetter(dead_letters, _), Some(job)) => {
-                if let Err(lost) = dead_letters.send((job, error)).await {
-                    stage.report(lost.into_inner().1);
-                }
-            }
-            (Kind::Fail | Kind::DeadLetter(..), _) => stage.report(error),
-        }
-    }
-}
-
-impl<T, U, F, Fut> Grow for Pool<T, U, F>
-where
-    T: Send + 'static,
-    U: Send + 'static,
-    F: Fn(T) -> Fut + Send + Sync + 'static,
-    Fut: TryFuture<Ok = U> + Send + 'static,
-    Fut::Error: Into<BoxError>,
-{
-    fn grow(self: Arc<Self>, n: usize) {
-        for _ in 0..n {
-            self.spawn_worker(Slot::new(self.control.clone()));
-        }
     }
 }

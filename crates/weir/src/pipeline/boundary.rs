@@ -209,17 +209,39 @@ impl<T: Send + 'static> Flow<T> {
         U: Send + 'static,
         B: FnMut(Flow<T>) -> Flow<U>,
     {
+        let (shared, segment) = self.take();
+        let node = shared.add_stage("fan_out", &[segment.tail], false);
+        check(&shared, node, n, "branches");
         if n == 0 {
-            let (shared, segment) = self.take();
-            let node = shared.add_stage("fan_out", &[segment.tail], false);
-            check(&shared, node, n, "branches");
             return Flow::new(shared, Box::new(Empty), node);
         }
-        let mut outs = self.balance(n).into_iter().map(&mut branch);
-        let first = outs
-            .next()
-            .expect("balance(n) with n >= 1 gives n branches");
-        first.merge(outs)
+        // The branches compete for the input channel directly (clones of
+        // one receiver), and send into one shared output channel: no relay
+        // and no merge task between them.
+        let slots: Vec<Slot<T>> = (0..n).map(|_| Slot::default()).collect();
+        let inputs = slots.clone();
+        shared.defer(move |shared, scope| {
+            let rx = segment.spawn(shared, scope);
+            for slot in &inputs {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(rx.clone());
+            }
+        });
+        let outs: Vec<Segment<U>> = slots
+            .into_iter()
+            .map(|slot| branch(Flow::from_channel(shared.clone(), node, None, Some(slot))).take().1)
+            .collect();
+        let tails: Vec<NodeId> = outs.iter().map(|s| s.tail).collect();
+        let merged = shared.add_stage("fan_in", &tails, false);
+        let slot = Slot::<U>::default();
+        let out = slot.clone();
+        shared.defer(move |shared, scope| {
+            let (tx, rx) = weir_core::chan::bounded(shared.capacity);
+            for segment in outs {
+                segment.spawn_into(shared, scope, tx.clone());
+            }
+            fill(shared, merged, &out, rx);
+        });
+        Flow::from_channel(shared, merged, None, Some(slot))
     }
 
     /// Splits into `n` branches that compete for items: each item goes to

@@ -417,7 +417,15 @@ impl<T: Send + 'static> Segment<T> {
             Err(src) => src,
         };
         let (tx, rx) = chan::bounded(shared.capacity);
-        shared.graph().set_output(self.tail, rx.observer());
+        Segment { src, ..self }.spawn_into(shared, scope, tx);
+        rx
+    }
+
+    /// Spawns the segment as one task sending into `tx` (which other
+    /// segments may share: an MPMC fan-in with no merge task).
+    pub(crate) fn spawn_into(self, shared: &Arc<Shared>, scope: &Scope, tx: chan::Sender<T>) {
+        let src = self.src;
+        shared.graph().set_output(self.tail, tx.observer());
         let (label, counters) = shared.node_parts(self.tail);
         let mut src = src;
         scope.named(label.get()).spawn(async move {
@@ -434,7 +442,6 @@ impl<T: Send + 'static> Segment<T> {
             }
             Ok::<_, Error>(())
         });
-        rx
     }
 }
 
