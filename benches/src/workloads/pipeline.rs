@@ -9,10 +9,10 @@ use weir_core::{chan, WaitGroup};
 use crate::work::{runtime, square, CAP};
 use crate::Outcome;
 
-/// Items per chunk in [`weir`], and per `send_all` / `recv_many` in
+/// Items per chunk in [`weir_core()`], and per `send_all` / `recv_many` in
 /// [`weir_batch`].
 pub const BATCH: usize = 512;
-/// Capacity, in chunks, of [`weir`]'s channels (`CHUNKS * BATCH` = 2048
+/// Capacity, in chunks, of [`weir_core()`]'s channels (`CHUNKS * BATCH` = 2048
 /// items in flight per channel at most).
 pub const CHUNKS: usize = 4;
 

@@ -24,7 +24,9 @@ pub fn weir(n: u64, w: usize, k: u32) -> Outcome {
         let t = Instant::now();
         let sum = weir::pipeline::Pipeline::new(&weir::cancel::Context::background())
             .source(0..n)
-            .worker_pool(w, move |job| async move { Ok::<_, std::convert::Infallible>(spin(job, k)) })
+            .worker_pool(w, move |job| async move {
+                Ok::<_, std::convert::Infallible>(spin(job, k))
+            })
             .fold(0u64, u64::wrapping_add)
             .await
             .expect("the pipeline runs");

@@ -646,6 +646,16 @@ impl Scope {
                 }),
             }
         };
+        #[cfg(feature = "tracing")]
+        let task =
+            tracing::Instrument::instrument(task, tracing::info_span!("stage", name = %name));
+        // With tokio's unstable task names (what tokio-console shows), the
+        // task is named after the stage.
+        #[cfg(all(tokio_unstable, feature = "tracing"))]
+        if let Err(e) = self.lock_tasks().build_task().name(&name).spawn(task) {
+            panic!("spawning stage `{name}`: {e}");
+        }
+        #[cfg(not(all(tokio_unstable, feature = "tracing")))]
         self.lock_tasks().spawn(task);
         name
     }

@@ -62,7 +62,12 @@ where
     /// when [`FLUSH`] are ready, when they have waited about a millisecond,
     /// and always before the worker waits, for more jobs or inside a job. While jobs are
     /// queued, taking one costs a lock and nothing else.
-    async fn work(self: Arc<Self>, stage: StageCx, mut slot: Slot, mut done: Vec<U>) -> Result<(), BoxError> {
+    async fn work(
+        self: Arc<Self>,
+        stage: StageCx,
+        mut slot: Slot,
+        mut done: Vec<U>,
+    ) -> Result<(), BoxError> {
         let mut oldest: Option<Instant> = None;
         loop {
             if slot.surplus() {
@@ -120,8 +125,8 @@ where
                 Ok(result) => {
                     done.push(result);
                     let since = *oldest.get_or_insert_with(Instant::now);
-                    let due = done.len() >= FLUSH
-                        || (done.len() % 4 == 0 && since.elapsed() >= MAX_HOLD);
+                    let due =
+                        done.len() >= FLUSH || (done.len() % 4 == 0 && since.elapsed() >= MAX_HOLD);
                     if due {
                         if !self.flush(&mut done).await {
                             return Ok(());

@@ -228,7 +228,11 @@ impl<T: Send + 'static> Flow<T> {
         });
         let outs: Vec<Segment<U>> = slots
             .into_iter()
-            .map(|slot| branch(Flow::from_channel(shared.clone(), node, None, Some(slot))).take().1)
+            .map(|slot| {
+                branch(Flow::from_channel(shared.clone(), node, None, Some(slot)))
+                    .take()
+                    .1
+            })
             .collect();
         let tails: Vec<NodeId> = outs.iter().map(|s| s.tail).collect();
         let merged = shared.add_stage("fan_in", &tails, false);

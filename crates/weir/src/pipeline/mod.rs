@@ -18,7 +18,8 @@
 //! Channels (and so parallelism across cores) appear only where a stage
 //! needs its own tasks: [`worker_pool`](Flow::worker_pool),
 //! [`fan_out`](Flow::fan_out), [`map_concurrent`](Flow::map_concurrent),
-//! [`split`](Flow::split) and [`merge`](Flow::merge). Items cross those
+//! [`balance`](Flow::balance), [`partition`](Flow::partition),
+//! [`broadcast`](Flow::broadcast) and [`merge`](Flow::merge). Items cross those
 //! channels in batches too, while every API stays per item; a batch never
 //! waits to fill, so an idle producer's last item is not held back.
 //!
