@@ -32,6 +32,13 @@
 //!   [`ConfigError`] when the stage is built, never a panic or a hang.
 //! * A panic in user code becomes [`Error::Panicked`] naming the stage.
 //!
+//! # Choosing
+//!
+//! * Ordered vs unordered concurrency, and when a worker pool is the right
+//!   tool: see [`map_concurrent`]'s "Choosing" section.
+//! * Which fan-out to use (balance, round-robin, partition, broadcast), and
+//!   what a slow or dropped branch does: see the [`split`] module.
+//!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /
 //! [`Sender::send_all`](weir_core::chan::Sender::send_all)) while the API
@@ -63,33 +70,30 @@ mod driver;
 mod error;
 mod scope;
 
-mod collect;
-mod fold;
-mod for_each;
-mod generate;
-mod map;
-mod square;
-mod try_map;
-// [transforms: helper A adds `mod` lines here]
 mod batch;
+mod collect;
 mod filter;
 mod filter_map;
 mod flat_map;
+mod fold;
+mod for_each;
+mod for_each_concurrent;
+mod forward;
 mod from_fn;
 mod from_stream;
+mod generate;
 mod inspect;
-mod then;
-mod throttle;
-mod unbatch;
-// [concurrency: helper B adds `mod` lines here]
-mod for_each_concurrent;
+mod map;
 mod map_concurrent;
 mod map_unordered;
-mod worker_pool;
-// [fan-out/fan-in: helper C adds `mod` lines here]
-mod forward;
 mod merge;
 pub mod split;
+mod square;
+mod then;
+mod throttle;
+mod try_map;
+mod unbatch;
+mod worker_pool;
 
 pub use driver::{Incomplete, SinkOutput};
 pub use error::{BoxError, ConfigError, Error};
@@ -102,7 +106,7 @@ pub use generate::generate;
 pub use map::map;
 pub use square::square;
 pub use try_map::try_map;
-// [transforms: helper A adds `pub use` lines here]
+// Transforms and sources.
 pub use batch::batch;
 pub use filter::filter;
 pub use filter_map::filter_map;
@@ -113,12 +117,12 @@ pub use inspect::inspect;
 pub use then::then;
 pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;
-// [concurrency: helper B adds `pub use` lines here]
+// Concurrency.
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;
 pub use map_unordered::map_unordered;
 pub use worker_pool::{worker_pool, Backoff, Policy, PoolHandle, WorkerPool};
-// [fan-out/fan-in: helper C adds `pub use` lines here]
+// Fan-out and fan-in.
 pub use forward::forward;
 pub use merge::merge;
 pub use split::{balance, broadcast, partition, round_robin};
