@@ -72,6 +72,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error for a panic caught in stage `stage`: `payload` is what
+    /// [`std::panic::catch_unwind`] returned (a `&str` or `String` message
+    /// is kept; anything else becomes a placeholder).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::Error;
+    ///
+    /// let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+    /// let err = Error::from_panic("parse", &*payload);
+    /// assert_eq!(err.to_string(), "stage `parse` panicked: boom");
+    /// ```
+    pub fn from_panic(stage: impl Into<Arc<str>>, payload: &(dyn std::any::Any + Send)) -> Error {
+        Error::Panicked {
+            stage: stage.into(),
+            message: panic_message(payload),
+        }
+    }
+
     /// The name of the stage the error came from, if it came from one.
     ///
     /// # Examples

@@ -206,15 +206,5 @@ impl<T, F> Drop for Fused<T, F> {
 }
 
 pub(crate) fn panicked(stage: &Label, payload: &(dyn std::any::Any + Send)) -> Error {
-    let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
-    };
-    Error::Panicked {
-        stage: stage.get(),
-        message,
-    }
+    Error::from_panic(stage.get(), payload)
 }
