@@ -65,4 +65,4 @@ mod source;
 
 pub use flow::{Flow, Pipeline};
 pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
-pub use run::{Diagnosis, RunHandle, Sink, SinkFuture};
+pub use run::{Diagnosis, Join, RunHandle, Sink, SinkFuture};

@@ -411,7 +411,7 @@ pub struct RunHandle<A> {
     task: Option<JoinHandle<Result<A, Error>>>,
 }
 
-impl<A> RunHandle<A> {
+impl<A: Send + 'static> RunHandle<A> {
     /// Waits for the pipeline to finish and returns the sink's result.
     ///
     /// # Cancel safety
@@ -434,7 +434,13 @@ impl<A> RunHandle<A> {
     /// assert_eq!(run.join().await.unwrap(), 3);
     /// # }
     /// ```
-    pub async fn join(mut self) -> Result<A, Error> {
+    pub fn join(self) -> Join<A> {
+        Join {
+            inner: Box::pin(self.join_inner()),
+        }
+    }
+
+    async fn join_inner(mut self) -> Result<A, Error> {
         // Awaited in place: if this future is dropped, `self` is dropped
         // with the task still inside, and `Drop` cancels the pipeline.
         let joined = self.task.as_mut().expect("joined once").await;
@@ -478,7 +484,13 @@ impl<A> RunHandle<A> {
     /// assert!(outcome.is_err()); // cancelled, not stuck
     /// # }
     /// ```
-    pub async fn join_timeout(mut self, timeout: Duration) -> Result<A, Error> {
+    pub fn join_timeout(self, timeout: Duration) -> Join<A> {
+        Join {
+            inner: Box::pin(self.join_timeout_inner(timeout)),
+        }
+    }
+
+    async fn join_timeout_inner(mut self, timeout: Duration) -> Result<A, Error> {
         let task = self.task.as_mut().expect("joined once");
         let joined = tokio::time::timeout(timeout, task).await;
         if joined.is_ok() {
@@ -619,6 +631,31 @@ impl<A> fmt::Debug for RunHandle<A> {
                 &self.task.as_ref().is_none_or(JoinHandle::is_finished),
             )
             .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`RunHandle::join`] and [`RunHandle::join_timeout`].
+///
+/// # Cancel safety
+///
+/// It owns the run handle: dropping it cancels the pipeline, and no task is
+/// left behind.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Join<A> {
+    inner: Pin<Box<dyn Future<Output = Result<A, Error>> + Send>>,
+}
+
+impl<A> Future for Join<A> {
+    type Output = Result<A, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<A> fmt::Debug for Join<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join").finish_non_exhaustive()
     }
 }
 
