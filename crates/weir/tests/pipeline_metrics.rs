@@ -301,3 +301,22 @@ async fn diagnosis_of_a_finished_run_lists_its_channels_only() {
         "no stage is running; evens -> pool: empty (0/7); pool -> fours: empty (0/7)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_pool_reports_items_in_and_out_and_stops_running() {
+    let p = Pipeline::new(&Context::background());
+    let n = p
+        .source(0..1000u64)
+        .map(|x| x + 1)
+        .named("prepare")
+        .worker_pool(3, |x| async move { Ok::<_, std::io::Error>(x * 2) })
+        .named("pool")
+        .fold(0u64, |n, _| n + 1)
+        .await
+        .unwrap();
+    assert_eq!(n, 1000);
+    let m = p.metrics();
+    let pool = stage(&m, "pool");
+    assert_eq!((pool.items_in, pool.items_out), (1000, 1000));
+    assert!(!pool.running, "every worker ended");
+}

@@ -389,7 +389,10 @@ fn view(shared: &Shared, scope: &Scope, node: NodeId) -> Scope {
 
 /// Hands a stage's output channel to the flow that reads it.
 fn fill<T: Send + 'static>(shared: &Shared, node: NodeId, slot: &Slot<T>, rx: Receiver<T>) {
-    shared.graph().set_output(node, rx.observer());
+    let mut graph = shared.graph();
+    graph.set_output(node, rx.observer());
+    graph.set_tasks(node);
+    drop(graph);
     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(rx);
 }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use weir_core::chan::Observer;
 
-use super::metrics::{Counters, EdgeMetrics, Metrics};
+use super::metrics::{Counters, EdgeMetrics, Metrics, StageMetrics};
 
 pub(crate) type NodeId = usize;
 
@@ -32,6 +32,10 @@ pub(crate) struct Node {
     pub(crate) counters: Arc<Counters>,
     /// The channel the stage sends into, once the pipeline runs.
     output: Option<Observer>,
+    /// The stage runs as tasks of its own (a worker pool, a split, a
+    /// merge), which keep no counters: its metrics are read off its
+    /// channels.
+    tasks: bool,
 }
 
 pub(crate) struct Edge {
@@ -57,6 +61,7 @@ impl Graph {
             kind,
             counters: Arc::default(),
             output: None,
+            tasks: false,
         });
         id
     }
@@ -70,6 +75,11 @@ impl Graph {
         self.nodes[node].output = Some(probe);
     }
 
+    /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
+    pub(crate) fn set_tasks(&mut self, node: NodeId) {
+        self.nodes[node].tasks = true;
+    }
+
     pub(crate) fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id]
     }
@@ -81,10 +91,8 @@ impl Graph {
 
     pub(crate) fn metrics(&self) -> Metrics {
         Metrics {
-            stages: self
-                .nodes
-                .iter()
-                .map(|n| n.counters.snapshot(&n.label.get(), n.kind))
+            stages: (0..self.nodes.len())
+                .map(|id| self.stage_metrics(id))
                 .collect(),
             edges: self
                 .edges
@@ -102,6 +110,23 @@ impl Graph {
                 })
                 .collect(),
         }
+    }
+
+    fn stage_metrics(&self, id: NodeId) -> StageMetrics {
+        let n = &self.nodes[id];
+        let mut m = n.counters.snapshot(&n.label.get(), n.kind);
+        if n.tasks {
+            // What its upstream stages sent it, and whether any of its
+            // tasks still holds its output channel open.
+            m.items_in = self
+                .edges
+                .iter()
+                .filter(|e| e.to == id)
+                .map(|e| self.nodes[e.from].counters.snapshot("", "").items_out)
+                .sum();
+            m.running = n.output.as_ref().is_some_and(|o| o.counts().0 > 0);
+        }
+        m
     }
 
     pub(crate) fn to_mermaid(&self) -> String {
