@@ -37,6 +37,14 @@
 //! ([`send_all`](Sender::send_all), [`recv_many`](Receiver::recv_many)) move
 //! many items for the bookkeeping of one.
 //!
+//! # Cooperative scheduling
+//!
+//! Inside a tokio runtime, every completed send and receive spends the
+//! task's cooperative budget, as tokio's own channels do: a loop that always
+//! finds room or items still yields to the scheduler now and then, so other
+//! tasks run and a cancelled or aborted task stops at its next operation.
+//! Outside tokio there is no budget.
+//!
 //! # Many waiters
 //!
 //! Waiting tasks and threads queue on an [`event_listener`] list, where

@@ -519,10 +519,15 @@ impl Waiter {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&Chan<T>) -> Result<R, PopError>,
     ) -> Poll<Result<R, PopError>> {
+        // Inside tokio, a receive spends the task's cooperative budget like
+        // tokio's own channels: a consumer that always finds items still
+        // yields now and then, so it can be cancelled and others can run.
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
         loop {
             match self.attempt(chan, &mut op) {
                 Err(PopError::Empty) => {}
                 done => {
+                    coop.made_progress();
                     self.leave(chan);
                     return Poll::Ready(done);
                 }

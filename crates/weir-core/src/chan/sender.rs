@@ -446,10 +446,16 @@ impl<T> Future for Send<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        // Spends tokio's cooperative budget, like tokio's channels (see
+        // `Receiver::recv`).
+        let coop = ready!(tokio::task::coop::poll_proceed(cx));
         loop {
             let item = this.item.take().expect("`Send` polled after completion");
             match this.sender.chan.try_push(item) {
-                Ok(()) => return Poll::Ready(Ok(())),
+                Ok(()) => {
+                    coop.made_progress();
+                    return Poll::Ready(Ok(()));
+                }
                 Err(PushError::Closed(t)) => return Poll::Ready(Err(SendError(t))),
                 Err(PushError::Full(t)) => this.item = Some(t),
             }
@@ -489,8 +495,10 @@ impl<T> Future for SendAll<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        let coop = ready!(tokio::task::coop::poll_proceed(cx));
         loop {
             if this.items.is_empty() {
+                coop.made_progress();
                 return Poll::Ready(Ok(()));
             }
             match this.sender.chan.try_push_many(&mut this.items) {
