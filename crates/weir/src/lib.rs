@@ -13,7 +13,27 @@
 //! | [`stage`] | `weir-stage` | pipelines, worker pools, fan-out/fan-in, errgroup |
 //! | [`pipeline`] | `weir` | typed pipeline graphs: fused stages, metrics, Mermaid/DOT export |
 //!
-//! # Example
+//! # Examples
+//!
+//! The seed's pipeline and worker pool, as one typed graph: `gen` and
+//! `square` fuse into one task, four workers process the jobs, a fold sums.
+//!
+//! ```
+//! use weir::cancel::Context;
+//! use weir::pipeline::Pipeline;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), weir::Error> {
+//! let total: u64 = Pipeline::new(&Context::background())
+//!     .source(1..=1_000u64)
+//!     .square()
+//!     .worker_pool(4, |n| async move { Ok::<_, std::io::Error>(n + 1) })
+//!     .fold(0, |acc, n| acc + n)
+//!     .await?;
+//! assert_eq!(total, 333_833_500 + 1_000);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! The seed's `processWithTimeout`: run an expensive operation, give up
 //! after a deadline.
