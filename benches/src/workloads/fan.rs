@@ -3,18 +3,11 @@
 
 use std::time::Instant;
 
-use weir_core::{chan, WaitGroup};
-
 use crate::work::{runtime, square, CAP};
 use crate::Outcome;
 
 /// Number of squaring workers.
 pub const WORKERS: usize = 4;
-/// Items per chunk in the weir-core implementation.
-pub const CHUNK: usize = 256;
-/// Capacity, in chunks, of the weir-core channels (`CHUNKS * CHUNK` = 1024
-/// items in flight per channel at most).
-pub const CHUNKS: usize = 4;
 
 /// weir, as a user writes it: `Pipeline::fan_out(4, square)` then a sum;
 /// each branch is its own task, fed in batches.
@@ -27,55 +20,6 @@ pub fn weir(n: u64) -> Outcome {
             .fold(0u64, u64::wrapping_add)
             .await
             .expect("the pipeline runs");
-        Outcome {
-            elapsed: t.elapsed(),
-            check: sum,
-            ..Outcome::default()
-        }
-    })
-}
-
-/// weir-core by hand: the generator sends `Vec` chunks of [`CHUNK`] items
-/// into a shared `chan::bounded(CHUNKS)`; four workers square chunks and
-/// send them into one shared output channel (weir channels are MPMC, so the
-/// merge needs no forwarding tasks); the sink sums.
-pub fn weir_core(n: u64) -> Outcome {
-    runtime().block_on(async move {
-        let t = Instant::now();
-        let (in_tx, input) = chan::bounded::<Vec<u64>>(CHUNKS);
-        let (out_tx, out) = chan::bounded::<Vec<u64>>(CHUNKS);
-        let wg = WaitGroup::new();
-        wg.go(async move {
-            let mut i = 1;
-            while i <= n {
-                let end = n.min(i + CHUNK as u64 - 1);
-                if in_tx.send((i..=end).collect()).await.is_err() {
-                    return;
-                }
-                i = end + 1;
-            }
-        });
-        for _ in 0..WORKERS {
-            let (input, out_tx) = (input.clone(), out_tx.clone());
-            wg.go(async move {
-                while let Some(mut chunk) = input.recv().await {
-                    chunk.iter_mut().for_each(|v| *v = square(*v));
-                    if out_tx.send(chunk).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop((input, out_tx));
-        let sink = wg.go(async move {
-            let mut sum = 0u64;
-            while let Some(chunk) = out.recv().await {
-                sum = chunk.into_iter().fold(sum, u64::wrapping_add);
-            }
-            sum
-        });
-        let sum = sink.await.expect("sink task");
-        wg.wait().await.expect("fan tasks");
         Outcome {
             elapsed: t.elapsed(),
             check: sum,

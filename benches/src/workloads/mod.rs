@@ -5,8 +5,8 @@
 //!   workload is a pipeline (1 pipeline, 3 pool, 4 fan-out/fan-in), and
 //!   weir-core channels, `WaitGroup` and weir-cancel's `Context` where it is
 //!   a primitive (2 hop, 5 cancellation, 6 many workers, 7 latency).
-//!   `weir_core` variants, where present, are the same work hand-built on
-//!   weir-core channels of `Vec` chunks, for comparison.
+//!   `weir_batch` (workloads 1 and 2) is the same work on weir-core's batch
+//!   API by hand.
 //! * `tokio_flume` — the naive baseline: tokio's multi-thread runtime,
 //!   `flume::bounded(1024)` with `send_async` / `recv_async`, one task per
 //!   stage, a direct port of the seed's Go code.

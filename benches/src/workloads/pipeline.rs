@@ -9,12 +9,8 @@ use weir_core::{chan, WaitGroup};
 use crate::work::{runtime, square, CAP};
 use crate::Outcome;
 
-/// Items per chunk in [`weir_core()`], and per `send_all` / `recv_many` in
-/// [`weir_batch`].
+/// Items per `send_all` / `recv_many` in [`weir_batch`].
 pub const BATCH: usize = 512;
-/// Capacity, in chunks, of [`weir_core()`]'s channels (`CHUNKS * BATCH` = 2048
-/// items in flight per channel at most).
-pub const CHUNKS: usize = 4;
 
 /// weir, as a user writes it: the facade's `Pipeline` on defaults.
 /// `source` and `square` fuse into one task with the sum; items move a
@@ -28,49 +24,6 @@ pub fn weir(n: u64) -> Outcome {
             .fold(0u64, u64::wrapping_add)
             .await
             .expect("the pipeline runs");
-        Outcome {
-            elapsed: t.elapsed(),
-            check: sum,
-            ..Outcome::default()
-        }
-    })
-}
-
-/// weir-core by hand: one task per stage, `Vec<u64>` chunks of [`BATCH`]
-/// items through `chan::bounded(CHUNKS)`.
-pub fn weir_core(n: u64) -> Outcome {
-    runtime().block_on(async move {
-        let t = Instant::now();
-        let (tx1, rx1) = chan::bounded::<Vec<u64>>(CHUNKS);
-        let (tx2, rx2) = chan::bounded::<Vec<u64>>(CHUNKS);
-        let wg = WaitGroup::new();
-        wg.go(async move {
-            let mut i = 1;
-            while i <= n {
-                let end = n.min(i + BATCH as u64 - 1);
-                if tx1.send((i..=end).collect()).await.is_err() {
-                    return;
-                }
-                i = end + 1;
-            }
-        });
-        wg.go(async move {
-            while let Some(mut chunk) = rx1.recv().await {
-                chunk.iter_mut().for_each(|v| *v = square(*v));
-                if tx2.send(chunk).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let sink = wg.go(async move {
-            let mut sum = 0u64;
-            while let Some(chunk) = rx2.recv().await {
-                sum = chunk.into_iter().fold(sum, u64::wrapping_add);
-            }
-            sum
-        });
-        let sum = sink.await.expect("sink task");
-        wg.wait().await.expect("pipeline tasks");
         Outcome {
             elapsed: t.elapsed(),
             check: sum,

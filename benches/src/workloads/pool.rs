@@ -5,17 +5,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use weir_core::{chan, WaitGroup};
-
 use crate::work::{runtime, spin, CAP};
 use crate::Outcome;
-
-/// Jobs per chunk: what a weir-core worker takes at once (small enough
-/// that the workers stay balanced).
-pub const CHUNK: usize = 32;
-/// Capacity, in chunks, of the weir-core channels (`CHUNKS * CHUNK` = 1024
-/// jobs in flight per channel at most).
-pub const CHUNKS: usize = 32;
 
 /// weir, as a user writes it: `Pipeline::worker_pool(w, job)` between a
 /// source of job numbers and a sum.
@@ -30,56 +21,6 @@ pub fn weir(n: u64, w: usize, k: u32) -> Outcome {
             .fold(0u64, u64::wrapping_add)
             .await
             .expect("the pipeline runs");
-        Outcome {
-            elapsed: t.elapsed(),
-            check: sum,
-            ..Outcome::default()
-        }
-    })
-}
-
-/// weir-core by hand: the producer sends `Vec` chunks of [`CHUNK`] jobs
-/// into a shared `chan::bounded(CHUNKS)`; `w` workers each take a chunk,
-/// run it, and send the chunk of results back; a `WaitGroup` tracks the
-/// tasks, and the results channel closes when the last worker drops its
-/// sender.
-pub fn weir_core(n: u64, w: usize, k: u32) -> Outcome {
-    runtime().block_on(async move {
-        let t = Instant::now();
-        let (jobs_tx, jobs) = chan::bounded::<Vec<u64>>(CHUNKS);
-        let (results_tx, results) = chan::bounded::<Vec<u64>>(CHUNKS);
-        let wg = WaitGroup::new();
-        wg.go(async move {
-            let mut i = 0;
-            while i < n {
-                let end = n.min(i + CHUNK as u64);
-                if jobs_tx.send((i..end).collect()).await.is_err() {
-                    return;
-                }
-                i = end;
-            }
-        });
-        for _ in 0..w {
-            let (jobs, results_tx) = (jobs.clone(), results_tx.clone());
-            wg.go(async move {
-                while let Some(mut chunk) = jobs.recv().await {
-                    chunk.iter_mut().for_each(|j| *j = spin(*j, k));
-                    if results_tx.send(chunk).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop((jobs, results_tx));
-        let sink = wg.go(async move {
-            let mut sum = 0u64;
-            while let Some(chunk) = results.recv().await {
-                sum = chunk.into_iter().fold(sum, u64::wrapping_add);
-            }
-            sum
-        });
-        let sum = sink.await.expect("results consumer");
-        wg.wait().await.expect("pool tasks");
         Outcome {
             elapsed: t.elapsed(),
             check: sum,

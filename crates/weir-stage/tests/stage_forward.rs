@@ -2,29 +2,12 @@
 
 use std::time::Duration;
 
-use tokio::runtime::Handle;
 use weir_cancel::Context;
 use weir_core::chan;
 use weir_stage::{self as stage, Error, Incomplete, Scope};
 
-fn alive() -> usize {
-    Handle::current().metrics().num_alive_tasks()
-}
-
-/// Yields until `cond` holds (bounded: fails instead of hanging).
-async fn until(mut cond: impl FnMut() -> bool) {
-    for _ in 0..10_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("condition never held");
-}
-
-async fn no_leak(baseline: usize) {
-    until(|| alive() <= baseline).await;
-}
+mod support;
+use support::{alive, no_leak, until};
 
 #[tokio::test]
 async fn forwards_every_item_in_order_then_closes_the_channel() {

@@ -3,29 +3,12 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use tokio::runtime::Handle;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver, TryRecvError};
 use weir_stage::{self as stage, Error, Scope};
 
-fn alive() -> usize {
-    Handle::current().metrics().num_alive_tasks()
-}
-
-/// Yields until `cond` holds (bounded: fails instead of hanging).
-async fn until(mut cond: impl FnMut() -> bool) {
-    for _ in 0..10_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("condition never held");
-}
-
-async fn no_leak(baseline: usize) {
-    until(|| alive() <= baseline).await;
-}
+mod support;
+use support::{alive, no_leak, until};
 
 /// Merges `sizes.len()` generated inputs of `(input, seq)` items.
 async fn run_merge(sizes: Vec<u32>, capacity: usize) -> Vec<(usize, u32)> {

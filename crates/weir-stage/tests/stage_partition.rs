@@ -4,29 +4,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use tokio::runtime::Handle;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
-fn alive() -> usize {
-    Handle::current().metrics().num_alive_tasks()
-}
-
-/// Yields until `cond` holds (bounded: fails instead of hanging).
-async fn until(mut cond: impl FnMut() -> bool) {
-    for _ in 0..10_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("condition never held");
-}
-
-async fn no_leak(baseline: usize) {
-    until(|| alive() <= baseline).await;
-}
+mod support;
+use support::{alive, no_leak, until};
 
 /// Partitions `items` (key, sequence number) by key; every branch's output.
 async fn run_partition(items: Vec<(u8, u32)>, n: usize, capacity: usize) -> Vec<Vec<(u8, u32)>> {
