@@ -45,6 +45,15 @@
 //! stays per item; a batch never waits to fill, so an idle producer's last
 //! item is never held back.
 //!
+//! # Features
+//!
+//! * `tracing`: a span per stage task (and, under `--cfg tokio_unstable`,
+//!   task names for tokio-console).
+//! * `testing`: the `testing` module — an accounting
+//!   harness, a task-leak check, probe sources and sinks, paused-clock
+//!   helpers — for testing your own pipelines; enable it in
+//!   `[dev-dependencies]`.
+//!
 //! # Example
 //!
 //! The seed's pipeline, `gen -> square -> sum`:
@@ -88,6 +97,9 @@ mod map_concurrent;
 mod map_unordered;
 mod merge;
 pub mod split;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod square;
 mod then;
 mod throttle;

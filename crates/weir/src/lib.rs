@@ -71,6 +71,51 @@ pub mod stage {
     pub use weir_stage::*;
 }
 
+/// Tools for testing pipelines: an accounting harness, a task-leak check,
+/// probe sources and sinks, paused-clock helpers (re-exported from
+/// `weir-stage`; needs the `testing` feature, usually in
+/// `[dev-dependencies]`: `weir = { version = "0.1", features = ["testing"] }`).
+///
+/// # Examples
+///
+/// A pipeline cancelled mid-run: every item is accounted for and no task
+/// is left behind.
+///
+/// ```
+/// use weir::pipeline::Pipeline;
+/// use weir::prelude::*;
+/// use weir::testing::{assert_no_leaked_tasks, Ledger};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let ledger = Ledger::new();
+/// assert_no_leaked_tasks(async {
+///     let (ctx, cancel) = Context::background().with_cancel();
+///     let pipeline = Pipeline::new(&ctx);
+///     let books = ledger.clone();
+///     let run = pipeline
+///         .source(ledger.track_all(0..u64::MAX))
+///         .map(|item| item.map(|n| n * 2))
+///         .for_each(move |item| {
+///             if books.deliver(item) == 200 {
+///                 cancel.cancel();
+///             }
+///         })
+///         .run();
+///     assert!(run.join().await.unwrap_err().cancelled().is_some());
+/// })
+/// .await;
+/// let books = ledger.accounting();
+/// books.assert_exact();
+/// assert!(books.delivered().len() >= 101);
+/// # }
+/// ```
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing {
+    pub use weir_stage::testing::*;
+}
+
 /// The most used items, for a glob import: `use weir::prelude::*;`.
 ///
 /// # Examples

@@ -104,6 +104,28 @@ fn cancel_is_weir_cancel() {
     assert_eq!(ctx.err(), Some(weir_cancel::ContextError::Canceled));
 }
 
+/// The `testing` feature forwards `weir-stage/testing` (this crate's own
+/// tests turn it on).
+#[test]
+fn testing_is_weir_stage_testing() {
+    same_type! {
+        weir::testing::Ledger => weir_stage::testing::Ledger,
+        weir::testing::Tracked<u8> => weir_stage::testing::Tracked<u8>,
+        weir::testing::Accounting => weir_stage::testing::Accounting,
+        weir::testing::TaskBaseline => weir_stage::testing::TaskBaseline,
+        weir::testing::LeakedTasks => weir_stage::testing::LeakedTasks,
+        weir::testing::ProbeSink => weir_stage::testing::ProbeSink,
+        weir::testing::SinkProbe<u8> => weir_stage::testing::SinkProbe<u8>,
+        weir::testing::Probed<u8> => weir_stage::testing::Probed<u8>,
+        weir::testing::SourceProbe => weir_stage::testing::SourceProbe,
+        weir::testing::Hung => weir_stage::testing::Hung,
+    }
+    same(
+        weir::testing::block_on_paused::<std::future::Ready<u8>>,
+        weir_stage::testing::block_on_paused::<std::future::Ready<u8>>,
+    );
+}
+
 #[test]
 fn stage_is_weir_stage() {
     same_type! {
