@@ -152,6 +152,7 @@ impl ScopeBuilder {
                 stop_ctx,
                 stop,
                 errors: Mutex::new(Vec::new()),
+                consequences: Mutex::new(Vec::new()),
                 interrupted: AtomicBool::new(false),
                 collect: self.collect,
                 capacity: self.capacity,
@@ -172,6 +173,11 @@ pub(crate) struct Shared {
     stop_ctx: Context,
     stop: CancelHandle,
     errors: Mutex<Vec<Error>>,
+    /// Errors that may only be the consequence of another stage's failure
+    /// (a branch's receiver gone because its task failed): they are the
+    /// outcome only when no stage reports a failure of its own, whatever
+    /// the order in which the two were reported.
+    consequences: Mutex<Vec<Error>>,
     /// A stage was stopped by cancellation before it finished.
     interrupted: AtomicBool,
     collect: bool,
@@ -181,8 +187,15 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn record(&self, error: Error) {
-        self.errors
-            .lock()
+        self.push(&self.errors, error);
+    }
+
+    fn record_consequence(&self, error: Error) {
+        self.push(&self.consequences, error);
+    }
+
+    fn push(&self, list: &Mutex<Vec<Error>>, error: Error) {
+        list.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(error);
         if !self.collect {
@@ -191,8 +204,14 @@ impl Shared {
     }
 
     fn outcome(&self) -> Result<(), Error> {
-        let mut errors =
-            std::mem::take(&mut *self.errors.lock().unwrap_or_else(PoisonError::into_inner));
+        let take = |list: &Mutex<Vec<Error>>| {
+            std::mem::take(&mut *list.lock().unwrap_or_else(PoisonError::into_inner))
+        };
+        let mut errors = take(&self.errors);
+        let consequences = take(&self.consequences);
+        if errors.is_empty() || self.collect {
+            errors.extend(consequences);
+        }
         match errors.len() {
             0 if self.interrupted.load(Ordering::Acquire) => Err(Error::Cancelled(
                 self.ctx.err().unwrap_or(ContextError::Canceled),
@@ -218,6 +237,18 @@ impl StageCx {
     /// scope, collect-errors records it and the stage keeps going.
     pub(crate) fn report(&self, source: BoxError) {
         self.shared.record(Error::Failed {
+            stage: self.name.clone(),
+            source,
+        });
+    }
+
+    /// Reports an error that may only be the consequence of another
+    /// stage's failure — a branch whose receiver is gone, say, because the
+    /// branch's task failed or panicked (which drops the receiver before
+    /// the failure is recorded). It is the scope's outcome only if no stage
+    /// reports a failure of its own.
+    pub(crate) fn report_consequence(&self, source: BoxError) {
+        self.shared.record_consequence(Error::Failed {
             stage: self.name.clone(),
             source,
         });

@@ -87,16 +87,19 @@ where
                 shares[branch_of(&key_fn(&item), n)].push(item);
             }
             // Items for a dropped branch come back refused: report, drop.
+            // A branch that stopped because the scope was cancelled is no
+            // fault of its own: the cancellation is the outcome. One that
+            // failed reports its own error, which wins over this report.
             for (k, refused) in branches.send(&mut shares).await {
+                if stage.context().is_cancelled() {
+                    return Ok(());
+                }
                 if !std::mem::replace(&mut reported[k], true) {
-                    stage.report(Box::new(Message(format!(
+                    stage.report_consequence(Box::new(Message(format!(
                         "branch {k} of {n} was dropped while items for it kept coming; \
                          {} item(s) for it dropped, and any more will be",
                         refused.len()
                     ))));
-                    if stage.context().is_cancelled() {
-                        return Ok(());
-                    }
                 }
             }
         }
