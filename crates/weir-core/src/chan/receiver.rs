@@ -6,11 +6,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use event_listener::{EventListener, Listener};
 use futures_core::{FusedStream, Stream};
 
 use super::error::{RecvTimeoutError, TryRecvError};
-use super::shared::{Chan, PopError};
+use super::shared::{Chan, Ops, PopError, Wait};
 use crate::loom::Arc;
 
 /// The receiving half of a channel: Go's `<-chan T`.
@@ -242,19 +241,14 @@ impl<T> Receiver<T> {
                 Err(PopError::Closed) => break Err(RecvTimeoutError::Closed),
                 Err(PopError::Empty) => {}
             }
-            match waiter.listener.take() {
-                None => waiter.listener = Some(self.chan.recv_ops.listen()),
-                Some(l) => match deadline {
-                    None => l.wait(),
-                    Some(d) => {
-                        if l.wait_deadline(d).is_none() {
-                            break self.chan.try_pop().map_err(|e| match e {
-                                PopError::Empty => RecvTimeoutError::Timeout,
-                                PopError::Closed => RecvTimeoutError::Closed,
-                            });
-                        }
-                    }
-                },
+            if !waiter.wait.is_armed() {
+                // Count and register, then look again before sleeping.
+                waiter.wait.arm(&self.chan);
+            } else if !waiter.wait.wait(&self.chan, deadline) {
+                break self.chan.try_pop().map_err(|e| match e {
+                    PopError::Empty => RecvTimeoutError::Timeout,
+                    PopError::Closed => RecvTimeoutError::Closed,
+                });
             }
         };
         waiter.leave(&self.chan);
@@ -465,29 +459,27 @@ impl<T> FusedStream for Receiver<T> {
     }
 }
 
-/// How one receive operation waits: its listener and, on a rendezvous
-/// channel, whether it has told senders it is waiting.
+/// How one receive operation waits: its counted listener and, on a
+/// rendezvous channel, whether it has told senders it is waiting.
 struct Waiter {
-    listener: Option<EventListener>,
+    /// On `recv_ops` for a future (dropped when it stops being polled), on
+    /// `stream_ops` for a persistent wait (state kept across polls).
+    wait: Wait,
     parked: bool,
-    /// Listen on `stream_ops` (state kept across polls) instead of
-    /// `recv_ops` (a future that is dropped when it stops being polled).
-    persistent: bool,
 }
 
 impl Waiter {
     fn for_future() -> Waiter {
         Waiter {
-            listener: None,
+            wait: Wait::new(Ops::Recv),
             parked: false,
-            persistent: false,
         }
     }
 
     fn persistent() -> Waiter {
         Waiter {
-            persistent: true,
-            ..Waiter::for_future()
+            wait: Wait::new(Ops::Stream),
+            parked: false,
         }
     }
 }
@@ -532,28 +524,21 @@ impl Waiter {
                     return Poll::Ready(done);
                 }
             }
-            match &mut self.listener {
-                None => {
-                    let event = if self.persistent {
-                        &chan.stream_ops
-                    } else {
-                        &chan.recv_ops
-                    };
-                    self.listener = Some(event.listen());
+            if self.wait.is_armed() {
+                if self.wait.poll(chan, cx).is_pending() {
+                    return Poll::Pending;
                 }
-                Some(l) => {
-                    if Pin::new(l).poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    self.listener = None;
-                }
+            } else {
+                // Count and register, then look again before sleeping.
+                self.wait.arm(chan);
             }
         }
     }
 
     /// Stops waiting: drops the listener and un-parks.
+    #[inline]
     fn leave<T>(&mut self, chan: &Chan<T>) {
-        self.listener = None;
+        self.wait.disarm(chan);
         if self.parked {
             self.parked = false;
             chan.unpark();

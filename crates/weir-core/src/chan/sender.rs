@@ -7,10 +7,10 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use event_listener::{EventListener, Listener};
+use event_listener::EventListener;
 
 use super::error::{SendError, SendTimeoutError, TrySendError};
-use super::shared::{Chan, PushError};
+use super::shared::{Chan, Ops, PushError, Wait};
 use crate::loom::Arc;
 
 /// The sending half of a channel: Go's `chan<- T`.
@@ -78,7 +78,7 @@ impl<T> Sender<T> {
         Send {
             sender: self,
             item: Some(item),
-            listener: None,
+            wait: Wait::new(Ops::Send),
         }
     }
 
@@ -116,7 +116,7 @@ impl<T> Sender<T> {
         SendAll {
             sender: self,
             items: VecDeque::from(items),
-            listener: None,
+            wait: Wait::new(Ops::Send),
         }
     }
 
@@ -198,28 +198,25 @@ impl<T> Sender<T> {
         mut item: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
-        let mut listener: Option<EventListener> = None;
-        loop {
+        let mut wait = Wait::new(Ops::Send);
+        let result = loop {
             match self.chan.try_push(item) {
-                Ok(()) => return Ok(()),
-                Err(PushError::Closed(t)) => return Err(SendTimeoutError::Closed(t)),
+                Ok(()) => break Ok(()),
+                Err(PushError::Closed(t)) => break Err(SendTimeoutError::Closed(t)),
                 Err(PushError::Full(t)) => item = t,
             }
-            match listener.take() {
-                None => listener = Some(self.chan.send_ops.listen()),
-                Some(l) => match deadline {
-                    None => l.wait(),
-                    Some(d) => {
-                        if l.wait_deadline(d).is_none() {
-                            return self.chan.try_push(item).map_err(|e| match e {
-                                PushError::Full(t) => SendTimeoutError::Timeout(t),
-                                PushError::Closed(t) => SendTimeoutError::Closed(t),
-                            });
-                        }
-                    }
-                },
+            if !wait.is_armed() {
+                // Count and register, then look again before sleeping.
+                wait.arm(&self.chan);
+            } else if !wait.wait(&self.chan, deadline) {
+                break self.chan.try_push(item).map_err(|e| match e {
+                    PushError::Full(t) => SendTimeoutError::Timeout(t),
+                    PushError::Closed(t) => SendTimeoutError::Closed(t),
+                });
             }
-        }
+        };
+        wait.disarm(&self.chan);
+        result
     }
 
     /// Closes the channel: Go's `close(ch)`, callable from any clone.
@@ -435,7 +432,7 @@ impl<T> fmt::Debug for Sender<T> {
 pub struct Send<'a, T> {
     sender: &'a Sender<T>,
     item: Option<T>,
-    listener: Option<EventListener>,
+    wait: Wait,
 }
 
 // The item is never pinned: it is moved in and out by value.
@@ -449,24 +446,34 @@ impl<T> Future for Send<'_, T> {
         // Spends tokio's cooperative budget, like tokio's channels (see
         // `Receiver::recv`).
         let coop = ready!(tokio::task::coop::poll_proceed(cx));
+        let chan = &*this.sender.chan;
         loop {
             let item = this.item.take().expect("`Send` polled after completion");
-            match this.sender.chan.try_push(item) {
+            match chan.try_push(item) {
                 Ok(()) => {
+                    this.wait.disarm(chan);
                     coop.made_progress();
                     return Poll::Ready(Ok(()));
                 }
-                Err(PushError::Closed(t)) => return Poll::Ready(Err(SendError(t))),
+                Err(PushError::Closed(t)) => {
+                    this.wait.disarm(chan);
+                    return Poll::Ready(Err(SendError(t)));
+                }
                 Err(PushError::Full(t)) => this.item = Some(t),
             }
-            match &mut this.listener {
-                None => this.listener = Some(this.sender.chan.send_ops.listen()),
-                Some(l) => {
-                    ready!(Pin::new(l).poll(cx));
-                    this.listener = None;
-                }
+            if this.wait.is_armed() {
+                ready!(this.wait.poll(chan, cx));
+            } else {
+                // Count and register, then look again before sleeping.
+                this.wait.arm(chan);
             }
         }
+    }
+}
+
+impl<T> Drop for Send<'_, T> {
+    fn drop(&mut self) {
+        self.wait.disarm(&self.sender.chan);
     }
 }
 
@@ -485,7 +492,7 @@ impl<T> fmt::Debug for Send<'_, T> {
 pub struct SendAll<'a, T> {
     sender: &'a Sender<T>,
     items: VecDeque<T>,
-    listener: Option<EventListener>,
+    wait: Wait,
 }
 
 impl<T> Unpin for SendAll<'_, T> {}
@@ -496,30 +503,37 @@ impl<T> Future for SendAll<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let coop = ready!(tokio::task::coop::poll_proceed(cx));
+        let chan = &*this.sender.chan;
         loop {
             if this.items.is_empty() {
+                this.wait.disarm(chan);
                 coop.made_progress();
                 return Poll::Ready(Ok(()));
             }
-            match this.sender.chan.try_push_many(&mut this.items) {
+            match chan.try_push_many(&mut this.items) {
                 Err(()) => {
+                    this.wait.disarm(chan);
                     let rest = std::mem::take(&mut this.items);
                     return Poll::Ready(Err(SendError(Vec::from(rest))));
                 }
                 Ok(n) if n > 0 => {
-                    this.listener = None;
+                    this.wait.disarm(chan);
                     continue;
                 }
                 Ok(_) => {}
             }
-            match &mut this.listener {
-                None => this.listener = Some(this.sender.chan.send_ops.listen()),
-                Some(l) => {
-                    ready!(Pin::new(l).poll(cx));
-                    this.listener = None;
-                }
+            if this.wait.is_armed() {
+                ready!(this.wait.poll(chan, cx));
+            } else {
+                this.wait.arm(chan);
             }
         }
+    }
+}
+
+impl<T> Drop for SendAll<'_, T> {
+    fn drop(&mut self) {
+        self.wait.disarm(&self.sender.chan);
     }
 }
 

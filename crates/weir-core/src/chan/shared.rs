@@ -1,41 +1,47 @@
-//! The state one channel's senders and receivers share, and the race-free
-//! close protocol.
+//! The state one channel's senders and receivers share, the race-free close
+//! protocol, and how waiters are woken.
 //!
 //! # Close protocol
 //!
-//! `state` packs two flags and a count of sends *in flight* (between deciding
-//! that the channel is open and finishing the push):
+//! The two end flags, `closed` (set by [`Sender::close`] or the last
+//! sender's drop) and `rx_gone` (every receiver dropped), live under the
+//! queue's lock, next to the items. A push checks them and stores its item
+//! in one critical section; a pop that finds the queue empty reads `closed`
+//! in the same critical section. So an item whose send returned `Ok` was
+//! stored before the channel closed and is always received, and "closed and
+//! drained" is decided atomically. `rx_gone` clears the queue under the lock
+//! (the items are dropped outside it), after which no push can succeed.
+//! `flags` mirrors both flags for lock-free reads (`is_closed`); it is only
+//! written under the lock.
 //!
-//! * `CLOSED`: no new send may start. Set by [`Sender::close`] or by the last
-//!   sender's drop.
-//! * `RX_GONE`: every receiver has been dropped.
-//! * `inflight << 2`.
+//! # Wake-ups
 //!
-//! A send first increments `inflight` and reads the flags in the same atomic
-//! operation; if either flag is set it backs out and returns the item. The
-//! push happens while it is counted, and the decrement (release) publishes it.
-//! A receiver concludes "closed and drained" only after it saw `CLOSED` with
-//! `inflight == 0` (acquire) *and then* found the queue empty, so an item
-//! whose send returned `Ok` is always seen. The last in-flight send after
-//! `CLOSED` wakes every receiver, so none sleeps through that moment.
-//! `RX_GONE` works the same way for releasing buffered items: whichever of
-//! "last receiver dropped" and "last in-flight send finished" comes second
-//! drains the queue.
+//! Each of the three hot events (`recv_ops`, `stream_ops`, `send_ops`) has a
+//! count of registered waiters. `event_listener`'s `notify` always takes a
+//! full fence and its list lock, so a push or pop notifies only when the
+//! matching count is non-zero. That is race-free because a waiter counts
+//! itself *before* registering its listener and then re-checks the channel
+//! under the queue lock, while a push or pop reads the count *after* its own
+//! critical section: whichever of the two critical sections comes second
+//! sees the other's effect (the item, or the count), through the lock alone.
 //!
 //! `tests/loom_chan.rs` model-checks this with loom.
 //!
 //! [`Sender::close`]: super::Sender::close
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
 
-use event_listener::Event;
+use event_listener::{Event, EventListener, Listener};
 
-use super::queue::Queue;
+use super::queue::{Queue, Refused};
 use crate::loom::{AtomicUsize, Ordering};
 
 const CLOSED: usize = 0b01;
 const RX_GONE: usize = 0b10;
-const INFLIGHT: usize = 0b100;
 
 /// Why a non-blocking push did not happen.
 pub(crate) enum PushError<T> {
@@ -50,9 +56,29 @@ pub(crate) enum PopError {
     Closed,
 }
 
+fn pop_error(closed: bool) -> PopError {
+    if closed {
+        PopError::Closed
+    } else {
+        PopError::Empty
+    }
+}
+
+/// Which counted event a [`Wait`] listens on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Ops {
+    /// Receive futures and blocking receives (`recv_ops`).
+    Recv,
+    /// Waits whose state outlives a poll (`stream_ops`).
+    Stream,
+    /// Sends waiting for room (`send_ops`).
+    Send,
+}
+
 pub(crate) struct Chan<T> {
     queue: Queue<T>,
-    state: AtomicUsize,
+    /// `CLOSED | RX_GONE`, written only under the queue lock.
+    flags: AtomicUsize,
     senders: AtomicUsize,
     receivers: AtomicUsize,
     /// Rendezvous only: receivers currently parked waiting for an item. A
@@ -62,16 +88,21 @@ pub(crate) struct Chan<T> {
     parked: AtomicUsize,
     rendezvous: bool,
     /// Receive futures wait here for items or close; each item wakes one.
-    pub(crate) recv_ops: Event,
+    recv_ops: Event,
     /// Waits whose state outlives a poll (the `Stream` impl and
     /// `poll_recv_many`) wait here, and every push wakes them all: such a
     /// listener may be notified and then never polled again (an idle
     /// stream), and must not swallow a wake-up meant for a `recv`.
-    pub(crate) stream_ops: Event,
+    stream_ops: Event,
     /// Senders wait here for space (or, on a rendezvous channel, a receiver).
-    pub(crate) send_ops: Event,
+    send_ops: Event,
     /// [`Sender::closed`](super::Sender::closed) waits here.
     pub(crate) close_ops: Event,
+    /// Registered listeners of `recv_ops`, `stream_ops`, `send_ops` (see
+    /// "Wake-ups" above): an upper bound, never below the true number.
+    recv_waiting: AtomicUsize,
+    stream_waiting: AtomicUsize,
+    send_waiting: AtomicUsize,
 }
 
 impl<T> Chan<T> {
@@ -82,7 +113,7 @@ impl<T> Chan<T> {
             // A rendezvous channel stores at most one item per parked
             // receiver; the push gate enforces that bound.
             queue: Queue::new(if rendezvous { None } else { cap }),
-            state: AtomicUsize::new(0),
+            flags: AtomicUsize::new(0),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             parked: AtomicUsize::new(0),
@@ -91,6 +122,9 @@ impl<T> Chan<T> {
             stream_ops: Event::new(),
             send_ops: Event::new(),
             close_ops: Event::new(),
+            recv_waiting: AtomicUsize::new(0),
+            stream_waiting: AtomicUsize::new(0),
+            send_waiting: AtomicUsize::new(0),
         }
     }
 
@@ -127,106 +161,91 @@ impl<T> Chan<T> {
 
     /// Sends can no longer succeed: closed, or every receiver is gone.
     pub(crate) fn is_closed(&self) -> bool {
-        self.state.load(Ordering::Acquire) & (CLOSED | RX_GONE) != 0
+        self.flags.load(Ordering::Acquire) & (CLOSED | RX_GONE) != 0
     }
 
-    /// Closed, no send in flight, and nothing buffered: no item can ever be
-    /// received again.
+    /// Closed and nothing buffered: no item can ever be received again.
     pub(crate) fn is_drained(&self) -> bool {
-        let state = self.state.load(Ordering::Acquire);
-        state & CLOSED != 0 && state >> 2 == 0 && self.queue.len() == 0
+        let s = self.queue.lock();
+        s.closed && s.items.is_empty()
+    }
+
+    fn event(&self, ops: Ops) -> (&Event, &AtomicUsize) {
+        match ops {
+            Ops::Recv => (&self.recv_ops, &self.recv_waiting),
+            Ops::Stream => (&self.stream_ops, &self.stream_waiting),
+            Ops::Send => (&self.send_ops, &self.send_waiting),
+        }
+    }
+
+    /// `n` items were pushed: wake as many receive waiters, and every
+    /// persistent one, if any is registered.
+    fn pushed(&self, n: usize) {
+        if self.recv_waiting.load(Ordering::Relaxed) != 0 {
+            self.recv_ops.notify_additional(n);
+        }
+        if self.stream_waiting.load(Ordering::Relaxed) != 0 {
+            self.stream_ops.notify(usize::MAX);
+        }
     }
 
     /// Tries to push without waiting. Wakes one receiver on success.
     pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        let prev = self.state.fetch_add(INFLIGHT, Ordering::AcqRel);
-        if prev & (CLOSED | RX_GONE) != 0 {
-            self.end_inflight();
-            return Err(PushError::Closed(item));
-        }
-        let pushed = self.queue.push(item, self.gate());
-        self.end_inflight();
-        match pushed {
+        match self.queue.push(item, self.gate()) {
             Ok(()) => {
-                self.recv_ops.notify_additional(1);
-                self.stream_ops.notify(usize::MAX);
+                self.pushed(1);
                 Ok(())
             }
-            Err(item) => Err(PushError::Full(item)),
+            Err((item, Refused::Full)) => Err(PushError::Full(item)),
+            Err((item, Refused::Closed)) => Err(PushError::Closed(item)),
         }
     }
 
     /// Pushes from the front of `items` until the channel is full or `items`
-    /// is empty, under one in-flight registration; wakes as many receivers as
+    /// is empty, under one lock acquisition; wakes as many receivers as
     /// items were pushed. `Err(())` if the channel is closed (nothing pushed).
     pub(crate) fn try_push_many(&self, items: &mut VecDeque<T>) -> Result<usize, ()> {
-        let prev = self.state.fetch_add(INFLIGHT, Ordering::AcqRel);
-        if prev & (CLOSED | RX_GONE) != 0 {
-            self.end_inflight();
-            return Err(());
-        }
-        let pushed = self.queue.push_many(items, self.gate());
-        self.end_inflight();
-        if pushed > 0 {
-            self.recv_ops.notify_additional(pushed);
-            self.stream_ops.notify(usize::MAX);
-        }
-        Ok(pushed)
-    }
-
-    fn end_inflight(&self) {
-        let prev = self.state.fetch_sub(INFLIGHT, Ordering::AcqRel);
-        if prev >> 2 == 1 {
-            if prev & RX_GONE != 0 {
-                self.drain();
+        match self.queue.push_many(items, self.gate()) {
+            Ok(pushed) => {
+                if pushed > 0 {
+                    self.pushed(pushed);
+                }
+                Ok(pushed)
             }
-            if prev & CLOSED != 0 {
-                // A receiver may be waiting for the last in-flight send to
-                // finish before it can call the channel drained.
-                self.recv_ops.notify(usize::MAX);
-                self.stream_ops.notify(usize::MAX);
-            }
+            Err(_) => Err(()),
         }
     }
 
     /// Pops without waiting. Frees one slot for a waiting sender on success.
     pub(crate) fn try_pop(&self) -> Result<T, PopError> {
-        if let Some(item) = self.queue.pop() {
-            self.freed(1);
-            return Ok(item);
+        match self.queue.pop() {
+            Ok(item) => {
+                self.freed(1);
+                Ok(item)
+            }
+            Err(closed) => Err(pop_error(closed)),
         }
-        let state = self.state.load(Ordering::Acquire);
-        if state & CLOSED != 0 && state >> 2 == 0 {
-            // Every send that will ever succeed has finished its push, and
-            // the acquire load above made those pushes visible: look once more.
-            return match self.queue.pop() {
-                Some(item) => Ok(item),
-                None => Err(PopError::Closed),
-            };
-        }
-        Err(PopError::Empty)
     }
 
     /// Pops up to `limit` items into `buf` without waiting.
     pub(crate) fn try_pop_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
-        let popped = self.queue.pop_many(buf, limit);
-        if popped > 0 {
-            self.freed(popped);
-            return Ok(popped);
+        match self.queue.pop_many(buf, limit) {
+            Ok(popped) => {
+                if popped > 0 {
+                    self.freed(popped);
+                }
+                Ok(popped)
+            }
+            Err(closed) => Err(pop_error(closed)),
         }
-        if limit == 0 {
-            return Ok(0);
-        }
-        self.try_pop().map(|item| {
-            buf.push(item);
-            1
-        })
     }
 
     /// `n` items left the queue: room for `n` waiting senders (on a
     /// rendezvous channel, the gate `len < parked` may have opened too).
     fn freed(&self, n: usize) {
-        if self.queue.capacity().is_some() || self.rendezvous {
+        if (self.queue.capacity().is_some() || self.rendezvous)
+            && self.send_waiting.load(Ordering::Relaxed) != 0
+        {
             self.send_ops.notify_additional(n);
         }
     }
@@ -244,6 +263,8 @@ impl<T> Chan<T> {
     /// Rendezvous: a receiver is about to wait; let one sender hand over.
     pub(crate) fn park(&self) {
         self.parked.fetch_add(1, Ordering::AcqRel);
+        // Not gated on `send_waiting`: `parked` is not under the queue
+        // lock, so the count could be read too early.
         self.send_ops.notify_additional(1);
     }
 
@@ -254,9 +275,13 @@ impl<T> Chan<T> {
 
     /// Closes the channel to new sends. Returns whether this call closed it.
     pub(crate) fn close(&self) -> bool {
-        let prev = self.state.fetch_or(CLOSED, Ordering::AcqRel);
-        if prev & CLOSED != 0 {
-            return false;
+        {
+            let mut s = self.queue.lock();
+            if s.closed {
+                return false;
+            }
+            s.closed = true;
+            self.flags.fetch_or(CLOSED, Ordering::Release);
         }
         self.recv_ops.notify(usize::MAX);
         self.stream_ops.notify(usize::MAX);
@@ -283,16 +308,86 @@ impl<T> Chan<T> {
         if self.receivers.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
-        let prev = self.state.fetch_or(RX_GONE, Ordering::AcqRel);
-        if prev >> 2 == 0 {
-            self.drain();
-        }
+        // No receiver can ever take the buffered items: drop them (outside
+        // the lock), and fail every later push.
+        let items = {
+            let mut s = self.queue.lock();
+            s.rx_gone = true;
+            self.flags.fetch_or(RX_GONE, Ordering::Release);
+            std::mem::take(&mut s.items)
+        };
+        drop(items);
         self.send_ops.notify(usize::MAX);
         self.close_ops.notify(usize::MAX);
     }
+}
 
-    /// Drops every buffered item (no receiver can ever take them).
-    fn drain(&self) {
-        self.queue.clear();
+/// One registration on a counted event (`recv_ops`, `stream_ops` or
+/// `send_ops`): the listener and its place in the event's waiter count.
+///
+/// Protocol: [`arm`](Wait::arm), then re-check the channel (a push or pop),
+/// and only then sleep on it. Every path that stops waiting must
+/// [`disarm`](Wait::disarm) (owners do it in `Drop` too); a missed disarm
+/// only costs spurious notifications, never a lost wake-up.
+pub(crate) struct Wait {
+    listener: Option<EventListener>,
+    ops: Ops,
+}
+
+impl Wait {
+    pub(crate) fn new(ops: Ops) -> Wait {
+        Wait {
+            listener: None,
+            ops,
+        }
+    }
+
+    pub(crate) fn is_armed(&self) -> bool {
+        self.listener.is_some()
+    }
+
+    /// Counts this waiter, then registers its listener.
+    pub(crate) fn arm<T>(&mut self, chan: &Chan<T>) {
+        debug_assert!(self.listener.is_none(), "armed twice");
+        let (event, waiting) = chan.event(self.ops);
+        waiting.fetch_add(1, Ordering::Relaxed);
+        self.listener = Some(event.listen());
+    }
+
+    /// Drops the listener (a notification it got passes on) and uncounts it.
+    #[inline]
+    pub(crate) fn disarm<T>(&mut self, chan: &Chan<T>) {
+        if self.listener.take().is_some() {
+            chan.event(self.ops).1.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits for the armed listener's notification, then disarms.
+    pub(crate) fn poll<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(l) = &mut self.listener {
+            if Pin::new(l).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        self.disarm(chan);
+        Poll::Ready(())
+    }
+
+    /// Blocks the thread on the armed listener until notified or until
+    /// `deadline`, then disarms. Returns `false` on timeout.
+    pub(crate) fn wait<T>(&mut self, chan: &Chan<T>, deadline: Option<Instant>) -> bool {
+        let Some(l) = self.listener.take() else {
+            return true;
+        };
+        let notified = match deadline {
+            None => {
+                l.wait();
+                true
+            }
+            Some(d) => l.wait_deadline(d).is_some(),
+        };
+        // The listener is gone (consumed or dropped): uncount it.
+        chan.event(self.ops).1.fetch_sub(1, Ordering::Relaxed);
+        notified
     }
 }

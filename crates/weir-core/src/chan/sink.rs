@@ -1,15 +1,13 @@
 //! [`Sender`] as a [`futures_sink::Sink`].
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use event_listener::EventListener;
 use futures_sink::Sink;
 
 use super::error::SendError;
-use super::shared::PushError;
+use super::shared::{Ops, PushError, Wait};
 use super::Sender;
 
 /// A [`Sender`] that implements [`Sink`], from [`Sender::into_sink`].
@@ -46,7 +44,7 @@ use super::Sender;
 pub struct SendSink<T> {
     sender: Option<Sender<T>>,
     pending: Option<T>,
-    listener: Option<EventListener>,
+    wait: Wait,
 }
 
 impl<T> Sender<T> {
@@ -70,7 +68,7 @@ impl<T> Sender<T> {
         SendSink {
             sender: Some(self),
             pending: None,
-            listener: None,
+            wait: Wait::new(Ops::Send),
         }
     }
 }
@@ -99,17 +97,22 @@ impl<T> SendSink<T> {
             let Some(sender) = &self.sender else {
                 return Poll::Ready(Err(SendError(item)));
             };
-            match sender.chan.try_push(item) {
-                Ok(()) => return Poll::Ready(Ok(())),
-                Err(PushError::Closed(t)) => return Poll::Ready(Err(SendError(t))),
+            let chan = &*sender.chan;
+            match chan.try_push(item) {
+                Ok(()) => {
+                    self.wait.disarm(chan);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(PushError::Closed(t)) => {
+                    self.wait.disarm(chan);
+                    return Poll::Ready(Err(SendError(t)));
+                }
                 Err(PushError::Full(t)) => self.pending = Some(t),
             }
-            match &mut self.listener {
-                None => self.listener = Some(sender.chan.send_ops.listen()),
-                Some(l) => {
-                    ready!(Pin::new(l).poll(cx));
-                    self.listener = None;
-                }
+            if self.wait.is_armed() {
+                ready!(self.wait.poll(chan, cx));
+            } else {
+                self.wait.arm(chan);
             }
         }
     }
@@ -143,8 +146,18 @@ impl<T> Sink<T> for SendSink<T> {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
         let flushed = ready!(this.poll_push(cx));
-        this.sender = None;
+        if let Some(sender) = this.sender.take() {
+            this.wait.disarm(&sender.chan);
+        }
         Poll::Ready(flushed)
+    }
+}
+
+impl<T> Drop for SendSink<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = &self.sender {
+            self.wait.disarm(&sender.chan);
+        }
     }
 }
 
