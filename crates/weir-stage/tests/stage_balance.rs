@@ -5,10 +5,11 @@ use std::time::Duration;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 mod support;
-use support::{alive, no_leak, until};
+use support::until;
 
 fn is_ascending(v: &[u32]) -> bool {
     v.windows(2).all(|w| w[0] < w[1])
@@ -35,7 +36,7 @@ async fn run_balance(items: u32, n: usize, capacity: usize) -> Vec<Vec<u32>> {
 // once between them, each in channel order.
 #[tokio::test]
 async fn every_item_goes_to_exactly_one_branch_in_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let outs = run_balance(2_000, 3, 8).await;
     for out in &outs {
         assert!(is_ascending(out));
@@ -43,7 +44,7 @@ async fn every_item_goes_to_exactly_one_branch_in_order() {
     let mut all: Vec<u32> = outs.concat();
     all.sort_unstable();
     assert_eq!(all, (0..2_000).collect::<Vec<_>>());
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -75,7 +76,7 @@ async fn a_dropped_branch_loses_nothing() {
 
 #[tokio::test]
 async fn all_branches_dropped_stops_upstream_even_while_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::balance(&scope, rx, 3).unwrap();
@@ -83,12 +84,12 @@ async fn all_branches_dropped_stops_upstream_even_while_idle() {
     until(|| tx.is_closed()).await;
     assert!(tx.send(1).await.is_err());
     scope.wait().await.unwrap();
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_blocked_on_a_full_branch() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::builder(&Context::background()).capacity(2).build();
     let (tx, rx) = chan::bounded(16);
     tx.send_all((0..16u32).collect()).await.unwrap();
@@ -98,12 +99,12 @@ async fn cancel_while_blocked_on_a_full_branch() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stage dropped its input");
     assert!(branches.iter().all(Receiver::is_closed));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_waiting_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::balance(&scope, rx, 2).unwrap();
@@ -112,7 +113,7 @@ async fn cancel_while_waiting_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed());
     assert_eq!(branches[1].recv().await, None);
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]

@@ -7,13 +7,14 @@ use std::time::Duration;
 use tokio::time::{timeout, Instant};
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 const MS: Duration = Duration::from_millis(1);
 
 #[tokio::test(start_paused = true)]
 async fn groups_by_size_in_order_and_flushes_the_rest_at_close() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 1..=10);
     let batches = stage::batch(&scope, nums, 3, Duration::MAX).unwrap();
@@ -23,7 +24,7 @@ async fn groups_by_size_in_order_and_flushes_the_rest_at_close() {
         all.await.unwrap(),
         [vec![1, 2, 3], vec![4, 5, 6], vec![7, 8, 9], vec![10]]
     );
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -131,7 +132,7 @@ async fn size_zero_is_a_config_error_naming_the_stage() {
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_flushes_the_partial_batch() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let produced = Arc::new(AtomicUsize::new(0));
     let counter = produced.clone();
@@ -149,12 +150,12 @@ async fn shutdown_flushes_the_partial_batch() {
     let n = all[0].len() as u64;
     assert!(n > 0);
     assert_eq!(all.concat(), (0..n).collect::<Vec<_>>(), "nothing lost");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn cancel_stops_it_while_it_waits_for_max_wait() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(4);
     let batches = stage::batch(&scope, rx, 10, Duration::from_secs(60)).unwrap();
@@ -168,12 +169,12 @@ async fn cancel_stops_it_while_it_waits_for_max_wait() {
         None,
         "its output was closed; the partial batch is dropped"
     );
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3, 4, 5, 6]).await.unwrap();
@@ -184,12 +185,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(tx.is_closed());
     assert_eq!(batches.recv().await, Some(vec![1, 2]));
     assert_eq!(batches.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn dropping_the_output_stops_it_and_its_upstream_even_when_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(4);
     let batches = stage::batch(&scope, rx, 10, Duration::from_secs(60)).unwrap();
@@ -198,24 +199,7 @@ async fn dropping_the_output_stops_it_and_its_upstream_even_when_idle() {
     drop(batches);
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

@@ -6,10 +6,11 @@ use proptest::prelude::*;
 use tokio::time::timeout;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 mod support;
-use support::{alive, no_leak, until};
+use support::until;
 
 async fn run_broadcast(items: u32, n: usize, capacity: usize) -> Vec<Vec<u32>> {
     let scope = Scope::builder(&Context::background())
@@ -30,11 +31,11 @@ async fn run_broadcast(items: u32, n: usize, capacity: usize) -> Vec<Vec<u32>> {
 
 #[tokio::test]
 async fn every_branch_gets_every_item_in_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     for out in run_broadcast(1_000, 3, 8).await {
         assert_eq!(out, (0..1_000).collect::<Vec<_>>());
     }
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -77,7 +78,7 @@ async fn a_dropped_branch_is_skipped_and_the_others_get_everything() {
 
 #[tokio::test]
 async fn all_branches_dropped_stops_upstream_even_while_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::broadcast(&scope, rx, 3).unwrap();
@@ -86,7 +87,7 @@ async fn all_branches_dropped_stops_upstream_even_while_idle() {
     drop(branches);
     until(|| tx.is_closed()).await;
     scope.wait().await.unwrap();
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[derive(Debug, PartialEq)]
@@ -101,7 +102,7 @@ impl Clone for Fragile {
 
 #[tokio::test]
 async fn a_panic_in_clone_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let input = stage::generate(&scope, (0..10).map(Fragile));
     let branches = stage::broadcast(&scope.named("tee"), input, 2).unwrap();
@@ -115,12 +116,12 @@ async fn a_panic_in_clone_names_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_blocked_on_a_full_branch() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::builder(&Context::background()).capacity(2).build();
     let (tx, rx) = chan::bounded(16);
     tx.send_all((0..16u32).collect()).await.unwrap();
@@ -130,12 +131,12 @@ async fn cancel_while_blocked_on_a_full_branch() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stage dropped its input");
     assert!(branches.iter().all(Receiver::is_closed));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_waiting_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::broadcast(&scope, rx, 2).unwrap();
@@ -144,7 +145,7 @@ async fn cancel_while_waiting_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed());
     assert!(branches.iter().all(Receiver::is_closed));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]

@@ -5,16 +5,17 @@ use std::sync::Arc;
 
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Incomplete, Scope};
 
 #[tokio::test]
 async fn gathers_every_item_in_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let all = stage::collect::<_, Vec<_>>(&scope, stage::generate(&scope, 0..10_000));
     scope.wait().await.unwrap();
     assert_eq!(all.await.unwrap(), (0..10_000).collect::<Vec<_>>());
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -39,7 +40,7 @@ async fn an_empty_input_gives_an_empty_collection() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u64>(4);
     let out = stage::collect::<_, Vec<_>>(&scope, rx);
@@ -48,12 +49,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(out.await.map(drop), Err(Incomplete));
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_upstream_leaves_the_output_incomplete() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u64>(4);
     let out = stage::collect::<_, Vec<_>>(
@@ -73,12 +74,12 @@ async fn a_panic_upstream_leaves_the_output_incomplete() {
     }
     assert!(tx.is_closed(), "upstream sees its receivers gone");
     assert_eq!(out.await.map(drop), Err(Incomplete));
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_its_output_does_not_stop_it() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let count = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
@@ -92,22 +93,5 @@ async fn dropping_its_output_does_not_stop_it() {
         1_000,
         "the whole input was consumed"
     );
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Incomplete, Scope};
 
 #[tokio::test]
 async fn folds_every_item_in_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let text = stage::fold(
         &scope,
@@ -19,7 +20,7 @@ async fn folds_every_item_in_order() {
     );
     scope.wait().await.unwrap();
     assert_eq!(text.await.unwrap(), "0123456789");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -36,7 +37,7 @@ async fn an_empty_input_gives_the_initial_value() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u64>(4);
     let out = stage::fold(&scope, rx, 0, |acc, n| acc + n);
@@ -45,12 +46,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(out.await.map(drop), Err(Incomplete));
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_names_the_stage_and_the_output_is_incomplete() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u64>(4);
     let out = stage::fold(&scope, rx, 0, |acc, n| {
@@ -67,12 +68,12 @@ async fn a_panic_names_the_stage_and_the_output_is_incomplete() {
     }
     assert!(tx.is_closed(), "upstream sees its receivers gone");
     assert_eq!(out.await.map(drop), Err(Incomplete));
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_its_output_does_not_stop_it() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let count = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
@@ -86,22 +87,5 @@ async fn dropping_its_output_does_not_stop_it() {
         1_000,
         "the whole input was consumed"
     );
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }

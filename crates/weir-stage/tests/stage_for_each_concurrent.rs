@@ -7,11 +7,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Incomplete, Scope};
 
 #[tokio::test]
 async fn runs_on_every_item_exactly_once() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
@@ -29,7 +30,7 @@ async fn runs_on_every_item_exactly_once() {
     let mut seen = seen.lock().unwrap().clone();
     seen.sort_unstable();
     assert_eq!(seen, (0..500).collect::<Vec<_>>());
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -97,7 +98,7 @@ async fn zero_concurrency_is_a_config_error() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<i32>(4);
     let done = stage::for_each_concurrent(&scope, rx, 4, |_| async {}).unwrap();
@@ -106,12 +107,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(done.await, Err(Incomplete));
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_drops_the_futures_in_flight() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (gate_tx, gate_rx) = chan::bounded::<()>(1);
     let nums = stage::generate(&scope, [1, 2]);
@@ -127,12 +128,12 @@ async fn cancel_drops_the_futures_in_flight() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(gate_tx.is_closed(), "the futures and `f` were dropped");
     assert_eq!(done.await, Err(Incomplete));
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_names_the_stage_and_leaves_the_sink_incomplete() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(4);
     let done = stage::for_each_concurrent(&scope.named("store"), rx, 2, |n: i32| async move {
@@ -144,24 +145,7 @@ async fn a_panic_names_the_stage_and_leaves_the_sink_incomplete() {
     assert_eq!(err.to_string(), "stage `store` panicked: disk full");
     assert!(tx.is_closed(), "upstream sees the sink gone");
     assert_eq!(done.await, Err(Incomplete));
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

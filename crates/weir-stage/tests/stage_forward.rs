@@ -4,14 +4,15 @@ use std::time::Duration;
 
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Incomplete, Scope};
 
 mod support;
-use support::{alive, no_leak, until};
+use support::until;
 
 #[tokio::test]
 async fn forwards_every_item_in_order_then_closes_the_channel() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::builder(&Context::background()).capacity(4).build();
     let (tx, rx) = chan::bounded(3);
     let done = stage::forward(&scope, stage::generate(&scope, 0..1_000u32), tx);
@@ -25,7 +26,7 @@ async fn forwards_every_item_in_order_then_closes_the_channel() {
     assert_eq!(done.await, Ok(()));
     assert_eq!(got.await.unwrap(), (0..1_000).collect::<Vec<_>>());
     scope.wait().await.unwrap();
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -45,7 +46,7 @@ async fn another_sender_keeps_the_channel_open() {
 
 #[tokio::test]
 async fn destination_dropped_stops_the_sink_and_upstream_without_error() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (up_tx, up_rx) = chan::bounded::<u32>(4);
     let (tx, rx) = chan::bounded(4);
@@ -56,12 +57,12 @@ async fn destination_dropped_stops_the_sink_and_upstream_without_error() {
     until(|| up_tx.is_closed()).await;
     assert_eq!(done.await, Err(Incomplete), "not everything was forwarded");
     scope.wait().await.unwrap();
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_blocked_on_a_full_destination() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (up_tx, up_rx) = chan::bounded(16);
     up_tx.send_all((0..16u32).collect()).await.unwrap();
@@ -73,12 +74,12 @@ async fn cancel_while_blocked_on_a_full_destination() {
     assert!(up_tx.is_closed(), "the sink dropped its input");
     assert!(rx.is_closed(), "the sink dropped its sender");
     assert_eq!(done.await, Err(Incomplete));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_waiting_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (up_tx, up_rx) = chan::bounded::<u32>(4);
     let (tx, rx) = chan::bounded(4);
@@ -89,7 +90,7 @@ async fn cancel_while_waiting_on_an_empty_input() {
     assert!(up_tx.is_closed());
     assert_eq!(rx.recv().await, None);
     assert_eq!(done.await, Err(Incomplete));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Scope};
 
 #[tokio::test(start_paused = true)]
 async fn sends_each_value_in_call_order_until_none() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let mut n = 0u64;
     let out = stage::from_fn(&scope, move || {
@@ -24,7 +25,7 @@ async fn sends_each_value_in_call_order_until_none() {
     let all = stage::collect::<_, Vec<_>>(&scope, out);
     scope.wait().await.unwrap();
     assert_eq!(all.await.unwrap(), (1..=1_000).collect::<Vec<_>>());
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -61,7 +62,7 @@ async fn sends_values_as_they_come() {
 
 #[tokio::test]
 async fn shutdown_stops_it_while_a_call_is_pending() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     let out = stage::from_fn(&scope, move || {
@@ -74,12 +75,12 @@ async fn shutdown_stops_it_while_a_call_is_pending() {
     scope.shutdown().await.unwrap();
     assert!(tx.is_closed(), "`f` and its future were dropped");
     assert_eq!(all.await.unwrap(), [1]);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_while_a_call_is_pending() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u8>(8);
     let out = stage::from_fn(&scope, move || {
@@ -91,12 +92,12 @@ async fn cancel_stops_it_while_a_call_is_pending() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "`f` and its future were dropped");
     assert_eq!(out.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let out = stage::from_fn(&scope.with_capacity(1), || async { Some(7) });
     eventually("the output is full", || out.len() == 1).await;
@@ -104,12 +105,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert_eq!(out.recv().await, Some(7));
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it_while_a_call_is_pending() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u8>(8);
     drop(stage::from_fn(&scope, move || {
@@ -118,12 +119,12 @@ async fn dropping_the_output_stops_it_while_a_call_is_pending() {
     }));
     eventually("`f` was dropped", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_in_f_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let mut n = 0;
     let out = stage::from_fn(&scope, move || {
@@ -139,24 +140,7 @@ async fn a_panic_in_f_names_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

@@ -3,17 +3,18 @@
 use futures::StreamExt;
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Scope};
 
 #[tokio::test]
 async fn sends_every_item_in_order_then_closes() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let out = stage::from_stream(&scope, futures::stream::iter(0..10_000));
     let all = stage::collect::<_, Vec<_>>(&scope, out);
     scope.wait().await.unwrap();
     assert_eq!(all.await.unwrap(), (0..10_000).collect::<Vec<_>>());
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -33,7 +34,7 @@ async fn sends_items_as_they_come_without_waiting_for_a_batch() {
 
 #[tokio::test]
 async fn shutdown_stops_it_while_the_stream_is_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     let out = stage::from_stream(&scope, rx);
@@ -43,12 +44,12 @@ async fn shutdown_stops_it_while_the_stream_is_idle() {
     scope.shutdown().await.unwrap();
     assert!(tx.is_closed(), "the stream was dropped");
     assert_eq!(all.await.unwrap(), [1], "what it sent drained through");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_while_the_stream_is_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u8>(8);
     let out = stage::from_stream(&scope, rx);
@@ -57,12 +58,12 @@ async fn cancel_stops_it_while_the_stream_is_idle() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stream was dropped");
     assert_eq!(out.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let out = stage::from_stream(&scope.with_capacity(1), futures::stream::iter(0u64..));
     eventually("the output is full", || out.len() == 1).await;
@@ -70,23 +71,23 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert_eq!(out.recv().await, Some(0));
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it_while_the_stream_is_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u8>(8);
     drop(stage::from_stream(&scope, rx));
     eventually("the stream was dropped", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_in_the_stream_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let items = futures::stream::iter(0..10).map(|n| {
         assert!(n < 3, "boom at {n}");
@@ -100,24 +101,7 @@ async fn a_panic_in_the_stream_names_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

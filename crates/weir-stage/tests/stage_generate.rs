@@ -4,11 +4,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use weir_cancel::Context;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Scope};
 
 #[tokio::test]
 async fn sends_every_item_in_order_then_closes() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..10_000);
     let mut got = Vec::new();
@@ -17,7 +18,7 @@ async fn sends_every_item_in_order_then_closes() {
     }
     assert_eq!(got, (0..10_000).collect::<Vec<_>>());
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -54,7 +55,7 @@ async fn a_slow_reader_holds_it_back() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope.with_capacity(1), 0u64..);
     eventually("the output is full", || nums.len() == 1).await;
@@ -62,12 +63,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert_eq!(nums.recv().await, Some(0));
     assert_eq!(nums.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn shutdown_stops_it_gracefully() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope.with_capacity(8), 0u64..);
     eventually("the output is full", || nums.len() == 8).await;
@@ -77,12 +78,12 @@ async fn shutdown_stops_it_gracefully() {
         got.push(n);
     }
     assert_eq!(got, (0..8).collect::<Vec<_>>(), "what was sent drains");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let token = Arc::new(());
     let held = token.clone();
@@ -96,12 +97,12 @@ async fn dropping_the_output_stops_it() {
     drop(nums);
     eventually("the iterator is dropped", || Arc::strong_count(&token) == 1).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_in_the_iterator_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, (0..10).inspect(|&n| assert!(n < 3, "boom at {n}")));
     stage::for_each(&scope, nums, |_| {});
@@ -112,24 +113,7 @@ async fn a_panic_in_the_iterator_names_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

@@ -7,11 +7,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 #[tokio::test(start_paused = true)]
 async fn keeps_input_order_whatever_each_future_takes() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..300u64);
     let out = stage::map_concurrent(&scope, nums, 8, |n| async move {
@@ -25,7 +26,7 @@ async fn keeps_input_order_whatever_each_future_takes() {
         all.await.unwrap(),
         (0..300).map(|n| n * 2).collect::<Vec<_>>()
     );
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -107,7 +108,7 @@ async fn zero_concurrency_is_a_config_error() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<i32>(4);
     let out = stage::map_concurrent(&scope, rx, 4, |n| async move { n }).unwrap();
@@ -116,12 +117,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(out.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3, 4]).await.unwrap();
@@ -133,12 +134,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(tx.is_closed());
     assert_eq!(out.recv().await, Some(1), "what was sent stays buffered");
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_drops_the_futures_in_flight() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (gate_tx, gate_rx) = chan::bounded::<()>(1);
     let nums = stage::generate(&scope, [1, 2, 3]);
@@ -155,24 +156,24 @@ async fn cancel_drops_the_futures_in_flight() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(gate_tx.is_closed(), "the futures and `f` were dropped");
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it_and_its_upstream() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0u64..);
     let out = stage::map_concurrent(&scope, nums, 4, |n| async move { n }).unwrap();
     assert_eq!(out.recv().await, Some(0));
     drop(out);
     scope.wait().await.unwrap(); // the endless source stopped too
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it_while_a_future_is_pending() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(4);
     let out = stage::map_concurrent(&scope, rx, 2, |n: i32| async move {
@@ -187,12 +188,12 @@ async fn dropping_the_output_stops_it_while_a_future_is_pending() {
     drop(out); // item 2 never finishes; item 3 waits behind it
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_in_a_future_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..10);
     let out = stage::map_concurrent(&scope, nums, 3, |n: i32| async move {
@@ -208,7 +209,7 @@ async fn a_panic_in_a_future_names_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -230,23 +231,6 @@ async fn settle() {
     for _ in 0..100 {
         tokio::task::yield_now().await;
     }
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

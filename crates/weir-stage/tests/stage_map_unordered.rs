@@ -7,11 +7,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 #[tokio::test]
 async fn every_item_comes_out_exactly_once() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..500u64);
     let out = stage::map_unordered(&scope, nums, 7, |n| async move {
@@ -26,7 +27,7 @@ async fn every_item_comes_out_exactly_once() {
     let mut all = all.await.unwrap();
     all.sort_unstable();
     assert_eq!(all, (0..500).map(|n| n * 2).collect::<Vec<_>>());
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -118,7 +119,7 @@ async fn zero_concurrency_is_a_config_error() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<i32>(4);
     let out = stage::map_unordered(&scope, rx, 4, |n| async move { n }).unwrap();
@@ -127,12 +128,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(out.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3, 4]).await.unwrap();
@@ -144,12 +145,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(tx.is_closed());
     assert!(out.recv().await.is_some(), "what was sent stays buffered");
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it_while_futures_are_pending() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<i32>(4);
     let out = stage::map_unordered(&scope, rx, 2, |n| async move {
@@ -162,7 +163,7 @@ async fn dropping_the_output_stops_it_while_futures_are_pending() {
     drop(out);
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -177,7 +178,7 @@ async fn dropping_the_output_stops_a_busy_upstream() {
 
 #[tokio::test]
 async fn a_panic_in_a_future_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..10);
     let out = stage::map_unordered(&scope.named("lookup"), nums, 3, |n: i32| async move {
@@ -188,24 +189,7 @@ async fn a_panic_in_a_future_names_the_stage() {
     stage::for_each(&scope, out, |_| {});
     let err = scope.wait().await.unwrap_err();
     assert_eq!(err.to_string(), "stage `lookup` panicked: boom at 4");
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

@@ -5,10 +5,11 @@ use std::time::Duration;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver, TryRecvError};
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Scope};
 
 mod support;
-use support::{alive, no_leak, until};
+use support::until;
 
 /// Merges `sizes.len()` generated inputs of `(input, seq)` items.
 async fn run_merge(sizes: Vec<u32>, capacity: usize) -> Vec<(usize, u32)> {
@@ -47,11 +48,11 @@ fn check(sizes: &[u32], out: &[(usize, u32)]) -> Result<(), String> {
 // in the order they were sent.
 #[tokio::test]
 async fn every_item_of_every_input_in_per_input_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let sizes = vec![500, 0, 1_000, 3];
     let out = run_merge(sizes.clone(), 8).await;
     check(&sizes, &out).unwrap();
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 // Go: `fanIn`'s output is closed by `wg.Wait(); close(out)` — only after
@@ -109,7 +110,7 @@ async fn no_busy_input_starves_another() {
 
 #[tokio::test]
 async fn output_dropped_stops_every_input_even_while_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx_a, rx_a) = chan::bounded::<u32>(4);
     let (tx_b, rx_b) = chan::bounded::<u32>(4);
@@ -119,12 +120,12 @@ async fn output_dropped_stops_every_input_even_while_idle() {
     drop(out);
     until(|| tx_a.is_closed() && tx_b.is_closed()).await;
     scope.wait().await.unwrap();
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_blocked_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::builder(&Context::background()).capacity(2).build();
     let (tx_a, rx_a) = chan::bounded(16);
     let (tx_b, rx_b) = chan::bounded(16);
@@ -136,12 +137,12 @@ async fn cancel_while_blocked_on_a_full_output() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx_a.is_closed() && tx_b.is_closed(), "inputs dropped");
     assert!(out.is_closed());
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_waiting_on_empty_inputs() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx_a, rx_a) = chan::bounded::<u32>(4);
     let (tx_b, rx_b) = chan::bounded::<u32>(4);
@@ -151,7 +152,7 @@ async fn cancel_while_waiting_on_empty_inputs() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx_a.is_closed() && tx_b.is_closed());
     assert_eq!(out.recv().await, None);
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]

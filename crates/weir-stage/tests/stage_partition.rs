@@ -6,10 +6,11 @@ use std::time::Duration;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 mod support;
-use support::{alive, no_leak, until};
+use support::until;
 
 /// Partitions `items` (key, sequence number) by key; every branch's output.
 async fn run_partition(items: Vec<(u8, u32)>, n: usize, capacity: usize) -> Vec<Vec<(u8, u32)>> {
@@ -68,7 +69,7 @@ async fn owners(keys: u8, n: usize) -> Vec<BTreeSet<u8>> {
 
 #[tokio::test]
 async fn same_key_same_branch_in_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let items = keyed(2_000, 13);
     let outs = run_partition(items.clone(), 3, 8).await;
     check(&items, &outs).unwrap();
@@ -76,12 +77,12 @@ async fn same_key_same_branch_in_order() {
         outs.iter().filter(|o| !o.is_empty()).count() > 1,
         "keys spread"
     );
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_in_key_fn_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let input = stage::generate(&scope, 0..10u32);
     let branches = stage::partition(&scope.named("shard"), input, 2, |&n| {
@@ -99,12 +100,12 @@ async fn a_panic_in_key_fn_names_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn items_for_a_dropped_branch_fail_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let input = stage::generate(&scope, keyed(100, 50));
     let mut branches = stage::partition(&scope.named("shard"), input, 2, |&(key, _)| key).unwrap();
@@ -121,7 +122,7 @@ async fn items_for_a_dropped_branch_fail_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -177,19 +178,19 @@ async fn a_dropped_branch_no_item_is_for_is_no_error() {
 
 #[tokio::test]
 async fn all_branches_dropped_stops_upstream_quietly_even_while_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::partition(&scope, rx, 3, |&n| n).unwrap();
     drop(branches);
     until(|| tx.is_closed()).await;
     scope.wait().await.unwrap();
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_blocked_on_a_full_branch() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::builder(&Context::background()).capacity(2).build();
     let (tx, rx) = chan::bounded(16);
     tx.send_all(vec![7u32; 16]).await.unwrap();
@@ -199,12 +200,12 @@ async fn cancel_while_blocked_on_a_full_branch() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stage dropped its input");
     assert!(branches.iter().all(Receiver::is_closed));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_waiting_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::partition(&scope, rx, 2, |&n| n).unwrap();
@@ -213,7 +214,7 @@ async fn cancel_while_waiting_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed());
     assert!(branches.iter().all(Receiver::is_closed));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]

@@ -6,10 +6,11 @@ use proptest::prelude::*;
 use tokio::time::timeout;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 mod support;
-use support::{alive, no_leak, until};
+use support::until;
 
 async fn run_round_robin(items: u32, n: usize, capacity: usize) -> Vec<Vec<u32>> {
     let scope = Scope::builder(&Context::background())
@@ -34,12 +35,12 @@ fn turns_of(k: usize, n: usize, items: u32) -> Vec<u32> {
 
 #[tokio::test]
 async fn item_i_goes_to_branch_i_mod_n_in_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let outs = run_round_robin(1_000, 3, 8).await;
     for (k, out) in outs.iter().enumerate() {
         assert_eq!(*out, turns_of(k, 3, 1_000));
     }
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -124,7 +125,7 @@ async fn items_refused_by_a_branch_dropped_mid_send_are_dealt_again() {
 
 #[tokio::test]
 async fn all_branches_dropped_stops_upstream_even_while_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::round_robin(&scope, rx, 3).unwrap();
@@ -133,12 +134,12 @@ async fn all_branches_dropped_stops_upstream_even_while_idle() {
     drop(branches);
     until(|| tx.is_closed()).await;
     scope.wait().await.unwrap();
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_blocked_on_a_full_branch() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::builder(&Context::background()).capacity(2).build();
     let (tx, rx) = chan::bounded(16);
     tx.send_all((0..16u32).collect()).await.unwrap();
@@ -148,12 +149,12 @@ async fn cancel_while_blocked_on_a_full_branch() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stage dropped its input");
     assert!(branches.iter().all(Receiver::is_closed));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_while_waiting_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::round_robin(&scope, rx, 2).unwrap();
@@ -162,7 +163,7 @@ async fn cancel_while_waiting_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed());
     assert!(branches.iter().all(Receiver::is_closed));
-    no_leak(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]

@@ -2,11 +2,12 @@
 
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Scope};
 
 #[tokio::test]
 async fn squares_every_item_in_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let squares = stage::square(&scope, stage::generate(&scope, 1..=1_000u64));
     let all = stage::collect::<_, Vec<_>>(&scope, squares);
@@ -15,7 +16,7 @@ async fn squares_every_item_in_order() {
         all.await.unwrap(),
         (1..=1_000u64).map(|n| n * n).collect::<Vec<_>>()
     );
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -38,7 +39,7 @@ async fn the_seed_pipeline() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<i32>(4);
     let out = stage::square(&scope, rx);
@@ -47,12 +48,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(out.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3, 4]).await.unwrap();
@@ -63,12 +64,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(tx.is_closed());
     assert_eq!(out.recv().await, Some(1));
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it_and_its_upstream() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(4);
     let out = stage::square(&scope, rx);
@@ -76,7 +77,7 @@ async fn dropping_the_output_stops_it_and_its_upstream() {
     tx.send(1).await.unwrap(); // it notices at its next send
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 /// Overflow panics in debug builds, as `n * n` does, and is reported as a
@@ -84,7 +85,7 @@ async fn dropping_the_output_stops_it_and_its_upstream() {
 #[cfg(debug_assertions)]
 #[tokio::test]
 async fn overflow_in_a_debug_build_is_a_panic_naming_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let squares = stage::square(&scope, stage::generate(&scope, [2u8, 200]));
     stage::for_each(&scope, squares, |_| {});
@@ -95,24 +96,7 @@ async fn overflow_in_a_debug_build_is_a_panic_naming_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

@@ -4,11 +4,12 @@ use std::time::Duration;
 
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Scope};
 
 #[tokio::test(start_paused = true)]
 async fn keeps_input_order_whatever_each_future_takes() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..200u64);
     let out = stage::then(&scope, nums, |n| async move {
@@ -16,13 +17,17 @@ async fn keeps_input_order_whatever_each_future_takes() {
         n * 2
     });
     let all = stage::collect::<_, Vec<_>>(&scope, out);
-    assert_eq!(alive(), baseline + 3, "the leak check sees the stages");
+    assert_eq!(
+        TaskBaseline::take().alive(),
+        baseline.alive() + 3,
+        "the leak check sees the stages"
+    );
     scope.wait().await.unwrap();
     assert_eq!(
         all.await.unwrap(),
         (0..200).map(|n| n * 2).collect::<Vec<_>>()
     );
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -69,7 +74,7 @@ async fn a_waiting_future_does_not_hold_back_finished_results() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<i32>(4);
     let out = stage::then(&scope, rx, |n| async move { n });
@@ -78,12 +83,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(out.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3, 4]).await.unwrap();
@@ -94,12 +99,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(tx.is_closed());
     assert_eq!(out.recv().await, Some(1), "what was sent stays buffered");
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_drops_the_future_in_flight() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (gate_tx, gate_rx) = chan::bounded::<()>(1);
     let nums = stage::generate(&scope, [1]);
@@ -115,19 +120,19 @@ async fn cancel_drops_the_future_in_flight() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(gate_tx.is_closed(), "the future and `f` were dropped");
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it_and_its_upstream_even_when_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<i32>(4);
     let out = stage::then(&scope, rx, |n| async move { n });
     drop(out);
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -147,7 +152,7 @@ async fn dropping_the_output_stops_a_pending_future() {
 
 #[tokio::test]
 async fn a_panic_in_the_future_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..10);
     let out = stage::then(&scope, nums, |n: i32| async move {
@@ -162,24 +167,7 @@ async fn a_panic_in_the_future_names_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

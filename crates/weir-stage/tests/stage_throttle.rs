@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio::time::{timeout, Instant};
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, ConfigError, Error, Rate, Scope};
 
 const MS: Duration = Duration::from_millis(1);
@@ -21,7 +22,7 @@ async fn arrivals<T>(rx: &chan::Receiver<T>, start: Instant) -> Vec<(T, Duration
 
 #[tokio::test(start_paused = true)]
 async fn lets_a_burst_through_then_paces_the_rest() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let start = Instant::now();
     let nums = stage::generate(&scope, 0..10);
@@ -32,7 +33,7 @@ async fn lets_a_burst_through_then_paces_the_rest() {
     let secs: Vec<_> = got.iter().map(|(_, t)| t.as_secs()).collect();
     assert_eq!(secs, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3]);
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 /// The limit holds in every window, not only in windows aligned to the
@@ -132,7 +133,7 @@ fn rate_constructors() {
 
 #[tokio::test(start_paused = true)]
 async fn cancel_stops_it_while_it_waits_for_the_rate() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3]).await.unwrap();
@@ -142,12 +143,12 @@ async fn cancel_stops_it_while_it_waits_for_the_rate() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(paced.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<u8>(8);
     let paced = stage::throttle(&scope, rx, Rate::per_second(10)).unwrap();
@@ -156,12 +157,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed());
     assert_eq!(paced.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3, 4]).await.unwrap();
@@ -172,12 +173,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(tx.is_closed());
     assert_eq!(paced.recv().await, Some(1));
     assert_eq!(paced.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn dropping_the_output_stops_it_while_it_waits_for_the_rate() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3]).await.unwrap();
@@ -186,24 +187,7 @@ async fn dropping_the_output_stops_it_while_it_waits_for_the_rate() {
     drop(paced);
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

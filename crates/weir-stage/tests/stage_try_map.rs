@@ -2,11 +2,12 @@
 
 use weir_cancel::Context;
 use weir_core::chan;
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Error, Scope};
 
 #[tokio::test]
 async fn maps_every_ok_in_order() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..1_000);
     let out = stage::try_map(&scope, nums, |n: i32| Ok::<_, std::io::Error>(n * 2));
@@ -16,12 +17,12 @@ async fn maps_every_ok_in_order() {
         all.await.unwrap(),
         (0..1_000).map(|n| n * 2).collect::<Vec<_>>()
     );
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn an_error_fails_the_stage_and_cancels_the_scope() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let endless = stage::generate(&scope, 0u64..);
     let parsed = stage::try_map(&scope.named("parse"), endless, |n| {
@@ -40,7 +41,7 @@ async fn an_error_fails_the_stage_and_cancels_the_scope() {
         other => panic!("unexpected: {other:?}"),
     }
     assert!(seen.await.is_err(), "the sink was cancelled too");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -90,7 +91,7 @@ async fn collect_errors_skips_failed_items_and_keeps_going() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded::<i32>(4);
     let out = stage::try_map(&scope, rx, Ok::<_, std::io::Error>);
@@ -99,12 +100,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "its input was dropped");
     assert_eq!(out.recv().await, None, "its output was closed");
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3, 4]).await.unwrap();
@@ -117,12 +118,12 @@ async fn cancel_stops_it_on_a_full_output() {
     assert!(tx.is_closed());
     assert_eq!(out.recv().await, Some(1));
     assert_eq!(out.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_output_stops_it_and_its_upstream() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, rx) = chan::bounded(4);
     let out = stage::try_map(&scope, rx, |n: i32| Ok::<_, std::io::Error>(n));
@@ -130,12 +131,12 @@ async fn dropping_the_output_stops_it_and_its_upstream() {
     tx.send(1).await.unwrap(); // it notices at its next send
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panic_in_f_names_the_stage() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..10);
     let out = stage::try_map(&scope, nums, |n: i32| {
@@ -150,24 +151,7 @@ async fn a_panic_in_f_names_the_stage() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
+    baseline.assert_settled().await;
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.

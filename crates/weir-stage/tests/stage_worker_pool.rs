@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use weir_cancel::Context;
 use weir_core::chan::{self, TryRecvError};
+use weir_stage::testing::TaskBaseline;
 use weir_stage::{self as stage, Backoff, ConfigError, Error, Policy, Scope, WorkerPool};
 
 type Io = std::io::Error;
@@ -51,7 +52,7 @@ impl Gate {
 async fn every_job_is_processed_exactly_once() {
     // Go: processJobs(jobs, results, 3) reads every job once; results carry
     // one value per job.
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let jobs = stage::generate(&scope, 0..1_000u64);
     let results = stage::worker_pool(&scope, jobs, 3, |n| async move {
@@ -64,7 +65,7 @@ async fn every_job_is_processed_exactly_once() {
     let mut all = all.await.unwrap();
     all.sort_unstable();
     assert_eq!(all, (0..1_000).map(|n| n * 2).collect::<Vec<_>>());
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -205,7 +206,7 @@ async fn zero_workers_or_attempts_is_a_config_error() {
 
 #[tokio::test]
 async fn cancel_stops_it_on_an_empty_input() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, jobs) = chan::bounded::<u32>(4);
     let (results, pool) = WorkerPool::new(3)
@@ -217,12 +218,12 @@ async fn cancel_stops_it_on_an_empty_input() {
     assert!(tx.is_closed(), "the jobs receiver was dropped");
     assert_eq!(results.recv().await, None, "the results were closed");
     assert_eq!(pool.running(), 0);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_it_on_a_full_output() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, jobs) = chan::bounded(8);
     tx.send_all(vec![1, 2, 3, 4]).await.unwrap();
@@ -239,12 +240,12 @@ async fn cancel_stops_it_on_a_full_output() {
         "what was sent stays buffered"
     );
     assert_eq!(results.recv().await, None);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn dropping_the_results_stops_it_and_its_upstream_even_when_idle() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, jobs) = chan::bounded::<u32>(4);
     let (results, pool) = WorkerPool::new(3)
@@ -254,7 +255,7 @@ async fn dropping_the_results_stops_it_and_its_upstream_even_when_idle() {
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
     assert_eq!(pool.running(), 0);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -272,7 +273,7 @@ async fn dropping_the_results_stops_a_busy_upstream() {
 
 #[tokio::test]
 async fn dropping_the_results_stops_the_jobs_in_flight() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (tx, jobs) = chan::bounded::<u32>(4);
     let (results, pool) = WorkerPool::new(2)
@@ -287,12 +288,12 @@ async fn dropping_the_results_stops_the_jobs_in_flight() {
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
     assert_eq!(pool.running(), 0);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_failing_job_fails_the_pool_by_default() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let jobs = stage::generate(&scope, 0..100u32);
     let results = stage::worker_pool(&scope.named("parse"), jobs, 4, |n| async move {
@@ -311,12 +312,12 @@ async fn a_failing_job_fails_the_pool_by_default() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn a_panicking_job_is_a_panic_naming_the_pool() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let jobs = stage::generate(&scope, 0..100u32);
     let results = stage::worker_pool(&scope, jobs, 4, |n| async move {
@@ -332,12 +333,12 @@ async fn a_panicking_job_is_a_panic_naming_the_pool() {
         }
         other => panic!("unexpected: {other:?}"),
     }
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn under_collect_errors_failures_are_recorded_and_the_pool_keeps_its_size() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::builder(&Context::background())
         .collect_errors()
         .build();
@@ -377,7 +378,7 @@ async fn under_collect_errors_failures_are_recorded_and_the_pool_keeps_its_size(
         other => panic!("unexpected: {other:?}"),
     }
     assert_eq!(kept.await.unwrap().len(), 24);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -410,7 +411,7 @@ async fn skip_drops_failed_jobs_and_counts_them() {
 
 #[tokio::test]
 async fn dead_letter_hands_back_every_failed_job_with_its_error() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let (dead_tx, dead_rx) = chan::unbounded();
     let jobs = stage::generate(&scope, 0..20u32);
@@ -443,7 +444,7 @@ async fn dead_letter_hands_back_every_failed_job_with_its_error() {
         "the dead-letter channel closed when the pool ended"
     );
     assert_eq!(pool.failed(), 8);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -528,7 +529,7 @@ async fn a_job_failing_every_attempt_goes_to_the_policy() {
 
 #[tokio::test(start_paused = true)]
 async fn cancel_stops_a_job_waiting_to_retry() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let tries = Arc::new(AtomicUsize::new(0));
     let t = tries.clone();
@@ -547,12 +548,12 @@ async fn cancel_stops_a_job_waiting_to_retry() {
     scope.cancel();
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert_eq!(tries.load(Ordering::SeqCst), 1);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn resize_grows_the_pool_while_it_runs() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let gate = Gate::new();
     let jobs = stage::generate(&scope, 0..10u32);
@@ -577,7 +578,7 @@ async fn resize_grows_the_pool_while_it_runs() {
     all.sort_unstable();
     assert_eq!(all, (0..10).collect::<Vec<_>>());
     assert_eq!(pool.running(), 0);
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -646,7 +647,7 @@ async fn resize_to_zero_is_an_error_and_changes_nothing() {
 
 #[tokio::test]
 async fn resizing_an_ended_pool_spawns_nothing() {
-    let baseline = alive();
+    let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let jobs = stage::generate(&scope, 0..3u32);
     let (results, pool) = WorkerPool::new(2)
@@ -657,7 +658,7 @@ async fn resizing_an_ended_pool_spawns_nothing() {
     assert_eq!(all.await.unwrap().len(), 3);
     pool.resize(5).unwrap();
     assert_eq!((pool.workers(), pool.running()), (5, 0));
-    assert_no_leaks(baseline).await;
+    baseline.assert_settled().await;
 }
 
 #[tokio::test]
@@ -677,23 +678,6 @@ async fn capacity_sets_the_results_channel() {
     )
     .unwrap();
     assert_eq!(default.capacity(), Some(stage::DEFAULT_CAPACITY));
-}
-
-fn alive() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Yields until every task spawned after `baseline` was taken has ended.
-async fn assert_no_leaks(baseline: usize) {
-    for _ in 0..1_000 {
-        if alive() <= baseline {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{} tasks still alive, baseline {baseline}", alive());
 }
 
 /// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.
