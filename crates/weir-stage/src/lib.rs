@@ -78,6 +78,7 @@
 mod driver;
 mod error;
 mod scope;
+mod stats;
 
 mod batch;
 mod collect;
@@ -110,6 +111,7 @@ mod worker_pool;
 pub use driver::{Incomplete, SinkOutput};
 pub use error::{BoxError, ConfigError, Error};
 pub use scope::{Scope, ScopeBuilder, Wait, DEFAULT_CAPACITY};
+pub use stats::{ScopeStats, StageStats};
 
 pub use collect::collect;
 pub use fold::fold;

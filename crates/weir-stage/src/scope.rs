@@ -14,6 +14,7 @@ use weir_cancel::{CancelHandle, Context, ContextError};
 use weir_core::chan::{self, Receiver, Sender};
 
 use crate::error::{panic_message, BoxError, Error};
+use crate::stats::ScopeStats;
 
 /// The channel capacity stages get unless told otherwise.
 pub const DEFAULT_CAPACITY: usize = 256;
@@ -153,6 +154,7 @@ impl ScopeBuilder {
                 stop,
                 errors: Mutex::new(Vec::new()),
                 consequences: Mutex::new(Vec::new()),
+                stats: ScopeStats::default(),
                 interrupted: AtomicBool::new(false),
                 collect: self.collect,
                 capacity: self.capacity,
@@ -178,6 +180,8 @@ pub(crate) struct Shared {
     /// outcome only when no stage reports a failure of its own, whatever
     /// the order in which the two were reported.
     consequences: Mutex<Vec<Error>>,
+    /// Per-stage tasks, busy time and errors.
+    stats: ScopeStats,
     /// A stage was stopped by cancellation before it finished.
     interrupted: AtomicBool,
     collect: bool,
@@ -195,11 +199,22 @@ impl Shared {
     }
 
     fn push(&self, list: &Mutex<Vec<Error>>, error: Error) {
+        self.count_error(&error);
         list.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(error);
         if !self.collect {
             self.cancel.cancel();
+        }
+    }
+
+    fn count_error(&self, error: &Error) {
+        match error {
+            Error::Failed { stage, .. } | Error::Panicked { stage, .. } => {
+                self.stats.error(stage);
+            }
+            Error::Multiple(errors) => errors.iter().for_each(|e| self.count_error(e)),
+            Error::Cancelled(_) | Error::Config(_) => {}
         }
     }
 
@@ -390,6 +405,35 @@ impl Scope {
     /// ```
     pub fn context(&self) -> &Context {
         &self.shared.ctx
+    }
+
+    /// Per-stage statistics — tasks, tasks still running, time busy,
+    /// errors — as a live view that outlives the scope (take it before
+    /// [`wait`](Scope::wait) consumes the scope). Pair it with the channels'
+    /// [`Observer`](weir_core::chan::Observer)s for time blocked on
+    /// send and receive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let stats = scope.stats();
+    /// let nums = stage::generate(&scope, 0..1000u64);
+    /// let _sum = stage::fold(&scope, nums, 0, |a, n| a + n);
+    /// scope.wait().await.unwrap();
+    /// for stage in stats.stages() {
+    ///     assert_eq!(stage.running, 0);
+    ///     println!("{}: busy {:?}", stage.name, stage.busy);
+    /// }
+    /// # }
+    /// ```
+    pub fn stats(&self) -> ScopeStats {
+        self.shared.stats.clone()
     }
 
     /// The signal sources watch: cancelled when [`shutdown`](Scope::shutdown)
@@ -677,6 +721,7 @@ impl Scope {
                 }),
             }
         };
+        let task = self.shared.stats.cell(&name).track(task);
         #[cfg(feature = "tracing")]
         let task =
             tracing::Instrument::instrument(task, tracing::info_span!("stage", name = %name));

@@ -72,6 +72,44 @@ async fn a_failing_stage_counts_its_error() {
     assert_eq!(stage(&m, "source#0").errors, 0);
 }
 
+/// A stage with tasks of its own (here a worker pool) reports busy time,
+/// its waits on both channels, and its errors, like a fused stage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_pool_reports_busy_time_waits_and_errors() {
+    let (tx, rx) = weir::chan::bounded(1);
+    let p = Pipeline::with_capacity(&Context::background(), 1);
+    let run = p
+        .from_receiver(rx)
+        .worker_pool(2, |n: u64| async move {
+            // CPU work, so that busy time is measurably above zero.
+            std::thread::sleep(Duration::from_micros(200));
+            if n == 99 {
+                Err("job 99 failed")
+            } else {
+                Ok(n)
+            }
+        })
+        .named("pool")
+        .for_each(|_| std::thread::sleep(Duration::from_millis(1)))
+        .run();
+    // The workers wait on an empty input, then fill a one-slot output that
+    // a slow sink drains: both waits happen.
+    std::thread::sleep(Duration::from_millis(2));
+    for n in 0..20 {
+        tx.send(n).await.unwrap();
+    }
+    tx.send(99).await.unwrap();
+    drop(tx);
+    assert_eq!(run.join().await.unwrap_err().stage(), Some("pool"));
+    let m = p.metrics();
+    let pool = stage(&m, "pool");
+    assert!(pool.busy >= Duration::from_millis(4), "{pool:?}");
+    assert!(!pool.recv_wait.is_zero(), "{pool:?}");
+    assert!(!pool.send_wait.is_zero(), "{pool:?}");
+    assert_eq!(pool.errors, 1, "{pool:?}");
+    assert!(!pool.running);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fused_edges_have_no_queue_and_channel_edges_do() {
     let p = ran().await;

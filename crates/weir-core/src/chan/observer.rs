@@ -1,6 +1,7 @@
 //! [`Observer`]: watching a channel without taking part in it.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::shared::Chan;
 use super::{Receiver, Sender};
@@ -36,6 +37,7 @@ trait Probe: Send + Sync {
     fn capacity(&self) -> Option<usize>;
     fn is_closed(&self) -> bool;
     fn counts(&self) -> (usize, usize);
+    fn waited(&self) -> (Duration, Duration);
 }
 
 impl<T: Send> Probe for Arc<Chan<T>> {
@@ -50,6 +52,9 @@ impl<T: Send> Probe for Arc<Chan<T>> {
     }
     fn counts(&self) -> (usize, usize) {
         (self.sender_count(), self.receiver_count())
+    }
+    fn waited(&self) -> (Duration, Duration) {
+        (self.recv_waited(), self.send_waited())
     }
 }
 
@@ -124,6 +129,68 @@ impl Observer {
     /// ```
     pub fn counts(&self) -> (usize, usize) {
         self.chan.counts()
+    }
+
+    /// Total time the channel's receivers have spent waiting for an item
+    /// (or for the close), summed over receivers: with `n` receivers
+    /// waiting for one second, two seconds.
+    ///
+    /// Counted per wait, from when a receive found nothing and registered
+    /// until it was woken or gave up; a receive that finds an item at once
+    /// adds nothing (and pays nothing for the clock). A receiver polled as
+    /// a `Stream` counts as waiting from an empty poll to its next item.
+    /// Pipelines use it for a stage's "time blocked on receive".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::chan;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(1);
+    /// let probe = rx.observer();
+    /// let consumer = tokio::spawn(async move { rx.recv().await });
+    /// tokio::task::yield_now().await; // the consumer is now waiting
+    /// std::thread::sleep(Duration::from_millis(5)); // real time passes
+    /// tx.send(1).await.unwrap();
+    /// assert_eq!(consumer.await.unwrap(), Some(1));
+    /// assert!(probe.recv_waited() >= Duration::from_millis(5));
+    /// assert_eq!(probe.send_waited(), Duration::ZERO);
+    /// # }
+    /// ```
+    pub fn recv_waited(&self) -> Duration {
+        self.chan.waited().0
+    }
+
+    /// Total time the channel's senders have spent waiting for room (on a
+    /// rendezvous channel, for a receiver), summed over senders; counted
+    /// as for [`recv_waited`](Observer::recv_waited). Pipelines use it for
+    /// a stage's "time blocked on send": a large value means the consumer
+    /// is the bottleneck.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::chan;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(1);
+    /// let probe = tx.observer();
+    /// tx.send(1).await.unwrap();
+    /// let producer = tokio::spawn(async move { tx.send(2).await }); // full: waits
+    /// tokio::task::yield_now().await;
+    /// std::thread::sleep(Duration::from_millis(5));
+    /// assert_eq!(rx.recv().await, Some(1));
+    /// producer.await.unwrap().unwrap();
+    /// assert!(probe.send_waited() >= Duration::from_millis(5));
+    /// # }
+    /// ```
+    pub fn send_waited(&self) -> Duration {
+        self.chan.waited().1
     }
 }
 

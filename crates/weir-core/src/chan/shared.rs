@@ -33,7 +33,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use event_listener::{Event, EventListener, Listener};
 
@@ -103,7 +103,15 @@ pub(crate) struct Chan<T> {
     recv_waiting: AtomicUsize,
     stream_waiting: AtomicUsize,
     send_waiting: AtomicUsize,
+    /// Statistics, not synchronisation (hence std atomics even under loom):
+    /// nanoseconds receivers and senders have spent armed, waiting. Only
+    /// waits pay for the clock reads; an operation that completes at once
+    /// never arms.
+    recv_wait_ns: StatCounter,
+    send_wait_ns: StatCounter,
 }
+
+type StatCounter = std::sync::atomic::AtomicU64;
 
 impl<T> Chan<T> {
     /// `cap`: `Some(0)` is a rendezvous channel, `None` unbounded.
@@ -125,6 +133,8 @@ impl<T> Chan<T> {
             recv_waiting: AtomicUsize::new(0),
             stream_waiting: AtomicUsize::new(0),
             send_waiting: AtomicUsize::new(0),
+            recv_wait_ns: StatCounter::new(0),
+            send_wait_ns: StatCounter::new(0),
         }
     }
 
@@ -168,6 +178,25 @@ impl<T> Chan<T> {
     pub(crate) fn is_drained(&self) -> bool {
         let s = self.queue.lock();
         s.closed && s.items.is_empty()
+    }
+
+    /// Total time receivers have spent waiting for items (or the close).
+    pub(crate) fn recv_waited(&self) -> Duration {
+        Duration::from_nanos(self.recv_wait_ns.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Total time senders have spent waiting for room (or a receiver).
+    pub(crate) fn send_waited(&self) -> Duration {
+        Duration::from_nanos(self.send_wait_ns.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn waited(&self, ops: Ops, since: Instant) {
+        let counter = match ops {
+            Ops::Recv | Ops::Stream => &self.recv_wait_ns,
+            Ops::Send => &self.send_wait_ns,
+        };
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        counter.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn event(&self, ops: Ops) -> (&Event, &AtomicUsize) {
@@ -332,6 +361,9 @@ impl<T> Chan<T> {
 pub(crate) struct Wait {
     listener: Option<EventListener>,
     ops: Ops,
+    /// When it was armed: the wait's length goes to the channel's
+    /// statistics when it is disarmed.
+    since: Option<Instant>,
 }
 
 impl Wait {
@@ -339,6 +371,13 @@ impl Wait {
         Wait {
             listener: None,
             ops,
+            since: None,
+        }
+    }
+
+    fn account<T>(&mut self, chan: &Chan<T>) {
+        if let Some(since) = self.since.take() {
+            chan.waited(self.ops, since);
         }
     }
 
@@ -352,6 +391,7 @@ impl Wait {
         let (event, waiting) = chan.event(self.ops);
         waiting.fetch_add(1, Ordering::Relaxed);
         self.listener = Some(event.listen());
+        self.since = Some(Instant::now());
     }
 
     /// Drops the listener (a notification it got passes on) and uncounts it.
@@ -359,6 +399,7 @@ impl Wait {
     pub(crate) fn disarm<T>(&mut self, chan: &Chan<T>) {
         if self.listener.take().is_some() {
             chan.event(self.ops).1.fetch_sub(1, Ordering::Relaxed);
+            self.account(chan);
         }
     }
 
@@ -388,6 +429,7 @@ impl Wait {
         };
         // The listener is gone (consumed or dropped): uncount it.
         chan.event(self.ops).1.fetch_sub(1, Ordering::Relaxed);
+        self.account(chan);
         notified
     }
 }

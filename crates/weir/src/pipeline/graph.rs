@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use weir_core::chan::Observer;
+use weir_stage::ScopeStats;
 
 use super::metrics::{Counters, EdgeMetrics, Metrics, StageMetrics};
 
@@ -30,11 +31,12 @@ pub(crate) struct Node {
     pub(crate) label: Arc<Label>,
     pub(crate) kind: &'static str,
     pub(crate) counters: Arc<Counters>,
-    /// The channel the stage sends into, once the pipeline runs.
-    output: Option<Observer>,
+    /// The channels the stage sends into, once the pipeline runs (one per
+    /// branch for a split).
+    outputs: Vec<Observer>,
     /// The stage runs as tasks of its own (a worker pool, a split, a
     /// merge), which keep no counters: its metrics are read off its
-    /// channels.
+    /// channels and the scope's [`ScopeStats`].
     tasks: bool,
 }
 
@@ -45,13 +47,22 @@ pub(crate) struct Edge {
     fused: bool,
 }
 
-#[derive(Default)]
 pub(crate) struct Graph {
     nodes: Vec<Node>,
     edges: Vec<Edge>,
+    /// Tasks, busy time and errors of the stages with tasks of their own.
+    stats: ScopeStats,
 }
 
 impl Graph {
+    pub(crate) fn new(stats: ScopeStats) -> Graph {
+        Graph {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            stats,
+        }
+    }
+
     /// Adds a stage named `name` (or `kind#N` when `None`).
     pub(crate) fn add(&mut self, kind: &'static str, name: Option<Arc<str>>) -> NodeId {
         let id = self.nodes.len();
@@ -60,7 +71,7 @@ impl Graph {
             label: Arc::new(Label(Mutex::new(name))),
             kind,
             counters: Arc::default(),
-            output: None,
+            outputs: Vec::new(),
             tasks: false,
         });
         id
@@ -72,7 +83,7 @@ impl Graph {
 
     /// Records the channel a stage sends into, once it exists.
     pub(crate) fn set_output(&mut self, node: NodeId, probe: Observer) {
-        self.nodes[node].output = Some(probe);
+        self.nodes[node].outputs.push(probe);
     }
 
     /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
@@ -99,7 +110,7 @@ impl Graph {
                 .iter()
                 .map(|e| {
                     let probe = (!e.fused)
-                        .then(|| self.nodes[e.from].output.as_ref())
+                        .then(|| self.nodes[e.from].outputs.last())
                         .flatten();
                     EdgeMetrics {
                         from: self.nodes[e.from].label.get().to_string(),
@@ -116,15 +127,31 @@ impl Graph {
         let n = &self.nodes[id];
         let mut m = n.counters.snapshot(&n.label.get(), n.kind);
         if n.tasks {
-            // What its upstream stages sent it, and whether any of its
-            // tasks still holds its output channel open.
+            // What its upstream stages sent it; the rest from the scope's
+            // statistics of its tasks and from its channels.
             m.items_in = self
                 .edges
                 .iter()
                 .filter(|e| e.to == id)
                 .map(|e| self.nodes[e.from].counters.snapshot("", "").items_out)
                 .sum();
-            m.running = n.output.as_ref().is_some_and(|o| o.counts().0 > 0);
+            m.running = n.outputs.iter().any(|o| o.counts().0 > 0);
+            if let Some(stats) = self.stats.stage(&m.name) {
+                m.busy = stats.busy;
+                m.errors = stats.errors;
+            }
+            m.send_wait = n.outputs.iter().map(Observer::send_waited).sum();
+            // Time its tasks waited on their input channel: known when the
+            // upstream stage has a single output (not a split's branch).
+            m.recv_wait = self
+                .edges
+                .iter()
+                .filter(|e| e.to == id && !e.fused)
+                .filter_map(|e| match &self.nodes[e.from].outputs[..] {
+                    [only] => Some(only.recv_waited()),
+                    _ => None,
+                })
+                .sum();
         }
         m
     }

@@ -72,7 +72,10 @@ fn nanos(d: Duration) -> u64 {
 /// `recv_wait` are time spent blocked on a full output channel and an empty
 /// input channel. Stages fused into one task (see the
 /// [`pipeline`](crate::pipeline) docs) each count their own `busy`; the task's
-/// waits are counted on the stage at its end.
+/// waits are counted on the stage at its end. For a stage with tasks of its
+/// own (a worker pool, a split, a merge), `busy` is the time its tasks spent
+/// being polled and the waits are measured by its channels, each summed over
+/// its tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StageMetrics {

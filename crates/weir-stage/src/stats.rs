@@ -1,0 +1,215 @@
+//! Per-stage statistics: tasks, time busy, errors.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// A live view of the statistics of every stage of a [`Scope`]: what
+/// [`Scope::stats`] returns. Cheap to clone; it does not keep the scope or
+/// its stages alive, and keeps reporting after they ended.
+///
+/// Time *busy* is the time a stage's tasks spent being polled — running
+/// its code and the user's closures — summed over its tasks (a worker pool
+/// of four, all busy for a second, is busy four seconds). Time spent
+/// waiting on channels is not busy: the channels count it themselves
+/// ([`Observer::recv_waited`](weir_core::chan::Observer::recv_waited),
+/// [`Observer::send_waited`](weir_core::chan::Observer::send_waited)).
+///
+/// [`Scope`]: crate::Scope
+/// [`Scope::stats`]: crate::Scope::stats
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let stats = scope.stats();
+/// let nums = stage::generate(&scope, 1..=100u64);
+/// let squares = stage::worker_pool(&scope, nums, 4, |n| async move { Ok::<_, std::io::Error>(n * n) }).unwrap();
+/// let _sum = stage::fold(&scope, squares, 0, |a, n| a + n);
+/// scope.wait().await.unwrap();
+///
+/// let pool = stats.stage("worker_pool#1").unwrap();
+/// assert_eq!((pool.tasks, pool.running, pool.errors), (4, 0, 0));
+/// assert!(pool.busy > std::time::Duration::ZERO);
+/// assert_eq!(stats.stages().len(), 3);
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct ScopeStats {
+    registry: Arc<Registry>,
+}
+
+#[derive(Default)]
+struct Registry {
+    stages: Mutex<Stages>,
+}
+
+/// The stages in the order they were first spawned, and an index by name.
+type Stages = (Vec<Arc<Cell>>, HashMap<Arc<str>, usize>);
+
+/// One stage's counters, shared by its tasks.
+pub(crate) struct Cell {
+    name: Arc<str>,
+    tasks: AtomicUsize,
+    running: AtomicUsize,
+    busy_ns: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl ScopeStats {
+    /// A snapshot of every stage, in the order they were first spawned.
+    ///
+    /// # Examples
+    ///
+    /// See [`ScopeStats`].
+    pub fn stages(&self) -> Vec<StageStats> {
+        let stages = self.lock();
+        stages.0.iter().map(|cell| cell.snapshot()).collect()
+    }
+
+    /// A snapshot of the stage called `name`, if a task of it was spawned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let stats = scope.stats();
+    /// let nums = stage::generate(&scope.named("numbers"), 0..10);
+    /// let _all = stage::collect::<_, Vec<_>>(&scope, nums);
+    /// scope.wait().await.unwrap();
+    /// assert_eq!(stats.stage("numbers").unwrap().tasks, 1);
+    /// assert!(stats.stage("nothing").is_none());
+    /// # }
+    /// ```
+    pub fn stage(&self, name: &str) -> Option<StageStats> {
+        let stages = self.lock();
+        let i = *stages.1.get(name)?;
+        Some(stages.0[i].snapshot())
+    }
+
+    /// The counters of the stage called `name`, made on first use.
+    pub(crate) fn cell(&self, name: &Arc<str>) -> Arc<Cell> {
+        let mut stages = self.lock();
+        if let Some(&i) = stages.1.get(name) {
+            return Arc::clone(&stages.0[i]);
+        }
+        let cell = Arc::new(Cell {
+            name: Arc::clone(name),
+            tasks: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            busy_ns: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        });
+        let i = stages.0.len();
+        stages.0.push(Arc::clone(&cell));
+        stages.1.insert(Arc::clone(name), i);
+        cell
+    }
+
+    /// Counts an error against the stage called `name`.
+    pub(crate) fn error(&self, name: &Arc<str>) {
+        self.cell(name).errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stages> {
+        self.registry
+            .stages
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for ScopeStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.stages()).finish()
+    }
+}
+
+impl Cell {
+    fn snapshot(&self) -> StageStats {
+        StageStats {
+            name: self.name.to_string(),
+            tasks: self.tasks.load(Ordering::Relaxed),
+            running: self.running.load(Ordering::Relaxed),
+            busy: Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed)),
+            errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Wraps one task of the stage: counts it, and its poll time as busy.
+    pub(crate) fn track<F: Future>(self: Arc<Self>, task: F) -> Timed<F> {
+        self.tasks.fetch_add(1, Ordering::Relaxed);
+        self.running.fetch_add(1, Ordering::Relaxed);
+        Timed {
+            task,
+            cell: Running(self),
+        }
+    }
+}
+
+/// A snapshot of one stage's statistics (see [`ScopeStats`]).
+///
+/// # Examples
+///
+/// See [`ScopeStats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StageStats {
+    /// The stage's name, as in errors (`map#2`, or the name given with
+    /// [`Scope::named`](crate::Scope::named)).
+    pub name: String,
+    /// Tasks spawned for it (a worker pool's workers, grown ones included).
+    pub tasks: usize,
+    /// Tasks of it still running.
+    pub running: usize,
+    /// Time its tasks spent being polled, summed over tasks.
+    pub busy: Duration,
+    /// Errors and panics it reported (per-item errors under
+    /// [`collect_errors`](crate::ScopeBuilder::collect_errors) included).
+    pub errors: u64,
+}
+
+/// Marks the task ended when dropped — finished, cancelled or aborted.
+struct Running(Arc<Cell>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[pin_project::pin_project]
+/// A stage task whose poll time is counted as the stage's busy time.
+pub(crate) struct Timed<F> {
+    #[pin]
+    task: F,
+    cell: Running,
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let started = Instant::now();
+        let poll = this.task.poll(cx);
+        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        this.cell.0.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        poll
+    }
+}
