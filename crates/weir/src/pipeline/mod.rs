@@ -33,6 +33,49 @@
 //! order. [`worker_pool`](Flow::worker_pool), [`fan_out`](Flow::fan_out)
 //! and [`merge`](Flow::merge) do not: items come out as workers finish.
 //!
+//! # Graphs that are not a line
+//!
+//! A split ([`balance`](Flow::balance), [`partition`](Flow::partition),
+//! [`broadcast`](Flow::broadcast)) returns one `Flow` per branch; each
+//! branch can do something different, branches can be
+//! [`merge`](Flow::merge)d back, and each can end in its own sink. The
+//! graph is checked where a line can't check it:
+//!
+//! * **Types**: every port is a `Flow<T>`, so joining branches of different
+//!   item types, or a sink of the wrong type, does not compile (see the
+//!   compile-fail tests in `crates/weir/tests/compile_fail/`).
+//! * **Unconnected outputs**: a `Flow` dropped without reaching a sink is a
+//!   [`ConfigError`](weir_stage::ConfigError) naming the stage, returned by
+//!   the first sink awaited — before anything runs.
+//! * **Cycles** can't be written: every step consumes its `Flow`, and a
+//!   stage's input exists before the stage does, so no output can be
+//!   routed back into a stage built earlier.
+//!
+//! With several sinks, awaiting (or running) any one of them starts the
+//! whole graph; the others then resolve with their own results.
+//!
+//! ```
+//! use weir::cancel::Context;
+//! use weir::pipeline::Pipeline;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), weir::Error> {
+//! let p = Pipeline::new(&Context::background());
+//! let [evens, all] = <[_; 2]>::try_from(p.source(1..=10u64).broadcast(2)).unwrap();
+//! let evens = evens.filter(|n| n % 2 == 0).collect::<Vec<_>>();
+//! let total = all.map(|n| n * 10).fold(0, |a, n| a + n);
+//! assert_eq!(evens.await?, [2, 4, 6, 8, 10]); // runs the whole graph
+//! assert_eq!(total.await?, 550);
+//!
+//! // A branch left unconnected is an error before anything runs.
+//! let p = Pipeline::new(&Context::background());
+//! let [used, _forgotten] = <[_; 2]>::try_from(p.source(1..=10u64).balance(2)).unwrap();
+//! let err = used.collect::<Vec<_>>().await.unwrap_err();
+//! assert!(err.config().is_some());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Examples
 //!
 //! The seed's pipeline, then its worker pool, summed:
