@@ -51,14 +51,17 @@ fn counted<F>(fut: F, side: usize) -> Counted<Pin<Box<F>>> {
 const CAP: usize = 1024;
 const BATCH: usize = 256;
 
-async fn weir(n: u64) -> u64 {
+/// One item per `send` / `recv`. With `budget: false` both tasks run
+/// outside tokio's cooperative budget (`tokio::task::unconstrained`): what
+/// the budget's forced yields cost.
+async fn weir(n: u64, budget: bool) -> u64 {
     let (tx, rx) = chan::bounded::<u64>(CAP);
-    let p = tokio::spawn(async move {
+    let p = spawn(budget, async move {
         for i in 0..n {
             counted(tx.send(i), 0).await.expect("receiver alive");
         }
     });
-    let c = tokio::spawn(async move {
+    let c = spawn(budget, async move {
         let mut sum = 0u64;
         while let Some(v) = counted(rx.recv(), 1).await {
             sum = sum.wrapping_add(v);
@@ -69,24 +72,17 @@ async fn weir(n: u64) -> u64 {
     c.await.expect("consumer")
 }
 
-/// As [`weir`], both tasks outside tokio's cooperative budget
-/// (`tokio::task::unconstrained`): what the budget's forced yields cost.
-async fn weir_unconstrained(n: u64) -> u64 {
-    let (tx, rx) = chan::bounded::<u64>(CAP);
-    let p = tokio::spawn(tokio::task::unconstrained(async move {
-        for i in 0..n {
-            counted(tx.send(i), 0).await.expect("receiver alive");
-        }
-    }));
-    let c = tokio::spawn(tokio::task::unconstrained(async move {
-        let mut sum = 0u64;
-        while let Some(v) = counted(rx.recv(), 1).await {
-            sum = sum.wrapping_add(v);
-        }
-        sum
-    }));
-    p.await.expect("producer");
-    c.await.expect("consumer")
+/// `tokio::spawn`, inside tokio's cooperative budget or outside it.
+fn spawn<F>(budget: bool, fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if budget {
+        tokio::spawn(fut)
+    } else {
+        tokio::spawn(tokio::task::unconstrained(fut))
+    }
 }
 
 async fn batch(n: u64) -> u64 {
@@ -162,8 +158,8 @@ fn main() {
     .expect("runtime");
     let t = Instant::now();
     let sum = match mode {
-        "weir" => rt.block_on(weir(n)),
-        "weir-unc" => rt.block_on(weir_unconstrained(n)),
+        "weir" => rt.block_on(weir(n, true)),
+        "weir-unc" => rt.block_on(weir(n, false)),
         "batch" => rt.block_on(batch(n)),
         "flume" => rt.block_on(flume(n)),
         "try" => try_only(n),

@@ -21,10 +21,9 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use weir_benches::work::{pause, percentiles};
-use weir_core::{chan, WaitGroup};
+use weir_benches::work::percentiles;
+use weir_benches::workloads::{cancel, latency};
 
-const STAGES: usize = 10;
 const IDLE: Duration = Duration::from_micros(500);
 
 /// Which runtime: `Ct` current-thread; `Mt` multi-thread with every driver
@@ -54,6 +53,10 @@ fn rt(flavor: Flavor) -> tokio::runtime::Runtime {
 
 fn report(what: &str, samples: &mut [Duration]) {
     let (p50, p99) = percentiles(samples);
+    print_percentiles(what, p50, p99);
+}
+
+fn print_percentiles(what: &str, p50: Duration, p99: Duration) {
     println!(
         "{what:<16} p50 {:>7.1} µs  p99 {:>7.1} µs",
         p50.as_secs_f64() * 1e6,
@@ -85,110 +88,27 @@ fn thread_wake(trials: usize) -> Vec<Duration> {
     samples
 }
 
-/// Workload 5 (`benches/src/workloads/cancel.rs`, weir side) on either runtime.
-fn cancel(trials: usize, flavor: Flavor) -> Vec<Duration> {
-    let ct = flavor == Flavor::Ct;
-    let rt = rt(flavor);
-    let _enter = rt.enter();
-    let mut samples = Vec::with_capacity(trials);
-    for _ in 0..trials {
-        let (token, handle) = weir::cancel::Context::background().with_cancel();
-        let wg = WaitGroup::new();
-        let (chans_tx, chans_rx): (Vec<_>, Vec<_>) =
-            (0..STAGES).map(|_| chan::bounded::<u64>(128)).unzip();
-        let (tx, tok) = (chans_tx[0].clone(), token.clone());
-        wg.go(async move {
-            let mut i = 0u64;
-            loop {
-                tokio::select! {
-                    r = tx.send(i) => if r.is_err() { return },
-                    _ = tok.cancelled() => return,
-                }
-                i += 1;
-            }
-        });
-        for s in 1..STAGES {
-            let (rx, tx, tok) = (chans_rx[s - 1].clone(), chans_tx[s].clone(), token.clone());
-            wg.go(async move {
-                loop {
-                    let v = tokio::select! {
-                        v = rx.recv() => match v { Some(v) => v, None => return },
-                        _ = tok.cancelled() => return,
-                    };
-                    tokio::select! {
-                        r = tx.send(v) => if r.is_err() { return },
-                        _ = tok.cancelled() => return,
-                    }
-                }
-            });
-        }
-        if ct {
-            // Nothing runs unless this thread drives the runtime.
-            rt.block_on(async {
-                while !chans_tx.iter().all(|tx| tx.is_full()) {
-                    tokio::task::yield_now().await;
-                }
-            });
-        } else {
-            while !chans_tx.iter().all(|tx| tx.is_full()) {
-                pause(Duration::from_micros(10));
-            }
-            pause(Duration::from_micros(100));
-        }
-        let t0 = Instant::now();
-        handle.cancel();
-        rt.block_on(wg.wait()).expect("stage tasks");
-        samples.push(t0.elapsed());
-    }
-    samples
-}
-
-/// Workload 7 (`benches/src/workloads/latency.rs`, weir side) on either runtime.
-fn latency(trials: usize, flavor: Flavor) -> Vec<Duration> {
-    let rt = rt(flavor);
-    let _enter = rt.enter();
-    let wg = WaitGroup::new();
-    let (input, mut rx) = chan::bounded::<u64>(1024);
-    for _ in 0..3 {
-        let (tx, next) = chan::bounded::<u64>(1024);
-        wg.go(async move {
-            let mut buf = Vec::with_capacity(512);
-            while rx.recv_many(&mut buf, 512).await > 0 {
-                let out: Vec<u64> = buf.drain(..).map(|v| v + 1).collect();
-                if tx.send_all(out).await.is_err() {
-                    return;
-                }
-            }
-        });
-        rx = next;
-    }
-    let output = rx;
-    let mut samples = Vec::with_capacity(trials);
-    for i in 0..trials as u64 {
-        std::thread::sleep(IDLE);
-        let t0 = Instant::now();
-        let v = rt.block_on(async {
-            input.send(i).await.expect("pipeline input");
-            output.recv().await.expect("pipeline output")
-        });
-        samples.push(t0.elapsed());
-        assert_eq!(v, i + 3);
-    }
-    drop(input);
-    rt.block_on(wg.wait()).expect("stage tasks");
-    samples
-}
-
 fn main() {
     let trials: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(500);
     report("thread wake", &mut thread_wake(trials));
-    report("cancel mt", &mut cancel(trials, Flavor::Mt));
-    report("cancel mt-noio", &mut cancel(trials, Flavor::MtNoIo));
-    report("cancel ct", &mut cancel(trials, Flavor::Ct));
-    report("latency mt", &mut latency(trials, Flavor::Mt));
-    report("latency mt-noio", &mut latency(trials, Flavor::MtNoIo));
-    report("latency ct", &mut latency(trials, Flavor::Ct));
+    // Workloads 5 and 7, exactly as `compare` runs them, on each runtime.
+    for (name, flavor) in [
+        ("mt", Flavor::Mt),
+        ("mt-noio", Flavor::MtNoIo),
+        ("ct", Flavor::Ct),
+    ] {
+        let out = cancel::weir_on(&rt(flavor), trials, 128);
+        print_percentiles(&format!("cancel {name}"), out.p50, out.p99);
+    }
+    for (name, flavor) in [
+        ("mt", Flavor::Mt),
+        ("mt-noio", Flavor::MtNoIo),
+        ("ct", Flavor::Ct),
+    ] {
+        let out = latency::weir_on(&rt(flavor), trials);
+        print_percentiles(&format!("latency {name}"), out.p50, out.p99);
+    }
 }

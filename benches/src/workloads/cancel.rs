@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use tokio::runtime::{Runtime, RuntimeFlavor};
 use tokio_util::sync::CancellationToken;
 use weir_core::{chan, WaitGroup};
 
@@ -29,7 +30,14 @@ fn wait_until_full(full: impl Fn() -> bool) {
 /// weir-core channels, a `WaitGroup` over the stage tasks, and
 /// weir-cancel's `Context` as the shared cancel signal.
 pub fn weir(trials: usize, cap: usize) -> Outcome {
-    let rt = runtime();
+    weir_on(&runtime(), trials, cap)
+}
+
+/// [`weir`] on a runtime of the caller's choosing (`profile_wake` compares
+/// runtime flavours with it). On a current-thread runtime nothing runs
+/// unless this thread drives it, so the buffers are filled inside
+/// `block_on`.
+pub fn weir_on(rt: &Runtime, trials: usize, cap: usize) -> Outcome {
     let _enter = rt.enter();
     let start = Instant::now();
     let mut samples = Vec::with_capacity(trials);
@@ -65,7 +73,16 @@ pub fn weir(trials: usize, cap: usize) -> Outcome {
                 }
             });
         }
-        wait_until_full(|| chans_tx.iter().all(|tx| tx.is_full()));
+        let full = || chans_tx.iter().all(|tx| tx.is_full());
+        if rt.handle().runtime_flavor() == RuntimeFlavor::CurrentThread {
+            rt.block_on(async {
+                while !full() {
+                    tokio::task::yield_now().await;
+                }
+            });
+        } else {
+            wait_until_full(full);
+        }
         let t0 = Instant::now();
         handle.cancel();
         rt.block_on(wg.wait()).expect("stage tasks");

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use tokio::runtime::Runtime;
 use weir_core::{chan, WaitGroup};
 
 use crate::work::{percentiles, runtime, CAP};
@@ -21,7 +22,12 @@ pub const BATCH: usize = 512;
 /// weir-core: each stage is the batched loop of the pipeline workload
 /// (`recv_many` then `send_all`).
 pub fn weir(trials: usize) -> Outcome {
-    let rt = runtime();
+    weir_on(&runtime(), trials)
+}
+
+/// [`weir`] on a runtime of the caller's choosing (`profile_wake` compares
+/// runtime flavours with it).
+pub fn weir_on(rt: &Runtime, trials: usize) -> Outcome {
     let _enter = rt.enter();
     let wg = WaitGroup::new();
     let (input, mut rx) = chan::bounded::<u64>(CAP);

@@ -9,7 +9,7 @@
 //! asserts on timing.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::task::{Context, Poll};
@@ -19,33 +19,14 @@ use std::time::Duration;
 use futures::executor::block_on;
 use futures::poll;
 use futures::stream::FusedStream;
-use futures::task::{noop_waker, waker, ArcWake};
+use futures::task::noop_waker;
 use tokio::sync::{Barrier, Notify, Semaphore};
 use weir_core::chan::{self, Receiver, SendError, Sender, TryRecvError, TrySendError};
 
 // ---------------------------------------------------------------- helpers
 
-/// A waker that remembers whether it was woken.
-#[derive(Default)]
-struct WakeFlag(AtomicBool);
-
-impl ArcWake for WakeFlag {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        arc_self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-impl WakeFlag {
-    fn was_woken(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Polls `fut` once with a waker that sets `flag`.
-fn poll_with<F: Future>(fut: Pin<&mut F>, flag: &Arc<WakeFlag>) -> Poll<F::Output> {
-    let waker = waker(flag.clone());
-    fut.poll(&mut Context::from_waker(&waker))
-}
+mod support;
+use support::{poll_with, WakeFlag};
 
 /// An item that counts its drops.
 #[derive(Debug)]

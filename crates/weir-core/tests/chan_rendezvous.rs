@@ -3,38 +3,16 @@
 //! receiver, so the channel never holds more items than it has waiting
 //! receivers.
 
-use std::future::Future;
-use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::thread;
 
-use futures::task::{waker, ArcWake};
 use futures::{poll, StreamExt};
 use weir_core::chan::{self, SendError, TryRecvError, TrySendError};
 
-/// A waker that remembers whether it was woken.
-#[derive(Default)]
-struct WakeFlag(AtomicBool);
-
-impl ArcWake for WakeFlag {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        arc_self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-impl WakeFlag {
-    fn was_woken(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Polls `fut` once with a waker that sets `flag`.
-fn poll_with<F: Future>(fut: Pin<&mut F>, flag: &Arc<WakeFlag>) -> Poll<F::Output> {
-    let waker = waker(flag.clone());
-    fut.poll(&mut Context::from_waker(&waker))
-}
+mod support;
+use support::{poll_with, WakeFlag};
 
 #[test]
 fn capacity_zero_and_nothing_buffered() {

@@ -98,10 +98,10 @@ mod map_concurrent;
 mod map_unordered;
 mod merge;
 pub mod split;
+mod square;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
-mod square;
 mod then;
 mod throttle;
 mod try_map;
