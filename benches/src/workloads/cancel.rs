@@ -33,7 +33,7 @@ pub fn weir(trials: usize, cap: usize) -> Outcome {
     weir_on(&runtime(), trials, cap)
 }
 
-/// [`weir`] on a runtime of the caller's choosing (`profile_wake` compares
+/// [`weir()`] on a runtime of the caller's choosing (`profile_wake` compares
 /// runtime flavours with it). On a current-thread runtime nothing runs
 /// unless this thread drives it, so the buffers are filled inside
 /// `block_on`.

@@ -25,7 +25,7 @@ pub fn weir(trials: usize) -> Outcome {
     weir_on(&runtime(), trials)
 }
 
-/// [`weir`] on a runtime of the caller's choosing (`profile_wake` compares
+/// [`weir()`] on a runtime of the caller's choosing (`profile_wake` compares
 /// runtime flavours with it).
 pub fn weir_on(rt: &Runtime, trials: usize) -> Outcome {
     let _enter = rt.enter();
