@@ -192,6 +192,50 @@ proptest! {
     }
 
     #[test]
+    fn random_chains_with_batching_keep_order_and_lose_nothing(
+        input in input(),
+        capacity in capacity(),
+        steps in prop::collection::vec((0u8..4, 1usize..9), 0..6),
+    ) {
+        // Random sequences of map / filter / batch→unbatch / a batch
+        // summed per group: every step keeps order, so the output is
+        // exactly the loop's.
+        let got = run(async {
+            let scope = scope(capacity);
+            let mut items = stage::generate(&scope, input.iter().map(|&n| u64::from(n)).collect::<Vec<_>>());
+            for &(kind, k) in &steps {
+                items = match kind {
+                    0 => stage::map(&scope, items, move |n: u64| n.wrapping_mul(3).wrapping_add(k as u64)),
+                    1 => stage::filter(&scope, items, move |n: &u64| n % (k as u64 + 1) != 0),
+                    2 => {
+                        let groups = stage::batch(&scope, items, k, Duration::from_millis(1)).unwrap();
+                        stage::unbatch(&scope, groups)
+                    }
+                    _ => {
+                        let groups = stage::batch(&scope, items, k, Duration::MAX).unwrap();
+                        stage::map(&scope, groups, |g: Vec<u64>| g.iter().fold(0u64, |a, n| a.wrapping_add(*n)))
+                    }
+                };
+            }
+            let all = stage::collect::<_, Vec<_>>(&scope, items);
+            scope.wait().await.unwrap();
+            all.await.unwrap()
+        });
+        let mut expected: Vec<u64> = input.iter().map(|&n| u64::from(n)).collect();
+        for &(kind, k) in &steps {
+            expected = match kind {
+                0 => expected.into_iter().map(|n| n.wrapping_mul(3).wrapping_add(k as u64)).collect(),
+                1 => expected.into_iter().filter(|n| n % (k as u64 + 1) != 0).collect(),
+                2 => expected,
+                // With no time limit, groups are exactly `k` long (the last
+                // one shorter).
+                _ => expected.chunks(k).map(|g| g.iter().fold(0u64, |a, n| a.wrapping_add(*n))).collect(),
+            };
+        }
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
     fn for_each_concurrent_sees_every_item_once(
         input in input(),
         capacity in capacity(),
