@@ -157,13 +157,13 @@ fn the_runtime_shut_down_under_running_stages_panics_nowhere() {
             let squares = stage::map(&scope, nums, |t: Tracked<u64>| t.map(|n| n.wrapping_mul(n)));
             let mut split = stage::balance(&scope, squares, 2).unwrap();
             let merged = stage::merge(&scope, std::mem::take(&mut split));
-            let sink = ProbeSink::new()
-                .delay(Duration::from_micros(10))
-                .spawn(merged);
-            // Let it run for a while.
+            let sink = ProbeSink::new().spawn(merged);
+            // Let it run for a while, then stall the sink: every stage is
+            // alive, blocked or running, when the runtime goes.
             while sink.received() < 100 {
                 tokio::task::yield_now().await;
             }
+            sink.hold();
             (scope, sink)
         });
         match shutdown {

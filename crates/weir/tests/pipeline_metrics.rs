@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use weir::cancel::Context;
 use weir::pipeline::{Diagnosis, Metrics, Pipeline, StageMetrics};
+use weir::testing::settle;
 
 fn stage<'m>(m: &'m Metrics, name: &str) -> &'m StageMetrics {
     m.stages
@@ -72,42 +73,56 @@ async fn a_failing_stage_counts_its_error() {
     assert_eq!(stage(&m, "source#0").errors, 0);
 }
 
-/// A stage with tasks of its own (here a worker pool) reports busy time,
-/// its waits on both channels, and its errors, like a fused stage.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_pool_reports_busy_time_waits_and_errors() {
-    let (tx, rx) = weir::chan::bounded(1);
+/// A stage with tasks of its own (here a worker pool) reports busy time
+/// and its waits on both channels, like a fused stage.
+#[tokio::test(flavor = "current_thread")]
+async fn a_worker_pool_reports_busy_time_and_waits() {
+    let (tx, rx) = weir::chan::bounded(64);
     let p = Pipeline::with_capacity(&Context::background(), 1);
     let run = p
         .from_receiver(rx)
         .worker_pool(2, |n: u64| async move {
-            // CPU work, so that busy time is measurably above zero.
-            std::thread::sleep(Duration::from_micros(200));
-            if n == 99 {
-                Err("job 99 failed")
+            Ok::<_, std::io::Error>((1..=n).fold(0u64, |a, k| a ^ k))
+        })
+        .named("pool")
+        .for_each(drop)
+        .run();
+    // The workers start and wait on their empty input…
+    settle(100).await;
+    // …then get 40 jobs at once, and send their results on in runs that a
+    // one-slot output can't take without waiting for the sink.
+    for n in 0..40 {
+        tx.send(n).await.unwrap();
+    }
+    drop(tx);
+    run.join().await.unwrap();
+    let m = p.metrics();
+    let pool = stage(&m, "pool");
+    assert!(!pool.busy.is_zero(), "{pool:?}");
+    assert!(!pool.recv_wait.is_zero(), "{pool:?}");
+    assert!(!pool.send_wait.is_zero(), "{pool:?}");
+    assert_eq!(pool.errors, 0, "{pool:?}");
+    assert!(!pool.running);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_failing_worker_pool_counts_its_error() {
+    let p = Pipeline::new(&Context::background());
+    let err = p
+        .source(0..10u64)
+        .worker_pool(2, |n| async move {
+            if n == 3 {
+                Err("job 3 failed")
             } else {
                 Ok(n)
             }
         })
         .named("pool")
-        .for_each(|_| std::thread::sleep(Duration::from_millis(1)))
-        .run();
-    // The workers wait on an empty input, then fill a one-slot output that
-    // a slow sink drains: both waits happen.
-    std::thread::sleep(Duration::from_millis(2));
-    for n in 0..20 {
-        tx.send(n).await.unwrap();
-    }
-    tx.send(99).await.unwrap();
-    drop(tx);
-    assert_eq!(run.join().await.unwrap_err().stage(), Some("pool"));
-    let m = p.metrics();
-    let pool = stage(&m, "pool");
-    assert!(pool.busy >= Duration::from_millis(4), "{pool:?}");
-    assert!(!pool.recv_wait.is_zero(), "{pool:?}");
-    assert!(!pool.send_wait.is_zero(), "{pool:?}");
-    assert_eq!(pool.errors, 1, "{pool:?}");
-    assert!(!pool.running);
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    assert_eq!(err.stage(), Some("pool"));
+    assert_eq!(stage(&p.metrics(), "pool").errors, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
