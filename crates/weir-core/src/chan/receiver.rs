@@ -524,13 +524,9 @@ impl Waiter {
                     return Poll::Ready(done);
                 }
             }
-            if self.wait.is_armed() {
-                if self.wait.poll(chan, cx).is_pending() {
-                    return Poll::Pending;
-                }
-            } else {
-                // Count and register, then look again before sleeping.
-                self.wait.arm(chan);
+            // Count and register, then look again before sleeping.
+            if self.wait.poll_or_arm(chan, cx).is_pending() {
+                return Poll::Pending;
             }
         }
     }

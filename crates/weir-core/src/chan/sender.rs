@@ -461,12 +461,8 @@ impl<T> Future for Send<'_, T> {
                 }
                 Err(PushError::Full(t)) => this.item = Some(t),
             }
-            if this.wait.is_armed() {
-                ready!(this.wait.poll(chan, cx));
-            } else {
-                // Count and register, then look again before sleeping.
-                this.wait.arm(chan);
-            }
+            // Count and register, then look again before sleeping.
+            ready!(this.wait.poll_or_arm(chan, cx));
         }
     }
 }
@@ -522,11 +518,8 @@ impl<T> Future for SendAll<'_, T> {
                 }
                 Ok(_) => {}
             }
-            if this.wait.is_armed() {
-                ready!(this.wait.poll(chan, cx));
-            } else {
-                this.wait.arm(chan);
-            }
+            // Count and register, then look again before sleeping.
+            ready!(this.wait.poll_or_arm(chan, cx));
         }
     }
 }

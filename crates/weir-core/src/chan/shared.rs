@@ -414,6 +414,19 @@ impl Wait {
         Poll::Ready(())
     }
 
+    /// One step of an async wait, for a loop that tries the channel first:
+    /// when armed, waits for the notification (then disarms); otherwise
+    /// counts and registers and returns `Ready` at once, so that the caller
+    /// looks at the channel again before it sleeps.
+    pub(crate) fn poll_or_arm<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.is_armed() {
+            self.poll(chan, cx)
+        } else {
+            self.arm(chan);
+            Poll::Ready(())
+        }
+    }
+
     /// Blocks the thread on the armed listener until notified or until
     /// `deadline`, then disarms. Returns `false` on timeout.
     pub(crate) fn wait<T>(&mut self, chan: &Chan<T>, deadline: Option<Instant>) -> bool {

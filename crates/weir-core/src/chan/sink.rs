@@ -109,11 +109,8 @@ impl<T> SendSink<T> {
                 }
                 Err(PushError::Full(t)) => self.pending = Some(t),
             }
-            if self.wait.is_armed() {
-                ready!(self.wait.poll(chan, cx));
-            } else {
-                self.wait.arm(chan);
-            }
+            // Count and register, then look again before sleeping.
+            ready!(self.wait.poll_or_arm(chan, cx));
         }
     }
 }
