@@ -5,11 +5,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, ConfigError, Error, Scope};
-
-mod support;
-use support::until;
 
 fn is_ascending(v: &[u32]) -> bool {
     v.windows(2).all(|w| w[0] < w[1])
@@ -65,7 +62,7 @@ async fn a_dropped_branch_loses_nothing() {
     let mut branches = stage::balance(&scope, rx, 2).unwrap();
     tx.send_all((0..8u32).collect()).await.unwrap();
     // Items are buffered in the shared branch channel when one branch goes.
-    until(|| branches[0].len() == 4).await;
+    eventually("branches[0].len() == 4", || branches[0].len() == 4).await;
     drop(branches.pop());
     tx.send_all((8..20).collect()).await.unwrap();
     drop(tx);
@@ -81,7 +78,7 @@ async fn all_branches_dropped_stops_upstream_even_while_idle() {
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::balance(&scope, rx, 3).unwrap();
     drop(branches);
-    until(|| tx.is_closed()).await;
+    eventually("tx.is_closed()", || tx.is_closed()).await;
     assert!(tx.send(1).await.is_err());
     scope.wait().await.unwrap();
     baseline.assert_settled().await;
@@ -94,7 +91,7 @@ async fn cancel_while_blocked_on_a_full_branch() {
     let (tx, rx) = chan::bounded(16);
     tx.send_all((0..16u32).collect()).await.unwrap();
     let branches = stage::balance(&scope, rx, 2).unwrap();
-    until(|| branches[0].len() == 2).await;
+    eventually("branches[0].len() == 2", || branches[0].len() == 2).await;
     scope.cancel();
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stage dropped its input");

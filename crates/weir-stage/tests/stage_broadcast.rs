@@ -6,11 +6,8 @@ use proptest::prelude::*;
 use tokio::time::timeout;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, ConfigError, Error, Scope};
-
-mod support;
-use support::until;
 
 async fn run_broadcast(items: u32, n: usize, capacity: usize) -> Vec<Vec<u32>> {
     let scope = Scope::builder(&Context::background())
@@ -65,7 +62,10 @@ async fn a_dropped_branch_is_skipped_and_the_others_get_everything() {
     tx.send_all((0..10u32).collect()).await.unwrap();
     // Every branch holds item 0 and the stage waits to send the rest; then
     // branch 1 goes (while being sent to) and the others carry on.
-    until(|| branches.iter().all(|b| b.len() == 1)).await;
+    eventually("branches.iter().all(|b| b.len() == 1)", || {
+        branches.iter().all(|b| b.len() == 1)
+    })
+    .await;
     drop(branches.remove(1));
     tx.send_all((10..20).collect()).await.unwrap();
     drop(tx);
@@ -83,9 +83,9 @@ async fn all_branches_dropped_stops_upstream_even_while_idle() {
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::broadcast(&scope, rx, 3).unwrap();
     tx.send(0).await.unwrap();
-    until(|| tx.is_empty()).await;
+    eventually("tx.is_empty()", || tx.is_empty()).await;
     drop(branches);
-    until(|| tx.is_closed()).await;
+    eventually("tx.is_closed()", || tx.is_closed()).await;
     scope.wait().await.unwrap();
     baseline.assert_settled().await;
 }
@@ -126,7 +126,7 @@ async fn cancel_while_blocked_on_a_full_branch() {
     let (tx, rx) = chan::bounded(16);
     tx.send_all((0..16u32).collect()).await.unwrap();
     let branches = stage::broadcast(&scope, rx, 2).unwrap();
-    until(|| branches[0].len() == 2).await;
+    eventually("branches[0].len() == 2", || branches[0].len() == 2).await;
     scope.cancel();
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stage dropped its input");

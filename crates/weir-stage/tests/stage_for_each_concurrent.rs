@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use weir_cancel::Context;
 use weir_core::chan;
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, ConfigError, Error, Incomplete, Scope};
 
 #[tokio::test]
@@ -146,15 +146,4 @@ async fn a_panic_names_the_stage_and_leaves_the_sink_incomplete() {
     assert!(tx.is_closed(), "upstream sees the sink gone");
     assert_eq!(done.await, Err(Incomplete));
     baseline.assert_settled().await;
-}
-
-/// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..1_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("never happened: {what}");
 }

@@ -4,11 +4,8 @@ use std::time::Duration;
 
 use weir_cancel::Context;
 use weir_core::chan;
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, Error, Incomplete, Scope};
-
-mod support;
-use support::until;
 
 #[tokio::test]
 async fn forwards_every_item_in_order_then_closes_the_channel() {
@@ -54,7 +51,7 @@ async fn destination_dropped_stops_the_sink_and_upstream_without_error() {
     up_tx.send(1).await.unwrap();
     assert_eq!(rx.recv().await, Some(1));
     drop(rx); // nobody listens any more; the sink notices while idle
-    until(|| up_tx.is_closed()).await;
+    eventually("up_tx.is_closed()", || up_tx.is_closed()).await;
     assert_eq!(done.await, Err(Incomplete), "not everything was forwarded");
     scope.wait().await.unwrap();
     baseline.assert_settled().await;
@@ -68,7 +65,7 @@ async fn cancel_while_blocked_on_a_full_destination() {
     up_tx.send_all((0..16u32).collect()).await.unwrap();
     let (tx, rx) = chan::bounded(2);
     let done = stage::forward(&scope, up_rx, tx);
-    until(|| rx.len() == 2).await;
+    eventually("rx.len() == 2", || rx.len() == 2).await;
     scope.cancel();
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(up_tx.is_closed(), "the sink dropped its input");

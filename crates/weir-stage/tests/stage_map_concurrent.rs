@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use weir_cancel::Context;
 use weir_core::chan;
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 #[tokio::test(start_paused = true)]
@@ -231,15 +231,4 @@ async fn settle() {
     for _ in 0..100 {
         tokio::task::yield_now().await;
     }
-}
-
-/// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..1_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("never happened: {what}");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use weir_cancel::Context;
 use weir_core::chan;
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 #[tokio::test]
@@ -190,15 +190,4 @@ async fn a_panic_in_a_future_names_the_stage() {
     let err = scope.wait().await.unwrap_err();
     assert_eq!(err.to_string(), "stage `lookup` panicked: boom at 4");
     baseline.assert_settled().await;
-}
-
-/// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..1_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("never happened: {what}");
 }

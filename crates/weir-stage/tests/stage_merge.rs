@@ -5,11 +5,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver, TryRecvError};
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, Error, Scope};
-
-mod support;
-use support::until;
 
 /// Merges `sizes.len()` generated inputs of `(input, seq)` items.
 async fn run_merge(sizes: Vec<u32>, capacity: usize) -> Vec<(usize, u32)> {
@@ -118,7 +115,10 @@ async fn output_dropped_stops_every_input_even_while_idle() {
     tx_a.send(1).await.unwrap();
     assert_eq!(out.recv().await, Some(1));
     drop(out);
-    until(|| tx_a.is_closed() && tx_b.is_closed()).await;
+    eventually("tx_a.is_closed() && tx_b.is_closed()", || {
+        tx_a.is_closed() && tx_b.is_closed()
+    })
+    .await;
     scope.wait().await.unwrap();
     baseline.assert_settled().await;
 }
@@ -132,7 +132,7 @@ async fn cancel_while_blocked_on_a_full_output() {
     tx_a.send_all((0..16u32).collect()).await.unwrap();
     tx_b.send_all((0..16u32).collect()).await.unwrap();
     let out = stage::merge(&scope, [rx_a, rx_b]);
-    until(|| out.len() == 2).await;
+    eventually("out.len() == 2", || out.len() == 2).await;
     scope.cancel();
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx_a.is_closed() && tx_b.is_closed(), "inputs dropped");

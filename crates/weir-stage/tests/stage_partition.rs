@@ -6,11 +6,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, ConfigError, Error, Scope};
-
-mod support;
-use support::until;
 
 /// Partitions `items` (key, sequence number) by key; every branch's output.
 async fn run_partition(items: Vec<(u8, u32)>, n: usize, capacity: usize) -> Vec<Vec<(u8, u32)>> {
@@ -145,7 +142,7 @@ async fn with_collect_errors_a_dropped_branch_is_reported_once_and_the_rest_serv
         )
         .await
         .unwrap();
-        until(|| tx.is_empty()).await;
+        eventually("tx.is_empty()", || tx.is_empty()).await;
     }
     drop(tx);
     let kept = kept.await.unwrap();
@@ -183,7 +180,7 @@ async fn all_branches_dropped_stops_upstream_quietly_even_while_idle() {
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::partition(&scope, rx, 3, |&n| n).unwrap();
     drop(branches);
-    until(|| tx.is_closed()).await;
+    eventually("tx.is_closed()", || tx.is_closed()).await;
     scope.wait().await.unwrap();
     baseline.assert_settled().await;
 }
@@ -195,7 +192,10 @@ async fn cancel_while_blocked_on_a_full_branch() {
     let (tx, rx) = chan::bounded(16);
     tx.send_all(vec![7u32; 16]).await.unwrap();
     let branches = stage::partition(&scope, rx, 2, |&n| n).unwrap();
-    until(|| branches.iter().any(|b| b.len() == 2)).await;
+    eventually("branches.iter().any(|b| b.len() == 2)", || {
+        branches.iter().any(|b| b.len() == 2)
+    })
+    .await;
     scope.cancel();
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stage dropped its input");

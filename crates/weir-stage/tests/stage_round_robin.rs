@@ -6,11 +6,8 @@ use proptest::prelude::*;
 use tokio::time::timeout;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, ConfigError, Error, Scope};
-
-mod support;
-use support::until;
 
 async fn run_round_robin(items: u32, n: usize, capacity: usize) -> Vec<Vec<u32>> {
     let scope = Scope::builder(&Context::background())
@@ -114,7 +111,10 @@ async fn items_refused_by_a_branch_dropped_mid_send_are_dealt_again() {
     drop(tx);
     let mut branches = stage::round_robin(&scope, rx, 2).unwrap();
     // Both branches hold one item; the stage waits to send the rest.
-    until(|| branches.iter().all(|b| b.len() == 1)).await;
+    eventually("branches.iter().all(|b| b.len() == 1)", || {
+        branches.iter().all(|b| b.len() == 1)
+    })
+    .await;
     // Branch 1 goes with its buffered item 1; the 3, 5, 7, 9 it had not
     // taken yet go to branch 0, after what branch 0 was already given.
     drop(branches.pop());
@@ -130,9 +130,9 @@ async fn all_branches_dropped_stops_upstream_even_while_idle() {
     let (tx, rx) = chan::bounded::<u32>(4);
     let branches = stage::round_robin(&scope, rx, 3).unwrap();
     tx.send(0).await.unwrap();
-    until(|| tx.is_empty()).await;
+    eventually("tx.is_empty()", || tx.is_empty()).await;
     drop(branches);
-    until(|| tx.is_closed()).await;
+    eventually("tx.is_closed()", || tx.is_closed()).await;
     scope.wait().await.unwrap();
     baseline.assert_settled().await;
 }
@@ -144,7 +144,7 @@ async fn cancel_while_blocked_on_a_full_branch() {
     let (tx, rx) = chan::bounded(16);
     tx.send_all((0..16u32).collect()).await.unwrap();
     let branches = stage::round_robin(&scope, rx, 2).unwrap();
-    until(|| branches[0].len() == 2).await;
+    eventually("branches[0].len() == 2", || branches[0].len() == 2).await;
     scope.cancel();
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     assert!(tx.is_closed(), "the stage dropped its input");

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::time::{timeout, Instant};
 use weir_cancel::Context;
 use weir_core::chan;
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, ConfigError, Error, Rate, Scope};
 
 const MS: Duration = Duration::from_millis(1);
@@ -188,15 +188,4 @@ async fn dropping_the_output_stops_it_while_it_waits_for_the_rate() {
     eventually("upstream sees its receivers gone", || tx.is_closed()).await;
     scope.wait().await.unwrap();
     baseline.assert_settled().await;
-}
-
-/// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..1_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("never happened: {what}");
 }

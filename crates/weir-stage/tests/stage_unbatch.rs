@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use weir_cancel::Context;
 use weir_core::chan;
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, Error, Scope};
 
 #[tokio::test]
@@ -117,15 +117,4 @@ async fn a_panic_while_iterating_names_the_stage() {
         other => panic!("unexpected: {other:?}"),
     }
     baseline.assert_settled().await;
-}
-
-/// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..1_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("never happened: {what}");
 }

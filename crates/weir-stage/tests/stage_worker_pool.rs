@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use weir_cancel::Context;
 use weir_core::chan::{self, TryRecvError};
-use weir_stage::testing::TaskBaseline;
+use weir_stage::testing::{eventually, TaskBaseline};
 use weir_stage::{self as stage, Backoff, ConfigError, Error, Policy, Scope, WorkerPool};
 
 type Io = std::io::Error;
@@ -678,15 +678,4 @@ async fn capacity_sets_the_results_channel() {
     )
     .unwrap();
     assert_eq!(default.capacity(), Some(stage::DEFAULT_CAPACITY));
-}
-
-/// Yields until `cond` holds; a bounded loop, so a stuck stage fails the test.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..1_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("never happened: {what}");
 }

@@ -118,6 +118,56 @@ pub async fn poll_once<F: Future + ?Sized>(fut: &mut Pin<&mut F>) -> Poll<F::Out
     std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
 }
 
+/// Yields to the runtime until `cond` holds: for waiting on something
+/// another task does (a stage reaching a state, a count going down)
+/// without sleeping.
+///
+/// Gives up after ten seconds of real time (a paused clock does not
+/// shorten it, and it does not advance one).
+///
+/// # Cancel safety
+///
+/// Cancel safe.
+///
+/// # Panics
+///
+/// With the message "never happened: {what}" if `cond` still does not
+/// hold after ten seconds.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+/// use weir_stage::testing::eventually;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded(4);
+/// tokio::spawn(async move {
+///     for n in 0..4 {
+///         tx.send(n).await.unwrap();
+///     }
+/// });
+/// eventually("the producer filled the channel", || rx.len() == 4).await;
+/// # }
+/// ```
+#[track_caller]
+pub fn eventually<'a>(
+    what: &'a str,
+    mut cond: impl FnMut() -> bool + 'a,
+) -> impl Future<Output = ()> + 'a {
+    let caller = std::panic::Location::caller();
+    async move {
+        let started = std::time::Instant::now();
+        while !cond() {
+            if started.elapsed() >= Duration::from_secs(10) {
+                panic!("never happened: {what} (waited at {caller})");
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
 /// Yields to the runtime `times` times: on a current-thread runtime, lets
 /// every task that can make progress run until it waits.
 ///

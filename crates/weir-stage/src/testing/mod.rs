@@ -14,6 +14,7 @@
 //! | a consumer that stops mid-stream, is slow, or stalls | [`ProbeSink`] ([`stop_after`](ProbeSink::stop_after), [`delay`](ProbeSink::delay), [`held`](ProbeSink::held)) |
 //! | a hang fails instead of stalling CI | [`within`] (free on a paused clock) |
 //! | something is blocked right now | [`poll_once`], [`settle`] |
+//! | another task got somewhere, without sleeping | [`eventually`] |
 //! | a runtime per proptest case | [`block_on_paused`], [`block_on_threads`] |
 //!
 //! # Examples
@@ -57,7 +58,7 @@ mod leak;
 mod ledger;
 mod probe;
 
-pub use clock::{block_on_paused, block_on_threads, poll_once, settle, within, Hung};
+pub use clock::{block_on_paused, block_on_threads, eventually, poll_once, settle, within, Hung};
 pub use leak::{assert_no_leaked_tasks, LeakedTasks, TaskBaseline};
 pub use ledger::{Accounting, Ledger, TrackAll, Tracked};
 pub use probe::{probe_source, ProbeSink, ProbeSource, Probed, SinkProbe, SourceProbe};
