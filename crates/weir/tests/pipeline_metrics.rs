@@ -105,6 +105,23 @@ async fn a_worker_pool_reports_busy_time_and_waits() {
     assert!(!pool.running);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_counts_what_its_branches_took() {
+    let p = Pipeline::new(&Context::background());
+    let n = p
+        .source(0..1_000u64)
+        .fan_out(3, |branch| branch.map(|n| n + 1))
+        .named("fan")
+        .fold(0u64, |a, _| a + 1)
+        .await
+        .unwrap();
+    assert_eq!(n, 1_000);
+    let m = p.metrics();
+    let fan = stage(&m, "fan_out#1");
+    assert_eq!((fan.items_in, fan.items_out), (1_000, 1_000));
+    assert_eq!(stage(&m, "fan").items_in, 1_000);
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_failing_worker_pool_counts_its_error() {
     let p = Pipeline::new(&Context::background());

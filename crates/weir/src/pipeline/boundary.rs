@@ -211,6 +211,7 @@ impl<T: Send + 'static> Flow<T> {
     {
         let (shared, segment) = self.take();
         let node = shared.add_stage("fan_out", &[segment.tail], false);
+        shared.graph().set_relay(node);
         check(&shared, node, n, "branches");
         if n == 0 {
             return Flow::new(shared, Box::new(Empty), node);

@@ -38,6 +38,10 @@ pub(crate) struct Node {
     /// merge), which keep no counters: its metrics are read off its
     /// channels and the scope's [`ScopeStats`].
     tasks: bool,
+    /// The stage does no work of its own: its branches read its input
+    /// channel directly (`fan_out`). What it takes in is what its upstream
+    /// sent.
+    relay: bool,
 }
 
 pub(crate) struct Edge {
@@ -73,6 +77,7 @@ impl Graph {
             counters: Arc::default(),
             outputs: Vec::new(),
             tasks: false,
+            relay: false,
         });
         id
     }
@@ -89,6 +94,20 @@ impl Graph {
     /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
     pub(crate) fn set_tasks(&mut self, node: NodeId) {
         self.nodes[node].tasks = true;
+    }
+
+    /// Marks a stage as a relay (see [`Node::relay`]).
+    pub(crate) fn set_relay(&mut self, node: NodeId) {
+        self.nodes[node].relay = true;
+    }
+
+    /// What the stages before `id` sent it.
+    fn sent_to(&self, id: NodeId) -> u64 {
+        self.edges
+            .iter()
+            .filter(|e| e.to == id)
+            .map(|e| self.nodes[e.from].counters.snapshot("", "").items_out)
+            .sum()
     }
 
     pub(crate) fn node(&self, id: NodeId) -> &Node {
@@ -126,15 +145,13 @@ impl Graph {
     fn stage_metrics(&self, id: NodeId) -> StageMetrics {
         let n = &self.nodes[id];
         let mut m = n.counters.snapshot(&n.label.get(), n.kind);
+        if n.relay {
+            m.items_in = self.sent_to(id);
+        }
         if n.tasks {
             // What its upstream stages sent it; the rest from the scope's
             // statistics of its tasks and from its channels.
-            m.items_in = self
-                .edges
-                .iter()
-                .filter(|e| e.to == id)
-                .map(|e| self.nodes[e.from].counters.snapshot("", "").items_out)
-                .sum();
+            m.items_in = self.sent_to(id);
             m.running = n.outputs.iter().any(|o| o.counts().0 > 0);
             if let Some(stats) = self.stats.stage(&m.name) {
                 m.busy = stats.busy;
