@@ -1,12 +1,12 @@
 //! `stage::balance`: competing consumers, Go's `fanOut`.
 
-use std::time::Duration;
-
 use proptest::prelude::*;
 use weir_cancel::Context;
-use weir_core::chan::{self, Receiver};
+use weir_core::chan;
 use weir_stage::testing::{eventually, TaskBaseline};
-use weir_stage::{self as stage, ConfigError, Error, Scope};
+mod support;
+
+use weir_stage::{self as stage, Scope};
 
 fn is_ascending(v: &[u32]) -> bool {
     v.windows(2).all(|w| w[0] < w[1])
@@ -86,63 +86,23 @@ async fn all_branches_dropped_stops_upstream_even_while_idle() {
 
 #[tokio::test]
 async fn cancel_while_blocked_on_a_full_branch() {
-    let baseline = TaskBaseline::take();
-    let scope = Scope::builder(&Context::background()).capacity(2).build();
-    let (tx, rx) = chan::bounded(16);
-    tx.send_all((0..16u32).collect()).await.unwrap();
-    let branches = stage::balance(&scope, rx, 2).unwrap();
-    eventually("branches[0].len() == 2", || branches[0].len() == 2).await;
-    scope.cancel();
-    assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
-    assert!(tx.is_closed(), "the stage dropped its input");
-    assert!(branches.iter().all(Receiver::is_closed));
-    baseline.assert_settled().await;
+    support::cancel_while_blocked_on_a_full_branch(stage::balance, (0..16).collect()).await;
 }
 
 #[tokio::test]
 async fn cancel_while_waiting_on_an_empty_input() {
-    let baseline = TaskBaseline::take();
-    let scope = Scope::new(&Context::background());
-    let (tx, rx) = chan::bounded::<u32>(4);
-    let branches = stage::balance(&scope, rx, 2).unwrap();
-    tokio::task::yield_now().await;
-    scope.cancel();
-    assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
-    assert!(tx.is_closed());
+    let branches = support::cancel_while_waiting_on_an_empty_input(stage::balance).await;
     assert_eq!(branches[1].recv().await, None);
-    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn zero_branches_is_a_config_error() {
-    let scope = Scope::new(&Context::background());
-    let (_tx, rx) = chan::bounded::<u32>(1);
-    let err = stage::balance(&scope.named("jobs"), rx.clone(), 0).unwrap_err();
-    assert_eq!(
-        err,
-        ConfigError::Zero {
-            stage: "jobs".into(),
-            what: "branches"
-        }
-    );
-    let err = stage::balance(&scope, rx, 0).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "stage `balance`: branches must be at least 1"
-    );
-    scope.wait().await.unwrap();
+    support::zero_branches_is_a_config_error(stage::balance, "jobs", "balance").await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_lone_item_is_not_held_back() {
-    let scope = Scope::new(&Context::background());
-    let (tx, rx) = chan::bounded(4);
-    let branches = stage::balance(&scope, rx, 2).unwrap();
-    tx.send(7u32).await.unwrap();
-    let got = tokio::time::timeout(Duration::from_secs(60), branches[0].recv()).await;
-    assert_eq!(got.expect("the item was held back"), Some(7));
-    drop(tx);
-    scope.wait().await.unwrap();
+    support::a_lone_item_is_not_held_back(stage::balance, 2, &[0]).await;
 }
 
 proptest! {

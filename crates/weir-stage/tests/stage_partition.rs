@@ -1,12 +1,13 @@
 //! `stage::partition`: the same key always goes to the same branch.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
 use weir_stage::testing::{eventually, TaskBaseline};
+mod support;
+
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 
 /// Partitions `items` (key, sequence number) by key; every branch's output.
@@ -187,66 +188,23 @@ async fn all_branches_dropped_stops_upstream_quietly_even_while_idle() {
 
 #[tokio::test]
 async fn cancel_while_blocked_on_a_full_branch() {
-    let baseline = TaskBaseline::take();
-    let scope = Scope::builder(&Context::background()).capacity(2).build();
-    let (tx, rx) = chan::bounded(16);
-    tx.send_all(vec![7u32; 16]).await.unwrap();
-    let branches = stage::partition(&scope, rx, 2, |&n| n).unwrap();
-    eventually("branches.iter().any(|b| b.len() == 2)", || {
-        branches.iter().any(|b| b.len() == 2)
-    })
-    .await;
-    scope.cancel();
-    assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
-    assert!(tx.is_closed(), "the stage dropped its input");
-    assert!(branches.iter().all(Receiver::is_closed));
-    baseline.assert_settled().await;
+    support::cancel_while_blocked_on_a_full_branch(by_value, vec![7; 16]).await;
 }
 
 #[tokio::test]
 async fn cancel_while_waiting_on_an_empty_input() {
-    let baseline = TaskBaseline::take();
-    let scope = Scope::new(&Context::background());
-    let (tx, rx) = chan::bounded::<u32>(4);
-    let branches = stage::partition(&scope, rx, 2, |&n| n).unwrap();
-    tokio::task::yield_now().await;
-    scope.cancel();
-    assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
-    assert!(tx.is_closed());
+    let branches = support::cancel_while_waiting_on_an_empty_input(by_value).await;
     assert!(branches.iter().all(Receiver::is_closed));
-    baseline.assert_settled().await;
 }
 
 #[tokio::test]
 async fn zero_branches_is_a_config_error() {
-    let scope = Scope::new(&Context::background());
-    let (_tx, rx) = chan::bounded::<u32>(1);
-    let err = stage::partition(&scope.named("shard"), rx.clone(), 0, |&n| n).unwrap_err();
-    assert_eq!(
-        err,
-        ConfigError::Zero {
-            stage: "shard".into(),
-            what: "branches"
-        }
-    );
-    let err = stage::partition(&scope, rx, 0, |&n| n).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "stage `partition`: branches must be at least 1"
-    );
-    scope.wait().await.unwrap();
+    support::zero_branches_is_a_config_error(by_value, "shard", "partition").await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_lone_item_is_not_held_back() {
-    let scope = Scope::new(&Context::background());
-    let (tx, rx) = chan::bounded(4);
-    let branches = stage::partition(&scope, rx, 1, |&n| n).unwrap();
-    tx.send(7u32).await.unwrap();
-    let got = tokio::time::timeout(Duration::from_secs(60), branches[0].recv()).await;
-    assert_eq!(got.expect("the item was held back"), Some(7));
-    drop(tx);
-    scope.wait().await.unwrap();
+    support::a_lone_item_is_not_held_back(by_value, 1, &[0]).await;
 }
 
 proptest! {
@@ -263,4 +221,9 @@ proptest! {
         let outs = rt.block_on(run_partition(items.clone(), n, capacity));
         prop_assert_eq!(check(&items, &outs), Ok(()));
     }
+}
+
+/// `partition` keyed by the item itself, as a [`support::Split`].
+fn by_value(scope: &Scope, rx: Receiver<u32>, n: usize) -> Result<Vec<Receiver<u32>>, ConfigError> {
+    stage::partition(scope, rx, n, |&n| n)
 }
