@@ -130,28 +130,23 @@ async fn send_all_interrupted_by_the_receivers_going_returns_the_remainder() {
 /// On a rendezvous channel a batch hands over one item per waiting receiver,
 /// and waits for more receivers for the rest.
 #[tokio::test(flavor = "current_thread")]
-async fn send_all_on_rendezvous_hands_over_one_item_per_waiting_receiver() {
+async fn send_all_on_rendezvous_offers_one_item_at_a_time_in_order() {
     let (tx, rx) = chan::rendezvous();
-    let receivers: Vec<_> = (0..3)
-        .map(|_| {
-            let rx = rx.clone();
-            tokio::spawn(async move { rx.recv().await })
-        })
-        .collect();
-    tokio::task::yield_now().await; // all three are waiting
-    let mut all = pin!(tx.send_all(vec![10, 20, 30, 40]));
-    assert!(poll!(&mut all).is_pending()); // three handed over, one left
-    let mut got: Vec<_> = Vec::new();
-    for r in receivers {
-        got.push(r.await.unwrap().unwrap());
-    }
-    got.sort_unstable();
-    assert_eq!(got, [10, 20, 30]);
-    assert!(poll!(&mut all).is_pending()); // nobody waits for the fourth
-    let mut buf = Vec::new();
-    let (done, n) = tokio::join!(all, rx.recv_many(&mut buf, 8));
-    done.unwrap();
-    assert_eq!((n, buf), (1, vec![40]));
+    let mut all = pin!(tx.send_all(vec![10, 20, 30]));
+    assert!(poll!(&mut all).is_pending()); // 10 offered, waiting
+    assert_eq!(rx.try_recv(), Ok(10));
+    assert_eq!(rx.try_recv(), Err(chan::TryRecvError::Empty)); // 20 not yet offered
+    assert!(poll!(&mut all).is_pending()); // 10 done, 20 offered
+                                           // Another task receives the rest (a task never receives its own send).
+    let receiver = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        while buf.len() < 2 {
+            rx.recv_many(&mut buf, 8).await;
+        }
+        buf
+    });
+    all.await.unwrap();
+    assert_eq!(receiver.await.unwrap(), [20, 30]);
 }
 
 /// One `send_all` wakes as many waiting receivers as it delivered items.

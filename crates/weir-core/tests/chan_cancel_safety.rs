@@ -119,11 +119,13 @@ async fn a_send_losing_a_select_sends_nothing() {
 
 /// A producer sending in a `select!` that its `send` often loses, re-sending
 /// the same value after a loss: the consumer sees each value exactly once,
-/// in order — a losing send never sent its value.
+/// in order — a losing send never sent its value. (Buffered channels only:
+/// on a rendezvous channel a receive may return the item of a send waiting
+/// in line, which commits it; see `chan_rendezvous.rs`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sends_losing_selects_send_nothing_under_load() {
     const N: u32 = 5_000;
-    for cap in [0, 1, 16] {
+    for cap in [1, 16] {
         let (tx, rx) = chan::bounded(cap);
         let producer = tokio::spawn(async move {
             let mut i = 0;
@@ -171,25 +173,6 @@ async fn a_dropped_recv_many_takes_nothing() {
     assert_eq!(rx.len(), 3);
     assert_eq!(rx.recv_many(&mut buf, 8).await, 3);
     assert_eq!(buf, [1, 2, 3]);
-}
-
-/// A rendezvous receiver is waiting, a sender hands its item over, and then
-/// the receive is cancelled before it takes the item: the item is not lost —
-/// the next receiver gets it — and the channel stops accepting hand-overs.
-#[tokio::test(flavor = "current_thread")]
-async fn a_cancelled_rendezvous_receiver_loses_no_item() {
-    let (tx, rx) = chan::rendezvous();
-    {
-        let mut recv = pin!(rx.recv());
-        assert!(poll!(&mut recv).is_pending()); // waiting: a sender may hand over
-        tx.send(7).await.unwrap(); // handed over...
-    } // ...and the receive is cancelled
-      // Nobody waits now: no further hand-over is accepted.
-    assert_eq!(tx.try_send(8), Err(TrySendError::Full(8)));
-    // A later receiver gets what the sender handed over.
-    let rx2 = rx.clone();
-    assert_eq!(rx2.recv().await, Some(7));
-    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -157,6 +157,12 @@ fn run(
             }
             drop(rx);
             for (id, &(mode, count)) in producers.iter().enumerate() {
+                // `try_send` cannot wait for a receive to return its item,
+                // so on a rendezvous channel it never succeeds.
+                let mode = match (cap, mode) {
+                    (Some(0), SendMode::TrySendLoop) => SendMode::Send,
+                    _ => mode,
+                };
                 tokio::spawn(produce(tx.clone(), id, count, mode));
             }
             drop(tx);

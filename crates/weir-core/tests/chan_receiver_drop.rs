@@ -123,21 +123,25 @@ fn buffered_items_are_released_when_the_last_receiver_drops() {
     }
 }
 
-/// An item a rendezvous sender handed to a receiver that then went away is
-/// released too.
+/// A rendezvous send whose receive went away before returning the item
+/// keeps its item; when the last receiver drops, the send fails with it.
+/// (Before issue 10 the send returned `Ok` and the item was dropped with the
+/// receiver.)
 #[tokio::test(flavor = "current_thread")]
-async fn a_handed_over_rendezvous_item_is_released_with_the_receiver() {
+async fn a_rendezvous_send_gets_its_item_back_when_the_receivers_go() {
     let drops = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = chan::rendezvous();
+    let mut send = pin!(tx.send(Counted::new(1, &drops)));
     {
         let mut recv = pin!(rx.recv());
-        assert!(poll!(&mut recv).is_pending()); // a receiver is waiting
-        tx.send(Counted::new(1, &drops)).await.unwrap(); // handed over
-    } // ...but the receive is cancelled before it takes the item
-    assert_eq!(drops.load(Ordering::SeqCst), 0);
+        assert!(poll!(&mut recv).is_pending()); // waiting first
+        assert!(poll!(&mut send).is_pending()); // the send offers and waits
+    } // the receive is dropped before it was polled again: it took nothing
+    assert!(poll!(&mut send).is_pending(), "nobody returned the item");
     drop(rx);
-    assert_eq!(drops.load(Ordering::SeqCst), 1);
-    drop(tx);
+    let back = send.await.unwrap_err().into_inner();
+    assert_eq!(drops.load(Ordering::SeqCst), 0, "the item came back whole");
+    drop(back);
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 }
 

@@ -1,7 +1,7 @@
 //! Rendezvous channels (`rendezvous()` / `bounded(0)`, Go's unbuffered
-//! `make(chan T)`): a send completes only by handing its item to a waiting
-//! receiver, so the channel never holds more items than it has waiting
-//! receivers.
+//! `make(chan T)`): a send completes only once a receive has *returned* its
+//! item; a receive that did not return took nothing; a `select!` never
+//! receives its own send; nothing is ever left behind in the channel.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -26,33 +26,110 @@ fn capacity_zero_and_nothing_buffered() {
     assert_eq!(tx0.try_send(1), Err(TrySendError::Full(1)));
 }
 
+/// `try_send` cannot wait for a receive to return its item, so on a
+/// rendezvous channel it never succeeds, even with receivers waiting: an
+/// item it "handed" to a waiting receive future could be stranded if that
+/// future were dropped (the old behaviour this guards against).
 #[tokio::test(flavor = "current_thread")]
-async fn try_send_succeeds_once_per_waiting_receiver() {
+async fn try_send_never_strands_an_item_with_a_waiting_receiver() {
     let (tx, rx) = chan::rendezvous();
-    assert_eq!(tx.try_send(0), Err(TrySendError::Full(0)));
     let mut first = pin!(rx.recv());
-    let mut second = pin!(rx.recv());
     assert!(poll!(&mut first).is_pending());
-    assert!(poll!(&mut second).is_pending());
-    assert_eq!(tx.try_send(1), Ok(()));
-    assert_eq!(tx.try_send(2), Ok(()));
-    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
-    assert_eq!(first.await, Some(1));
-    assert_eq!(second.await, Some(2));
-    // Both receivers are done: no more hand-overs.
-    assert_eq!(tx.try_send(4), Err(TrySendError::Full(4)));
+    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    assert!(tx.is_full() && rx.is_full());
+    assert!(poll!(&mut first).is_pending(), "nothing was handed over");
 }
 
+/// Go's receive from a blocked sender: `try_recv` takes the oldest waiting
+/// sender's item, and that send completes.
 #[tokio::test(flavor = "current_thread")]
-async fn try_recv_does_not_pull_from_a_waiting_sender() {
+async fn try_recv_takes_from_a_waiting_sender() {
     let (tx, rx) = chan::rendezvous();
-    let mut send = pin!(tx.send(1));
-    assert!(poll!(&mut send).is_pending());
+    let mut first = pin!(tx.send(1));
+    let mut second = pin!(tx.send(2));
+    assert!(poll!(&mut first).is_pending());
+    assert!(poll!(&mut second).is_pending());
+    assert_eq!(rx.try_recv(), Ok(1), "oldest sender first");
+    assert_eq!(poll!(&mut first), Poll::Ready(Ok(())));
+    assert!(poll!(&mut second).is_pending());
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(second.await, Ok(()));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+/// Issue 10 §1: a send completes only once a receive has *returned* the
+/// item. A receive waiting first and losing a `select!` after the send
+/// arrived took nothing: the send keeps waiting, another receive gets it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_receive_that_loses_a_select_takes_nothing() {
+    let (tx, rx) = chan::rendezvous();
+    let mut recv = Box::pin(rx.recv());
+    assert!(poll!(&mut recv).is_pending()); // waiting first
+    let mut send = pin!(tx.send(5));
+    assert!(
+        poll!(&mut send).is_pending(),
+        "a send waits for the receive"
+    );
+    drop(recv); // lost a select before it was polled again
+    assert!(
+        poll!(&mut send).is_pending(),
+        "still waiting: nothing taken"
+    );
+    // Another task's receive gets it (a task never receives its own send).
+    let other = tokio::spawn(async move { rx.recv().await });
+    assert_eq!(send.await, Ok(()));
+    assert_eq!(other.await.unwrap(), Some(5));
+}
+
+/// Issue 10 §1: an item whose send returned `Ok` has been received; when the
+/// last receiver goes, a waiting send gets its item back.
+#[tokio::test(flavor = "current_thread")]
+async fn the_last_receiver_dropping_hands_a_waiting_send_its_item() {
+    let (tx, rx) = chan::rendezvous();
+    let mut recv = Box::pin(rx.recv());
+    assert!(poll!(&mut recv).is_pending());
+    let mut send = pin!(tx.send(String::from("job")));
     assert!(poll!(&mut send).is_pending());
-    // A receive that waits lets the sender hand over.
-    let (sent, got) = tokio::join!(send, rx.recv());
-    assert_eq!((sent, got), (Ok(()), Some(1)));
+    drop(recv);
+    drop(rx);
+    assert_eq!(send.await, Err(SendError(String::from("job"))));
+    assert!(tx.is_empty());
+}
+
+/// Go's `TestSelfSelect`: one task `select!`s both a send and a receive on
+/// the same unbuffered channel; it never receives its own value. Two tasks
+/// doing so pair with each other. (A task is a goroutine here: a receive
+/// never takes a send pending in its own task.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_select_never_receives_its_own_send() {
+    let (tx, rx) = chan::rendezvous::<u32>();
+    let tasks: Vec<_> = (0..2u32)
+        .map(|me| {
+            let (tx, rx) = (tx.clone(), rx.clone());
+            tokio::spawn(async move {
+                for _ in 0..1000 {
+                    tokio::select! {
+                        r = tx.send(me) => r.unwrap(),
+                        v = rx.recv() => assert_ne!(v, Some(me), "received its own send"),
+                    }
+                }
+            })
+        })
+        .collect();
+    // A single-task select with nobody else around must not complete.
+    let (tx1, rx1) = chan::rendezvous::<u32>();
+    let mut lonely = Box::pin(async move {
+        tokio::select! {
+            _ = tx1.send(1) => "sent",
+            _ = rx1.recv() => "received",
+        }
+    });
+    assert!(poll!(&mut lonely).is_pending());
+    assert!(poll!(&mut lonely).is_pending());
+    for t in tasks {
+        // The last round of one task may have no partner left.
+        t.await.unwrap();
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -74,23 +151,6 @@ async fn a_send_completes_only_when_a_receiver_takes_part() {
     assert_eq!(receiver.await.unwrap(), (0..100).collect::<Vec<_>>());
 }
 
-/// `Sender::is_full` is documented as: "A rendezvous channel counts as full
-/// unless a receiver is waiting." With a receiver waiting, `try_send`
-/// succeeds — so `is_full` must say `false`.
-#[tokio::test(flavor = "current_thread")]
-async fn is_full_is_false_while_a_receiver_waits() {
-    let (tx, rx) = chan::rendezvous();
-    assert!(tx.is_full(), "nobody waits");
-    let mut recv = pin!(rx.recv());
-    assert!(poll!(&mut recv).is_pending());
-    assert!(
-        !tx.is_full(),
-        "a receiver is waiting, so a send would not wait"
-    );
-    assert_eq!(tx.try_send(1), Ok(()));
-    assert_eq!(recv.await, Some(1));
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn close_releases_waiting_senders_and_receivers() {
     let (tx, rx) = chan::rendezvous::<u8>();
@@ -107,16 +167,18 @@ async fn close_releases_waiting_senders_and_receivers() {
     drop(rx);
 }
 
-/// An item handed over just before close still reaches the receiver it was
-/// handed to.
+/// A send waiting when the channel closes gets its item back: nothing is
+/// left behind for a receive after the close.
 #[tokio::test(flavor = "current_thread")]
-async fn an_item_handed_over_before_close_is_received() {
+async fn close_hands_waiting_sends_their_items_and_leaves_nothing() {
     let (tx, rx) = chan::rendezvous();
     let mut recv = pin!(rx.recv());
     assert!(poll!(&mut recv).is_pending());
-    tx.try_send(9).unwrap();
+    let mut send = pin!(tx.send(9));
+    assert!(poll!(&mut send).is_pending());
     tx.close();
-    assert_eq!(recv.await, Some(9));
+    assert_eq!(send.await, Err(SendError(9)));
+    assert_eq!(recv.await, None);
     assert_eq!(rx.recv().await, None);
 }
 
@@ -198,87 +260,74 @@ fn zero_timeout_receives_racing_a_blocked_sender_lose_nothing() {
     }
 }
 
-/// A receiver waits, a sender hands it an item, but a `try_recv` elsewhere
-/// takes that item first. The receiver is still waiting (nothing to take),
-/// and a second sender is waiting to hand over: the two must be brought
-/// together — the sender must be woken — or both wait forever.
-///
-/// (Found by `chan_props`: rendezvous with a `try_recv` consumer next to a
-/// waiting one hung.)
+/// A receiver waits; a sender offers; a `try_recv` elsewhere takes the
+/// offer first. The waiting receiver finds nothing and waits on; a second
+/// sender's offer then reaches it.
 #[tokio::test(flavor = "current_thread")]
-async fn a_handover_taken_by_try_recv_still_lets_the_next_sender_in() {
-    let (tx, rx) = chan::rendezvous();
-    let mut recv = pin!(rx.recv());
-    assert!(poll!(&mut recv).is_pending()); // waiting: one hand-over allowed
-    tx.try_send('a').unwrap(); // handed over for `recv`...
-    let woken = Arc::new(WakeFlag::default());
-    let mut send = pin!(tx.send('b'));
-    assert!(poll_with(send.as_mut(), &woken).is_pending()); // only one receiver waits
-    assert_eq!(rx.try_recv(), Ok('a')); // ...but taken by someone else
-    assert!(poll!(&mut recv).is_pending()); // `recv` wakes, finds nothing, waits on
-    assert!(
-        woken.was_woken(),
-        "a receiver and a sender both wait on a rendezvous channel, and nobody \
-         wakes the sender: deadlock"
-    );
-    assert_eq!(send.await, Ok(()));
-    assert_eq!(recv.await, Some('b'));
-}
-
-/// The same with `recv_many`: it waits as one receiver but may take several
-/// handed-over items, including one meant for another waiting receiver.
-#[tokio::test(flavor = "current_thread")]
-async fn a_handover_taken_by_recv_many_still_lets_the_next_sender_in() {
+async fn an_offer_taken_by_try_recv_still_lets_the_next_sender_in() {
     let (tx, rx) = chan::rendezvous();
     let mut recv = pin!(rx.recv());
     assert!(poll!(&mut recv).is_pending());
-    let mut buf = Vec::new();
-    {
-        let mut many = pin!(rx.recv_many(&mut buf, 2));
-        assert!(poll!(&mut many).is_pending());
-        tx.try_send(1).unwrap(); // one hand-over per waiting receiver
-        tx.try_send(2).unwrap();
-        let woken = Arc::new(WakeFlag::default());
-        let mut send = pin!(tx.send(3));
-        assert!(poll_with(send.as_mut(), &woken).is_pending());
-        assert_eq!(poll!(&mut many), Poll::Ready(2)); // takes both
-        assert!(poll!(&mut recv).is_pending()); // still waiting, for nothing
-        assert!(
-            woken.was_woken(),
-            "a receiver and a sender both wait on a rendezvous channel, and \
-             nobody wakes the sender: deadlock"
-        );
-        assert_eq!(send.await, Ok(()));
-    }
-    assert_eq!(buf, [1, 2]);
-    assert_eq!(recv.await, Some(3));
+    let mut a = pin!(tx.send('a'));
+    assert!(poll!(&mut a).is_pending());
+    assert_eq!(rx.try_recv(), Ok('a')); // taken elsewhere
+    assert_eq!(poll!(&mut a), Poll::Ready(Ok(())));
+    assert!(poll!(&mut recv).is_pending()); // found nothing, waits on
+    let woken = Arc::new(WakeFlag::default());
+    let mut b = pin!(tx.send('b'));
+    assert!(poll_with(b.as_mut(), &woken).is_pending());
+    assert_eq!(recv.await, Some('b'));
+    assert!(woken.was_woken(), "the sender learns its item was taken");
+    assert_eq!(b.await, Ok(()));
 }
 
-/// A `Receiver` polled as a `Stream` in a losing `select!` branch, then left
-/// alone, is documented to still count as a waiting receiver until it yields
-/// an item or is dropped — so a sender may hand it an item. That item must
-/// not be lost: the next receive, by any receiver, gets it.
+/// `recv_many` on a rendezvous channel takes several waiting senders' items
+/// at once, oldest first, completing each of their sends.
 #[tokio::test(flavor = "current_thread")]
-async fn an_item_handed_to_an_abandoned_stream_poll_is_not_lost() {
+async fn recv_many_takes_the_offers_of_several_waiting_senders() {
+    let (tx, rx) = chan::rendezvous();
+    let mut one = pin!(tx.send(1));
+    let mut two = pin!(tx.send(2));
+    let mut three = pin!(tx.send(3));
+    for s in [one.as_mut(), two.as_mut(), three.as_mut()] {
+        assert!(poll!(s).is_pending());
+    }
+    // Another task receives (a task never receives its own send).
+    let rx2 = rx.clone();
+    let batch = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        rx2.recv_many(&mut buf, 2).await;
+        buf
+    });
+    assert_eq!(batch.await.unwrap(), [1, 2]);
+    assert_eq!(poll!(&mut one), Poll::Ready(Ok(())));
+    assert_eq!(poll!(&mut two), Poll::Ready(Ok(())));
+    assert!(poll!(&mut three).is_pending());
+    let last = tokio::spawn(async move { rx.recv().await });
+    assert_eq!(three.await, Ok(()));
+    assert_eq!(last.await.unwrap(), Some(3));
+}
+
+/// A `Receiver` polled as a `Stream` in a losing `select!` branch and then
+/// left alone holds nothing: a send still waits for a receive to return its
+/// item, and the next receive (by any receiver) gets it.
+#[tokio::test(flavor = "current_thread")]
+async fn an_abandoned_stream_poll_holds_nothing() {
     let (tx, mut rx) = chan::rendezvous();
     tokio::select! {
         biased;
         _ = rx.next() => unreachable!("nobody sends"),
         _ = std::future::ready(()) => {}
     }
-    match tx.try_send(1) {
-        // Handed over to the idle stream: kept for the next receive.
-        Ok(()) => {
-            let other = rx.clone();
-            assert_eq!(other.recv().await, Some(1));
-        }
-        // Or not counted as waiting at all (Go's behaviour): also fine.
-        Err(TrySendError::Full(1)) => {}
-        Err(e) => panic!("unexpected {e:?}"),
+    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    {
+        let mut send = pin!(tx.send(1));
+        assert!(poll!(&mut send).is_pending());
+        assert_eq!(rx.clone().try_recv(), Ok(1));
+        assert_eq!(send.await, Ok(()));
     }
-    // Either way the stream still works afterwards.
-    let mut recv_side = pin!(rx.next());
-    assert!(poll!(&mut recv_side).is_pending());
-    tx.try_send(2).unwrap();
-    assert_eq!(recv_side.await, Some(2));
+    // The stream still works afterwards.
+    let sender = tokio::spawn(async move { tx.send(2).await });
+    assert_eq!(rx.next().await, Some(2));
+    assert_eq!(sender.await.unwrap(), Ok(()));
 }

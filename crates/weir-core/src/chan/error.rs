@@ -166,6 +166,32 @@ impl<T> SendTimeoutError<T> {
             SendTimeoutError::Timeout(t) | SendTimeoutError::Closed(t) => t,
         }
     }
+
+    /// Whether the deadline passed before there was room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan::SendTimeoutError;
+    ///
+    /// assert!(SendTimeoutError::Timeout(1).is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SendTimeoutError::Timeout(_))
+    }
+
+    /// Whether the channel was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan::SendTimeoutError;
+    ///
+    /// assert!(SendTimeoutError::Closed(1).is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, SendTimeoutError::Closed(_))
+    }
 }
 
 impl<T> fmt::Debug for SendTimeoutError<T> {
@@ -219,4 +245,42 @@ pub enum RecvTimeoutError {
     /// The channel is closed and every buffered item has been received.
     #[error("receiving on an empty and closed channel")]
     Closed,
+}
+
+/// Why [`Sender::reserve`](super::Sender::reserve) or
+/// [`Sender::reserve_many`](super::Sender::reserve_many) returned no permit.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan::{self, ReserveError};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded::<u8>(2);
+/// assert_eq!(
+///     tx.reserve_many(3).await.unwrap_err(),
+///     ReserveError::OverCapacity { requested: 3, capacity: 2 },
+/// );
+/// drop(rx);
+/// assert_eq!(tx.reserve().await.unwrap_err(), ReserveError::Closed);
+/// # }
+/// ```
+#[derive(PartialEq, Eq, Clone, Copy, Debug, thiserror::Error)]
+pub enum ReserveError {
+    /// The channel is closed, or every receiver is gone.
+    #[error("reserving on a closed channel")]
+    Closed,
+    /// A rendezvous channel has no slot to hold: a send there completes
+    /// only when a receive returns the item, which a permit cannot promise.
+    #[error("a rendezvous channel has no slot to reserve")]
+    Rendezvous,
+    /// More slots were asked for than the channel will ever have.
+    #[error("reserving {requested} slots on a channel of capacity {capacity}")]
+    OverCapacity {
+        /// Slots asked for.
+        requested: usize,
+        /// The channel's capacity.
+        capacity: usize,
+    },
 }

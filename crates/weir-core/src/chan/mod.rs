@@ -94,19 +94,26 @@
 //! # }
 //! ```
 
+mod blocking;
 mod error;
 mod observer;
-mod queue;
+mod permit;
 mod receiver;
 mod sender;
 mod shared;
 mod sink;
+mod waiters;
+mod weak;
 
-pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use error::{
+    RecvTimeoutError, ReserveError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
 pub use observer::Observer;
-pub use receiver::{Iter, Receiver, Recv, RecvMany};
+pub use permit::{Permit, Permits, Reserve, ReserveMany};
+pub use receiver::{Iter, Receiver, Recv, RecvMany, TryIter};
 pub use sender::{Closed, Send, SendAll, Sender};
 pub use sink::SendSink;
+pub use weak::{WeakReceiver, WeakSender};
 
 use crate::loom::Arc;
 use shared::Chan;
@@ -119,7 +126,7 @@ fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
 /// A channel that buffers up to `cap` items: Go's `make(chan T, cap)`.
 ///
 /// `bounded(0)` is a [`rendezvous`] channel, like Go's unbuffered
-/// `make(chan T)`: a send waits until a receiver is waiting for it.
+/// `make(chan T)`: a send waits until a receive returns its item.
 ///
 /// # Examples
 ///
@@ -138,8 +145,14 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 
 /// An unbuffered channel: Go's `make(chan T)`.
 ///
-/// A send completes only once a receiver is waiting to take the item, so the
-/// channel never holds more items than it has waiting receivers.
+/// Nothing is ever buffered: a send waits, holding its item, until a
+/// receive *returns* that item (Go's contract). A receive future dropped
+/// before it returned has taken nothing, so the sender keeps waiting and
+/// another receive gets the item; a `select!` that both sends and receives
+/// on one unbuffered channel never receives its own send; and an item whose
+/// send returned `Ok` has been received. Blocked senders are served in
+/// arrival order. `try_send` cannot wait for a receive, so on a rendezvous
+/// channel it always reports `Full`.
 ///
 /// # Examples
 ///
@@ -149,9 +162,9 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let (tx, rx) = chan::rendezvous();
-/// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1))); // nobody waiting
+/// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1))); // never buffers
 /// let consumer = tokio::spawn(async move { rx.recv().await });
-/// tx.send(2).await.unwrap(); // waits for the consumer to arrive
+/// tx.send(2).await.unwrap(); // waits until the consumer has the item
 /// assert_eq!(consumer.await.unwrap(), Some(2));
 /// # }
 /// ```

@@ -214,6 +214,7 @@ impl<T: Send + 'static> Sender<T> {
     /// assert_eq!(tx.observer().capacity(), Some(3));
     /// ```
     pub fn observer(&self) -> Observer {
+        self.chan.stats.enable();
         Observer {
             chan: std::sync::Arc::new(self.chan.clone()),
         }
@@ -232,6 +233,7 @@ impl<T: Send + 'static> Receiver<T> {
     /// assert!(rx.observer().is_empty());
     /// ```
     pub fn observer(&self) -> Observer {
+        self.chan.stats.enable();
         Observer {
             chan: std::sync::Arc::new(self.chan.clone()),
         }

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use futures_core::{FusedStream, Stream};
 
+use super::blocking::block_on;
 use super::error::{RecvTimeoutError, TryRecvError};
-use super::shared::{Chan, Ops, PopError, Wait};
+use super::shared::{Chan, PopError, RecvPoll};
 use crate::loom::Arc;
 
 /// The receiving half of a channel: Go's `<-chan T`.
@@ -42,7 +43,7 @@ use crate::loom::Arc;
 /// ```
 pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
-    /// Wait state of the `Stream` implementation.
+    /// Wait state of the `Stream` implementation and `poll_recv_many`.
     stream: Waiter,
 }
 
@@ -50,7 +51,7 @@ impl<T> Receiver<T> {
     pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
         Receiver {
             chan,
-            stream: Waiter::persistent(),
+            stream: Waiter::new(),
         }
     }
 
@@ -61,7 +62,10 @@ impl<T> Receiver<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: if the future is dropped before it completes (say, it
-    /// lost a [`tokio::select!`]), no item was taken from the channel.
+    /// lost a [`tokio::select!`]), no item was taken from the channel. A
+    /// receive takes an item only in the poll that returns it, so on a
+    /// [rendezvous](super::rendezvous) channel the sender is still waiting
+    /// with its item and another receive gets it.
     ///
     /// # Examples
     ///
@@ -81,7 +85,7 @@ impl<T> Receiver<T> {
     pub fn recv(&self) -> Recv<'_, T> {
         Recv {
             chan: &self.chan,
-            waiter: Waiter::for_future(),
+            waiter: Waiter::new(),
         }
     }
 
@@ -119,7 +123,7 @@ impl<T> Receiver<T> {
             chan: &self.chan,
             buf,
             limit,
-            waiter: Waiter::for_future(),
+            waiter: Waiter::new(),
         }
     }
 
@@ -159,16 +163,15 @@ impl<T> Receiver<T> {
         buf: &mut Vec<T>,
         limit: usize,
     ) -> Poll<usize> {
-        self.stream
-            .poll(&self.chan, cx, |chan| chan.try_pop_many(buf, limit))
-            .map(|r| r.unwrap_or(0))
+        self.stream.poll_many(&self.chan, cx, buf, limit)
     }
 
     /// Receives an item if one is buffered, without waiting: Go's
     /// `select { case v := <-ch: default: }`.
     ///
-    /// On a rendezvous channel this takes only an item a sender has already
-    /// handed over; a sender still waiting for a receiver is not pulled.
+    /// On a rendezvous channel this takes the item of the oldest waiting
+    /// sender, whose send then completes (Go's receive from a blocked
+    /// sender).
     ///
     /// # Errors
     ///
@@ -233,26 +236,94 @@ impl<T> Receiver<T> {
         self.recv_until(Instant::now().checked_add(timeout))
     }
 
+    /// Receives the next item, blocking the current thread until
+    /// `deadline` at the latest: crossbeam's `recv_deadline`.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] if nothing arrived in time,
+    /// [`RecvTimeoutError::Closed`] if the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use weir_core::chan::{self, RecvTimeoutError};
+    ///
+    /// let (tx, rx) = chan::bounded(1);
+    /// let soon = Instant::now() + Duration::from_millis(10);
+    /// assert_eq!(rx.recv_deadline(soon), Err(RecvTimeoutError::Timeout));
+    /// tx.try_send(3).unwrap();
+    /// assert_eq!(rx.recv_deadline(soon), Ok(3));
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(deadline))
+    }
+
+    /// The one blocking receive: the async [`Recv`] driven on this thread.
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let mut waiter = Waiter::for_future();
-        let result = loop {
-            match waiter.attempt(&self.chan, Chan::try_pop) {
-                Ok(item) => break Ok(item),
-                Err(PopError::Closed) => break Err(RecvTimeoutError::Closed),
-                Err(PopError::Empty) => {}
-            }
-            if !waiter.wait.is_armed() {
-                // Count and register, then look again before sleeping.
-                waiter.wait.arm(&self.chan);
-            } else if !waiter.wait.wait(&self.chan, deadline) {
-                break self.chan.try_pop().map_err(|e| match e {
-                    PopError::Empty => RecvTimeoutError::Timeout,
-                    PopError::Closed => RecvTimeoutError::Closed,
-                });
-            }
-        };
-        waiter.leave(&self.chan);
-        result
+        match block_on(self.recv(), deadline) {
+            Ok(Some(item)) => Ok(item),
+            Ok(None) => Err(RecvTimeoutError::Closed),
+            // A pending receive holds nothing: dropping it loses nothing.
+            Err(_) => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// An iterator over the items buffered now, without waiting: it ends at
+    /// the first [`try_recv`](Receiver::try_recv) that finds nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(4);
+    /// tx.try_send(1).unwrap();
+    /// tx.try_send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(rx.try_iter().next(), None); // empty, but still open
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// Closes the channel from the receiving side (async-channel's
+    /// `Receiver::close`): later sends fail with their item and blocked
+    /// senders get theirs back, while items already buffered can still be
+    /// received. Returns `true` if this call closed the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(4);
+    /// tx.try_send(1).unwrap();
+    /// assert!(rx.close());
+    /// assert!(tx.try_send(2).unwrap_err().is_closed());
+    /// assert_eq!(rx.try_recv(), Ok(1)); // buffered items still drain
+    /// assert!(rx.try_recv().is_err());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// Whether a send would have to wait right now (see
+    /// [`Sender::is_full`](super::Sender::is_full)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(1);
+    /// assert!(!rx.is_full());
+    /// tx.try_send(1).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.chan.is_full()
     }
 
     /// A blocking iterator over received items, ending when the channel is
@@ -410,17 +481,10 @@ impl<T> fmt::Debug for Receiver<T> {
 /// is closed and drained: Go's `for v := range ch`.
 ///
 /// The wait state of the stream lives in the receiver, so that polling can
-/// resume where it left off. Two consequences, both only for a stream that
-/// is polled, left pending and then not polled again (say, in a losing
-/// `select!` branch) while the receiver is kept:
-///
-/// * on a [rendezvous](super::rendezvous) channel it still counts as a
-///   waiting receiver until it yields an item or the receiver is dropped,
-///   so a sender may hand it an item; the item is not lost: it stays in the
-///   channel for the next receive, by this receiver or another;
-/// * every item sent wakes every pending stream (a `recv` future is woken
-///   one per item), so prefer [`recv`](Receiver::recv) when thousands of
-///   receivers share a channel.
+/// resume where it left off. A stream polled, left pending and never polled
+/// again (say, in a losing `select!` branch) holds no item and swallows no
+/// wake-up: like every waiting receive, it is woken once and then no longer
+/// counts as waiting.
 ///
 /// # Cancel safety
 ///
@@ -447,9 +511,7 @@ impl<T> Stream for Receiver<T> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = &mut *self;
-        this.stream
-            .poll(&this.chan, cx, Chan::try_pop)
-            .map(Result::ok)
+        this.stream.poll_one(&this.chan, cx)
     }
 }
 
@@ -459,85 +521,81 @@ impl<T> FusedStream for Receiver<T> {
     }
 }
 
-/// How one receive operation waits: its counted listener and, on a
-/// rendezvous channel, whether it has told senders it is waiting.
+/// How one receive operation waits: its place among the sleeping
+/// receivers, and when it started waiting (for the statistics).
 struct Waiter {
-    /// On `recv_ops` for a future (dropped when it stops being polled), on
-    /// `stream_ops` for a persistent wait (state kept across polls).
-    wait: Wait,
-    parked: bool,
+    key: Option<usize>,
+    since: Option<Instant>,
 }
 
 impl Waiter {
-    fn for_future() -> Waiter {
+    fn new() -> Waiter {
         Waiter {
-            wait: Wait::new(Ops::Recv),
-            parked: false,
+            key: None,
+            since: None,
         }
     }
 
-    fn persistent() -> Waiter {
-        Waiter {
-            wait: Wait::new(Ops::Stream),
-            parked: false,
-        }
-    }
-}
-
-impl Waiter {
-    /// One non-blocking attempt; on a rendezvous channel an empty result
-    /// parks this waiter so that a sender may hand over.
-    fn attempt<T, R>(
-        &mut self,
-        chan: &Chan<T>,
-        mut op: impl FnMut(&Chan<T>) -> Result<R, PopError>,
-    ) -> Result<R, PopError> {
-        let result = op(chan);
-        match result {
-            Err(PopError::Empty) if chan.is_rendezvous() && !self.parked => {
-                chan.park();
-                self.parked = true;
-                // A sender may have handed over between the attempt and park.
-                op(chan)
-            }
-            other => other,
-        }
-    }
-
-    /// Polls `op` until it yields an item or the end.
-    fn poll<T, R>(
-        &mut self,
-        chan: &Chan<T>,
-        cx: &mut Context<'_>,
-        mut op: impl FnMut(&Chan<T>) -> Result<R, PopError>,
-    ) -> Poll<Result<R, PopError>> {
+    /// One poll: `Ready(Some(item))`, `Ready(None)` at the end, or pending.
+    #[inline]
+    fn poll_one<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         // Inside tokio, a receive spends the task's cooperative budget like
         // tokio's own channels: a consumer that always finds items still
         // yields now and then, so it can be cancelled and others can run.
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-        loop {
-            match self.attempt(chan, &mut op) {
-                Err(PopError::Empty) => {}
-                done => {
-                    coop.made_progress();
-                    self.leave(chan);
-                    return Poll::Ready(done);
-                }
+        match chan.poll_recv(&mut self.key, cx.waker(), None) {
+            RecvPoll::Item(item) => {
+                chan.stats.waited(true, self.since.take());
+                coop.made_progress();
+                Poll::Ready(item)
             }
-            // Count and register, then look again before sleeping.
-            if self.wait.poll_or_arm(chan, cx).is_pending() {
-                return Poll::Pending;
+            RecvPoll::Closed => {
+                chan.stats.waited(true, self.since.take());
+                Poll::Ready(None)
+            }
+            RecvPoll::Pending => {
+                if self.since.is_none() {
+                    self.since = chan.stats.start();
+                }
+                Poll::Pending
             }
         }
     }
 
-    /// Stops waiting: drops the listener and un-parks.
+    /// One poll of a batch receive: how many items it moved into `buf`.
+    fn poll_many<T>(
+        &mut self,
+        chan: &Chan<T>,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        let before = buf.len();
+        match chan.poll_recv(&mut self.key, cx.waker(), Some((buf, limit))) {
+            RecvPoll::Item(_) => {
+                chan.stats.waited(true, self.since.take());
+                coop.made_progress();
+                Poll::Ready(buf.len() - before)
+            }
+            RecvPoll::Closed => {
+                chan.stats.waited(true, self.since.take());
+                Poll::Ready(0)
+            }
+            RecvPoll::Pending => {
+                if self.since.is_none() {
+                    self.since = chan.stats.start();
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Stops waiting.
     #[inline]
     fn leave<T>(&mut self, chan: &Chan<T>) {
-        self.wait.disarm(chan);
-        if self.parked {
-            self.parked = false;
-            chan.unpark();
+        if let Some(key) = self.key.take() {
+            chan.leave_recv(key);
         }
     }
 }
@@ -558,9 +616,7 @@ impl<T> Future for Recv<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = &mut *self;
-        this.waiter
-            .poll(this.chan, cx, Chan::try_pop)
-            .map(Result::ok)
+        this.waiter.poll_one(this.chan, cx)
     }
 }
 
@@ -594,10 +650,7 @@ impl<T> Future for RecvMany<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let this = &mut *self;
-        let (buf, limit) = (&mut *this.buf, this.limit);
-        this.waiter
-            .poll(this.chan, cx, |chan| chan.try_pop_many(buf, limit))
-            .map(|r| r.unwrap_or(0))
+        this.waiter.poll_many(this.chan, cx, this.buf, this.limit)
     }
 }
 
@@ -612,6 +665,26 @@ impl<T> fmt::Debug for RecvMany<'_, T> {
         f.debug_struct("RecvMany")
             .field("limit", &self.limit)
             .finish_non_exhaustive()
+    }
+}
+
+/// A non-blocking iterator over the items buffered now, from
+/// [`Receiver::try_iter`].
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl<T> fmt::Debug for TryIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryIter").finish_non_exhaustive()
     }
 }
 

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use event_listener::EventListener;
 
+use super::blocking::block_on;
 use super::error::{SendError, SendTimeoutError, TrySendError};
-use super::shared::{Chan, Ops, PushError, Wait};
+use super::shared::{Chan, PushError, SendPoll};
 use crate::loom::Arc;
 
 /// The sending half of a channel: Go's `chan<- T`.
@@ -44,15 +45,23 @@ pub struct Sender<T> {
 impl<T> Sender<T> {
     /// Sends `item`, waiting while the channel is full: Go's `ch <- item`.
     ///
-    /// On a [rendezvous](super::rendezvous) channel the send completes only
-    /// once a receiver is waiting to take the item.
+    /// A send that finds the channel full waits in line: blocked senders are
+    /// served in the order they started waiting, as in Go. On a
+    /// [rendezvous](super::rendezvous) channel the send completes only once
+    /// a receive has *returned* the item.
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe in the sense of [`tokio::select!`]: if the returned future
-    /// is dropped before it completes, the item was not sent (it is dropped
-    /// with the future). Use [`try_send`](Sender::try_send) in a loop to keep
-    /// the item instead.
+    /// If the future is dropped before it completes, the item was not sent
+    /// and is dropped with the future, with one exception, which is Go's
+    /// own rule for a blocked send: once the future is waiting in line, a
+    /// receive that makes room (or, on a rendezvous channel, takes the
+    /// item) completes the send on the waiting future's behalf, even if that
+    /// future is not polled again; dropping it afterwards does not undo the
+    /// send. In a [`tokio::select!`] where another branch may win, use
+    /// [`reserve`](Sender::reserve) instead: a [`Permit`](super::Permit)
+    /// sends without waiting, and the item is never out of your hands until
+    /// then.
     ///
     /// # Errors
     ///
@@ -78,7 +87,8 @@ impl<T> Sender<T> {
         Send {
             sender: self,
             item: Some(item),
-            wait: Wait::new(Ops::Send),
+            key: None,
+            since: None,
         }
     }
 
@@ -116,7 +126,8 @@ impl<T> Sender<T> {
         SendAll {
             sender: self,
             items: VecDeque::from(items),
-            wait: Wait::new(Ops::Send),
+            front: None,
+            key: None,
         }
     }
 
@@ -124,9 +135,12 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] when there is no room (on a rendezvous channel:
-    /// no receiver is waiting), [`TrySendError::Closed`] when the channel is
-    /// closed or every receiver is gone. The item comes back in both.
+    /// [`TrySendError::Full`] when there is no room, [`TrySendError::Closed`]
+    /// when the channel is closed or every receiver is gone. The item comes
+    /// back in both. On a [rendezvous](super::rendezvous) channel a send
+    /// completes only when a receive returns its item, which `try_send`
+    /// cannot wait for: there it is always `Full` (or `Closed`). Use
+    /// `bounded(1)` for Go's "send if there is room" idiom.
     ///
     /// # Examples
     ///
@@ -193,30 +207,38 @@ impl<T> Sender<T> {
         self.send_until(item, Instant::now().checked_add(timeout))
     }
 
-    fn send_until(
-        &self,
-        mut item: T,
-        deadline: Option<Instant>,
-    ) -> Result<(), SendTimeoutError<T>> {
-        let mut wait = Wait::new(Ops::Send);
-        let result = loop {
-            match self.chan.try_push(item) {
-                Ok(()) => break Ok(()),
-                Err(PushError::Closed(t)) => break Err(SendTimeoutError::Closed(t)),
-                Err(PushError::Full(t)) => item = t,
-            }
-            if !wait.is_armed() {
-                // Count and register, then look again before sleeping.
-                wait.arm(&self.chan);
-            } else if !wait.wait(&self.chan, deadline) {
-                break self.chan.try_push(item).map_err(|e| match e {
-                    PushError::Full(t) => SendTimeoutError::Timeout(t),
-                    PushError::Closed(t) => SendTimeoutError::Closed(t),
-                });
-            }
-        };
-        wait.disarm(&self.chan);
-        result
+    /// Sends `item`, blocking the current thread until `deadline` at the
+    /// latest: crossbeam's `send_deadline`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] when the deadline passed first (the
+    /// send did not happen), [`SendTimeoutError::Closed`] when the channel
+    /// closed; the item comes back in both.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(1);
+    /// let soon = Instant::now() + Duration::from_millis(10);
+    /// tx.send_deadline('a', soon).unwrap();
+    /// assert!(tx.send_deadline('b', soon).unwrap_err().is_timeout()); // full
+    /// assert_eq!(rx.recv_blocking(), Some('a'));
+    /// ```
+    pub fn send_deadline(&self, item: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(item, Some(deadline))
+    }
+
+    /// The one blocking send: the async [`Send`] driven on this thread.
+    fn send_until(&self, item: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        match block_on(self.send(item), deadline) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(SendError(t))) => Err(SendTimeoutError::Closed(t)),
+            Err(send) => send.cancel().map_err(SendTimeoutError::Timeout),
+        }
     }
 
     /// Closes the channel: Go's `close(ch)`, callable from any clone.
@@ -319,9 +341,11 @@ impl<T> Sender<T> {
         self.len() == 0
     }
 
-    /// Whether a send would have to wait right now.
+    /// Whether a send would have to wait right now: no free slot, or other
+    /// senders already waiting in line.
     ///
-    /// A rendezvous channel counts as full unless a receiver is waiting.
+    /// A rendezvous channel is always full: every send there waits for a
+    /// receive to return its item.
     ///
     /// # Examples
     ///
@@ -427,16 +451,39 @@ impl<T> fmt::Debug for Sender<T> {
 ///
 /// # Cancel safety
 ///
-/// Dropping it before completion sends nothing.
+/// Dropping it before completion sends nothing, unless it was already
+/// waiting in line and a receive completed the send on its behalf (see
+/// [`Sender::send`]).
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Send<'a, T> {
     sender: &'a Sender<T>,
+    /// The item, until it is pushed (on a rendezvous channel, until it is
+    /// offered in line).
     item: Option<T>,
-    wait: Wait,
+    /// This send's place in the senders' line, while it waits.
+    key: Option<usize>,
+    since: Option<Instant>,
 }
 
 // The item is never pinned: it is moved in and out by value.
 impl<T> Unpin for Send<'_, T> {}
+
+impl<T> Send<'_, T> {
+    /// Stops waiting: `Ok` if the item was sent meanwhile, else the item.
+    fn cancel(mut self) -> Result<(), T> {
+        let offered = match self.key.take() {
+            Some(key) => match self.sender.chan.cancel_send(key) {
+                Ok(()) => return Ok(()),
+                Err(offered) => offered,
+            },
+            None => None,
+        };
+        match offered.or_else(|| self.item.take()) {
+            Some(item) => Err(item),
+            None => Ok(()),
+        }
+    }
+}
 
 impl<T> Future for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
@@ -447,35 +494,39 @@ impl<T> Future for Send<'_, T> {
         // `Receiver::recv`).
         let coop = ready!(tokio::task::coop::poll_proceed(cx));
         let chan = &*this.sender.chan;
-        loop {
-            let item = this.item.take().expect("`Send` polled after completion");
-            match chan.try_push(item) {
-                Ok(()) => {
-                    this.wait.disarm(chan);
-                    coop.made_progress();
-                    return Poll::Ready(Ok(()));
-                }
-                Err(PushError::Closed(t)) => {
-                    this.wait.disarm(chan);
-                    return Poll::Ready(Err(SendError(t)));
-                }
-                Err(PushError::Full(t)) => this.item = Some(t),
+        match chan.poll_send(&mut this.item, &mut this.key, cx.waker()) {
+            SendPoll::Sent => {
+                chan.stats.waited(false, this.since.take());
+                coop.made_progress();
+                Poll::Ready(Ok(()))
             }
-            // Count and register, then look again before sleeping.
-            ready!(this.wait.poll_or_arm(chan, cx));
+            SendPoll::Closed(t) => {
+                chan.stats.waited(false, this.since.take());
+                Poll::Ready(Err(SendError(t)))
+            }
+            SendPoll::Waiting => {
+                this.since = chan.stats.start();
+                Poll::Pending
+            }
+            SendPoll::Pending => Poll::Pending,
         }
     }
 }
 
 impl<T> Drop for Send<'_, T> {
     fn drop(&mut self) {
-        self.wait.disarm(&self.sender.chan);
+        if let Some(key) = self.key.take() {
+            // An item still in line is dropped here: it was not sent.
+            let _ = self.sender.chan.cancel_send(key);
+        }
     }
 }
 
 impl<T> fmt::Debug for Send<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Send").finish_non_exhaustive()
+        f.debug_struct("Send")
+            .field("waiting", &self.key.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -488,7 +539,10 @@ impl<T> fmt::Debug for Send<'_, T> {
 pub struct SendAll<'a, T> {
     sender: &'a Sender<T>,
     items: VecDeque<T>,
-    wait: Wait,
+    /// While waiting in line: the item sent next (on a rendezvous channel
+    /// the line holds it) and the place in line.
+    front: Option<T>,
+    key: Option<usize>,
 }
 
 impl<T> Unpin for SendAll<'_, T> {}
@@ -501,32 +555,39 @@ impl<T> Future for SendAll<'_, T> {
         let coop = ready!(tokio::task::coop::poll_proceed(cx));
         let chan = &*this.sender.chan;
         loop {
-            if this.items.is_empty() {
-                this.wait.disarm(chan);
-                coop.made_progress();
-                return Poll::Ready(Ok(()));
+            if this.key.is_none() && this.front.is_none() {
+                if this.items.is_empty() {
+                    coop.made_progress();
+                    return Poll::Ready(Ok(()));
+                }
+                match chan.try_push_many(&mut this.items) {
+                    Err(()) => {
+                        let rest = std::mem::take(&mut this.items);
+                        return Poll::Ready(Err(SendError(Vec::from(rest))));
+                    }
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => this.front = this.items.pop_front(),
+                }
             }
-            match chan.try_push_many(&mut this.items) {
-                Err(()) => {
-                    this.wait.disarm(chan);
+            // No room: the front item waits in line like a single send.
+            match chan.poll_send(&mut this.front, &mut this.key, cx.waker()) {
+                SendPoll::Sent => continue,
+                SendPoll::Closed(t) => {
+                    this.items.push_front(t);
                     let rest = std::mem::take(&mut this.items);
                     return Poll::Ready(Err(SendError(Vec::from(rest))));
                 }
-                Ok(n) if n > 0 => {
-                    this.wait.disarm(chan);
-                    continue;
-                }
-                Ok(_) => {}
+                SendPoll::Waiting | SendPoll::Pending => return Poll::Pending,
             }
-            // Count and register, then look again before sleeping.
-            ready!(this.wait.poll_or_arm(chan, cx));
         }
     }
 }
 
 impl<T> Drop for SendAll<'_, T> {
     fn drop(&mut self) {
-        self.wait.disarm(&self.sender.chan);
+        if let Some(key) = self.key.take() {
+            let _ = self.sender.chan.cancel_send(key);
+        }
     }
 }
 

@@ -1,44 +1,68 @@
-//! The state one channel's senders and receivers share, the race-free close
-//! protocol, and how waiters are woken.
+//! The state one channel's senders and receivers share, and the rules by
+//! which waiting senders and receivers are served.
 //!
-//! # Close protocol
+//! # One lock, two FIFO lists
 //!
-//! The two end flags, `closed` (set by [`Sender::close`] or the last
-//! sender's drop) and `rx_gone` (every receiver dropped), live under the
-//! queue's lock, next to the items. A push checks them and stores its item
-//! in one critical section; a pop that finds the queue empty reads `closed`
-//! in the same critical section. So an item whose send returned `Ok` was
-//! stored before the channel closed and is always received, and "closed and
-//! drained" is decided atomically. `rx_gone` clears the queue under the lock
-//! (the items are dropped outside it), after which no push can succeed.
-//! `flags` mirrors both flags for lock-free reads (`is_closed`); it is only
-//! written under the lock.
+//! Everything that decides whether an operation may complete lives under
+//! one lock: the buffered items, the reserved slots, the two end flags
+//! (`closed`, `rx_gone`), and two lists of waiters ([`WaitList`]): blocked
+//! senders (each holding its item, or a reservation) and sleeping
+//! receivers. An operation checks and acts in one critical section, so an
+//! item whose send returned `Ok` was stored before the channel closed and
+//! is always received, and "closed and drained" is decided atomically.
+//! Wakers are collected under the lock and woken after it is released.
 //!
-//! # Wake-ups
+//! # Senders: in line, in arrival order, cancel safe
 //!
-//! Each of the three hot events (`recv_ops`, `stream_ops`, `send_ops`) has a
-//! count of registered waiters. `event_listener`'s `notify` always takes a
-//! full fence and its list lock, so a push or pop notifies only when the
-//! matching count is non-zero. That is race-free because a waiter counts
-//! itself *before* registering its listener and then re-checks the channel
-//! under the queue lock, while a push or pop reads the count *after* its own
-//! critical section: whichever of the two critical sections comes second
-//! sees the other's effect (the item, or the count), through the lock alone.
+//! A send that finds no room joins the back of the senders' line; its item
+//! stays inside its own future until the poll in which it is pushed, so a
+//! send future dropped or abandoned in line has sent nothing and holds no
+//! slot. When room frees, senders in line are woken so that a future kept
+//! alive but never polled again cannot swallow the wake-up meant for the
+//! others, and admission keeps arrival order: a sender may take a slot
+//! ahead of older senders still in line only while each of them has been
+//! overtaken by fewer than `capacity` items, so a blocked sender is never
+//! overtaken by more than `capacity` items from senders that came after
+//! it. A new send that arrives while others are in line obeys the same
+//! rule. Which senders a freed slot wakes follows the receivers' rule
+//! below: every fresh one, and the oldest proven one.
 //!
-//! `tests/loom_chan.rs` model-checks this with loom.
+//! # Receivers: never a lost or swallowed wake-up
 //!
-//! [`Sender::close`]: super::Sender::close
+//! A receive that finds nothing sleeps on the receivers' lists. An event
+//! that makes `n` items available wakes (and unlinks) every *fresh*
+//! receiver — one never woken since it started waiting, which may be a
+//! future nobody will poll again — and the `n` oldest *proven* ones (woken
+//! before and polled again: alive). A woken receiver that finds nothing
+//! links itself again. So a future kept alive but never polled again is
+//! woken once and then never counted on again: it cannot swallow the
+//! wake-up meant for a live receiver, and 100,000 idle receivers cost one
+//! wake-up per item once each has been woken once (see `waiters.rs`).
+//!
+//! # Rendezvous
+//!
+//! A rendezvous channel has no buffer: a sender waits in line with its item
+//! in its node (an offer), and a receive takes the oldest offer and returns
+//! it in the same poll, then wakes the sender, whose future then returns
+//! `Ok`. This is the one case where a send completes while its future is
+//! not being polled: the exchange needs both sides, and the receive that
+//! returned the item has committed it. So a rendezvous send completes only once a
+//! receive has returned its item; a receive that has not returned has taken
+//! nothing, and dropping it gives nothing back because it holds nothing. A
+//! receive never takes an item offered by its own task (the stored waker
+//! would wake the receiving task itself), so a `select!` that sends and
+//! receives on one unbuffered channel never receives its own send.
+//!
+//! `tests/loom_chan.rs` model-checks these rules with loom.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::task::Waker;
+use std::time::Duration;
 
-use event_listener::{Event, EventListener, Listener};
+use event_listener::Event;
 
-use super::queue::{Queue, Refused};
-use crate::loom::{AtomicUsize, Ordering};
+use super::waiters::{WaitList, Wakers, FRESH};
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const CLOSED: usize = 0b01;
 const RX_GONE: usize = 0b10;
@@ -56,109 +80,176 @@ pub(crate) enum PopError {
     Closed,
 }
 
-fn pop_error(closed: bool) -> PopError {
-    if closed {
-        PopError::Closed
-    } else {
-        PopError::Empty
+/// Why a reservation failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ReserveFail {
+    Closed,
+    Full,
+}
+
+/// A sender in line: a send, or a reservation of `want` slots.
+pub(crate) struct SendSlot<T> {
+    /// Rendezvous only: the offered item, `None` once a receive took it.
+    offer: Option<T>,
+    /// Rendezvous only: the task that offered it (see [`task_id`]).
+    owner: TaskId,
+    /// A receive took the offer: the send is done.
+    taken: bool,
+    /// Items admitted ahead of this waiter since it joined the line.
+    overtaken: usize,
+}
+
+impl<T> SendSlot<T> {
+    fn new(offer: Option<T>, owner: TaskId) -> Self {
+        SendSlot {
+            offer,
+            owner,
+            taken: false,
+            overtaken: 0,
+        }
     }
 }
 
-/// Which counted event a [`Wait`] listens on.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Ops {
-    /// Receive futures and blocking receives (`recv_ops`).
-    Recv,
-    /// Waits whose state outlives a poll (`stream_ops`).
-    Stream,
-    /// Sends waiting for room (`send_ops`).
-    Send,
+/// Which task a waker wakes: two wakers with the same id are the same task
+/// (what [`Waker::will_wake`] compares), without keeping a waker alive.
+pub(crate) type TaskId = (usize, usize);
+
+pub(crate) fn task_id(w: &Waker) -> TaskId {
+    (w.data() as usize, w.vtable() as *const _ as usize)
+}
+
+/// The receiving task, for a rendezvous take (`None` for `try_recv`).
+pub(crate) type Me<'a> = Option<&'a Waker>;
+
+/// What the lock protects.
+pub(crate) struct State<T> {
+    items: VecDeque<T>,
+    /// Slots held by permits ([`Sender::reserve`](super::Sender::reserve)).
+    reserved: usize,
+    /// No new push may succeed (a `close`, or the last sender dropped).
+    closed: bool,
+    /// Every receiver is gone: pushes fail and nothing is stored any more.
+    rx_gone: bool,
+    senders: WaitList<SendSlot<T>>,
+    receivers: WaitList<()>,
+}
+
+impl<T> State<T> {
+    fn shut(&self) -> bool {
+        self.closed || self.rx_gone
+    }
 }
 
 pub(crate) struct Chan<T> {
-    queue: Queue<T>,
-    /// `CLOSED | RX_GONE`, written only under the queue lock.
+    state: Mutex<State<T>>,
+    /// `None`: unbounded; `Some(0)`: rendezvous.
+    cap: Option<usize>,
+    /// `CLOSED | RX_GONE`, written only under the lock, for lock-free reads.
     flags: AtomicUsize,
     senders: AtomicUsize,
     receivers: AtomicUsize,
-    /// Rendezvous only: receivers currently parked waiting for an item. A
-    /// push is allowed only while the queue holds fewer items than this
-    /// (checked under the queue's lock), so the channel never holds more
-    /// than it has waiting receivers.
-    parked: AtomicUsize,
-    rendezvous: bool,
-    /// Receive futures wait here for items or close; each item wakes one.
-    recv_ops: Event,
-    /// Waits whose state outlives a poll (the `Stream` impl and
-    /// `poll_recv_many`) wait here, and every push wakes them all: such a
-    /// listener may be notified and then never polled again (an idle
-    /// stream), and must not swallow a wake-up meant for a `recv`.
-    stream_ops: Event,
-    /// Senders wait here for space (or, on a rendezvous channel, a receiver).
-    send_ops: Event,
     /// [`Sender::closed`](super::Sender::closed) waits here.
     pub(crate) close_ops: Event,
-    /// Registered listeners of `recv_ops`, `stream_ops`, `send_ops` (see
-    /// "Wake-ups" above): an upper bound, never below the true number.
-    recv_waiting: AtomicUsize,
-    stream_waiting: AtomicUsize,
-    send_waiting: AtomicUsize,
-    /// Statistics, not synchronisation (hence std atomics even under loom):
-    /// nanoseconds receivers and senders have spent armed, waiting. Only
-    /// waits pay for the clock reads; an operation that completes at once
-    /// never arms.
-    recv_wait_ns: StatCounter,
-    send_wait_ns: StatCounter,
+    /// Statistics, not synchronisation (std atomics even under loom).
+    pub(crate) stats: Stats,
 }
 
-type StatCounter = std::sync::atomic::AtomicU64;
+/// Time spent waiting, for [`Observer`](super::Observer).
+pub(crate) struct Stats {
+    /// Whether anyone reads the statistics; waits read the clock only then.
+    timed: std::sync::atomic::AtomicBool,
+    recv_wait_ns: std::sync::atomic::AtomicU64,
+    send_wait_ns: std::sync::atomic::AtomicU64,
+}
+
+impl Stats {
+    /// When a wait starts: `Some(now)` if someone reads the statistics.
+    #[inline]
+    pub(crate) fn start(&self) -> Option<std::time::Instant> {
+        self.timed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(std::time::Instant::now)
+    }
+
+    pub(crate) fn enable(&self) {
+        self.timed.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Adds a finished wait to the receive (or send) total.
+    pub(crate) fn waited(&self, recv: bool, since: Option<std::time::Instant>) {
+        if let Some(since) = since {
+            let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let total = if recv {
+                &self.recv_wait_ns
+            } else {
+                &self.send_wait_ns
+            };
+            total.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// Collected wakers, woken when this guard is dropped (after the lock).
+struct Wake(Wakers);
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        self.0.wake_all();
+    }
+}
 
 impl<T> Chan<T> {
     /// `cap`: `Some(0)` is a rendezvous channel, `None` unbounded.
     pub(crate) fn new(cap: Option<usize>) -> Self {
-        let rendezvous = cap == Some(0);
         Chan {
-            // A rendezvous channel stores at most one item per parked
-            // receiver; the push gate enforces that bound.
-            queue: Queue::new(if rendezvous { None } else { cap }),
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                reserved: 0,
+                closed: false,
+                rx_gone: false,
+                senders: WaitList::new(),
+                receivers: WaitList::new(),
+            }),
+            cap,
             flags: AtomicUsize::new(0),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
-            parked: AtomicUsize::new(0),
-            rendezvous,
-            recv_ops: Event::new(),
-            stream_ops: Event::new(),
-            send_ops: Event::new(),
             close_ops: Event::new(),
-            recv_waiting: AtomicUsize::new(0),
-            stream_waiting: AtomicUsize::new(0),
-            send_waiting: AtomicUsize::new(0),
-            recv_wait_ns: StatCounter::new(0),
-            send_wait_ns: StatCounter::new(0),
+            stats: Stats {
+                timed: std::sync::atomic::AtomicBool::new(false),
+                recv_wait_ns: std::sync::atomic::AtomicU64::new(0),
+                send_wait_ns: std::sync::atomic::AtomicU64::new(0),
+            },
         }
     }
 
-    pub(crate) fn is_rendezvous(&self) -> bool {
-        self.rendezvous
+    #[inline]
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // Nothing panics while holding the lock except an allocation
+        // failure, after which the state is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether the queue may grow past `len` items: always, except on a
-    /// rendezvous channel, where only while receivers wait for them.
-    fn gate(&self) -> impl Fn(usize) -> bool + '_ {
-        move |len| !self.rendezvous || len < self.parked.load(Ordering::Acquire)
+    #[inline]
+    pub(crate) fn is_rendezvous(&self) -> bool {
+        self.cap == Some(0)
     }
 
     /// The capacity as the user asked for it (`Some(0)` for rendezvous).
     pub(crate) fn capacity(&self) -> Option<usize> {
-        if self.is_rendezvous() {
-            Some(0)
-        } else {
-            self.queue.capacity()
-        }
+        self.cap
+    }
+
+    /// Whether the buffer can take one more item now.
+    #[inline]
+    fn has_room(&self, s: &State<T>) -> bool {
+        self.cap.is_none_or(|c| s.items.len() + s.reserved < c)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.queue.len()
+        self.lock().items.len()
     }
 
     pub(crate) fn sender_count(&self) -> usize {
@@ -176,151 +267,508 @@ impl<T> Chan<T> {
 
     /// Closed and nothing buffered: no item can ever be received again.
     pub(crate) fn is_drained(&self) -> bool {
-        let s = self.queue.lock();
+        let s = self.lock();
         s.closed && s.items.is_empty()
-    }
-
-    /// Total time receivers have spent waiting for items (or the close).
-    pub(crate) fn recv_waited(&self) -> Duration {
-        Duration::from_nanos(self.recv_wait_ns.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    /// Total time senders have spent waiting for room (or a receiver).
-    pub(crate) fn send_waited(&self) -> Duration {
-        Duration::from_nanos(self.send_wait_ns.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    fn waited(&self, ops: Ops, since: Instant) {
-        let counter = match ops {
-            Ops::Recv | Ops::Stream => &self.recv_wait_ns,
-            Ops::Send => &self.send_wait_ns,
-        };
-        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        counter.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    fn event(&self, ops: Ops) -> (&Event, &AtomicUsize) {
-        match ops {
-            Ops::Recv => (&self.recv_ops, &self.recv_waiting),
-            Ops::Stream => (&self.stream_ops, &self.stream_waiting),
-            Ops::Send => (&self.send_ops, &self.send_waiting),
-        }
-    }
-
-    /// `n` items were pushed: wake as many receive waiters, and every
-    /// persistent one, if any is registered.
-    fn pushed(&self, n: usize) {
-        if self.recv_waiting.load(Ordering::Relaxed) != 0 {
-            self.recv_ops.notify_additional(n);
-        }
-        if self.stream_waiting.load(Ordering::Relaxed) != 0 {
-            self.stream_ops.notify(usize::MAX);
-        }
-    }
-
-    /// Tries to push without waiting. Wakes one receiver on success.
-    pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        match self.queue.push(item, self.gate()) {
-            Ok(()) => {
-                self.pushed(1);
-                Ok(())
-            }
-            Err((item, Refused::Full)) => Err(PushError::Full(item)),
-            Err((item, Refused::Closed)) => Err(PushError::Closed(item)),
-        }
-    }
-
-    /// Pushes from the front of `items` until the channel is full or `items`
-    /// is empty, under one lock acquisition; wakes as many receivers as
-    /// items were pushed. `Err(())` if the channel is closed (nothing pushed).
-    pub(crate) fn try_push_many(&self, items: &mut VecDeque<T>) -> Result<usize, ()> {
-        match self.queue.push_many(items, self.gate()) {
-            Ok(pushed) => {
-                if pushed > 0 {
-                    self.pushed(pushed);
-                }
-                Ok(pushed)
-            }
-            Err(_) => Err(()),
-        }
-    }
-
-    /// Pops without waiting. Frees one slot for a waiting sender on success.
-    pub(crate) fn try_pop(&self) -> Result<T, PopError> {
-        match self.queue.pop() {
-            Ok(item) => {
-                self.freed(1);
-                Ok(item)
-            }
-            Err(closed) => Err(pop_error(closed)),
-        }
-    }
-
-    /// Pops up to `limit` items into `buf` without waiting.
-    pub(crate) fn try_pop_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
-        match self.queue.pop_many(buf, limit) {
-            Ok(popped) => {
-                if popped > 0 {
-                    self.freed(popped);
-                }
-                Ok(popped)
-            }
-            Err(closed) => Err(pop_error(closed)),
-        }
-    }
-
-    /// `n` items left the queue: room for `n` waiting senders (on a
-    /// rendezvous channel, the gate `len < parked` may have opened too).
-    fn freed(&self, n: usize) {
-        if (self.queue.capacity().is_some() || self.rendezvous)
-            && self.send_waiting.load(Ordering::Relaxed) != 0
-        {
-            self.send_ops.notify_additional(n);
-        }
     }
 
     /// Whether a send would have to wait now.
     pub(crate) fn is_full(&self) -> bool {
-        let len = self.queue.len();
-        match self.capacity() {
-            Some(0) => len >= self.parked.load(Ordering::Acquire),
-            Some(cap) => len >= cap,
-            None => false,
+        let s = self.lock();
+        // On a rendezvous channel every send waits for a receive to return
+        // its item; elsewhere senders in line come first.
+        self.is_rendezvous() || !self.has_room(&s) || !s.senders.is_empty()
+    }
+
+    pub(crate) fn recv_waited(&self) -> Duration {
+        Duration::from_nanos(
+            self.stats
+                .recv_wait_ns
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    pub(crate) fn send_waited(&self) -> Duration {
+        Duration::from_nanos(
+            self.stats
+                .send_wait_ns
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    // ----- under the lock -------------------------------------------------
+
+    /// `n` items became available: wake every fresh receiver and `n`
+    /// proven ones (see `waiters.rs`).
+    #[inline]
+    fn wake_receivers(s: &mut State<T>, n: usize, wake: &mut Wake) {
+        if !s.receivers.is_empty() {
+            s.receivers.wake_fresh_and(n, &mut wake.0);
         }
     }
 
-    /// Rendezvous: a receiver is about to wait; let one sender hand over.
-    pub(crate) fn park(&self) {
-        self.parked.fetch_add(1, Ordering::AcqRel);
-        // Not gated on `send_waiting`: `parked` is not under the queue
-        // lock, so the count could be read too early.
-        self.send_ops.notify_additional(1);
+    /// Room was freed (or a waiter left the line): wake every sender in
+    /// line, if there is room for any of them.
+    #[inline]
+    fn room_freed(&self, s: &mut State<T>, wake: &mut Wake) {
+        if !s.senders.is_empty() && self.has_room(s) {
+            s.senders.wake_line(&mut wake.0);
+        }
     }
 
-    /// Rendezvous: a receiver stopped waiting (it got an item, or gave up).
-    pub(crate) fn unpark(&self) {
-        self.parked.fetch_sub(1, Ordering::AcqRel);
+    /// Whether a sender may take `want` slots now: there is room, and no
+    /// older sender still in line (those before `me`; all of them for a new
+    /// send) has already been overtaken by `capacity` items. When admitted,
+    /// each older sender counts the overtaking.
+    fn admit(&self, s: &mut State<T>, me: Option<usize>, want: usize) -> bool {
+        let Some(cap) = self.cap else { return true };
+        if s.items.len() + s.reserved + want > cap {
+            return false;
+        }
+        let mut at = s.senders.front(FRESH);
+        while let Some(key) = at {
+            if Some(key) == me {
+                break;
+            }
+            let older = s.senders.slot(key);
+            if older.overtaken + want > cap {
+                return false;
+            }
+            at = s.senders.next(key);
+        }
+        let mut at = s.senders.front(FRESH);
+        while let Some(key) = at {
+            if Some(key) == me {
+                break;
+            }
+            s.senders.slot_mut(key).overtaken += want;
+            at = s.senders.next(key);
+        }
+        true
+    }
+
+    /// Takes one item: from the buffer, or on a rendezvous channel from the
+    /// oldest offer of another task than the receiving one (`me`).
+    fn take(&self, s: &mut State<T>, me: Me<'_>, wake: &mut Wake) -> Option<T> {
+        if let Some(item) = s.items.pop_front() {
+            self.room_freed(s, wake);
+            return Some(item);
+        }
+        if !self.is_rendezvous() {
+            return None;
+        }
+        // A taken offer stays in line until its owner sees it. If one of
+        // ours is there, our task's `select!` has already completed by
+        // sending (the take woke our task, so the send will report it):
+        // this receive holds back instead of committing a second case.
+        let my_id = me.map(task_id);
+        let mut pick = None;
+        let mut at = s.senders.front(FRESH);
+        while let Some(key) = at {
+            at = s.senders.next(key);
+            let slot = s.senders.slot(key);
+            if Some(slot.owner) == my_id {
+                if slot.taken {
+                    return None;
+                }
+                continue; // our own send: a select never pairs with itself
+            }
+            if pick.is_none() && slot.offer.is_some() {
+                pick = Some(key);
+                if my_id.is_none() {
+                    break;
+                }
+            }
+        }
+        let key = pick?;
+        let slot = s.senders.slot_mut(key);
+        let item = slot.offer.take();
+        slot.taken = true;
+        if let Some(w) = s.senders.take_waker(key) {
+            wake.0.push(w);
+        }
+        item
+    }
+
+    // ----- non-blocking operations ----------------------------------------
+
+    /// Pushes without waiting. On a rendezvous channel a send always waits
+    /// for a receive to return its item, so this is `Full` there.
+    pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        if s.shut() {
+            return Err(PushError::Closed(item));
+        }
+        if self.is_rendezvous() || !self.admit(&mut s, None, 1) {
+            return Err(PushError::Full(item));
+        }
+        s.items.push_back(item);
+        Self::wake_receivers(&mut s, 1, &mut wake);
+        drop(s);
+        Ok(())
+    }
+
+    /// Moves items from the front of `from` while there is room; returns
+    /// how many, or `Err(())` (nothing moved) when the channel is closed.
+    pub(crate) fn try_push_many(&self, from: &mut VecDeque<T>) -> Result<usize, ()> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        if s.shut() {
+            return Err(());
+        }
+        let room = match self.cap {
+            None => from.len(),
+            Some(c) => c.saturating_sub(s.items.len() + s.reserved).min(from.len()),
+        };
+        // Senders in line come first (see `admit`): take what the line
+        // allows, one slot at a time.
+        let room = if s.senders.is_empty() {
+            room
+        } else {
+            (0..room)
+                .take_while(|_| self.admit(&mut s, None, 1))
+                .count()
+        };
+        if room == 0 {
+            return Ok(0);
+        }
+        if room == from.len() {
+            s.items.append(from);
+        } else {
+            s.items.extend(from.drain(..room));
+        }
+        Self::wake_receivers(&mut s, room, &mut wake);
+        drop(s);
+        Ok(room)
+    }
+
+    /// Pops without waiting (on a rendezvous channel, from a blocked sender).
+    pub(crate) fn try_pop(&self) -> Result<T, PopError> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        match self.take(&mut s, None, &mut wake) {
+            Some(item) => Ok(item),
+            None if s.closed => Err(PopError::Closed),
+            None => Err(PopError::Empty),
+        }
+    }
+
+    fn pop_many_locked(
+        &self,
+        s: &mut State<T>,
+        buf: &mut Vec<T>,
+        limit: usize,
+        me: Me<'_>,
+        wake: &mut Wake,
+    ) -> Result<usize, PopError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        let n = s.items.len().min(limit);
+        if n == s.items.len() && n > 0 && buf.is_empty() {
+            // Taking everything into an empty buffer: swap the storage.
+            let spare = VecDeque::from(std::mem::take(buf));
+            *buf = Vec::from(std::mem::replace(&mut s.items, spare));
+        } else if n > 0 {
+            buf.reserve(n);
+            buf.extend(s.items.drain(..n));
+        }
+        let mut got = n;
+        if n > 0 {
+            self.room_freed(s, wake);
+        }
+        if self.is_rendezvous() {
+            while got < limit {
+                match self.take(s, me, wake) {
+                    Some(item) => {
+                        buf.push(item);
+                        got += 1;
+                    }
+                    None => break,
+                }
+            }
+        }
+        match got {
+            0 if s.closed => Err(PopError::Closed),
+            0 => Err(PopError::Empty),
+            n => Ok(n),
+        }
+    }
+
+    // ----- waiting operations (one poll each) ----------------------------
+
+    /// One poll of a send. `key` is the sender's place in line once it
+    /// waits; `item` stays with the caller unless it is pushed (or, on a
+    /// rendezvous channel, offered).
+    pub(crate) fn poll_send(
+        &self,
+        item: &mut Option<T>,
+        key: &mut Option<usize>,
+        waker: &Waker,
+    ) -> SendPoll<T> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        if let Some(k) = *key {
+            if s.senders.slot(k).taken {
+                s.senders.remove(k);
+                *key = None;
+                return SendPoll::Sent;
+            }
+            if s.shut() {
+                *key = None;
+                let slot = s.senders.remove(k);
+                let back = slot.offer.or_else(|| item.take());
+                return SendPoll::Closed(back.expect("a waiting send holds its item"));
+            }
+            if self.is_rendezvous() {
+                s.senders.arm(k, waker);
+                s.senders.slot_mut(k).owner = task_id(waker);
+                return SendPoll::Pending;
+            }
+        } else if s.shut() {
+            return SendPoll::Closed(item.take().expect("`Send` polled after completion"));
+        }
+        if !self.is_rendezvous() && self.admit(&mut s, *key, 1) {
+            let it = item.take().expect("`Send` polled after completion");
+            s.items.push_back(it);
+            if let Some(k) = key.take() {
+                s.senders.remove(k);
+                // Leaving the line may let the others in.
+                self.room_freed(&mut s, &mut wake);
+            }
+            Self::wake_receivers(&mut s, 1, &mut wake);
+            return SendPoll::Sent;
+        }
+        match *key {
+            Some(k) => {
+                s.senders.arm(k, waker);
+                SendPoll::Pending
+            }
+            None => {
+                let offer = if self.is_rendezvous() {
+                    item.take()
+                } else {
+                    None
+                };
+                let k = s.senders.insert(SendSlot::new(offer, task_id(waker)));
+                s.senders.arm(k, waker);
+                s.senders.link_back(k, false);
+                *key = Some(k);
+                if self.is_rendezvous() {
+                    // A receiver may take it now.
+                    Self::wake_receivers(&mut s, 1, &mut wake);
+                }
+                SendPoll::Waiting
+            }
+        }
+    }
+
+    /// Leaves the line: `Ok(())` if a receive already took the offered
+    /// item (the send happened), else the offered item back (`Err(None)`
+    /// when the item stayed with the caller).
+    pub(crate) fn cancel_send(&self, key: usize) -> Result<(), Option<T>> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        let slot = s.senders.remove(key);
+        self.room_freed(&mut s, &mut wake);
+        if slot.taken {
+            Ok(())
+        } else {
+            Err(slot.offer)
+        }
+    }
+
+    /// One poll of a receive of up to `limit` items (one when `buf` is
+    /// `None`). `key` is the receiver's node once it sleeps.
+    pub(crate) fn poll_recv(
+        &self,
+        key: &mut Option<usize>,
+        waker: &Waker,
+        buf: Option<(&mut Vec<T>, usize)>,
+    ) -> RecvPoll<T> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        let got = match buf {
+            None => match self.take(&mut s, Some(waker), &mut wake) {
+                Some(item) => Ok(Some(item)),
+                None => Err(PopError::Empty),
+            },
+            Some((buf, limit)) => self
+                .pop_many_locked(&mut s, buf, limit, Some(waker), &mut wake)
+                .map(|_| None),
+        };
+        match got {
+            Ok(item) => {
+                if let Some(k) = key.take() {
+                    s.receivers.remove(k);
+                }
+                RecvPoll::Item(item)
+            }
+            Err(_) if s.closed => {
+                if let Some(k) = key.take() {
+                    s.receivers.remove(k);
+                }
+                RecvPoll::Closed
+            }
+            Err(_) => {
+                let k = match *key {
+                    Some(k) => k,
+                    None => {
+                        let k = s.receivers.insert(());
+                        *key = Some(k);
+                        k
+                    }
+                };
+                s.receivers.arm(k, waker);
+                s.receivers.link_back(k, true);
+                RecvPoll::Pending
+            }
+        }
+    }
+
+    /// A waiting receive goes away (dropped, or done by other means).
+    pub(crate) fn leave_recv(&self, key: usize) {
+        self.lock().receivers.remove(key);
+    }
+
+    // ----- reservations ----------------------------------------------------
+
+    /// One poll of a reservation of `want` slots (`1 ..= capacity`).
+    pub(crate) fn poll_reserve(
+        &self,
+        want: usize,
+        key: &mut Option<usize>,
+        waker: &Waker,
+    ) -> Result<bool, ReserveFail> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        if s.shut() {
+            if let Some(k) = key.take() {
+                s.senders.remove(k);
+            }
+            return Err(ReserveFail::Closed);
+        }
+        let Some(cap) = self.cap else {
+            return Ok(true); // unbounded: nothing to count
+        };
+        if want > cap || cap == 0 {
+            return Err(ReserveFail::Full);
+        }
+        if self.admit(&mut s, *key, want) {
+            s.reserved += want;
+            if let Some(k) = key.take() {
+                s.senders.remove(k);
+                self.room_freed(&mut s, &mut wake);
+            }
+            return Ok(true);
+        }
+        let k = match *key {
+            Some(k) => k,
+            None => {
+                let k = s.senders.insert(SendSlot::new(None, task_id(waker)));
+                s.senders.link_back(k, false);
+                *key = Some(k);
+                k
+            }
+        };
+        s.senders.arm(k, waker);
+        Ok(false)
+    }
+
+    /// Gives up a waiting reservation.
+    pub(crate) fn cancel_reserve(&self, key: usize) {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        s.senders.remove(key);
+        self.room_freed(&mut s, &mut wake);
+    }
+
+    /// Sends through a held slot: never waits.
+    pub(crate) fn push_reserved(&self, item: T) -> Result<(), T> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        if self.cap.is_some() {
+            s.reserved -= 1;
+        }
+        if s.shut() {
+            return Err(item);
+        }
+        s.items.push_back(item);
+        Self::wake_receivers(&mut s, 1, &mut wake);
+        drop(s);
+        Ok(())
+    }
+
+    /// Returns `n` unused reserved slots.
+    pub(crate) fn release_reserved(&self, n: usize) {
+        if self.cap.is_none() || n == 0 {
+            return;
+        }
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        s.reserved -= n;
+        self.room_freed(&mut s, &mut wake);
+    }
+
+    // ----- ends ------------------------------------------------------------
+
+    /// Wakes every waiter of both lists (after releasing the lock).
+    fn wake_everyone(&self) {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock();
+        s.senders.unlink_all(&mut wake.0);
+        s.receivers.unlink_all(&mut wake.0);
     }
 
     /// Closes the channel to new sends. Returns whether this call closed it.
     pub(crate) fn close(&self) -> bool {
         {
-            let mut s = self.queue.lock();
+            let mut s = self.lock();
             if s.closed {
                 return false;
             }
             s.closed = true;
             self.flags.fetch_or(CLOSED, Ordering::Release);
         }
-        self.recv_ops.notify(usize::MAX);
-        self.stream_ops.notify(usize::MAX);
-        self.send_ops.notify(usize::MAX);
+        self.wake_everyone();
         self.close_ops.notify(usize::MAX);
         true
     }
 
     pub(crate) fn add_sender(&self) {
         self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A new sender from a weak one: only while some sender is alive.
+    pub(crate) fn upgrade_sender(&self) -> bool {
+        let mut n = self.senders.load(Ordering::Relaxed);
+        while n != 0 {
+            match self
+                .senders
+                .compare_exchange_weak(n, n + 1, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => n = now,
+            }
+        }
+        false
+    }
+
+    /// A new receiver from a weak one: only while some receiver is alive.
+    pub(crate) fn upgrade_receiver(&self) -> bool {
+        let mut n = self.receivers.load(Ordering::Relaxed);
+        while n != 0 {
+            match self.receivers.compare_exchange_weak(
+                n,
+                n + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => n = now,
+            }
+        }
+        false
     }
 
     pub(crate) fn remove_sender(&self) {
@@ -338,111 +786,37 @@ impl<T> Chan<T> {
             return;
         }
         // No receiver can ever take the buffered items: drop them (outside
-        // the lock), and fail every later push.
+        // the lock), and fail every later push and every blocked sender.
         let items = {
-            let mut s = self.queue.lock();
+            let mut s = self.lock();
             s.rx_gone = true;
             self.flags.fetch_or(RX_GONE, Ordering::Release);
             std::mem::take(&mut s.items)
         };
         drop(items);
-        self.send_ops.notify(usize::MAX);
+        self.wake_everyone();
         self.close_ops.notify(usize::MAX);
     }
 }
 
-/// One registration on a counted event (`recv_ops`, `stream_ops` or
-/// `send_ops`): the listener and its place in the event's waiter count.
-///
-/// Protocol: [`arm`](Wait::arm), then re-check the channel (a push or pop),
-/// and only then sleep on it. Every path that stops waiting must
-/// [`disarm`](Wait::disarm) (owners do it in `Drop` too); a missed disarm
-/// only costs spurious notifications, never a lost wake-up.
-pub(crate) struct Wait {
-    listener: Option<EventListener>,
-    ops: Ops,
-    /// When it was armed: the wait's length goes to the channel's
-    /// statistics when it is disarmed.
-    since: Option<Instant>,
+/// What one poll of a send found.
+pub(crate) enum SendPoll<T> {
+    /// The item is in the channel (or a receive returned it).
+    Sent,
+    /// Closed: the item comes back.
+    Closed(T),
+    /// Now waiting in line (first time).
+    Waiting,
+    /// Still waiting in line.
+    Pending,
 }
 
-impl Wait {
-    pub(crate) fn new(ops: Ops) -> Wait {
-        Wait {
-            listener: None,
-            ops,
-            since: None,
-        }
-    }
-
-    fn account<T>(&mut self, chan: &Chan<T>) {
-        if let Some(since) = self.since.take() {
-            chan.waited(self.ops, since);
-        }
-    }
-
-    pub(crate) fn is_armed(&self) -> bool {
-        self.listener.is_some()
-    }
-
-    /// Counts this waiter, then registers its listener.
-    pub(crate) fn arm<T>(&mut self, chan: &Chan<T>) {
-        debug_assert!(self.listener.is_none(), "armed twice");
-        let (event, waiting) = chan.event(self.ops);
-        waiting.fetch_add(1, Ordering::Relaxed);
-        self.listener = Some(event.listen());
-        self.since = Some(Instant::now());
-    }
-
-    /// Drops the listener (a notification it got passes on) and uncounts it.
-    #[inline]
-    pub(crate) fn disarm<T>(&mut self, chan: &Chan<T>) {
-        if self.listener.take().is_some() {
-            chan.event(self.ops).1.fetch_sub(1, Ordering::Relaxed);
-            self.account(chan);
-        }
-    }
-
-    /// Waits for the armed listener's notification, then disarms.
-    pub(crate) fn poll<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(l) = &mut self.listener {
-            if Pin::new(l).poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-        }
-        self.disarm(chan);
-        Poll::Ready(())
-    }
-
-    /// One step of an async wait, for a loop that tries the channel first:
-    /// when armed, waits for the notification (then disarms); otherwise
-    /// counts and registers and returns `Ready` at once, so that the caller
-    /// looks at the channel again before it sleeps.
-    pub(crate) fn poll_or_arm<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.is_armed() {
-            self.poll(chan, cx)
-        } else {
-            self.arm(chan);
-            Poll::Ready(())
-        }
-    }
-
-    /// Blocks the thread on the armed listener until notified or until
-    /// `deadline`, then disarms. Returns `false` on timeout.
-    pub(crate) fn wait<T>(&mut self, chan: &Chan<T>, deadline: Option<Instant>) -> bool {
-        let Some(l) = self.listener.take() else {
-            return true;
-        };
-        let notified = match deadline {
-            None => {
-                l.wait();
-                true
-            }
-            Some(d) => l.wait_deadline(d).is_some(),
-        };
-        // The listener is gone (consumed or dropped): uncount it.
-        chan.event(self.ops).1.fetch_sub(1, Ordering::Relaxed);
-        self.account(chan);
-        notified
-    }
+/// What one poll of a receive found.
+pub(crate) enum RecvPoll<T> {
+    /// An item (`Some`), or items moved into the caller's buffer (`None`).
+    Item(Option<T>),
+    /// Closed and drained.
+    Closed,
+    /// Sleeping until woken.
+    Pending,
 }

@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 use futures_sink::Sink;
 
 use super::error::SendError;
-use super::shared::{Ops, PushError, Wait};
+use super::shared::SendPoll;
 use super::Sender;
 
 /// A [`Sender`] that implements [`Sink`], from [`Sender::into_sink`].
@@ -44,7 +44,8 @@ use super::Sender;
 pub struct SendSink<T> {
     sender: Option<Sender<T>>,
     pending: Option<T>,
-    wait: Wait,
+    /// While the pending item waits in the senders' line.
+    key: Option<usize>,
 }
 
 impl<T> Sender<T> {
@@ -68,7 +69,7 @@ impl<T> Sender<T> {
         SendSink {
             sender: Some(self),
             pending: None,
-            wait: Wait::new(Ops::Send),
+            key: None,
         }
     }
 }
@@ -90,27 +91,29 @@ impl<T> SendSink<T> {
     }
 
     fn poll_push(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        loop {
-            let Some(item) = self.pending.take() else {
-                return Poll::Ready(Ok(()));
+        if self.pending.is_none() && self.key.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        let Some(sender) = &self.sender else {
+            return match self.pending.take() {
+                Some(item) => Poll::Ready(Err(SendError(item))),
+                None => Poll::Ready(Ok(())),
             };
-            let Some(sender) = &self.sender else {
-                return Poll::Ready(Err(SendError(item)));
-            };
-            let chan = &*sender.chan;
-            match chan.try_push(item) {
-                Ok(()) => {
-                    self.wait.disarm(chan);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(PushError::Closed(t)) => {
-                    self.wait.disarm(chan);
-                    return Poll::Ready(Err(SendError(t)));
-                }
-                Err(PushError::Full(t)) => self.pending = Some(t),
-            }
-            // Count and register, then look again before sleeping.
-            ready!(self.wait.poll_or_arm(chan, cx));
+        };
+        match sender
+            .chan
+            .poll_send(&mut self.pending, &mut self.key, cx.waker())
+        {
+            SendPoll::Sent => Poll::Ready(Ok(())),
+            SendPoll::Closed(t) => Poll::Ready(Err(SendError(t))),
+            SendPoll::Waiting | SendPoll::Pending => Poll::Pending,
+        }
+    }
+
+    fn leave(&mut self) {
+        if let (Some(sender), Some(key)) = (&self.sender, self.key.take()) {
+            // An item still in line is dropped with the sink.
+            let _ = sender.chan.cancel_send(key);
         }
     }
 }
@@ -143,25 +146,22 @@ impl<T> Sink<T> for SendSink<T> {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
         let flushed = ready!(this.poll_push(cx));
-        if let Some(sender) = this.sender.take() {
-            this.wait.disarm(&sender.chan);
-        }
+        this.leave();
+        this.sender = None;
         Poll::Ready(flushed)
     }
 }
 
 impl<T> Drop for SendSink<T> {
     fn drop(&mut self) {
-        if let Some(sender) = &self.sender {
-            self.wait.disarm(&sender.chan);
-        }
+        self.leave();
     }
 }
 
 impl<T> fmt::Debug for SendSink<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendSink")
-            .field("pending", &self.pending.is_some())
+            .field("pending", &(self.pending.is_some() || self.key.is_some()))
             .field("closed", &self.sender.is_none())
             .finish()
     }

@@ -1,0 +1,340 @@
+//! Lists of waiting operations, stored in a slab so that a waiter can leave
+//! from anywhere in O(1) without `unsafe`.
+//!
+//! Each waiting future owns one node (its key) from the moment it first
+//! waits until it completes or is dropped: only the owner frees its node.
+//! Being *linked* (asleep in a list) is separate from ownership: the
+//! channel unlinks a node, or takes its waker, when it wakes it, and never
+//! needs to know whether the future still exists.
+//!
+//! # Fresh and proven waiters
+//!
+//! A waiter is *fresh* until it has been woken and then polled again; from
+//! then on it is *proven*. A fresh waiter may be a future that will never be
+//! polled again (kept alive in a losing `select!` branch, say); a proven
+//! one has shown that its owner polls it. The channel wakes every fresh
+//! waiter on an event (each is woken at most once per registration, so a
+//! forgotten future can never swallow a wake-up meant for a live one), but
+//! only one proven waiter per event (so 100,000 idle receivers cost one
+//! wake-up per item once each has been woken once).
+
+use std::task::Waker;
+
+const NIL: usize = usize::MAX;
+
+/// The list of waiters never woken yet.
+pub(crate) const FRESH: usize = 0;
+/// The list of waiters proven alive.
+pub(crate) const PROVEN: usize = 1;
+
+struct Node<S> {
+    prev: usize,
+    next: usize,
+    /// Which list it is linked on, if `linked`.
+    list: usize,
+    linked: bool,
+    /// Its waker was taken by a wake-up and it has not been polled since.
+    woken: bool,
+    proven: bool,
+    waker: Option<Waker>,
+    slot: S,
+}
+
+impl<S> Node<S> {
+    /// Counted in `fresh_armed`: linked, fresh, and holding a waker.
+    fn fresh_armed(&self) -> bool {
+        self.linked && !self.proven && self.waker.is_some()
+    }
+}
+
+enum Entry<S> {
+    Used(Node<S>),
+    Free(usize),
+}
+
+/// Waiters of one kind (senders, or receivers), each list oldest first.
+pub(crate) struct WaitList<S> {
+    entries: Vec<Entry<S>>,
+    free: usize,
+    heads: [usize; 2],
+    tails: [usize; 2],
+    linked: usize,
+    fresh_armed: usize,
+}
+
+impl<S> WaitList<S> {
+    pub(crate) const fn new() -> Self {
+        WaitList {
+            entries: Vec::new(),
+            free: NIL,
+            heads: [NIL; 2],
+            tails: [NIL; 2],
+            linked: 0,
+            fresh_armed: 0,
+        }
+    }
+
+    /// Whether no waiter is linked.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.linked == 0
+    }
+
+    /// A new fresh node, not linked yet; the caller owns the returned key.
+    pub(crate) fn insert(&mut self, slot: S) -> usize {
+        let node = Node {
+            prev: NIL,
+            next: NIL,
+            list: FRESH,
+            linked: false,
+            woken: false,
+            proven: false,
+            waker: None,
+            slot,
+        };
+        if self.free != NIL {
+            let key = self.free;
+            match std::mem::replace(&mut self.entries[key], Entry::Used(node)) {
+                Entry::Free(next) => self.free = next,
+                Entry::Used(_) => unreachable!("free list points at a used entry"),
+            }
+            key
+        } else {
+            self.entries.push(Entry::Used(node));
+            self.entries.len() - 1
+        }
+    }
+
+    fn node(&self, key: usize) -> &Node<S> {
+        match &self.entries[key] {
+            Entry::Used(n) => n,
+            Entry::Free(_) => unreachable!("a waiter's key outlived its node"),
+        }
+    }
+
+    /// Changes a node, keeping the count of armed fresh waiters right.
+    fn update<R>(&mut self, key: usize, f: impl FnOnce(&mut Node<S>) -> R) -> R {
+        let node = match &mut self.entries[key] {
+            Entry::Used(n) => n,
+            Entry::Free(_) => unreachable!("a waiter's key outlived its node"),
+        };
+        let before = node.fresh_armed();
+        let r = f(node);
+        let after = node.fresh_armed();
+        if before != after {
+            if after {
+                self.fresh_armed += 1;
+            } else {
+                self.fresh_armed -= 1;
+            }
+        }
+        r
+    }
+
+    pub(crate) fn slot(&self, key: usize) -> &S {
+        &self.node(key).slot
+    }
+
+    pub(crate) fn slot_mut(&mut self, key: usize) -> &mut S {
+        match &mut self.entries[key] {
+            Entry::Used(n) => &mut n.slot,
+            Entry::Free(_) => unreachable!("a waiter's key outlived its node"),
+        }
+    }
+
+    /// The owner is about to sleep: stores its waker (cloning only when it
+    /// would wake another task). A waiter woken before and polled again is
+    /// proven from now on.
+    pub(crate) fn arm(&mut self, key: usize, waker: &Waker) {
+        self.update(key, |n| {
+            if n.woken {
+                n.woken = false;
+                n.proven = true;
+            }
+            match &mut n.waker {
+                Some(w) if w.will_wake(waker) => {}
+                w => *w = Some(waker.clone()),
+            }
+        });
+    }
+
+    /// Links the node at the back of its list (`PROVEN` if proven and
+    /// `by_kind`, else `FRESH`); no-op when linked.
+    pub(crate) fn link_back(&mut self, key: usize, by_kind: bool) {
+        let node = self.node(key);
+        if node.linked {
+            return;
+        }
+        let list = if by_kind && node.proven {
+            PROVEN
+        } else {
+            FRESH
+        };
+        let tail = self.tails[list];
+        self.update(key, |n| {
+            n.linked = true;
+            n.list = list;
+            n.prev = tail;
+            n.next = NIL;
+        });
+        if tail == NIL {
+            self.heads[list] = key;
+        } else {
+            self.update(tail, |n| n.next = key);
+        }
+        self.tails[list] = key;
+        self.linked += 1;
+    }
+
+    /// Takes the node's waker as a wake-up, leaving it linked.
+    pub(crate) fn take_waker(&mut self, key: usize) -> Option<Waker> {
+        self.update(key, |n| {
+            let w = n.waker.take();
+            if w.is_some() {
+                n.woken = true;
+            }
+            w
+        })
+    }
+
+    /// Takes the node out of its list (no-op when not linked) as a
+    /// wake-up; returns its waker when it had one.
+    pub(crate) fn unlink(&mut self, key: usize) -> Option<Waker> {
+        let node = self.node(key);
+        if !node.linked {
+            return None;
+        }
+        let (prev, next, list) = (node.prev, node.next, node.list);
+        self.update(key, |n| n.linked = false);
+        if prev == NIL {
+            self.heads[list] = next;
+        } else {
+            self.update(prev, |n| n.next = next);
+        }
+        if next == NIL {
+            self.tails[list] = prev;
+        } else {
+            self.update(next, |n| n.prev = prev);
+        }
+        self.linked -= 1;
+        self.take_waker(key)
+    }
+
+    /// Unlinks and frees the node, returning its slot.
+    pub(crate) fn remove(&mut self, key: usize) -> S {
+        self.unlink(key);
+        let entry = std::mem::replace(&mut self.entries[key], Entry::Free(self.free));
+        self.free = key;
+        match entry {
+            Entry::Used(n) => n.slot,
+            Entry::Free(_) => unreachable!("a waiter's key outlived its node"),
+        }
+    }
+
+    /// The oldest node linked on `list`.
+    #[inline]
+    pub(crate) fn front(&self, list: usize) -> Option<usize> {
+        let head = self.heads[list];
+        (head != NIL).then_some(head)
+    }
+
+    /// The node linked after `key` on its list.
+    pub(crate) fn next(&self, key: usize) -> Option<usize> {
+        let next = self.node(key).next;
+        (next != NIL).then_some(next)
+    }
+
+    /// Receivers: unlinks every fresh waiter and the `proven` oldest proven
+    /// ones, moving their wakers into `out`.
+    pub(crate) fn wake_fresh_and(&mut self, mut proven: usize, out: &mut Wakers) {
+        while let Some(key) = self.front(FRESH) {
+            if let Some(w) = self.unlink(key) {
+                out.push(w);
+            }
+        }
+        while proven > 0 {
+            let Some(key) = self.front(PROVEN) else { break };
+            if let Some(w) = self.unlink(key) {
+                out.push(w);
+                proven -= 1;
+            }
+        }
+    }
+
+    /// A line (senders): takes the wakers of every armed fresh waiter and
+    /// of the oldest armed proven one, leaving all of them in line.
+    pub(crate) fn wake_line(&mut self, out: &mut Wakers) {
+        let mut proven_woken = false;
+        let mut at = self.front(FRESH);
+        while let Some(key) = at {
+            if proven_woken && self.fresh_armed == 0 {
+                break;
+            }
+            at = self.next(key);
+            let node = self.node(key);
+            if node.waker.is_none() || (node.proven && proven_woken) {
+                continue;
+            }
+            proven_woken |= node.proven;
+            if let Some(w) = self.take_waker(key) {
+                out.push(w);
+            }
+        }
+    }
+
+    /// Unlinks every node of both lists, moving their wakers into `out`.
+    pub(crate) fn unlink_all(&mut self, out: &mut Wakers) {
+        for list in [FRESH, PROVEN] {
+            while let Some(key) = self.front(list) {
+                if let Some(w) = self.unlink(key) {
+                    out.push(w);
+                }
+            }
+        }
+    }
+}
+
+/// Wakers collected under the lock, woken after it is released. The first
+/// few live inline; more (many idle waiters woken at once) spill to the
+/// heap.
+pub(crate) struct Wakers {
+    wakers: [Option<Waker>; Wakers::CAP],
+    len: usize,
+    spill: Vec<Waker>,
+}
+
+impl Wakers {
+    const CAP: usize = 4;
+
+    pub(crate) const fn new() -> Self {
+        Wakers {
+            wakers: [const { None }; Wakers::CAP],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, w: Waker) {
+        if self.len < Wakers::CAP {
+            self.wakers[self.len] = Some(w);
+            self.len += 1;
+        } else {
+            self.spill.push(w);
+        }
+    }
+
+    /// Wakes everything collected so far.
+    #[inline]
+    pub(crate) fn wake_all(&mut self) {
+        for w in &mut self.wakers[..self.len] {
+            if let Some(w) = w.take() {
+                w.wake();
+            }
+        }
+        self.len = 0;
+        for w in self.spill.drain(..) {
+            w.wake();
+        }
+    }
+}
