@@ -8,6 +8,7 @@
 //! | [`rendezvous()`] / [`bounded(0)`](bounded) | `make(chan T)` | no receiver is waiting |
 //! | [`bounded(n)`](bounded) | `make(chan T, n)` | `n` items are buffered |
 //! | [`unbounded()`] | — | never: memory grows with a slow consumer |
+//! | [`after(d)`](after), [`tick(d)`](tick), [`never()`](never()) | `time.After`, `time.Tick`, a `nil` channel | — a timer task sends (see each) |
 //!
 //! Prefer `bounded`: a full channel makes a fast producer wait for a slow
 //! consumer (backpressure), which keeps memory bounded.
@@ -101,12 +102,14 @@ mod receiver;
 mod sender;
 mod shared;
 mod sink;
+mod timer;
 
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use observer::Observer;
 pub use receiver::{Iter, Receiver, Recv, RecvMany};
 pub use sender::{Closed, Send, SendAll, Sender};
 pub use sink::SendSink;
+pub use timer::{after, never, tick, TickError};
 
 use crate::loom::Arc;
 use shared::Chan;
