@@ -500,7 +500,10 @@ impl Context {
     /// when the expiry is first seen: a [`cancelled`](Context::cancelled)
     /// waiter woken by it, [`err`](Context::err), [`cause`](Context::cause),
     /// [`is_cancelled`](Context::is_cancelled), a late
-    /// [`CancelHandle::cancel`], or a new child derived from it.
+    /// [`CancelHandle::cancel`], or a new child derived from it — or, at
+    /// the latest, a sweep when this context registers new children (each
+    /// time its table has doubled), so the table never holds more than
+    /// twice its live children.
     ///
     /// # Examples
     ///

@@ -54,8 +54,9 @@
 //! So a child made with [`with_timeout_cancel`](Context::with_timeout_cancel)
 //! leaves its parent when its expiry is first seen — by a waiter the
 //! deadline wakes, [`err`](Context::err), [`is_cancelled`](Context::is_cancelled)
-//! or a late [`cancel`](CancelHandle::cancel) — rather than at the deadline
-//! itself.
+//! or a late [`cancel`](CancelHandle::cancel) — or when the parent sweeps
+//! expired children while registering new ones, rather than at the
+//! deadline itself.
 //! Waiters are kept in tokio's intrusive `Notify` list, so cancelling a
 //! context awaited by 100,000 tasks wakes them in linear time.
 //!

@@ -65,6 +65,9 @@ struct State {
     next_key: u64,
     /// No owner is left: the node stays registered only for its children.
     orphaned: bool,
+    /// Registering a child when the table is this large first sweeps out
+    /// children past their deadline (see `Node::child`).
+    sweep_at: usize,
 }
 
 impl State {
@@ -111,15 +114,42 @@ impl Node {
     /// A new child of `parent`, registered so the parent's cancellation
     /// reaches it; born cancelled (and unregistered) if the parent already is.
     /// `expires` is never later than the parent's.
+    ///
+    /// Nothing runs at a child's deadline, so a child past it that nobody
+    /// looks at would stay registered as long as it is held. Registering
+    /// sweeps such children out whenever the table has doubled since the
+    /// last sweep: amortised O(1) per child, and the table never holds more
+    /// than twice the children that are still live.
     pub(crate) fn child(parent: &Arc<Node>, expires: Option<Instant>) -> Arc<Node> {
         parent.expire_if_due();
-        let mut state = lock(&parent.state);
-        if let Some(record) = &state.record {
-            return Arc::new(Node::new(None, 0, expires, Some(record.clone())));
+        let (child, due) = {
+            let mut state = lock(&parent.state);
+            if let Some(record) = &state.record {
+                return Arc::new(Node::new(None, 0, expires, Some(record.clone())));
+            }
+            let key = state.next_key();
+            let child = Arc::new(Node::new(Some(parent.clone()), key, expires, None));
+            state.children.insert(key, child.clone());
+            let due = if state.children.len() >= state.sweep_at {
+                let now = Instant::now();
+                let due: Vec<Arc<Node>> = state
+                    .children
+                    .values()
+                    .filter(|node| node.expires.is_some_and(|at| now >= at))
+                    .cloned()
+                    .collect();
+                state.sweep_at = 2 * (state.children.len() - due.len()).max(32);
+                due
+            } else {
+                Vec::new()
+            };
+            (child, due)
+        };
+        // Outside the parent's lock: expiring a child takes its lock, then
+        // the parent's again to leave the table.
+        for node in due {
+            node.expire_if_due();
         }
-        let key = state.next_key();
-        let child = Arc::new(Node::new(Some(parent.clone()), key, expires, None));
-        state.children.insert(key, child.clone());
         child
     }
 
@@ -376,6 +406,27 @@ mod tests {
         assert_eq!(record.at, due);
         assert!(record.cause.is_none());
         assert_eq!(root.node().child_count(), 1);
+    }
+
+    #[test]
+    fn registering_sweeps_out_expired_children() {
+        let root = Owner::new(Node::root(None));
+        let now = Instant::now();
+        let expired: Vec<_> = (0..1000)
+            .map(|_| Owner::new(Node::child(root.node(), Some(now))))
+            .collect();
+        // Each registration may sweep; the table never holds more than
+        // twice the live children (and at least the 32-child floor).
+        let live: Vec<_> = (0..1000)
+            .map(|_| {
+                let child = Owner::new(Node::child(root.node(), None));
+                assert!(root.node().child_count() <= 2 * 1000 + 64);
+                child
+            })
+            .collect();
+        assert_eq!(root.node().child_count(), live.len());
+        assert!(expired.iter().all(|child| child.node().is_cancelled()));
+        assert!(live.iter().all(|child| !child.node().is_cancelled()));
     }
 
     #[test]

@@ -179,3 +179,25 @@ fn concurrent_child_and_parent_cancels_leave_nothing() {
         assert!(children.iter().all(|(child, _)| child.is_cancelled()));
     }
 }
+
+/// Nothing runs at a deadline, and here nobody looks at the expired
+/// children either: registering new children sweeps them out (amortised),
+/// so a parent's table holds at most twice its live children.
+#[tokio::test(start_paused = true)]
+async fn expired_children_nobody_looks_at_are_swept() {
+    let (parent, _parent_handle) = Context::background().with_cancel();
+    let expiring: Vec<_> = (0..1000)
+        .map(|_| parent.with_timeout_cancel(Duration::from_secs(1)))
+        .collect();
+    assert_eq!(parent.registered_children(), 1000);
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let mut live = Vec::new();
+    for _ in 0..1000 {
+        live.push(parent.with_cancel());
+        assert!(parent.registered_children() <= 2 * (live.len() + 32).max(1000));
+    }
+    assert_eq!(parent.registered_children(), live.len());
+    assert!(expiring
+        .iter()
+        .all(|(ctx, _)| ctx.err() == Some(ContextError::DeadlineExceeded)));
+}
