@@ -585,6 +585,35 @@ mod loom_tests {
         });
     }
 
+    /// A sweep (a sibling registering) racing an expired child's own late
+    /// cancel: the expiry is recorded once, dated at the deadline, the late
+    /// cancel reports that it cancelled nothing, and only the new sibling
+    /// stays registered.
+    #[test]
+    fn sweep_races_late_cancel_of_expired_child() {
+        loom::model(|| {
+            let root = Owner::new(Node::root(None));
+            // The first registration sweeps (and sets the next sweep at 64
+            // children), so the expired child after it stays registered...
+            let filler = Owner::new(Node::child(root.node(), None));
+            let due = Instant::now();
+            let expired = Owner::new(Node::child(root.node(), Some(due)));
+            assert!(!expired.node().is_cancelled());
+            // ...until the next registration, made to sweep.
+            lock(&root.node().state).sweep_at = 0;
+            let node = expired.node().clone();
+            let canceller = thread::spawn(move || node.cancel(Some(Cause::msg("late"))));
+            let sibling = Owner::new(Node::child(root.node(), None));
+            assert!(!canceller.join().unwrap());
+            let record = expired.node().record().unwrap();
+            assert_eq!(record.at, due);
+            assert!(record.cause.is_none());
+            assert_eq!(root.node().child_count(), 2);
+            assert!(!filler.node().is_cancelled());
+            assert!(!sibling.node().is_cancelled());
+        });
+    }
+
     /// Positive control for the model above: a cancel that removes itself
     /// from its parent's table without the upward cascade leaks the
     /// orphaned parent in the root when the release runs first. Loom must
