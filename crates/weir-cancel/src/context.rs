@@ -24,9 +24,9 @@ use crate::value::ValueNode;
 /// or siblings.
 ///
 /// `Context` is cheap to clone (a few reference counts) and `Send + Sync`;
-/// clones are the same context. Dropping a derived context (and its handle)
-/// unregisters it from its parent, so a long-lived parent can have any
-/// number of short-lived children over time without growing.
+/// clones are the same context. Cancelling a derived context, or dropping it
+/// (and its handle), unregisters it from its parent, so a long-lived parent
+/// can have any number of short-lived children over time without growing.
 ///
 /// Deadlines cost no task and no timer until someone waits: [`is_cancelled`]
 /// and [`err`] compare the deadline with [`Instant::now`], and
@@ -58,6 +58,8 @@ pub struct Context {
     pub(crate) cancel: Option<Arc<Owner>>,
     /// The effective deadline: the earliest along the chain.
     pub(crate) deadline: Option<Instant>,
+    /// The cause given with that deadline (`with_*_cause`), if any.
+    pub(crate) deadline_cause: Option<Cause>,
     /// The innermost typed value; the chain holds the rest.
     pub(crate) values: Option<std::sync::Arc<ValueNode>>,
 }
@@ -109,8 +111,11 @@ impl Context {
     ///
     /// The child is done when the handle cancels it or when this context is
     /// done, whichever comes first. Dropping the handle does **not** cancel;
-    /// use [`CancelHandle::drop_guard`] for Go's `defer cancel()`. Dropping
-    /// the child and its handle unregisters it from this context.
+    /// use [`CancelHandle::drop_guard`] for Go's `defer cancel()`.
+    /// Cancelling the child unregisters it from this context at once (Go's
+    /// `removeChild`), and so does dropping the child and its handle; a
+    /// child whose deadline has passed leaves when that is first noticed
+    /// (see [`registered_children`](Context::registered_children)).
     ///
     /// # Examples
     ///
@@ -125,18 +130,20 @@ impl Context {
     /// assert!(!parent.is_cancelled(), "cancelling a child never reaches up");
     ///
     /// let (other, _other_handle) = parent.with_cancel();
+    /// assert_eq!(parent.registered_children(), 1, "the cancelled child left");
     /// parent_handle.cancel();
     /// assert!(other.is_cancelled(), "cancelling a parent reaches every child");
     /// ```
     pub fn with_cancel(&self) -> (Context, CancelHandle) {
         let node = match self.node() {
-            Some(parent) => Node::child(parent),
-            None => Node::root(),
+            Some(parent) => Node::child(parent, self.deadline),
+            None => Node::root(self.deadline),
         };
         let owner = Owner::new(node);
         let ctx = Context {
             cancel: Some(owner.clone()),
             deadline: self.deadline,
+            deadline_cause: self.deadline_cause.clone(),
             values: self.values.clone(),
         };
         (ctx, CancelHandle::new(owner))
@@ -203,13 +210,101 @@ impl Context {
     /// # }
     /// ```
     pub fn with_deadline(&self, deadline: Instant) -> Context {
-        let deadline = match self.deadline {
-            Some(current) => current.min(deadline),
-            None => deadline,
+        self.with_deadline_and(deadline, None)
+    }
+
+    /// A child that is done `timeout` from now at the latest, and then
+    /// reports `cause`: Go's `context.WithTimeoutCause`.
+    ///
+    /// [`with_timeout`](Context::with_timeout), except that when this
+    /// deadline is what ends the context, [`cause`](Context::cause) returns
+    /// `cause` (here and in every context derived from this one) while
+    /// [`err`](Context::err) still says
+    /// [`DeadlineExceeded`](ContextError::DeadlineExceeded). If the context
+    /// ends another way first — cancelled, or an earlier deadline of this
+    /// context's — that other cause wins, and `cause` is never reported.
+    /// A timeout too large to represent means no deadline, as in
+    /// [`with_timeout`](Context::with_timeout).
+    ///
+    /// For a [`CancelHandle`] as well (Go's returned `cancel`), derive with
+    /// [`with_cancel`](Context::with_cancel) after this:
+    /// `ctx.with_timeout_cause(d, cause).with_cancel()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_cancel::{Cause, Context, ContextError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let ctx = Context::background()
+    ///     .with_timeout_cause(Duration::from_secs(5), Cause::msg("backend too slow"));
+    ///
+    /// ctx.cancelled().await; // the paused clock jumps 5 s ahead
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "backend too slow");
+    ///
+    /// // Cancelled before the deadline: the cancel's cause wins.
+    /// let (ctx, handle) = Context::background()
+    ///     .with_timeout_cause(Duration::from_secs(5), Cause::msg("backend too slow"))
+    ///     .with_cancel();
+    /// handle.cancel_with(Cause::msg("client went away"));
+    /// tokio::time::sleep(Duration::from_secs(10)).await;
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "client went away");
+    /// # }
+    /// ```
+    pub fn with_timeout_cause(&self, timeout: Duration, cause: impl Into<Cause>) -> Context {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.with_deadline_and(deadline, Some(cause.into())),
+            None => self.clone(),
+        }
+    }
+
+    /// A child that is done at `deadline` at the latest, and then reports
+    /// `cause`: Go's `context.WithDeadlineCause`.
+    ///
+    /// [`with_deadline`](Context::with_deadline), except that when this
+    /// deadline is what ends the context, [`cause`](Context::cause) returns
+    /// `cause` while [`err`](Context::err) says
+    /// [`DeadlineExceeded`](ContextError::DeadlineExceeded). If this
+    /// context's deadline is earlier than (or equal to) `deadline`, the
+    /// child keeps it, with its cause, and `cause` is dropped; a
+    /// cancellation before the deadline reports the cancel's cause.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokio::time::Instant;
+    /// use weir_cancel::{Cause, Context, ContextError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// let parent = Context::background().with_deadline_cause(at, Cause::msg("batch window closed"));
+    /// // A later deadline does not replace the parent's, nor its cause.
+    /// let child = parent.with_deadline_cause(at + Duration::from_secs(9), Cause::msg("unused"));
+    ///
+    /// child.cancelled().await;
+    /// assert_eq!(child.err(), Some(ContextError::DeadlineExceeded));
+    /// assert_eq!(child.cause().unwrap().to_string(), "batch window closed");
+    /// # }
+    /// ```
+    pub fn with_deadline_cause(&self, deadline: Instant, cause: impl Into<Cause>) -> Context {
+        self.with_deadline_and(deadline, Some(cause.into()))
+    }
+
+    /// `deadline` (with `cause`) if it is earlier than this context's.
+    fn with_deadline_and(&self, deadline: Instant, cause: Option<Cause>) -> Context {
+        let (deadline, deadline_cause) = match self.deadline {
+            // On a tie the parent's deadline (and cause) stays.
+            Some(current) if current <= deadline => (current, self.deadline_cause.clone()),
+            _ => (deadline, cause),
         };
         Context {
             cancel: self.cancel.clone(),
             deadline: Some(deadline),
+            deadline_cause,
             values: self.values.clone(),
         }
     }
@@ -232,8 +327,7 @@ impl Context {
     /// # }
     /// ```
     pub fn with_timeout_cancel(&self, timeout: Duration) -> (Context, CancelHandle) {
-        let (ctx, handle) = self.with_cancel();
-        (ctx.with_timeout(timeout), handle)
+        self.with_timeout(timeout).with_cancel()
     }
 
     /// [`with_deadline`](Context::with_deadline) plus a [`CancelHandle`] to
@@ -255,8 +349,7 @@ impl Context {
     /// # }
     /// ```
     pub fn with_deadline_cancel(&self, deadline: Instant) -> (Context, CancelHandle) {
-        let (ctx, handle) = self.with_cancel();
-        (ctx.with_deadline(deadline), handle)
+        self.with_deadline(deadline).with_cancel()
     }
 
     /// A context that keeps this one's values but is never cancelled and has
@@ -281,6 +374,7 @@ impl Context {
         Context {
             cancel: None,
             deadline: None,
+            deadline_cause: None,
             values: self.values.clone(),
         }
     }
@@ -301,10 +395,16 @@ impl Context {
     /// assert!(ctx.is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.node().is_some_and(|node| node.is_cancelled())
-            || self
-                .deadline
-                .is_some_and(|deadline| Instant::now() >= deadline)
+        if self.node().is_some_and(|node| node.is_cancelled()) {
+            return true;
+        }
+        let expired = self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline);
+        if expired {
+            self.expire();
+        }
+        expired
     }
 
     /// Why the context is done, or `None` while it is not: Go's `ctx.Err()`.
@@ -338,7 +438,10 @@ impl Context {
     /// The cause given to [`CancelHandle::cancel_with`] on this context or
     /// the ancestor whose cancellation reached it;
     /// [`ContextError::Canceled`] for a plain [`CancelHandle::cancel`];
-    /// [`ContextError::DeadlineExceeded`] when the deadline came first.
+    /// when the deadline came first, the cause given with it
+    /// ([`with_timeout_cause`](Context::with_timeout_cause),
+    /// [`with_deadline_cause`](Context::with_deadline_cause)), else
+    /// [`ContextError::DeadlineExceeded`].
     ///
     /// # Examples
     ///
@@ -360,6 +463,11 @@ impl Context {
                     cause: Some(cause), ..
                 }),
             ) => Some(cause),
+            (ContextError::DeadlineExceeded, _) => Some(
+                self.deadline_cause
+                    .clone()
+                    .unwrap_or_else(|| Cause::new(ContextError::DeadlineExceeded)),
+            ),
             (error, _) => Some(Cause::new(error)),
         }
     }
@@ -387,6 +495,16 @@ impl Context {
     /// How many derived contexts are registered in this context's cancel
     /// node. Exposed for leak tests; not part of the stable API.
     ///
+    /// A child leaves when it is cancelled (its handle, this context's
+    /// cancellation) or dropped with its handle. One past its deadline leaves
+    /// when the expiry is first seen: a [`cancelled`](Context::cancelled)
+    /// waiter woken by it, [`err`](Context::err), [`cause`](Context::cause),
+    /// [`is_cancelled`](Context::is_cancelled), a late
+    /// [`CancelHandle::cancel`], or a new child derived from it — or, at
+    /// the latest, a sweep when this context registers new children (each
+    /// time its table has doubled), so the table never holds more than
+    /// twice its live children.
+    ///
     /// # Examples
     ///
     /// ```
@@ -396,6 +514,10 @@ impl Context {
     /// let child = parent.with_cancel();
     /// assert_eq!(parent.registered_children(), 1);
     /// drop(child);
+    /// assert_eq!(parent.registered_children(), 0);
+    ///
+    /// let (_child, handle) = parent.with_cancel();
+    /// handle.cancel(); // Go's TestCancelRemoves: gone at once
     /// assert_eq!(parent.registered_children(), 0);
     /// ```
     #[doc(hidden)]
@@ -407,8 +529,17 @@ impl Context {
         self.cancel.as_deref().map(Owner::node)
     }
 
+    /// Records an expired deadline in the cancel node, which unregisters it
+    /// from its parent, if the node shares the deadline (see `Node::expires`).
+    pub(crate) fn expire(&self) {
+        if let (Some(node), Some(_)) = (self.node(), self.deadline) {
+            node.expire_if_due();
+        }
+    }
+
     /// The error and the cancellation record, if done.
     fn done(&self) -> Option<(ContextError, Option<Record>)> {
+        self.expire();
         let record = self.node().and_then(|node| node.record());
         if let Some(deadline) = self.deadline {
             // The clock is read after the record (see `Node::record`), so a

@@ -200,12 +200,16 @@ impl Future for Cancelled<'_> {
         if let Some(deadline) = this.ctx.deadline {
             if this.sleep.is_none() {
                 if Instant::now() >= deadline {
+                    this.ctx.expire();
                     return Poll::Ready(());
                 }
                 this.sleep.set(Some(sleep_until(deadline)));
             }
             if let Some(sleep) = this.sleep.as_pin_mut() {
-                return sleep.poll(cx);
+                ready!(sleep.poll(cx));
+                // The deadline is the cancellation: unregister the node now.
+                this.ctx.expire();
+                return Poll::Ready(());
             }
         }
         Poll::Pending

@@ -45,10 +45,11 @@ impl CancelHandle {
     /// [`ContextError::Canceled`](crate::ContextError::Canceled) as cause.
     ///
     /// Returns `true` if this call cancelled it, `false` if it already was
-    /// (by this handle, another one, or an ancestor). Waiters wake, and
-    /// [`after_cancel`](crate::Context::after_cancel) functions are started,
-    /// before it returns. A context whose deadline has already passed keeps
-    /// reporting [`DeadlineExceeded`](crate::ContextError::DeadlineExceeded).
+    /// (by this handle, another one, an ancestor, or its deadline). Waiters
+    /// wake, [`after_cancel`](crate::Context::after_cancel) functions are
+    /// started, and the context leaves its parent's tree, before it returns.
+    /// A context whose deadline has already passed keeps reporting
+    /// [`DeadlineExceeded`](crate::ContextError::DeadlineExceeded).
     ///
     /// # Examples
     ///

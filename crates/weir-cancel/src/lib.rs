@@ -9,8 +9,9 @@
 //! - cancelling a context cancels every context derived from it, and never
 //!   its parent or siblings;
 //! - a child's deadline is never later than its parent's;
-//! - a derived context that is dropped leaves nothing behind in its parent,
-//!   so a server's long-lived root can spawn millions of request contexts.
+//! - a derived context that is cancelled (by its handle, its parent or its
+//!   deadline) or dropped leaves nothing behind in its parent, so a server's
+//!   long-lived root can spawn millions of request contexts.
 //!
 //! # Go ↔ weir
 //!
@@ -23,6 +24,8 @@
 //! | `defer cancel()` | `let _guard = cancel.`[`drop_guard()`](CancelHandle::drop_guard) |
 //! | `context.WithTimeout(ctx, d)` | [`ctx.with_timeout(d)`](Context::with_timeout), [`ctx.with_timeout_cancel(d)`](Context::with_timeout_cancel) |
 //! | `context.WithDeadline(ctx, t)` | [`ctx.with_deadline(t)`](Context::with_deadline), [`ctx.with_deadline_cancel(t)`](Context::with_deadline_cancel) |
+//! | `context.WithTimeoutCause(ctx, d, err)` | [`ctx.with_timeout_cause(d, err)`](Context::with_timeout_cause) |
+//! | `context.WithDeadlineCause(ctx, t, err)` | [`ctx.with_deadline_cause(t, err)`](Context::with_deadline_cause) |
 //! | `context.WithCancelCause(ctx)`, `cancel(err)` | [`ctx.with_cancel()`](Context::with_cancel), [`cancel.cancel_with(err)`](CancelHandle::cancel_with) |
 //! | `context.Cause(ctx)` | [`ctx.cause()`](Context::cause) → `Option<`[`Cause`]`>` |
 //! | `context.AfterFunc(ctx, f)`, `stop()` | [`ctx.after_cancel(f)`](Context::after_cancel), [`AfterCancel::stop`] |
@@ -44,9 +47,16 @@
 //! Cloning a context, [`child`](Context::child), [`with_timeout`](Context::with_timeout),
 //! [`with_deadline`](Context::with_deadline) and [`with_value`](Context::with_value)
 //! allocate at most one small node and register nothing. [`with_cancel`](Context::with_cancel)
-//! registers one entry in the parent, removed when the child is dropped.
+//! registers one entry in the parent, removed as soon as the child is
+//! cancelled (Go's `removeChild`) or dropped.
 //! Deadlines spawn no task and no timer: [`err`](Context::err) compares with
 //! the clock, and only an awaited [`cancelled`](Context::cancelled) sleeps.
+//! So a child made with [`with_timeout_cancel`](Context::with_timeout_cancel)
+//! leaves its parent when its expiry is first seen — by a waiter the
+//! deadline wakes, [`err`](Context::err), [`is_cancelled`](Context::is_cancelled)
+//! or a late [`cancel`](CancelHandle::cancel) — or when the parent sweeps
+//! expired children while registering new ones, rather than at the
+//! deadline itself.
 //! Waiters are kept in tokio's intrusive `Notify` list, so cancelling a
 //! context awaited by 100,000 tasks wakes them in linear time.
 //!

@@ -49,6 +49,7 @@ impl Context {
         Context {
             cancel: self.cancel.clone(),
             deadline: self.deadline,
+            deadline_cause: self.deadline_cause.clone(),
             values: Some(Arc::new(ValueNode {
                 value: Box::new(value),
                 parent: self.values.clone(),

@@ -8,6 +8,7 @@
 //! | [`rendezvous()`] / [`bounded(0)`](bounded) | `make(chan T)` | no receiver is waiting |
 //! | [`bounded(n)`](bounded) | `make(chan T, n)` | `n` items are buffered |
 //! | [`unbounded()`] | — | never: memory grows with a slow consumer |
+//! | [`after(d)`](after), [`tick(d)`](tick), [`never()`](never()) | `time.After`, `time.Tick`, a `nil` channel | — a timer task sends (see each) |
 //!
 //! Prefer `bounded`: a full channel makes a fast producer wait for a slow
 //! consumer (backpressure), which keeps memory bounded.
@@ -94,6 +95,8 @@
 //! # }
 //! ```
 
+#![doc = include_str!("select.md")]
+
 mod blocking;
 mod error;
 mod observer;
@@ -102,6 +105,7 @@ mod receiver;
 mod sender;
 mod shared;
 mod sink;
+mod timer;
 mod waiters;
 mod weak;
 
@@ -113,6 +117,7 @@ pub use permit::{Permit, Permits, Reserve, ReserveMany};
 pub use receiver::{Iter, Receiver, Recv, RecvMany, TryIter};
 pub use sender::{Closed, Send, SendAll, Sender};
 pub use sink::SendSink;
+pub use timer::{after, never, tick, TickError};
 pub use weak::{WeakReceiver, WeakSender};
 
 use crate::loom::Arc;
