@@ -123,6 +123,16 @@ pub use weak::{WeakReceiver, WeakSender};
 use crate::loom::Arc;
 use shared::Chan;
 
+/// Loom only: switches the channel back to the old wake-up rule (one waiter
+/// woken per event), so that the positive-control models can show that
+/// loom catches the lost wake-up it causes. Process-wide: call it only in a
+/// test binary of its own.
+#[cfg(loom)]
+#[doc(hidden)]
+pub fn __loom_break_wake_rule() {
+    shared::loom_control::break_wake_rule();
+}
+
 fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan::new(cap));
     (Sender { chan: chan.clone() }, Receiver::new(chan))

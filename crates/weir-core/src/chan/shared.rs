@@ -24,7 +24,10 @@
 //! overtaken by fewer than `capacity` items, so a blocked sender is never
 //! overtaken by more than `capacity` items from senders that came after
 //! it. A new send that arrives while others are in line obeys the same
-//! rule. Which senders a freed slot wakes follows the receivers' rule
+//! rule. One exception keeps the channel live: a sender woken for a freed
+//! slot that is still not polled when another slot frees has had its
+//! chance (it may be a future nobody polls any more) and no longer holds
+//! the others back; it keeps its place and goes first when it is polled. Which senders a freed slot wakes follows the receivers' rule
 //! below: every fresh one, and the oldest proven one.
 //!
 //! # Receivers: never a lost or swallowed wake-up
@@ -95,7 +98,11 @@ pub(crate) struct SendSlot<T> {
     owner: TaskId,
     /// A receive took the offer: the send is done.
     taken: bool,
-    /// Items admitted ahead of this waiter since it joined the line.
+    /// Items admitted ahead of this waiter and every older one since they
+    /// joined, not yet counted on the waiter before it: the waiter's
+    /// "overtaken" count is the sum of this over itself and every younger
+    /// waiter (see `State::head_overtaken`), so charging all older waiters
+    /// is one addition.
     overtaken: usize,
 }
 
@@ -131,12 +138,31 @@ pub(crate) struct State<T> {
     /// Every receiver is gone: pushes fail and nothing is stored any more.
     rx_gone: bool,
     senders: WaitList<SendSlot<T>>,
+    /// How many items have overtaken the oldest sender in line: the largest
+    /// such count of any sender in line (an older sender has been overtaken
+    /// by everything that overtook a younger one).
+    head_overtaken: usize,
+    /// Events that freed room for senders in line.
+    room_events: u64,
     receivers: WaitList<()>,
 }
 
 impl<T> State<T> {
     fn shut(&self) -> bool {
         self.closed || self.rx_gone
+    }
+
+    /// Takes a sender out of the line, keeping the overtaken counts of the
+    /// others right, and frees its node.
+    fn leave_line(&mut self, key: usize) -> SendSlot<T> {
+        if self.senders.is_linked(key) {
+            let own = self.senders.slot(key).overtaken;
+            match self.senders.prev(key) {
+                Some(older) => self.senders.slot_mut(older).overtaken += own,
+                None => self.head_overtaken -= own,
+            }
+        }
+        self.senders.remove(key)
     }
 }
 
@@ -208,6 +234,8 @@ impl<T> Chan<T> {
                 closed: false,
                 rx_gone: false,
                 senders: WaitList::new(),
+                head_overtaken: 0,
+                room_events: 0,
                 receivers: WaitList::new(),
             }),
             cap,
@@ -301,47 +329,73 @@ impl<T> Chan<T> {
     /// proven ones (see `waiters.rs`).
     #[inline]
     fn wake_receivers(s: &mut State<T>, n: usize, wake: &mut Wake) {
+        #[cfg(loom)]
+        if loom_control::broken() {
+            s.receivers.wake_first_only(true, &mut wake.0);
+            return;
+        }
         if !s.receivers.is_empty() {
             s.receivers.wake_fresh_and(n, &mut wake.0);
         }
     }
 
-    /// Room was freed (or a waiter left the line): wake every sender in
-    /// line, if there is room for any of them.
+    /// Room was freed (or a waiter left the line): wake the senders in line
+    /// that may take it (every fresh one, and as many proven ones as there
+    /// are free slots).
     #[inline]
     fn room_freed(&self, s: &mut State<T>, wake: &mut Wake) {
+        #[cfg(loom)]
+        if loom_control::broken() {
+            if self.has_room(s) {
+                s.senders.wake_first_only(false, &mut wake.0);
+            }
+            return;
+        }
         if !s.senders.is_empty() && self.has_room(s) {
-            s.senders.wake_line(&mut wake.0);
+            let free = self
+                .cap
+                .map_or(usize::MAX, |c| c - s.items.len() - s.reserved);
+            s.room_events += 1;
+            s.senders.wake_line(free, s.room_events, &mut wake.0);
         }
     }
 
     /// Whether a sender may take `want` slots now: there is room, and no
     /// older sender still in line (those before `me`; all of them for a new
-    /// send) has already been overtaken by `capacity` items. When admitted,
-    /// each older sender counts the overtaking.
+    /// send) would then have been overtaken by more than `capacity` items.
+    /// The oldest sender has been overtaken the most, so only its count is
+    /// checked; when admitted, every older sender is charged at once.
     fn admit(&self, s: &mut State<T>, me: Option<usize>, want: usize) -> bool {
         let Some(cap) = self.cap else { return true };
         if s.items.len() + s.reserved + want > cap {
             return false;
         }
-        let mut at = s.senders.front(FRESH);
-        while let Some(key) = at {
-            if Some(key) == me {
-                break;
+        let younger_than = match me {
+            Some(key) => s.senders.prev(key),
+            None => s.senders.back(FRESH),
+        };
+        if let Some(older) = younger_than {
+            // The most-overtaken older sender that still holds its place: a
+            // sender woken for a freed slot and still not polled when
+            // another slot freed has had its chance and is passed over
+            // (liveness: it may be a future nobody polls any more). It
+            // keeps its place and goes first when it is polled again.
+            let mut overtaken = s.head_overtaken;
+            let mut at = s.senders.front(FRESH);
+            while overtaken + want > cap {
+                match at {
+                    // Every older sender was passed over: none holds us back.
+                    None => break,
+                    Some(key) if Some(key) == me => break,
+                    Some(key) if s.senders.is_stale(key, s.room_events) => {
+                        overtaken -= s.senders.slot(key).overtaken;
+                        at = s.senders.next(key);
+                    }
+                    Some(_) => return false,
+                }
             }
-            let older = s.senders.slot(key);
-            if older.overtaken + want > cap {
-                return false;
-            }
-            at = s.senders.next(key);
-        }
-        let mut at = s.senders.front(FRESH);
-        while let Some(key) = at {
-            if Some(key) == me {
-                break;
-            }
-            s.senders.slot_mut(key).overtaken += want;
-            at = s.senders.next(key);
+            s.senders.slot_mut(older).overtaken += want;
+            s.head_overtaken += want;
         }
         true
     }
@@ -510,13 +564,13 @@ impl<T> Chan<T> {
         let mut s = self.lock();
         if let Some(k) = *key {
             if s.senders.slot(k).taken {
-                s.senders.remove(k);
+                s.leave_line(k);
                 *key = None;
                 return SendPoll::Sent;
             }
             if s.shut() {
                 *key = None;
-                let slot = s.senders.remove(k);
+                let slot = s.leave_line(k);
                 let back = slot.offer.or_else(|| item.take());
                 return SendPoll::Closed(back.expect("a waiting send holds its item"));
             }
@@ -532,7 +586,7 @@ impl<T> Chan<T> {
             let it = item.take().expect("`Send` polled after completion");
             s.items.push_back(it);
             if let Some(k) = key.take() {
-                s.senders.remove(k);
+                s.leave_line(k);
                 // Leaving the line may let the others in.
                 self.room_freed(&mut s, &mut wake);
             }
@@ -569,7 +623,7 @@ impl<T> Chan<T> {
     pub(crate) fn cancel_send(&self, key: usize) -> Result<(), Option<T>> {
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock();
-        let slot = s.senders.remove(key);
+        let slot = s.leave_line(key);
         self.room_freed(&mut s, &mut wake);
         if slot.taken {
             Ok(())
@@ -644,7 +698,7 @@ impl<T> Chan<T> {
         let mut s = self.lock();
         if s.shut() {
             if let Some(k) = key.take() {
-                s.senders.remove(k);
+                s.leave_line(k);
             }
             return Err(ReserveFail::Closed);
         }
@@ -657,7 +711,7 @@ impl<T> Chan<T> {
         if self.admit(&mut s, *key, want) {
             s.reserved += want;
             if let Some(k) = key.take() {
-                s.senders.remove(k);
+                s.leave_line(k);
                 self.room_freed(&mut s, &mut wake);
             }
             return Ok(true);
@@ -679,7 +733,7 @@ impl<T> Chan<T> {
     pub(crate) fn cancel_reserve(&self, key: usize) {
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock();
-        s.senders.remove(key);
+        s.leave_line(key);
         self.room_freed(&mut s, &mut wake);
     }
 
@@ -819,4 +873,22 @@ pub(crate) enum RecvPoll<T> {
     Closed,
     /// Sleeping until woken.
     Pending,
+}
+
+/// Loom's positive control: a switch back to the old wake-up rule (wake one
+/// waiter per event), which the models in `tests/loom_wake_broken.rs` must
+/// catch. It exists only under `--cfg loom`.
+#[cfg(loom)]
+pub(crate) mod loom_control {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static BROKEN: AtomicBool = AtomicBool::new(false);
+
+    pub(crate) fn broken() -> bool {
+        BROKEN.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn break_wake_rule() {
+        BROKEN.store(true, Ordering::Relaxed);
+    }
 }

@@ -36,6 +36,8 @@ struct Node<S> {
     /// Its waker was taken by a wake-up and it has not been polled since.
     woken: bool,
     proven: bool,
+    /// The event count when it was last woken (see [`WaitList::is_stale`]).
+    stamp: u64,
     waker: Option<Waker>,
     slot: S,
 }
@@ -89,6 +91,7 @@ impl<S> WaitList<S> {
             linked: false,
             woken: false,
             proven: false,
+            stamp: 0,
             waker: None,
             slot,
         };
@@ -238,6 +241,29 @@ impl<S> WaitList<S> {
         (head != NIL).then_some(head)
     }
 
+    /// The newest node linked on `list`.
+    pub(crate) fn back(&self, list: usize) -> Option<usize> {
+        let tail = self.tails[list];
+        (tail != NIL).then_some(tail)
+    }
+
+    /// The node linked before `key` on its list (`None` for the oldest, or
+    /// when `key` is not linked).
+    pub(crate) fn prev(&self, key: usize) -> Option<usize> {
+        let node = self.node(key);
+        (node.linked && node.prev != NIL).then_some(node.prev)
+    }
+
+    /// Woken at event `stamp` or earlier and not polled since.
+    pub(crate) fn is_stale(&self, key: usize, now: u64) -> bool {
+        let node = self.node(key);
+        node.woken && node.stamp < now
+    }
+
+    pub(crate) fn is_linked(&self, key: usize) -> bool {
+        self.node(key).linked
+    }
+
     /// The node linked after `key` on its list.
     pub(crate) fn next(&self, key: usize) -> Option<usize> {
         let next = self.node(key).next;
@@ -262,22 +288,45 @@ impl<S> WaitList<S> {
     }
 
     /// A line (senders): takes the wakers of every armed fresh waiter and
-    /// of the oldest armed proven one, leaving all of them in line.
-    pub(crate) fn wake_line(&mut self, out: &mut Wakers) {
-        let mut proven_woken = false;
+    /// of the `proven` oldest armed proven ones, leaving all in line.
+    pub(crate) fn wake_line(&mut self, mut proven: usize, stamp: u64, out: &mut Wakers) {
         let mut at = self.front(FRESH);
         while let Some(key) = at {
-            if proven_woken && self.fresh_armed == 0 {
+            if proven == 0 && self.fresh_armed == 0 {
                 break;
             }
             at = self.next(key);
             let node = self.node(key);
-            if node.waker.is_none() || (node.proven && proven_woken) {
+            if node.waker.is_none() || (node.proven && proven == 0) {
                 continue;
             }
-            proven_woken |= node.proven;
+            if node.proven {
+                proven -= 1;
+            }
             if let Some(w) = self.take_waker(key) {
+                self.update(key, |n| n.stamp = stamp);
                 out.push(w);
+            }
+        }
+    }
+
+    /// The old, broken rule, for loom's positive control only: wake just the
+    /// oldest waiter that holds a waker.
+    #[cfg(loom)]
+    pub(crate) fn wake_first_only(&mut self, unlink: bool, out: &mut Wakers) {
+        for list in [FRESH, PROVEN] {
+            let mut at = self.front(list);
+            while let Some(key) = at {
+                at = self.next(key);
+                let w = if unlink {
+                    self.unlink(key)
+                } else {
+                    self.take_waker(key)
+                };
+                if let Some(w) = w {
+                    out.push(w);
+                    return;
+                }
             }
         }
     }
@@ -294,47 +343,41 @@ impl<S> WaitList<S> {
     }
 }
 
-/// Wakers collected under the lock, woken after it is released. The first
-/// few live inline; more (many idle waiters woken at once) spill to the
-/// heap.
+/// Wakers collected under the lock, woken after it is released. Nearly
+/// always none or one: that one lives inline, more spill to the heap.
 pub(crate) struct Wakers {
-    wakers: [Option<Waker>; Wakers::CAP],
-    len: usize,
-    spill: Vec<Waker>,
+    first: Option<Waker>,
+    rest: Vec<Waker>,
 }
 
 impl Wakers {
-    const CAP: usize = 4;
-
+    #[inline]
     pub(crate) const fn new() -> Self {
         Wakers {
-            wakers: [const { None }; Wakers::CAP],
-            len: 0,
-            spill: Vec::new(),
+            first: None,
+            rest: Vec::new(),
         }
     }
 
     #[inline]
     pub(crate) fn push(&mut self, w: Waker) {
-        if self.len < Wakers::CAP {
-            self.wakers[self.len] = Some(w);
-            self.len += 1;
+        if self.first.is_none() {
+            self.first = Some(w);
         } else {
-            self.spill.push(w);
+            self.rest.push(w);
         }
     }
 
     /// Wakes everything collected so far.
     #[inline]
     pub(crate) fn wake_all(&mut self) {
-        for w in &mut self.wakers[..self.len] {
-            if let Some(w) = w.take() {
+        if let Some(w) = self.first.take() {
+            w.wake();
+        }
+        if !self.rest.is_empty() {
+            for w in std::mem::take(&mut self.rest) {
                 w.wake();
             }
-        }
-        self.len = 0;
-        for w in self.spill.drain(..) {
-            w.wake();
         }
     }
 }
