@@ -712,3 +712,54 @@ impl CaseResult {
         self.summary(imp, metric).map(|s| s.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handpipe_plans_three_cases_with_capacity_and_workers() {
+        let exe = Path::new("/bin/compare");
+        let go = GoSide::Unavailable("test".into());
+        let cases = plan(&Sizes::QUICK, 5, exe, &go, &["handpipe".to_string()]);
+        let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["handpipe-buf", "handpipe-rdv", "handpipe-ct"]);
+        let args = |case: &Case, imp: Impl| match case.impls.iter().find(|(i, _)| *i == imp) {
+            Some((_, Plan::Run { args, .. })) => args.clone(),
+            other => panic!("{imp:?} not run: {other:?}"),
+        };
+        let (nb, nr) = Sizes::QUICK.handpipe;
+        let w = HANDPIPE_WORKERS.to_string();
+        assert_eq!(
+            args(&cases[0], Impl::Weir),
+            ["--child", "handpipe", "weir", &nb.to_string(), "1024", &w]
+        );
+        assert_eq!(
+            args(&cases[1], Impl::TokioKanal),
+            [
+                "--child",
+                "handpipe",
+                "tokio-kanal",
+                &nr.to_string(),
+                "0",
+                &w
+            ]
+        );
+        assert_eq!(
+            args(&cases[2], Impl::TokioFlume),
+            [
+                "--child",
+                "handpipe",
+                "tokio-flume",
+                &nb.to_string(),
+                "1024",
+                "0"
+            ]
+        );
+        assert!(cases
+            .iter()
+            .all(|c| c.runs == 5 && c.metrics.contains(&Metric::Csw)));
+        // No Go here: the Go rows say so instead of running.
+        assert!(matches!(cases[0].impls[0], (Impl::GoBuf, Plan::Skip(_))));
+    }
+}

@@ -217,3 +217,38 @@ pub fn tokio_mpsc(n: u64, cap: usize, flavor: Flavor) -> Outcome {
         sum.await.expect("sum task")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::work::sum_of_squares;
+
+    type Run = fn(u64, usize, Flavor) -> Outcome;
+
+    /// Every implementation computes the same sum, buffered and rendezvous,
+    /// on both runtimes.
+    #[test]
+    fn every_channel_sums_the_squares() {
+        let n = 2000;
+        let impls: [(&str, Run); 4] = [
+            ("weir", weir),
+            ("kanal", tokio_kanal),
+            ("flume", tokio_flume),
+            ("mpsc", tokio_mpsc),
+        ];
+        for (name, run) in impls {
+            for cap in [0, 1024] {
+                for flavor in [Flavor::MultiThread(WORKERS), Flavor::CurrentThread] {
+                    let o = run(n, cap, flavor);
+                    assert_eq!(o.check, sum_of_squares(n), "{name} cap={cap} {flavor:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_workers_is_the_current_thread_runtime() {
+        assert_eq!(Flavor::from_workers(0), Flavor::CurrentThread);
+        assert_eq!(Flavor::from_workers(2), Flavor::MultiThread(2));
+    }
+}
