@@ -15,9 +15,10 @@
 //	latency  <cap> <trials>     one item through an idle 3-stage pipeline
 //	million  <cap> <n>          n workers blocked on one jobs channel: spawn + shutdown
 //	spin     <cap> <n> <k>      calibration: n jobs' spin(k) in a plain loop (cap ignored)
+//	handpipe <cap> <n>          gen -> square -> sum by hand: three goroutines, two channels
 //
 // It prints one line: "RESULT key=value ..." (elapsed_ns, check, p50_ns,
-// p99_ns, shutdown_ns, rss_kb), the format the Rust harness also uses.
+// p99_ns, shutdown_ns, rss_kb, vcsw), the format the Rust harness also uses.
 package main
 
 import (
@@ -61,6 +62,8 @@ func main() {
 		r = runLatency(capacity, n)
 	case "million":
 		r = runMillion(capacity, n)
+	case "handpipe":
+		r = runHandpipe(capacity, n)
 	case "spin":
 		if len(os.Args) < 5 {
 			fmt.Fprintln(os.Stderr, "spin needs <k>")
@@ -72,9 +75,9 @@ func main() {
 		os.Exit(2)
 	}
 	r.rssKB = vmHWM()
-	fmt.Printf("RESULT elapsed_ns=%d check=%d p50_ns=%d p99_ns=%d shutdown_ns=%d rss_kb=%d\n",
+	fmt.Printf("RESULT elapsed_ns=%d check=%d p50_ns=%d p99_ns=%d shutdown_ns=%d rss_kb=%d vcsw=%d\n",
 		r.elapsed.Nanoseconds(), r.check, r.p50.Nanoseconds(), r.p99.Nanoseconds(),
-		r.shutdown.Nanoseconds(), r.rssKB)
+		r.shutdown.Nanoseconds(), r.rssKB, r.vcsw)
 }
 
 type result struct {
@@ -83,6 +86,7 @@ type result struct {
 	p50, p99 time.Duration
 	shutdown time.Duration
 	rssKB    int64
+	vcsw     int64
 }
 
 func atoi(s string) int {
@@ -113,6 +117,32 @@ func vmHWM() int64 {
 		}
 	}
 	return 0
+}
+
+// voluntaryCsw sums voluntary_ctxt_switches over every thread of this
+// process (/proc/self/task/*/status), as the Rust side does: the process's
+// ru_nvcsw minus what threads that already ended made (Go's Ms do not end).
+func voluntaryCsw() int64 {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "voluntary_ctxt_switches:") {
+				v := strings.TrimPrefix(line, "voluntary_ctxt_switches:")
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				total += n
+				break
+			}
+		}
+	}
+	return total
 }
 
 // spin is the CPU work of one job: k rounds of x = (x ^ (x >> 31)) * M + 1,
@@ -159,6 +189,40 @@ func runPipeline(capacity, n int) result {
 		sum += v
 	}
 	return result{elapsed: time.Since(start), check: uint64(sum)}
+}
+
+// ---- the pipeline by hand ---------------------------------------------------------
+
+// runHandpipe is gen -> square -> sum as a Go programmer writes it first:
+// one goroutine per stage, one send / receive per item.
+func runHandpipe(capacity, n int) result {
+	csw := voluntaryCsw()
+	start := time.Now()
+	nums := make(chan int, capacity)
+	squares := make(chan int, capacity)
+	total := make(chan int)
+	go func() {
+		for i := 1; i <= n; i++ {
+			nums <- i
+		}
+		close(nums)
+	}()
+	go func() {
+		for v := range nums {
+			squares <- v * v
+		}
+		close(squares)
+	}()
+	go func() {
+		sum := 0
+		for v := range squares {
+			sum += v
+		}
+		total <- sum
+	}()
+	sum := <-total
+	elapsed := time.Since(start)
+	return result{elapsed: elapsed, check: uint64(sum), vcsw: voluntaryCsw() - csw}
 }
 
 // ---- channel hop -------------------------------------------------------------

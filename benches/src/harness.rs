@@ -22,6 +22,10 @@ pub enum Impl {
     /// tokio multi-thread runtime + `flume::bounded(1024)`, one task per
     /// stage (raw flume in the channel-hop workload).
     TokioFlume,
+    /// tokio + kanal's async channel (the hand-written pipeline only).
+    TokioKanal,
+    /// tokio + tokio's own `mpsc` channel (the hand-written pipeline only).
+    TokioMpsc,
     /// weir: the facade's `Pipeline` for pipeline workloads, weir-core and
     /// weir-cancel for the primitives.
     Weir,
@@ -34,7 +38,13 @@ pub enum Impl {
 }
 
 /// The baselines every row is compared with, in column order.
-pub const BASELINES: [Impl; 4] = [Impl::GoUnbuf, Impl::GoBuf, Impl::TokioFlume, Impl::Loop];
+pub const BASELINES: [Impl; 5] = [
+    Impl::GoUnbuf,
+    Impl::GoBuf,
+    Impl::TokioFlume,
+    Impl::TokioKanal,
+    Impl::Loop,
+];
 
 impl Impl {
     /// The label in tables and charts.
@@ -42,7 +52,9 @@ impl Impl {
         match self {
             Impl::GoUnbuf => "Go seed (unbuffered)",
             Impl::GoBuf => "Go (buffered 1024)",
-            Impl::TokioFlume => "tokio+flume(1024)",
+            Impl::TokioFlume => "tokio+flume",
+            Impl::TokioKanal => "tokio+kanal",
+            Impl::TokioMpsc => "tokio mpsc",
             Impl::Weir => "weir",
             Impl::WeirBatch => "weir send_all/recv_many",
             Impl::Loop => "loop",
@@ -56,6 +68,8 @@ impl Impl {
             Impl::GoUnbuf => "xGo",
             Impl::GoBuf => "xGo-buf",
             Impl::TokioFlume => "xtokio+flume",
+            Impl::TokioKanal => "xkanal",
+            Impl::TokioMpsc => "xmpsc",
             Impl::Loop => "xloop",
             Impl::Weir | Impl::WeirBatch => "xweir",
             Impl::GoLoop => "xGo-loop",
@@ -66,6 +80,8 @@ impl Impl {
     pub fn child_name(self) -> Option<&'static str> {
         match self {
             Impl::TokioFlume => Some("tokio-flume"),
+            Impl::TokioKanal => Some("tokio-kanal"),
+            Impl::TokioMpsc => Some("tokio-mpsc"),
             Impl::Weir => Some("weir"),
             Impl::WeirBatch => Some("weir-batch"),
             Impl::Loop => Some("loop"),
@@ -96,6 +112,8 @@ pub enum Metric {
     Shutdown,
     /// Peak RSS.
     Rss,
+    /// Voluntary context switches of the process in the timed section.
+    Csw,
 }
 
 impl Metric {
@@ -107,10 +125,12 @@ impl Metric {
             Metric::P99 => "p99",
             Metric::Shutdown => "shutdown",
             Metric::Rss => "peak RSS",
+            Metric::Csw => "vol. csw",
         }
     }
 
-    /// The metric's value in an outcome: nanoseconds, or kB for RSS.
+    /// The metric's value in an outcome: nanoseconds, kB for RSS, a count
+    /// for context switches.
     pub fn value(self, o: &Outcome) -> f64 {
         match self {
             Metric::Time => o.elapsed.as_nanos() as f64,
@@ -118,6 +138,7 @@ impl Metric {
             Metric::P99 => o.p99.as_nanos() as f64,
             Metric::Shutdown => o.shutdown.as_nanos() as f64,
             Metric::Rss => o.rss_kb as f64,
+            Metric::Csw => o.vcsw as f64,
         }
     }
 }
@@ -197,6 +218,8 @@ pub struct Sizes {
     pub latency: u64,
     /// Million-workers sizes: (every implementation, weir and Go only).
     pub million: (u64, Option<u64>),
+    /// Hand-written pipeline N: (bounded(1024), rendezvous).
+    pub handpipe: (u64, u64),
     /// Bounded-memory sizes (none in quick mode).
     pub memory: Option<(u64, u64)>,
     /// Runs of the latency workloads (each already aggregates many trials).
@@ -213,6 +236,7 @@ impl Sizes {
         cancel: 1000,
         latency: 1000,
         million: (20_000, Some(1_000_000)),
+        handpipe: (10_000_000, 2_000_000),
         memory: Some((10_000_000, 100_000_000)),
         latency_runs: 3,
     };
@@ -225,6 +249,7 @@ impl Sizes {
         cancel: 50,
         latency: 50,
         million: (10_000, None),
+        handpipe: (50_000, 10_000),
         memory: None,
         latency_runs: 1,
     };
@@ -240,6 +265,9 @@ pub const POOL_WORKERS: [usize; 3] = [1, 2, 4];
 /// Go's buffered variant included): filling ten buffers of 1024 through
 /// `select`-ing stages costs ~20 ms per trial, too much for 1000 trials.
 pub const CANCEL_CAP: usize = 128;
+/// Worker threads of the multi-thread runtime in the hand-written pipeline
+/// (the targets are for 2 cores).
+pub const HANDPIPE_WORKERS: usize = crate::workloads::handpipe::WORKERS;
 /// Raw flume's async receivers shut down in quadratic time with many
 /// waiters: the million-workers baseline stops at this size.
 pub const FLUME_MILLION_CAP: u64 = 20_000;
@@ -502,6 +530,51 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
             }
         }
     }
+    if wanted("handpipe") {
+        let (nb, nr) = sizes.handpipe;
+        let workers = HANDPIPE_WORKERS as u64;
+        let mut hand = |id: &str, title: String, n: u64, list: &[Impl], cap: u64, workers: u64| {
+            cases.push(Case {
+                id: id.into(),
+                workload: "9 hand pipeline",
+                title,
+                items: n,
+                metrics: vec![Metric::Time, Metric::Csw],
+                runs,
+                impls: list
+                    .iter()
+                    .map(|&i| (i, p.plan(i, "handpipe", &[n, cap, workers], &[n])))
+                    .collect(),
+                expect: Some(sum_of_squares(n)),
+                timeout: 2 * minute,
+            });
+        };
+        let mt = format!("{workers} workers");
+        hand(
+            "handpipe-buf",
+            format!("bounded(1024), {mt}, N={}", short(nb)),
+            nb,
+            &[GoBuf, TokioKanal, TokioFlume, TokioMpsc, Weir],
+            CAP as u64,
+            workers,
+        );
+        hand(
+            "handpipe-rdv",
+            format!("rendezvous (mpsc: channel(1)), {mt}, N={}", short(nr)),
+            nr,
+            &[GoUnbuf, TokioKanal, TokioFlume, TokioMpsc, Weir],
+            0,
+            workers,
+        );
+        hand(
+            "handpipe-ct",
+            format!("bounded(1024), current-thread, N={}", short(nb)),
+            nb,
+            &[TokioKanal, TokioFlume, Weir],
+            CAP as u64,
+            0,
+        );
+    }
     cases
 }
 
@@ -637,5 +710,56 @@ impl CaseResult {
     /// The median of `metric` for `imp`, if it ran.
     pub fn median(&self, imp: Impl, metric: Metric) -> Option<f64> {
         self.summary(imp, metric).map(|s| s.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handpipe_plans_three_cases_with_capacity_and_workers() {
+        let exe = Path::new("/bin/compare");
+        let go = GoSide::Unavailable("test".into());
+        let cases = plan(&Sizes::QUICK, 5, exe, &go, &["handpipe".to_string()]);
+        let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["handpipe-buf", "handpipe-rdv", "handpipe-ct"]);
+        let args = |case: &Case, imp: Impl| match case.impls.iter().find(|(i, _)| *i == imp) {
+            Some((_, Plan::Run { args, .. })) => args.clone(),
+            other => panic!("{imp:?} not run: {other:?}"),
+        };
+        let (nb, nr) = Sizes::QUICK.handpipe;
+        let w = HANDPIPE_WORKERS.to_string();
+        assert_eq!(
+            args(&cases[0], Impl::Weir),
+            ["--child", "handpipe", "weir", &nb.to_string(), "1024", &w]
+        );
+        assert_eq!(
+            args(&cases[1], Impl::TokioKanal),
+            [
+                "--child",
+                "handpipe",
+                "tokio-kanal",
+                &nr.to_string(),
+                "0",
+                &w
+            ]
+        );
+        assert_eq!(
+            args(&cases[2], Impl::TokioFlume),
+            [
+                "--child",
+                "handpipe",
+                "tokio-flume",
+                &nb.to_string(),
+                "1024",
+                "0"
+            ]
+        );
+        assert!(cases
+            .iter()
+            .all(|c| c.runs == 5 && c.metrics.contains(&Metric::Csw)));
+        // No Go here: the Go rows say so instead of running.
+        assert!(matches!(cases[0].impls[0], (Impl::GoBuf, Plan::Skip(_))));
     }
 }

@@ -19,6 +19,9 @@ pub struct Outcome {
     pub shutdown: Duration,
     /// Peak resident set size of the process (`VmHWM`), in kB.
     pub rss_kb: u64,
+    /// Voluntary context switches of the whole process during the timed
+    /// section (the hand-written pipeline only; 0 elsewhere).
+    pub vcsw: u64,
 }
 
 /// The prefix of the line a child prints.
@@ -26,16 +29,18 @@ pub const PREFIX: &str = "RESULT";
 
 impl Outcome {
     /// Formats the outcome as the line a child process prints:
-    /// `RESULT elapsed_ns=.. check=.. p50_ns=.. p99_ns=.. shutdown_ns=.. rss_kb=..`.
+    /// `RESULT elapsed_ns=.. check=.. p50_ns=.. p99_ns=.. shutdown_ns=.. rss_kb=.. vcsw=..`
+    /// (a missing key reads as 0).
     pub fn to_line(&self) -> String {
         format!(
-            "{PREFIX} elapsed_ns={} check={} p50_ns={} p99_ns={} shutdown_ns={} rss_kb={}",
+            "{PREFIX} elapsed_ns={} check={} p50_ns={} p99_ns={} shutdown_ns={} rss_kb={} vcsw={}",
             self.elapsed.as_nanos(),
             self.check,
             self.p50.as_nanos(),
             self.p99.as_nanos(),
             self.shutdown.as_nanos(),
-            self.rss_kb
+            self.rss_kb,
+            self.vcsw
         )
     }
 
@@ -53,6 +58,7 @@ impl Outcome {
                 "p99_ns" => o.p99 = Duration::from_nanos(v),
                 "shutdown_ns" => o.shutdown = Duration::from_nanos(v),
                 "rss_kb" => o.rss_kb = v,
+                "vcsw" => o.vcsw = v,
                 _ => {}
             }
         }
@@ -73,6 +79,7 @@ mod tests {
             p99: Duration::from_nanos(9),
             shutdown: Duration::from_nanos(5),
             rss_kb: 1000,
+            vcsw: 77,
         };
         let out = format!("noise\n{}\n", o.to_line());
         assert_eq!(Outcome::parse(&out), Some(o));

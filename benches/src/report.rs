@@ -23,11 +23,11 @@ pub struct Row {
     pub min: String,
     /// Maximum over the runs.
     pub max: String,
-    /// Median time per item.
+    /// Median time (or context switches) per item.
     pub per_item: String,
     /// Ratio against each of [`BASELINES`]: baseline ÷ this (> 1: this is
     /// faster, or leaner).
-    pub ratios: [String; 4],
+    pub ratios: [String; 5],
 }
 
 /// Formats nanoseconds with a unit.
@@ -45,10 +45,25 @@ pub fn fmt_ns(ns: f64) -> String {
     }
 }
 
-/// Formats a metric value (ns, or kB for RSS).
+/// Formats a count that may be fractional (context switches per item).
+pub fn fmt_count(v: f64) -> String {
+    if v >= 100.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        // Three significant digits: 0.00612, not 0.01.
+        let decimals = (2.0 - v.log10().floor()).min(9.0) as usize;
+        format!("{v:.decimals$}")
+    }
+}
+
+/// Formats a metric value (ns, kB for RSS, a count for context switches).
 pub fn fmt_value(metric: Metric, v: f64) -> String {
     match metric {
         Metric::Rss => format!("{:.1} MB", v / 1024.0),
+        Metric::Csw if v.fract() == 0.0 => format!("{v:.0}"),
+        Metric::Csw => format!("{v:.1}"),
         _ => fmt_ns(v),
     }
 }
@@ -89,8 +104,13 @@ pub fn rows(results: &[CaseResult]) -> Vec<Row> {
                         row.median = fmt_value(metric, med);
                         row.min = fmt_value(metric, min);
                         row.max = fmt_value(metric, max);
-                        if metric == Metric::Time && cr.case.items > 0 {
-                            row.per_item = fmt_ns(med / cr.case.items as f64);
+                        if cr.case.items > 0 {
+                            let per = med / cr.case.items as f64;
+                            match metric {
+                                Metric::Time => row.per_item = fmt_ns(per),
+                                Metric::Csw => row.per_item = fmt_count(per),
+                                _ => {}
+                            }
                         }
                         for (slot, base) in row.ratios.iter_mut().zip(BASELINES) {
                             *slot = match cr.median(base, metric) {
@@ -110,7 +130,7 @@ pub fn rows(results: &[CaseResult]) -> Vec<Row> {
     rows
 }
 
-const HEADERS: [&str; 12] = [
+const HEADERS: [&str; 13] = [
     "workload",
     "case",
     "impl",
@@ -122,6 +142,7 @@ const HEADERS: [&str; 12] = [
     "xGo",
     "xGo-buf",
     "xtokio+flume",
+    "xkanal",
     "xloop",
 ];
 
@@ -369,6 +390,45 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
         100_000.0,
         &fmt_ns,
     );
+    let mut t9 = Vec::new();
+    let mut hand = |what: &str, id: &str, base: Impl, goal: f64| {
+        let v = ratio(id, base, Weir, Time);
+        t9.push(Target {
+            what: what.into(),
+            measured: v.map_or("n/a".into(), |v| format!("{v:.2}×")),
+            met: v.map(|v| v >= goal),
+        });
+    };
+    hand(
+        "9 hand pipeline bounded(1024): ≥ 1.25× Go buffered's items/s",
+        "handpipe-buf",
+        GoBuf,
+        1.25,
+    );
+    hand(
+        "9 hand pipeline bounded(1024): ≥ 0.9× tokio+kanal's items/s",
+        "handpipe-buf",
+        TokioKanal,
+        0.9,
+    );
+    hand(
+        "9 hand pipeline rendezvous: ≥ 1.0× Go unbuffered's items/s",
+        "handpipe-rdv",
+        GoUnbuf,
+        1.0,
+    );
+    hand(
+        "9 hand pipeline rendezvous: ≥ 0.9× kanal bounded(0)'s items/s",
+        "handpipe-rdv",
+        TokioKanal,
+        0.9,
+    );
+    hand(
+        "9 hand pipeline current-thread bounded(1024): ≥ 1.0× tokio+flume's",
+        "handpipe-ct",
+        TokioFlume,
+        1.0,
+    );
     let mem: Vec<&CaseResult> = results
         .iter()
         .filter(|c| c.case.id.starts_with("memory-"))
@@ -386,6 +446,7 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
         1.10,
         &ratio_fmt,
     );
+    t.extend(t9);
     t
 }
 
@@ -394,6 +455,8 @@ fn color(imp: Impl) -> &'static str {
         Impl::GoUnbuf => "#8c564b",
         Impl::GoBuf => "#d62728",
         Impl::TokioFlume => "#1f77b4",
+        Impl::TokioKanal => "#9467bd",
+        Impl::TokioMpsc => "#17becf",
         Impl::Weir => "#2ca02c",
         Impl::WeirBatch => "#98df8a",
         Impl::Loop => "#7f7f7f",
@@ -566,7 +629,7 @@ pub const NOTES: &str = "\
 * **Go seed (unbuffered)**: the seed's code as written (`benches/go/main.go`), every channel `make(chan T)`; \
 `gen` counts 1..=N instead of ranging over a slice so memory stays bounded. **Go (buffered 1024)**: the same code \
 with `make(chan T, 1024)`. GOMAXPROCS = nproc.
-* **tokio+flume(1024)**: the naive port — tokio's multi-thread runtime, `flume::bounded(1024)` with \
+* **tokio+flume**: the naive port — tokio's multi-thread runtime, `flume::bounded(1024)` with \
 `send_async` / `recv_async`, one task per stage, one item per message, the seed's structure kept (fan-in by \
 forwarding tasks). In the channel hop it is raw flume.
 * **weir-core**: weir's side, *for now hand-built on weir-core* (`chan` + `WaitGroup` + tokio), the best way \
@@ -591,6 +654,15 @@ workers (its async receivers deregister with a linear scan: quadratic shutdown);
 small size only (capacity does not matter here).
 * 7 latency: one item through 3 forwarding stages, after ~1 ms idle (sleep) before each trial.
 * 8 bounded memory: the pipeline at two sizes, one run each; peak RSS (VmHWM) of the child process.
+* 9 hand pipeline: `gen -> square -> sum` the way a Go programmer writes it first — three tasks (goroutines), \
+two channels, one `send(..).await` / `recv().await` (`ch <- v` / `range`) per item, the same code on every \
+channel (`benches/src/workloads/handpipe.rs`, `runHandpipe` in `benches/go/main.go`): **weir** is weir-core's \
+`chan::bounded(1024)` / `chan::rendezvous()`, **tokio+kanal** `kanal::bounded_async`, **tokio+flume** \
+`flume::bounded` with `send_async` / `recv_async`, **tokio mpsc** `tokio::sync::mpsc::channel` (capacity 1 in \
+the rendezvous row: it has no rendezvous). tokio's multi-thread runtime with 2 worker threads (Go: GOMAXPROCS = \
+nproc), and tokio's current-thread runtime in the last row. `vol. csw` is the voluntary context switches of the \
+whole child process during the timed section (the sum of `voluntary_ctxt_switches` over `/proc/self/task/*`, \
+in Go too); its per-item column is switches per item.
 * Ratios (`xGo`, …) are *baseline median ÷ this median*: above 1 means faster (or leaner) than that baseline.";
 
 /// The whole `docs/benchmarks.md`.

@@ -44,6 +44,30 @@ pub fn vm_hwm_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// Voluntary context switches of this whole process so far: the sum of
+/// `voluntary_ctxt_switches` over every thread in `/proc/self/task/*/status`
+/// (0 where those files do not exist).
+///
+/// This is `ru_nvcsw` of `getrusage(RUSAGE_SELF)` minus what threads that
+/// already ended made; calling `getrusage` would need `unsafe`, which the
+/// workspace forbids. Take the difference of two calls made while the same
+/// threads are alive (a runtime's workers live as long as the runtime).
+pub fn voluntary_csw() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
 /// The 50th and 99th percentiles of `samples` (nearest rank, as in Go).
 pub fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
     if samples.is_empty() {
@@ -92,6 +116,30 @@ mod tests {
         assert_eq!(spin(3, 2), step(step(3)));
         assert_eq!(spin(3, 1), 3u64.wrapping_mul(SPIN_MUL) + 1);
         assert_eq!(spin(9, 0), 9);
+    }
+
+    #[test]
+    fn voluntary_csw_counts_every_thread() {
+        if !std::path::Path::new("/proc/self/task").exists() {
+            return; // not Linux: nothing to count
+        }
+        let before = voluntary_csw();
+        // A thread that sleeps switches out voluntarily; its switches count
+        // while it is alive (it is joined only after the second reading).
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let (counted_tx, counted_rx) = std::sync::mpsc::channel::<u64>();
+        let t = std::thread::spawn(move || {
+            for _ in 0..5 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            done_tx.send(()).unwrap();
+            counted_rx.recv().unwrap()
+        });
+        done_rx.recv().unwrap();
+        let after = voluntary_csw();
+        counted_tx.send(after).unwrap();
+        t.join().unwrap();
+        assert!(after >= before + 5, "before {before}, after {after}");
     }
 
     #[test]

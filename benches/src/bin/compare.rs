@@ -1,17 +1,24 @@
 //! `compare`: runs every workload of the performance issue for weir and for
 //! each baseline (Go seed code unbuffered and 1024-buffered, tokio + flume,
-//! a plain loop), prints a table of medians and ratios, and writes
+//! tokio + kanal and tokio's mpsc in the hand-written pipeline, a plain loop), prints a table of medians and ratios, and writes
 //! `docs/benchmarks.md` plus `docs/benchmarks.svg`.
 //!
 //! ```text
 //! cargo run --release -p weir-benches --bin compare                # full run, writes docs/
 //! cargo run --release -p weir-benches --bin compare -- --quick     # tiny sizes, writes nothing
-//! options: --quick  --runs R  --out DIR  --no-write  --only pipeline,hop,pool,fan,cancel,million,latency,memory
+//! options: --quick  --runs R  --out DIR  --no-write  --only pipeline,hop,pool,fan,cancel,million,latency,memory,handpipe
 //! ```
 //!
 //! Every measurement runs in a child process: this binary re-executed with
 //! the hidden `--child <workload> <impl> <args...>`, or the Go binary built
-//! from `benches/go` into the target directory.
+//! from `benches/go` into the target directory. The hidden mode is also the
+//! way to profile one implementation alone, e.g. the hand-written pipeline
+//! on weir-core's `bounded(1024)` / `rendezvous()` (`<n> [cap] [workers]`):
+//!
+//! ```text
+//! compare --child handpipe weir 10000000
+//! compare --child handpipe weir 2000000 0
+//! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,7 +40,7 @@ struct Options {
 
 const USAGE: &str =
     "usage: compare [--quick] [--runs R] [--out DIR] [--no-write] [--only w1,w2,...]
-workloads: pipeline hop pool fan cancel million latency memory
+workloads: pipeline hop pool fan cancel million latency memory handpipe
 full runs write docs/benchmarks.md and docs/benchmarks.svg (or into --out DIR);
 --quick uses tiny sizes and writes nothing unless --out is given.";
 

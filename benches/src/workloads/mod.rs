@@ -4,21 +4,25 @@
 //! * `weir` — weir as a user writes it: the facade's `Pipeline` where the
 //!   workload is a pipeline (1 pipeline, 3 pool, 4 fan-out/fan-in), and
 //!   weir-core channels, `WaitGroup` and weir-cancel's `Context` where it is
-//!   a primitive (2 hop, 5 cancellation, 6 many workers, 7 latency).
+//!   a primitive (2 hop, 5 cancellation, 6 many workers, 7 latency, 9 the
+//!   hand-written pipeline).
 //!   `weir_batch` (workloads 1 and 2) is the same work on weir-core's batch
 //!   API by hand.
 //! * `tokio_flume` — the naive baseline: tokio's multi-thread runtime,
 //!   `flume::bounded(1024)` with `send_async` / `recv_async`, one task per
 //!   stage, a direct port of the seed's Go code.
+//! * `tokio_kanal`, `tokio_mpsc` — the hand-written pipeline (workload 9)
+//!   only: the same code on kanal and on tokio's own mpsc.
 //! * `loop_` — the floor: the same work in a plain sequential loop.
 //!
 //! The Go side lives in `benches/go/main.go`.
 
-use crate::work::vm_hwm_kb;
+use crate::work::{vm_hwm_kb, CAP};
 use crate::Outcome;
 
 pub mod cancel;
 pub mod fan;
+pub mod handpipe;
 pub mod hop;
 pub mod latency;
 pub mod million;
@@ -35,11 +39,24 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
     };
     let k32 = |v: u64| u32::try_from(v).map_err(|_| format!("k out of range: {v}"));
     let us = |v: u64| usize::try_from(v).map_err(|_| format!("out of range: {v}"));
+    // The hand pipeline's optional capacity and worker count.
+    let opt = |i: usize, default: usize| args.get(i).map_or(Ok(default), |&v| us(v));
     let mut outcome = match (workload, imp) {
         ("pipeline", "weir") => pipeline::weir(arg(0)?),
         ("pipeline", "weir-batch") => pipeline::weir_batch(arg(0)?),
         ("pipeline", "tokio-flume") => pipeline::tokio_flume(arg(0)?),
         ("pipeline", "loop") => pipeline::loop_(arg(0)?),
+        ("handpipe", _) => {
+            let (n, cap) = (arg(0)?, opt(1, CAP)?);
+            let flavor = handpipe::Flavor::from_workers(opt(2, handpipe::WORKERS)?);
+            match imp {
+                "weir" => handpipe::weir(n, cap, flavor),
+                "tokio-kanal" => handpipe::tokio_kanal(n, cap, flavor),
+                "tokio-flume" => handpipe::tokio_flume(n, cap, flavor),
+                "tokio-mpsc" => handpipe::tokio_mpsc(n, cap, flavor),
+                _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
+            }
+        }
         ("hop", "weir") => hop::weir(arg(0)?),
         ("hop", "weir-batch") => hop::weir_batch(arg(0)?),
         ("hop", "tokio-flume") => hop::tokio_flume(arg(0)?),
