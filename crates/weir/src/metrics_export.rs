@@ -453,6 +453,3 @@ impl fmt::Debug for Exporting {
             .finish()
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,4 +1,10 @@
-//! The exporter against `metrics-util`'s debugging recorder.
+//! `weir::metrics_export` (feature `metrics`) against `metrics-util`'s
+//! debugging recorder: every stage and channel, labelled; deltas that add
+//! up to the totals; errors; stages named alike; the timed task.
+//!
+//! Here rather than in `weir` itself so that `metrics-util` is not a
+//! dev-dependency of `weir` (its compile-fail tests build every
+//! dev-dependency again): run with `--features prometheus`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -7,10 +13,10 @@ use std::time::Duration;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::MetricKind;
 
-use super::MetricsExporter;
-use crate::cancel::Context;
-use crate::pipeline::{Metrics, Pipeline, StageMetrics};
-use crate::testing::eventually;
+use weir::cancel::Context;
+use weir::metrics_export::MetricsExporter;
+use weir::pipeline::{Metrics, Pipeline, StageMetrics};
+use weir::testing::eventually;
 
 /// One series read from the recorder: name, labels, value.
 #[derive(Debug, Clone)]
