@@ -1,11 +1,27 @@
 //! Scale limits: many children, deep chains, many waiters.
+//!
+//! The million-children and 100k-waiter cases are long tests: they run
+//! only with `WEIR_LONG_TESTS=1` (as `.ci/run` sets it).
 
 use weir_cancel::Context;
+
+/// Whether the long tests run: only with `WEIR_LONG_TESTS=1` (`.ci/run`
+/// sets it), so that `cargo test` stays quick. Says so when it skips.
+fn long_tests(test: &str) -> bool {
+    let on = std::env::var_os("WEIR_LONG_TESTS").is_some_and(|v| v != "0");
+    if !on {
+        eprintln!("{test}: skipped, a long test (WEIR_LONG_TESTS=1 runs it)");
+    }
+    on
+}
 
 /// 1,000,000 short-lived children of one long-lived parent leave its child
 /// table empty: memory stays flat.
 #[test]
 fn million_short_lived_children_leave_nothing() {
+    if !long_tests("million_short_lived_children_leave_nothing") {
+        return;
+    }
     let (parent, _handle) = Context::background().with_cancel();
     for i in 0..1_000_000u32 {
         let (child, child_handle) = parent.with_cancel();
@@ -81,6 +97,9 @@ fn deep_chain_drops_root_first() {
 /// an intrusive list, not a channel with a linear-scan removal).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_thousand_waiters_end_on_cancel() {
+    if !long_tests("hundred_thousand_waiters_end_on_cancel") {
+        return;
+    }
     let (ctx, handle) = Context::background().with_cancel();
     let tasks: Vec<_> = (0..100_000)
         .map(|_| {

@@ -5,6 +5,9 @@
 //!
 //! There are no timing assertions: each case must simply complete; a
 //! 60-second watchdog turns a hang into a failure.
+//!
+//! All long tests: they run only with `WEIR_LONG_TESTS=1` (as `.ci/run`
+//! sets it); plain `cargo test` skips them.
 
 use std::future::Future;
 use std::pin::pin;
@@ -18,6 +21,16 @@ use tokio::task::JoinSet;
 use weir_core::chan::{self, Receiver};
 
 const TASKS: usize = 100_000;
+
+/// Whether the long tests run: only with `WEIR_LONG_TESTS=1` (`.ci/run`
+/// sets it), so that `cargo test` stays quick. Says so when it skips.
+fn long_tests(test: &str) -> bool {
+    let on = std::env::var_os("WEIR_LONG_TESTS").is_some_and(|v| v != "0");
+    if !on {
+        eprintln!("{test}: skipped, a long test (WEIR_LONG_TESTS=1 runs it)");
+    }
+    on
+}
 
 async fn watchdog<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(60), f)
@@ -67,6 +80,9 @@ impl WaitingCount {
 /// (a) 100k receivers waiting; `close` ends every one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn close_ends_100k_waiting_receivers() {
+    if !long_tests("close_ends_100k_waiting_receivers") {
+        return;
+    }
     watchdog(async {
         let (tx, rx) = chan::bounded::<u64>(16);
         let mut set = spawn_waiting_receivers(&rx, |rx, waiting| async move {
@@ -90,6 +106,9 @@ async fn close_ends_100k_waiting_receivers() {
 /// (b) 100k receivers waiting; 100k items sent: each task gets exactly one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_of_100k_waiting_receivers_gets_exactly_one_item() {
+    if !long_tests("each_of_100k_waiting_receivers_gets_exactly_one_item") {
+        return;
+    }
     watchdog(async {
         let (tx, rx) = chan::bounded::<usize>(64);
         let mut set = spawn_waiting_receivers(&rx, |rx, waiting| async move {
@@ -117,6 +136,9 @@ async fn each_of_100k_waiting_receivers_gets_exactly_one_item() {
 /// that wins: every losing receive is dropped, and the channel still works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dropping_100k_losing_receives() {
+    if !long_tests("dropping_100k_losing_receives") {
+        return;
+    }
     watchdog(async {
         let (tx, rx) = chan::bounded::<u32>(16);
         let go = Arc::new(Semaphore::new(0));
@@ -160,6 +182,9 @@ async fn dropping_100k_losing_receives() {
 /// releases them all with their items.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn receivers_going_release_100k_blocked_senders() {
+    if !long_tests("receivers_going_release_100k_blocked_senders") {
+        return;
+    }
     watchdog(async {
         let (tx, rx) = chan::bounded::<usize>(1);
         tx.send(usize::MAX).await.unwrap();

@@ -53,6 +53,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics_export;
 pub mod pipeline;
 
 pub use error::Error;

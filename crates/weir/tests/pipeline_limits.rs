@@ -13,6 +13,9 @@
 //! ```sh
 //! cargo test --release -p weir --test pipeline_limits -- --ignored
 //! ```
+//!
+//! The pool and thousand-stage cases are long tests: they run only with
+//! `WEIR_LONG_TESTS=1` (as `.ci/run` sets it); plain `cargo test` skips them.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -26,6 +29,16 @@ use weir::chan::{self, RecvTimeoutError, SendTimeoutError};
 use weir::pipeline::Pipeline;
 use weir::stage::{self, ConfigError, Error as StageError, Scope};
 use weir::Error;
+
+/// Whether the long tests run: only with `WEIR_LONG_TESTS=1` (`.ci/run`
+/// sets it), so that `cargo test` stays quick. Says so when it skips.
+fn long_tests(test: &str) -> bool {
+    let on = std::env::var_os("WEIR_LONG_TESTS").is_some_and(|v| v != "0");
+    if !on {
+        eprintln!("{test}: skipped, a long test (WEIR_LONG_TESTS=1 runs it)");
+    }
+    on
+}
 
 /// Tasks alive on the current runtime.
 fn alive() -> usize {
@@ -147,6 +160,9 @@ async fn idle_pool_stops(workers: usize, stop: Stop) {
 /// 2 cores; 1,000,000 is the ignored test below).
 #[tokio::test(flavor = "current_thread")]
 async fn half_million_idle_workers_cancelled() {
+    if !long_tests("half_million_idle_workers_cancelled") {
+        return;
+    }
     watchdog(
         "100k idle workers, cancel",
         idle_pool_stops(500_000, Stop::Cancel),
@@ -158,6 +174,9 @@ async fn half_million_idle_workers_cancelled() {
 /// worker returns and the results channel closes.
 #[tokio::test(flavor = "current_thread")]
 async fn hundred_thousand_idle_workers_shut_down() {
+    if !long_tests("hundred_thousand_idle_workers_shut_down") {
+        return;
+    }
     watchdog(
         "100k idle workers, shutdown",
         idle_pool_stops(100_000, Stop::Shutdown),
@@ -189,6 +208,9 @@ const STAGES: usize = 1_000;
 /// cancelled: every task ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_stages_blocked_sending_are_cancelled() {
+    if !long_tests("thousand_stages_blocked_sending_are_cancelled") {
+        return;
+    }
     watchdog("1000 stages blocked in send", async {
         let baseline = alive();
         let p = Pipeline::with_capacity(&Context::background(), 1);
@@ -235,6 +257,9 @@ async fn thousand_stages_blocked_sending_are_cancelled() {
 /// cancelled: every task ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_stages_blocked_receiving_are_cancelled() {
+    if !long_tests("thousand_stages_blocked_receiving_are_cancelled") {
+        return;
+    }
     watchdog("1000 stages blocked in recv", async {
         let baseline = alive();
         let (feed, input) = chan::bounded::<u64>(1);

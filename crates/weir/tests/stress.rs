@@ -10,6 +10,9 @@
 //! trial, and `WEIR_STRESS_TRIAL=i` reruns just that one. The run also
 //! stops by itself after a time budget (`WEIR_STRESS_BUDGET_SECS`,
 //! default 60), saying how many trials it got through.
+//!
+//! All 10,000 trials run with `WEIR_LONG_TESTS=1` (as `.ci/run` sets it);
+//! plain `cargo test` runs the first 300, a quick check of the same code.
 
 mod support;
 
@@ -18,6 +21,8 @@ use std::time::{Duration, Instant};
 use support::{Action, Fault, Middle, Op, Site, Spec};
 
 const TRIALS: u64 = 10_000;
+/// The trials run without `WEIR_LONG_TESTS=1`.
+const QUICK_TRIALS: u64 = 300;
 const DEFAULT_SEED: u64 = 0x5EED_F00D;
 
 /// SplitMix64: a tiny, well-mixed generator, enough to pick test cases.
@@ -105,9 +110,14 @@ fn env(name: &str) -> Option<u64> {
 fn ten_thousand_random_faults_never_hang_leak_or_lose_an_item() {
     support::quiet_injected_panics();
     let seed = env("WEIR_STRESS_SEED").unwrap_or(DEFAULT_SEED);
+    let long = std::env::var_os("WEIR_LONG_TESTS").is_some_and(|v| v != "0");
     let trials = match env("WEIR_STRESS_TRIAL") {
         Some(only) => only..only + 1,
-        None => 0..TRIALS,
+        None if long => 0..TRIALS,
+        None => {
+            eprintln!("stress: the first {QUICK_TRIALS} trials (WEIR_LONG_TESTS=1 runs {TRIALS})");
+            0..QUICK_TRIALS
+        }
     };
     let budget = Duration::from_secs(env("WEIR_STRESS_BUDGET_SECS").unwrap_or(60));
     let runtime = tokio::runtime::Builder::new_multi_thread()
