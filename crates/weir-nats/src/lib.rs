@@ -90,7 +90,7 @@ pub use delivery::{
     Acker, Delivery, NakBackoff, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON, DEAD_LETTER_SUBJECT,
 };
 pub use error::{BoxError, Error, RemoteError};
-pub use pool::{serve, Order, Pool, Remote};
+pub use pool::{serve, Lag, Order, Pool, Remote};
 pub use sink::{Published, Publisher};
 pub use source::Source;
 

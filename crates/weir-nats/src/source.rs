@@ -8,6 +8,7 @@ use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use async_nats::jetstream::context::{ConsumerInfoErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::ErrorCode;
 use futures::StreamExt;
+use weir_cancel::Context;
 use weir_core::chan::{self, Receiver, Sender};
 use weir_stage::Scope;
 
@@ -67,6 +68,7 @@ pub struct Source<T, C> {
     batch: usize,
     dead_letter: Option<String>,
     backoff: NakBackoff,
+    stop: Option<Context>,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -126,6 +128,7 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
             batch: 64,
             dead_letter: None,
             backoff: NakBackoff::default(),
+            stop: None,
             _item: PhantomData,
         }
     }
@@ -180,6 +183,36 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
         self
     }
 
+    /// Stop reading (as a success, like a shutdown) once `stop` is
+    /// cancelled: what was handed out drains downstream. Useful inside a
+    /// `weir` pipeline, whose `shutdown` reaches only its own sources.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let Some(server) = weir_nats::testing::NatsServer::start_or_skip() else { return };
+    /// # let client = weir_nats::connect(&server.url()).await.unwrap();
+    /// # weir_nats::testing::work_queue(&client, "S", "s", "c").await.unwrap();
+    /// let (stop_ctx, stop) = Context::background().with_cancel();
+    /// let scope = Scope::new(&Context::background());
+    /// let rx = weir_nats::Source::<u64, weir_nats::Json>::new(client, "S", "c")
+    ///     .stop_on(&stop_ctx)
+    ///     .run(&scope);
+    /// stop.cancel();
+    /// assert!(rx.recv().await.is_none()); // ended, not failed
+    /// scope.wait().await.unwrap();
+    /// # }
+    /// ```
+    pub fn stop_on(mut self, stop: &Context) -> Self {
+        self.stop = Some(stop.clone());
+        self
+    }
+
     /// Spawns the source under `scope` and returns its output. The stage
     /// stops (successfully) when the scope shuts down or every receiver is
     /// dropped; unsettled deliveries are then naked as they are dropped.
@@ -216,19 +249,33 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
             (info.config.ack_wait / 3).max(Duration::from_millis(50)),
         );
         let mut fetch = Fetcher::new(consumer);
-        let mut closed = std::pin::pin!(tx.closed());
+        let stop = self.stop.clone().unwrap_or_else(Context::background);
+        let mut closed = std::pin::pin!(async {
+            tokio::select! {
+                () = tx.closed() => {}
+                () = stop.cancelled() => {}
+            }
+        });
         loop {
             let Some(mut batch) = fetch.next_batch(self.batch, closed.as_mut()).await else {
                 return Ok(());
             };
-            while let Some(msg) = batch.next().await {
-                let Ok(msg) = msg else { break };
+            loop {
+                let msg = tokio::select! {
+                    m = batch.next() => m,
+                    () = closed.as_mut() => return Ok(()),
+                };
+                let Some(Ok(msg)) = msg else { break };
                 let Some(acker) = acker_for(&shared, msg) else {
                     continue;
                 };
                 match self.codec.decode(&acker.raw_payload()) {
                     Ok(item) => {
-                        if tx.send(Delivery::new(item, acker)).await.is_err() {
+                        let sent = tokio::select! {
+                            r = tx.send(Delivery::new(item, acker)) => r.is_ok(),
+                            () = closed.as_mut() => false,
+                        };
+                        if !sent {
                             return Ok(());
                         }
                     }

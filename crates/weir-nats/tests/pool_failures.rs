@@ -108,6 +108,16 @@ async fn poison_job_is_dead_lettered_after_max_deliver_others_unaffected() {
     let js = async_nats::jetstream::new(client);
     let mut dead = js.get_stream("WEIR_POOL_poison_DEAD").await.unwrap();
     assert_eq!(dead.info().await.unwrap().state.messages, 1);
+    let lag = pool.lag(&js.client()).await.unwrap();
+    assert_eq!(
+        (
+            lag.pending,
+            lag.ack_pending,
+            lag.redelivered,
+            lag.dead_lettered
+        ),
+        (0, 0, 0, 1)
+    );
     stop.cancel();
     task.await.unwrap().unwrap();
 }

@@ -47,6 +47,29 @@ pub(crate) const H_DEADLINE: &str = "Weir-Deadline";
 pub(crate) const H_STATUS: &str = "Weir-Status";
 pub(crate) const H_ATTEMPTS: &str = "Weir-Attempts";
 
+/// A pool's consumer lag, from the server: see [`Pool::lag`].
+///
+/// # Examples
+///
+/// ```
+/// let lag = weir_nats::Lag::default();
+/// assert_eq!(lag.pending + lag.ack_pending, 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Lag {
+    /// Jobs in the stream not yet handed to any worker.
+    pub pending: u64,
+    /// Jobs handed to workers and not yet acked (running, or held by a
+    /// crashed worker until `ack_wait` passes).
+    pub ack_pending: u64,
+    /// Jobs not yet settled that have been delivered before: retries in
+    /// progress (after a failure, a nak or a lost worker).
+    pub redelivered: u64,
+    /// Jobs in the pool's dead-letter stream.
+    pub dead_lettered: u64,
+}
+
 /// The settings of a distributed worker pool, shared by the producer
 /// ([`remote`](Pool::remote)) and the workers ([`serve`]): give both sides
 /// the same name and settings.
@@ -314,6 +337,61 @@ impl<C> Pool<C> {
             }
         }
         Ok(())
+    }
+
+    /// How far behind the pool's workers are, from the server's counters:
+    /// jobs waiting, jobs handed out and not yet settled, retries in
+    /// progress, and jobs dead-lettered (kept in the dead-letter stream).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingStream`] / [`Error::MissingConsumer`] before any
+    /// worker has set the pool up; [`Error::Nats`] when the server does not
+    /// answer within 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let Some(server) = weir_nats::testing::NatsServer::start_or_skip() else { return };
+    /// let client = weir_nats::connect(&server.url()).await.unwrap();
+    /// let pool = weir_nats::Pool::new("reports");
+    /// assert!(pool.lag(&client).await.is_err()); // no worker has set it up yet
+    /// # }
+    /// ```
+    pub async fn lag(&self, client: &async_nats::Client) -> Result<Lag, Error> {
+        let stage: Arc<str> = format!("nats pool {}", self.name).into();
+        let mut js = async_nats::jetstream::new(client.clone());
+        js.set_timeout(crate::source::API_TIMEOUT);
+        let jobs = self.stream_name("JOBS");
+        let mut consumer = crate::source::bind(&js, &stage, &jobs, Self::WORKERS).await?;
+        let info = consumer.info().await.map_err(|e| Error::nats(&stage, e))?;
+        let (pending, ack_pending, redelivered) = (
+            info.num_pending,
+            info.num_ack_pending as u64,
+            info.num_redelivered as u64,
+        );
+        let mut dead = js
+            .get_stream(self.stream_name("DEAD"))
+            .await
+            .map_err(|e| Error::nats(&stage, e))?;
+        let dead_lettered = dead
+            .info()
+            .await
+            .map_err(|e| Error::nats(&stage, e))?
+            .state
+            .messages;
+        Ok(Lag {
+            pending,
+            ack_pending,
+            redelivered,
+            dead_lettered,
+        })
     }
 
     /// The jobs consumer every worker binds to (created if missing).
