@@ -101,7 +101,9 @@ async fn worker(url: &str, workers: usize) -> Result<(), Box<dyn std::error::Err
 /// The producer: squares 0..jobs on the pool's workers, in input order.
 async fn producer(url: &str, jobs: u64) -> Result<(), Box<dyn std::error::Error>> {
     let client = nats::connect(url).await?;
-    let remote = pool().remote::<u64, (u64, u32)>(client.clone()).order(Order::Input);
+    let remote = pool()
+        .remote::<u64, (u64, u32)>(client.clone())
+        .order(Order::Input);
     let started = Instant::now();
     let mut by_worker: BTreeMap<u32, u64> = BTreeMap::new();
     let mut expected = 0u64;
@@ -112,7 +114,11 @@ async fn producer(url: &str, jobs: u64) -> Result<(), Box<dyn std::error::Error>
         .await?;
     for (n, result) in results.into_iter().enumerate() {
         let (square, pid) = result?;
-        assert_eq!(square, (n as u64) * (n as u64), "results come in input order");
+        assert_eq!(
+            square,
+            (n as u64) * (n as u64),
+            "results come in input order"
+        );
         expected += 1;
         *by_worker.entry(pid).or_default() += 1;
     }
@@ -138,7 +144,14 @@ async fn local(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("nats-server on {url}");
     let spawn = || -> std::io::Result<Child> {
         Command::new(std::env::current_exe()?)
-            .args(["--role", "worker", "--url", &url, "--workers", &args.workers.to_string()])
+            .args([
+                "--role",
+                "worker",
+                "--url",
+                &url,
+                "--workers",
+                &args.workers.to_string(),
+            ])
             .spawn()
     };
     let mut workers = [spawn()?, spawn()?];
