@@ -67,7 +67,7 @@
 //!
 //! # Features
 //!
-//! * `testing`: [`testing::NatsServer`] starts a throw-away
+//! * `testing`: `testing::NatsServer` starts a throw-away
 //!   `nats-server -js` (needs the binary on `PATH`) for your own tests.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]

@@ -103,21 +103,22 @@ async fn poison_job_is_dead_lettered_after_max_deliver_others_unaffected() {
         }
     );
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
-    // The job sits in the pool's dead-letter stream.
+    // The job sits in the pool's dead-letter stream (the worker puts it
+    // there right after publishing its result).
     let client = weir_nats::connect(&url).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    let mut dead = js.get_stream("WEIR_POOL_poison_DEAD").await.unwrap();
-    assert_eq!(dead.info().await.unwrap().state.messages, 1);
-    let lag = pool.lag(&js.client()).await.unwrap();
-    assert_eq!(
-        (
-            lag.pending,
-            lag.ack_pending,
-            lag.redelivered,
-            lag.dead_lettered
-        ),
-        (0, 0, 0, 1)
-    );
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let lag = pool.lag(&client).await.unwrap();
+        if lag.dead_lettered == 1 && lag.ack_pending == 0 {
+            assert_eq!((lag.pending, lag.redelivered), (0, 0), "{lag:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "not dead-lettered: {lag:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     stop.cancel();
     task.await.unwrap().unwrap();
 }
@@ -380,6 +381,85 @@ async fn producer_cancelled_workers_stop_running_jobs() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(started.load(Ordering::SeqCst), 4);
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_job_is_dead_lettered_at_once_with_a_decode_result() {
+    let Some(server) = NatsServer::start_or_skip() else {
+        return;
+    };
+    let url = server.url();
+    let pool = pool("undecodable", 2_000, 5);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let (stop, task) = worker(&url, &pool, 2, move |job: Job| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        sleep_job(job)
+    })
+    .await;
+    // A producer speaking the protocol with a payload that is not a `Job`.
+    let client = weir_nats::connect(&url).await.unwrap();
+    let js = async_nats::jetstream::new(client.clone());
+    let results = js
+        .get_stream("WEIR_POOL_undecodable_RESULTS")
+        .await
+        .unwrap()
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some("probe".into()),
+            filter_subject: "weir.pool.undecodable.results.probe".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Weir-Job", "0");
+    headers.insert("Weir-Run", "probe");
+    js.publish_with_headers(
+        "weir.pool.undecodable.jobs.probe",
+        headers,
+        "not a job".into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let mut batch = results
+        .batch()
+        .max_messages(1)
+        .expires(Duration::from_secs(20))
+        .messages()
+        .await
+        .unwrap();
+    let result = futures::StreamExt::next(&mut batch).await.unwrap().unwrap();
+    let status = result
+        .headers
+        .as_ref()
+        .unwrap()
+        .get("Weir-Status")
+        .unwrap()
+        .as_str()
+        .to_owned();
+    assert_eq!(status, "decode");
+    result.ack().await.unwrap();
+    // The worker dead-letters the job right after publishing its result.
+    let mut dead = js.get_stream("WEIR_POOL_undecodable_DEAD").await.unwrap();
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let lag = pool.lag(&client).await.unwrap();
+        let dead_now = dead.info().await.unwrap().state.messages;
+        if dead_now == 1 && lag.ack_pending == 0 {
+            assert_eq!(lag.pending, 0, "not retried: {lag:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "not dead-lettered: {lag:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
     stop.cancel();
     task.await.unwrap().unwrap();
 }
