@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::HeaderMap;
 use futures::{FutureExt, StreamExt};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use weir_cancel::{CancelHandle, Context, ContextError};
 
@@ -178,10 +178,7 @@ where
             };
             let Some(permit) = held.pop() else { break };
             let job = job.clone();
-            tasks.spawn(async move {
-                job.handle(acker).await;
-                drop(permit);
-            });
+            tasks.spawn(async move { job.handle(acker, permit).await });
             // Reap finished tasks so the set stays small.
             while tasks.try_join_next().is_some() {}
         }
@@ -331,7 +328,11 @@ enum Attempt {
 }
 
 impl<F, C> JobCx<F, C> {
-    async fn handle<T, U, E, Fut>(&self, acker: Acker)
+    /// Runs one job, then publishes its result and settles it. The worker
+    /// slot (`permit`) is freed as soon as `f` returns: the next job runs
+    /// while this one's result is in flight (the server's
+    /// `max_ack_pending` still bounds the jobs held).
+    async fn handle<T, U, E, Fut>(&self, acker: Acker, permit: OwnedSemaphorePermit)
     where
         C: Codec<T> + Codec<U>,
         F: Fn(T) -> Fut,
@@ -355,7 +356,9 @@ impl<F, C> JobCx<F, C> {
             .and_then(|d| d.parse::<u64>().ok())
             .map(instant_of);
         let attempt = acker.attempt();
-        let settled = match self.attempt(&acker, job, &run, deadline).await {
+        let outcome = self.attempt(&acker, job, &run, deadline).await;
+        drop(permit);
+        let settled = match outcome {
             Attempt::Settled(settled) => settled,
             Attempt::Retry(reason) if attempt >= self.max_deliver => Settled::Failed(reason),
             Attempt::Retry(_) => {
