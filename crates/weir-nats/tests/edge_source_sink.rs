@@ -12,6 +12,12 @@ use weir_nats::testing::{work_queue, NatsServer};
 use weir_nats::{Error, Json, NakBackoff, Publisher, Source};
 use weir_stage::{self as stage, Scope};
 
+/// A hang becomes a deadline error after 60 s (a guard, not a timing
+/// assertion).
+fn hang_guard() -> Context {
+    Context::background().with_timeout(Duration::from_secs(60))
+}
+
 /// A stream capturing `subject` into which dead letters go.
 async fn dead_letters(
     client: &async_nats::Client,
@@ -39,7 +45,7 @@ async fn published_items_are_consumed_once_each_and_acked() {
     let client = weir_nats::connect(&server.url()).await.unwrap();
     work_queue(&client, "ITEMS", "items", "c").await.unwrap();
 
-    let scope = Scope::new(&Context::background());
+    let scope = Scope::new(&hang_guard());
     let items = stage::generate(&scope, 0..500u64);
     let acks = Publisher::<u64, Json>::new(client.clone(), "items")
         .sequence("run1")
@@ -55,7 +61,7 @@ async fn published_items_are_consumed_once_each_and_acked() {
     assert!(acks.windows(2).all(|w| w[0].sequence < w[1].sequence));
 
     // Publishing the same input again with the same ids stores nothing.
-    let scope = Scope::new(&Context::background());
+    let scope = Scope::new(&hang_guard());
     let items = stage::generate(&scope, 0..500u64);
     let acks = Publisher::<u64, Json>::new(client.clone(), "items")
         .sequence("run1")
@@ -64,7 +70,7 @@ async fn published_items_are_consumed_once_each_and_acked() {
     let dup = stage::fold(&scope, acks, 0, |n, a| n + u64::from(a.duplicate));
     assert_eq!(dup.await, Ok(500));
 
-    let (ctx, cancel) = Context::background().with_cancel();
+    let (ctx, cancel) = hang_guard().with_cancel();
     let scope = Scope::new(&ctx);
     let rx = Source::<u64, Json>::new(client.clone(), "ITEMS", "c")
         .batch(50)
@@ -105,7 +111,7 @@ async fn failed_items_are_retried_then_dead_lettered_and_bad_payloads_at_once() 
             .unwrap();
     }
 
-    let (ctx, cancel) = Context::background().with_cancel();
+    let (ctx, cancel) = hang_guard().with_cancel();
     let scope = Scope::new(&ctx);
     let rx = Source::<u64, Json>::new(client.clone(), "ITEMS", "c")
         .dead_letter("dead")
@@ -175,7 +181,7 @@ async fn a_dropped_delivery_is_redelivered_at_once() {
         .unwrap()
         .await
         .unwrap();
-    let (ctx, cancel) = Context::background().with_cancel();
+    let (ctx, cancel) = hang_guard().with_cancel();
     let scope = Scope::new(&ctx);
     let rx = Source::<u64, Json>::new(client, "ITEMS", "c").run(&scope);
     let first = rx.recv().await.unwrap();

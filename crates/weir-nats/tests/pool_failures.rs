@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{assert_exactly_once, eventually, jobs, Job, WorkerProcess};
+use support::{assert_exactly_once, eventually, hang_guard, jobs, Job, WorkerProcess};
 use weir_cancel::Context;
 use weir_nats::testing::NatsServer;
 use weir_nats::{NakBackoff, Order, Pool, RemoteError};
@@ -62,7 +62,7 @@ async fn produce(
     order: Order,
 ) -> Vec<Result<u64, RemoteError>> {
     let client = weir_nats::connect(url).await.unwrap();
-    let scope = Scope::new(&Context::background());
+    let scope = Scope::new(&hang_guard());
     let input = stage::generate(&scope, jobs);
     let results = pool
         .remote::<Job, u64>(client)
@@ -144,7 +144,7 @@ async fn results_in_input_order_and_job_deadlines() {
 
     // A job past its deadline is an error, reported once.
     let client = weir_nats::connect(&url).await.unwrap();
-    let scope = Scope::new(&Context::background());
+    let scope = Scope::new(&hang_guard());
     let input = stage::generate(
         &scope,
         [
@@ -225,7 +225,7 @@ async fn server_restarted_mid_run_producer_and_workers_reconnect() {
     let pool = pool("restart", 2_000, 5);
     let _worker = WorkerProcess::spawn(&url, "restart", 4, 2_000, 5);
     let client = weir_nats::connect(&url).await.unwrap();
-    let scope = Scope::new(&Context::background());
+    let scope = Scope::new(&hang_guard());
     let input = stage::generate(&scope, jobs(120, 10));
     let results = pool.remote::<Job, u64>(client).run(&scope, input).unwrap();
     let mut all = Vec::new();
@@ -280,7 +280,7 @@ async fn slow_workers_stay_within_max_ack_pending_and_the_producer_within_in_fli
     }
     let client = weir_nats::connect(&url).await.unwrap();
     let js = async_nats::jetstream::new(client.clone());
-    let scope = Scope::new(&Context::background());
+    let scope = Scope::new(&hang_guard());
     let taken = Arc::new(AtomicUsize::new(0));
     let counter = taken.clone();
     let input = stage::generate(&scope, jobs(60, 20));
@@ -348,7 +348,7 @@ async fn producer_cancelled_workers_stop_running_jobs() {
     })
     .await;
     let client = weir_nats::connect(&url).await.unwrap();
-    let (ctx, cancel) = Context::background().with_cancel();
+    let (ctx, cancel) = hang_guard().with_cancel();
     let scope = Scope::new(&ctx);
     let input = stage::generate(&scope, jobs(20, 0));
     let results = pool.remote::<Job, u64>(client).run(&scope, input).unwrap();

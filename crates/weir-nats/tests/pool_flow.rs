@@ -8,6 +8,12 @@ use weir_cancel::Context;
 use weir_nats::testing::{work_queue, NatsServer};
 use weir_nats::{Delivery, Json, Order, Pool, Publisher, Source};
 
+/// A hang becomes a deadline error after 60 s (a guard, not a timing
+/// assertion).
+fn hang_guard() -> Context {
+    Context::background().with_timeout(Duration::from_secs(60))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_pool_and_publish_as_flow_stages() {
     let Some(server) = NatsServer::start_or_skip() else {
@@ -33,7 +39,7 @@ async fn remote_pool_and_publish_as_flow_stages() {
         .unwrap();
     let remote = pool.remote::<u64, u64>(client.clone()).order(Order::Input);
     let publish = Publisher::<u64, Json>::new(client.clone(), "squares").key(|n| n.to_string());
-    let p = Pipeline::new(&Context::background());
+    let p = Pipeline::new(&hang_guard());
     let published = p
         .source(1..=100u64)
         .through_stage("remote_pool", move |scope, rx| remote.run(scope, rx))
@@ -52,7 +58,7 @@ async fn remote_pool_and_publish_as_flow_stages() {
     // drains, and the pipeline ends.
     let (stop_ctx, stop_source) = Context::background().with_cancel();
     let source = source.stop_on(&stop_ctx);
-    let p = Pipeline::new(&Context::background());
+    let p = Pipeline::new(&hang_guard());
     let mut seen = 0;
     let sum = p
         .source([()])
@@ -99,7 +105,7 @@ async fn two_producers_share_one_pool_each_gets_its_own_results() {
         async move {
             let client = weir_nats::connect(&url).await.unwrap();
             let remote = pool.remote::<i64, i64>(client);
-            Pipeline::new(&Context::background())
+            Pipeline::new(&hang_guard())
                 .source(range)
                 .through_stage("remote_pool", move |scope, rx| remote.run(scope, rx))
                 .map(Result::unwrap)

@@ -29,6 +29,12 @@ pub fn jobs(n: u64, sleep_ms: u64) -> Vec<Job> {
         .collect()
 }
 
+/// A context for a test's producer: a hang becomes a deadline error after
+/// 60 s instead of a stuck test (a guard, not a timing assertion).
+pub fn hang_guard() -> weir_cancel::Context {
+    weir_cancel::Context::background().with_timeout(Duration::from_secs(60))
+}
+
 /// Polls `cond` every 10 ms until it holds; panics after `limit` (a hang
 /// guard, not a timing assertion).
 pub async fn eventually(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
