@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::future::Connect;
 
 /// How long [`connect`] waits for the server by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,8 +30,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// assert_eq!(client.connection_state(), async_nats::connection::State::Connected);
 /// # }
 /// ```
-pub async fn connect(url: &str) -> Result<async_nats::Client, Error> {
-    connect_timeout(url, DEFAULT_CONNECT_TIMEOUT).await
+pub fn connect(url: &str) -> Connect {
+    connect_timeout(url, DEFAULT_CONNECT_TIMEOUT)
 }
 
 /// Connects to the NATS server at `url`, giving up after `timeout`.
@@ -59,7 +60,12 @@ pub async fn connect(url: &str) -> Result<async_nats::Client, Error> {
 /// assert!(matches!(err, Err(Error::Unreachable { .. })));
 /// # }
 /// ```
-pub async fn connect_timeout(url: &str, timeout: Duration) -> Result<async_nats::Client, Error> {
+pub fn connect_timeout(url: &str, timeout: Duration) -> Connect {
+    let url = url.to_owned();
+    Connect::new(async move { connect_inner(&url, timeout).await })
+}
+
+async fn connect_inner(url: &str, timeout: Duration) -> Result<async_nats::Client, Error> {
     let options = async_nats::ConnectOptions::new()
         .connection_timeout(timeout)
         .reconnect_delay_callback(|attempts| {

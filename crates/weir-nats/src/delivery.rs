@@ -2,12 +2,15 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
 use async_nats::{HeaderMap, Subject};
+
+use crate::future::Settle;
 
 /// Header on a dead-lettered message: why it was dead-lettered.
 pub const DEAD_LETTER_REASON: &str = "Weir-Dead-Reason";
@@ -241,20 +244,32 @@ impl Acker {
         self.shared.live().remove(&self.key);
     }
 
-    async fn send(&self, kind: AckKind) -> Result<(), crate::Error> {
-        self.shared
-            .client
-            .publish(self.reply.clone(), kind.into())
-            .await
-            .map_err(|e| crate::Error::nats(&self.shared.stage, e))
+    /// Sends `kind` for this message (queued before the future is first
+    /// polled: the returned future only waits for the client to take it).
+    fn send(
+        &self,
+        kind: AckKind,
+    ) -> impl Future<Output = Result<(), crate::Error>> + Send + 'static {
+        let (client, reply, stage) = (
+            self.shared.client.clone(),
+            self.reply.clone(),
+            self.shared.stage.clone(),
+        );
+        async move {
+            client
+                .publish(reply, kind.into())
+                .await
+                .map_err(|e| crate::Error::nats(&stage, e))
+        }
     }
 
     /// The item was fully handled: the server forgets the message.
     ///
     /// # Cancel safety
     ///
-    /// The ack is queued to the client before the first await; dropping the
-    /// future after that still sends it.
+    /// The delivery counts as settled once this is called: dropping the
+    /// future before it completes may leave the message unacked, and the
+    /// server then redelivers it after `ack_wait` (at-least-once).
     ///
     /// # Errors
     ///
@@ -265,9 +280,9 @@ impl Acker {
     /// # Examples
     ///
     /// See [`Delivery`].
-    pub async fn ack(mut self) -> Result<(), crate::Error> {
+    pub fn ack(mut self) -> Settle {
         self.settle();
-        self.send(AckKind::Ack).await
+        Settle::new(self.send(AckKind::Ack))
     }
 
     /// Redeliver the message after `delay` (no dead-lettering).
@@ -283,9 +298,9 @@ impl Acker {
     /// # Examples
     ///
     /// See [`Delivery`].
-    pub async fn nak(mut self, delay: Duration) -> Result<(), crate::Error> {
+    pub fn nak(mut self, delay: Duration) -> Settle {
         self.settle();
-        self.send(AckKind::Nak(Some(delay))).await
+        Settle::new(self.send(AckKind::Nak(Some(delay))))
     }
 
     /// Handling failed: nak with the edge's [`NakBackoff`] delay, or, on
@@ -303,12 +318,12 @@ impl Acker {
     /// # Examples
     ///
     /// See [`Delivery`].
-    pub async fn fail(self, reason: &str) -> Result<(), crate::Error> {
+    pub fn fail(self, reason: &str) -> Settle {
         if self.is_last_attempt() {
-            self.dead_letter(reason).await
+            self.dead_letter(reason)
         } else {
             let delay = self.shared.backoff.delay(self.delivered);
-            self.nak(delay).await
+            self.nak(delay)
         }
     }
 
@@ -331,7 +346,13 @@ impl Acker {
     /// # Examples
     ///
     /// See [`Delivery`].
-    pub async fn dead_letter(mut self, reason: &str) -> Result<(), crate::Error> {
+    pub fn dead_letter(self, reason: &str) -> Settle {
+        let reason = reason.to_owned();
+        Settle::new(self.dead_letter_owned(reason))
+    }
+
+    async fn dead_letter_owned(mut self, reason: String) -> Result<(), crate::Error> {
+        let reason = reason.as_str();
         if let Some(subject) = self.shared.dead_letter.clone() {
             let mut headers = self.raw.headers.clone().unwrap_or_default();
             headers.insert(DEAD_LETTER_REASON, reason);
@@ -376,8 +397,8 @@ impl Acker {
     /// # Examples
     ///
     /// See [`Delivery`].
-    pub async fn in_progress(&self) -> Result<(), crate::Error> {
-        self.send(AckKind::Progress).await
+    pub fn in_progress(&self) -> Settle {
+        Settle::new(self.send(AckKind::Progress))
     }
 }
 

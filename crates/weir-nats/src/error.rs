@@ -12,8 +12,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// not run. Every variant that comes from a stage names it, so an error
 /// surfacing from a pipeline says which edge failed.
 ///
-/// None of these is a hang: an unreachable server, a missing stream or
-/// consumer is reported within the edge's request timeout.
+/// None of these is a hang: an unreachable server is reported within
+/// [`connect_timeout`](crate::connect_timeout)'s bound, a missing or
+/// misconfigured stream or consumer as soon as the server answers, and a
+/// server that stops answering after 30 s of retries.
 ///
 /// # Examples
 ///

@@ -76,6 +76,7 @@ mod codec;
 mod connect;
 mod delivery;
 mod error;
+mod future;
 mod pool;
 mod sink;
 mod source;
@@ -90,6 +91,7 @@ pub use delivery::{
     Acker, Delivery, NakBackoff, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON, DEAD_LETTER_SUBJECT,
 };
 pub use error::{BoxError, Error, RemoteError};
+pub use future::{Connect, GetLag, Serve, Settle};
 pub use pool::{serve, Lag, Order, Pool, Remote};
 pub use sink::{Published, Publisher};
 pub use source::Source;

@@ -234,7 +234,7 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
         let stage: Arc<str> = format!("nats source {}/{}", self.stream, self.consumer).into();
         let mut js = async_nats::jetstream::new(self.client.clone());
         js.set_timeout(API_TIMEOUT);
-        let consumer = bind(&js, &stage, &self.stream, &self.consumer).await?;
+        let consumer = with_retries(|| bind(&js, &stage, &self.stream, &self.consumer)).await?;
         let info = consumer.cached_info();
         let shared = AckShared::new(
             self.client.clone(),
@@ -314,6 +314,25 @@ pub(crate) fn acker_for(
             payload: message.payload,
         },
     ))
+}
+
+/// Runs a setup step (stream or consumer lookups and creation), retrying
+/// for up to 30 s when the server does not answer (it is starting, or
+/// overloaded); a typed answer (missing, misconfigured) is returned at once.
+pub(crate) async fn with_retries<T, F, Fut>(mut step: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let started = tokio::time::Instant::now();
+    loop {
+        match step().await {
+            Err(Error::Nats { .. }) if started.elapsed() < crate::window::RETRY_FOR => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// Looks up a durable pull consumer with explicit acks, with typed errors.

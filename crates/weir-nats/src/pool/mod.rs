@@ -39,6 +39,7 @@ pub use remote::{Order, Remote};
 pub use serve::serve;
 
 use crate::delivery::NakBackoff;
+use crate::future::GetLag;
 use crate::{Error, Json};
 
 pub(crate) const H_JOB: &str = "Weir-Job";
@@ -351,7 +352,7 @@ impl<C> Pool<C> {
     ///
     /// [`Error::MissingStream`] / [`Error::MissingConsumer`] before any
     /// worker has set the pool up; [`Error::Nats`] when the server does not
-    /// answer within 5 s.
+    /// answer within 5 s (no retries: it only reads).
     ///
     /// # Examples
     ///
@@ -364,34 +365,10 @@ impl<C> Pool<C> {
     /// assert!(pool.lag(&client).await.is_err()); // no worker has set it up yet
     /// # }
     /// ```
-    pub async fn lag(&self, client: &async_nats::Client) -> Result<Lag, Error> {
-        let stage: Arc<str> = format!("nats pool {}", self.name).into();
-        let mut js = async_nats::jetstream::new(client.clone());
-        js.set_timeout(crate::source::API_TIMEOUT);
-        let jobs = self.stream_name("JOBS");
-        let mut consumer = crate::source::bind(&js, &stage, &jobs, Self::WORKERS).await?;
-        let info = consumer.info().await.map_err(|e| Error::nats(&stage, e))?;
-        let (pending, ack_pending, redelivered) = (
-            info.num_pending,
-            info.num_ack_pending as u64,
-            info.num_redelivered as u64,
-        );
-        let mut dead = js
-            .get_stream(self.stream_name("DEAD"))
-            .await
-            .map_err(|e| Error::nats(&stage, e))?;
-        let dead_lettered = dead
-            .info()
-            .await
-            .map_err(|e| Error::nats(&stage, e))?
-            .state
-            .messages;
-        Ok(Lag {
-            pending,
-            ack_pending,
-            redelivered,
-            dead_lettered,
-        })
+    pub fn lag(&self, client: &async_nats::Client) -> GetLag {
+        let (name, client) = (self.name.clone(), client.clone());
+        let names = (self.stream_name("JOBS"), self.stream_name("DEAD"));
+        GetLag::new(async move { lag(name, client, names).await })
     }
 
     /// The jobs consumer every worker binds to (created if missing).
@@ -408,4 +385,38 @@ impl<C> Pool<C> {
             ..Default::default()
         }
     }
+}
+
+async fn lag(
+    name: String,
+    client: async_nats::Client,
+    names: (String, String),
+) -> Result<Lag, Error> {
+    let stage: Arc<str> = format!("nats pool {name}").into();
+    let mut js = async_nats::jetstream::new(client.clone());
+    js.set_timeout(crate::source::API_TIMEOUT);
+    let (jobs, dead) = names;
+    let mut consumer = crate::source::bind(&js, &stage, &jobs, Pool::<Json>::WORKERS).await?;
+    let info = consumer.info().await.map_err(|e| Error::nats(&stage, e))?;
+    let (pending, ack_pending, redelivered) = (
+        info.num_pending,
+        info.num_ack_pending as u64,
+        info.num_redelivered as u64,
+    );
+    let mut dead = js
+        .get_stream(dead)
+        .await
+        .map_err(|e| Error::nats(&stage, e))?;
+    let dead_lettered = dead
+        .info()
+        .await
+        .map_err(|e| Error::nats(&stage, e))?
+        .state
+        .messages;
+    Ok(Lag {
+        pending,
+        ack_pending,
+        redelivered,
+        dead_lettered,
+    })
 }

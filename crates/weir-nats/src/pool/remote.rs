@@ -13,7 +13,7 @@ use weir_stage::{ConfigError, Scope};
 
 use super::{Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_RUN, H_STATUS};
 use crate::delivery::{AckShared, Acker, NakBackoff};
-use crate::source::{acker_for, bind, Fetcher, API_TIMEOUT};
+use crate::source::{acker_for, bind, with_retries, Fetcher, API_TIMEOUT};
 use crate::window::{Outgoing, Window};
 use crate::{Codec, Error, RemoteError};
 
@@ -223,7 +223,7 @@ where
         let stage: Arc<str> = format!("nats remote_pool {}", pool.name).into();
         let mut js = async_nats::jetstream::new(self.client.clone());
         js.set_timeout(API_TIMEOUT);
-        pool.ensure_streams(&js, &stage).await?;
+        with_retries(|| pool.ensure_streams(&js, &stage)).await?;
         let run = self
             .client
             .new_inbox()
@@ -244,19 +244,26 @@ where
             consumer: results_consumer.clone(),
             finished: false,
         };
-        js.get_stream(&results_stream)
-            .await
-            .map_err(|e| Error::nats(&stage, e))?
-            .create_consumer(pull::Config {
-                durable_name: Some(results_consumer.clone()),
-                filter_subject: guard.results_subject.clone(),
-                ack_wait: Duration::from_secs(30),
-                inactive_threshold: Duration::from_secs(3600),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| Error::nats(&stage, e))?;
-        let consumer = bind(&js, &stage, &results_stream, &results_consumer).await?;
+        let results_subject = guard.results_subject.clone();
+        let consumer = with_retries(|| async {
+            js.get_stream(&results_stream)
+                .await
+                .map_err(|e| Error::nats(&stage, e))?
+                .get_or_create_consumer(
+                    &results_consumer,
+                    pull::Config {
+                        durable_name: Some(results_consumer.clone()),
+                        filter_subject: results_subject.clone(),
+                        ack_wait: Duration::from_secs(30),
+                        inactive_threshold: Duration::from_secs(3600),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| Error::nats(&stage, e))?;
+            bind(&js, &stage, &results_stream, &results_consumer).await
+        })
+        .await?;
         let shared = AckShared::new(
             self.client.clone(),
             js.clone(),

@@ -16,7 +16,8 @@ use weir_cancel::{CancelHandle, Context, ContextError};
 
 use super::{Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_RUN, H_STATUS};
 use crate::delivery::{AckShared, Acker, NakBackoff};
-use crate::source::{acker_for, bind, Fetcher, API_TIMEOUT};
+use crate::future::Serve;
+use crate::source::{acker_for, bind, with_retries, Fetcher, API_TIMEOUT};
 use crate::window::{Outgoing, Window};
 use crate::{Codec, Error};
 
@@ -46,10 +47,10 @@ use crate::{Codec, Error};
 ///
 /// # Errors
 ///
-/// An [`Error`] naming the stage `nats serve <pool>` within the API
-/// timeout (5 s) when `workers_per_process` is 0, the pool's streams or
-/// consumer exist with settings that don't fit, or the server cannot be
-/// reached to set them up.
+/// An [`Error`] naming the stage `nats serve <pool>`: at once when
+/// `workers_per_process` is 0 or the pool's streams or consumer exist with
+/// settings that don't fit; after 30 s of retries when the server does not
+/// answer the setup requests.
 ///
 /// # Examples
 ///
@@ -77,7 +78,26 @@ use crate::{Codec, Error};
 /// assert!(matches!(err.await, Err(Error::Misconfigured { .. })));
 /// # }
 /// ```
-pub async fn serve<T, U, E, C, F, Fut>(
+pub fn serve<T, U, E, C, F, Fut>(
+    ctx: &Context,
+    client: async_nats::Client,
+    pool: &Pool<C>,
+    workers_per_process: usize,
+    f: F,
+) -> Serve
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    E: Display + Send + 'static,
+    C: Codec<T> + Codec<U>,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<U, E>> + Send + 'static,
+{
+    let (ctx, pool) = (ctx.clone(), pool.clone());
+    Serve::new(async move { serve_inner(&ctx, client, &pool, workers_per_process, f).await })
+}
+
+async fn serve_inner<T, U, E, C, F, Fut>(
     ctx: &Context,
     client: async_nats::Client,
     pool: &Pool<C>,
@@ -101,7 +121,7 @@ where
     }
     let mut js = async_nats::jetstream::new(client.clone());
     js.set_timeout(API_TIMEOUT);
-    let setup = async {
+    let setup = with_retries(|| async {
         pool.ensure_streams(&js, &stage).await?;
         let jobs = pool.stream_name("JOBS");
         js.get_stream(&jobs)
@@ -116,7 +136,7 @@ where
             .await
             .map_err(|e| Error::nats(&stage, e))?;
         Ok::<_, Error>((consumer, control))
-    };
+    });
     let (consumer, control) = tokio::select! {
         r = setup => r?,
         () = ctx.cancelled() => return Ok(()),
