@@ -196,8 +196,10 @@ async fn worker_process_killed_mid_job_its_jobs_finish_elsewhere() {
         || doomed.running().len() >= 2,
     )
     .await;
-    let held = doomed.running();
     doomed.kill();
+    // Started and never finished: cut off mid-job.
+    let held = doomed.running();
+    assert!(!held.is_empty());
     let survivor = WorkerProcess::spawn(&url, "killed", 4, 1_000, 5);
     let results = tokio::time::timeout(Duration::from_secs(60), producer)
         .await

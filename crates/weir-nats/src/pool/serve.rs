@@ -25,7 +25,9 @@ use crate::{Codec, Error};
 /// `workers_per_process` jobs at a time, each through `f`, until `ctx` is
 /// cancelled — the seed's `worker` goroutines, in a process of their own.
 /// Start it in as many processes, on as many machines, as you like; they
-/// compete for the pool's jobs.
+/// compete for the pool's jobs. A process holds at most twice
+/// `workers_per_process` jobs: the running ones and as many fetched ahead,
+/// so a free worker does not wait for a round trip to the server.
 ///
 /// For each job: the payload is decoded; `f` runs under the job's deadline
 /// (from the producer); its value is published as the job's result, and
@@ -167,12 +169,16 @@ where
 
     let mut tasks = JoinSet::new();
     tasks.spawn(listen_control(control, runs));
-    let permits = Arc::new(Semaphore::new(workers_per_process));
+    // A job holds a slot from when it is fetched until `f` returns; it runs
+    // once it also has a worker. Twice as many slots as workers: the next
+    // jobs are already here when a worker frees up (one pull request per
+    // `workers` jobs, not per job), and at most `workers` jobs wait here
+    // while another process might have run them.
+    let permits = Arc::new(Semaphore::new(workers_per_process * 2));
+    let workers = Arc::new(Semaphore::new(workers_per_process));
     let mut fetch = Fetcher::new(consumer);
     let mut stop = std::pin::pin!(ctx.cancelled());
     loop {
-        // Ask only for as many jobs as there are idle workers: nothing waits
-        // in this process while another could run it.
         let first = tokio::select! {
             p = permits.clone().acquire_owned() => p.map_err(|e| Error::nats(&stage, e))?,
             () = stop.as_mut() => break,
@@ -197,8 +203,13 @@ where
                 continue;
             };
             let Some(permit) = held.pop() else { break };
-            let job = job.clone();
-            tasks.spawn(async move { job.handle(acker, permit).await });
+            let (job, workers) = (job.clone(), workers.clone());
+            tasks.spawn(async move {
+                let Ok(worker) = workers.acquire_owned().await else {
+                    return;
+                };
+                job.handle(acker, (permit, worker)).await;
+            });
             // Reap finished tasks so the set stays small.
             while tasks.try_join_next().is_some() {}
         }
@@ -349,11 +360,14 @@ enum Attempt {
 
 impl<F, C> JobCx<F, C> {
     /// Runs one job, then publishes its result and settles it. The worker
-    /// slot (`permit`) is freed as soon as `f` returns: the next job runs
+    /// and its slot (`permit`) are freed as soon as `f` returns: the next job runs
     /// while this one's result is in flight (the server's
     /// `max_ack_pending` still bounds the jobs held).
-    async fn handle<T, U, E, Fut>(&self, acker: Acker, permit: OwnedSemaphorePermit)
-    where
+    async fn handle<T, U, E, Fut>(
+        &self,
+        acker: Acker,
+        permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+    ) where
         C: Codec<T> + Codec<U>,
         F: Fn(T) -> Fut,
         E: Display,

@@ -75,6 +75,7 @@ pub fn assert_exactly_once(results: &[Result<u64, RemoteError>], jobs: u64, fail
 pub struct WorkerProcess {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl WorkerProcess {
@@ -100,13 +101,17 @@ impl WorkerProcess {
         let stdout = child.stdout.take().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 sink.lock().unwrap().push(line);
             }
         });
-        WorkerProcess { child, lines }
+        WorkerProcess {
+            child,
+            lines,
+            reader: Some(reader),
+        }
     }
 
     /// Lines the worker printed so far (`started <n>`, `finished <n>`).
@@ -129,10 +134,14 @@ impl WorkerProcess {
         running
     }
 
-    /// SIGKILL, and reap.
+    /// SIGKILL, reap, and read everything it printed: [`lines`] and
+    /// [`running`] are then exact.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 }
 
