@@ -119,6 +119,13 @@ pub mod testing {
     pub use weir_stage::testing::*;
 }
 
+/// Pipelines across processes and machines on NATS JetStream: durable
+/// edges and a distributed worker pool (re-exported from `weir-nats`;
+/// needs the `nats` feature).
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub use weir_nats as nats;
+
 /// The most used items, for a glob import: `use weir::prelude::*;`.
 ///
 /// # Examples
