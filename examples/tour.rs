@@ -1,4 +1,4 @@
-//! A tour of weir: every pattern of the seed on real work, with what each
+//! A tour of weir: each of Go's concurrency patterns on real work, with what each
 //! did, its per-stage metrics, and its graph as Mermaid.
 //!
 //! Run with `cargo run --release --example tour`.
@@ -44,7 +44,7 @@ fn heading(title: &str) {
 async fn main() -> Result<(), weir::Error> {
     let ctx = Context::background();
 
-    heading("pipeline: gen -> square -> sum (the seed's pipeline + square)");
+    heading("pipeline: gen -> square -> sum (Go's generator pipeline)");
     let n = 10_000_000u64;
     let start = Instant::now();
     let p = Pipeline::new(&ctx);
@@ -63,7 +63,7 @@ async fn main() -> Result<(), weir::Error> {
     println!("{}", p.to_mermaid());
 
     heading(
-        "worker pool: count primes below 1000 different limits (the seed's processJobs, 4 workers)",
+        "worker pool: count primes below 1000 different limits (Go's worker pool, 4 workers)",
     );
     let start = Instant::now();
     let run = Pipeline::new(&ctx)
@@ -79,7 +79,7 @@ async fn main() -> Result<(), weir::Error> {
     let primes = run.join_timeout(Duration::from_secs(120)).await?;
     println!("{primes} primes counted in {:.2?}", start.elapsed());
 
-    heading("fan-out / fan-in: Collatz steps of 1..=1_000_000 over 4 branches (the seed's fanOut + fanIn)");
+    heading("fan-out / fan-in: Collatz steps of 1..=1_000_000 over 4 branches (Go's fanOut + fanIn)");
     let start = Instant::now();
     let p = Pipeline::new(&ctx);
     let steps = p
@@ -90,7 +90,7 @@ async fn main() -> Result<(), weir::Error> {
     println!("{steps} Collatz steps in {:.2?}", start.elapsed());
     println!("{}", p.to_mermaid());
 
-    heading("context: the seed's processWithTimeout");
+    heading("context: an operation under a timeout (Go's context.WithTimeout + select)");
     let quick = ctx.with_timeout(Duration::from_secs(5));
     let result = quick.run(async { primes_below(100_000) }).await;
     println!("an operation well within its 5 s timeout: {result:?}");
@@ -114,10 +114,18 @@ async fn main() -> Result<(), weir::Error> {
     );
 
     heading("WaitGroup: 8 tasks tracked with wg.go, one of them panics");
-    // The panic is expected here: print it as one line, not a backtrace.
+    // The panic is part of the demo: a hook captures it and the tour prints
+    // it on stdout as a captured panic, instead of the default report on
+    // stderr that would look like the tour itself failing.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("(a tracked task panicked: {info})")
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("(no message)");
+        println!("captured panic (expected, the demo's bad record): {message}");
     }));
     let wg = WaitGroup::new();
     for i in 0..8u64 {
