@@ -62,9 +62,7 @@ async fn main() -> Result<(), weir::Error> {
     println!("{}", p.metrics());
     println!("{}", p.to_mermaid());
 
-    heading(
-        "worker pool: count primes below 1000 different limits (Go's worker pool, 4 workers)",
-    );
+    heading("worker pool: count primes below 1000 different limits (Go's worker pool, 4 workers)");
     let start = Instant::now();
     let run = Pipeline::new(&ctx)
         .source((0..1000u64).map(|i| 10_000 + i * 37))
@@ -79,7 +77,9 @@ async fn main() -> Result<(), weir::Error> {
     let primes = run.join_timeout(Duration::from_secs(120)).await?;
     println!("{primes} primes counted in {:.2?}", start.elapsed());
 
-    heading("fan-out / fan-in: Collatz steps of 1..=1_000_000 over 4 branches (Go's fanOut + fanIn)");
+    heading(
+        "fan-out / fan-in: Collatz steps of 1..=1_000_000 over 4 branches (Go's fanOut + fanIn)",
+    );
     let start = Instant::now();
     let p = Pipeline::new(&ctx);
     let steps = p

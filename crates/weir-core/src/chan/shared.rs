@@ -68,6 +68,8 @@ use super::waiters::{WaitList, Wakers, FRESH};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const CLOSED: usize = 0b01;
+/// How many stale senders admission looks past (see `Chan::admit`).
+const STALE_WALK: usize = 64;
 const RX_GONE: usize = 0b10;
 
 /// Why a non-blocking push did not happen.
@@ -380,16 +382,23 @@ impl<T> Chan<T> {
             // another slot freed has had its chance and is passed over
             // (liveness: it may be a future nobody polls any more). It
             // keeps its place and goes first when it is polled again.
+            // The walk is bounded: past `STALE_WALK` stale senders at the
+            // front of the line, the line is taken as held by futures
+            // nobody polls, and the sender is admitted (liveness first; this
+            // keeps admission O(1) with 100,000s of senders in line).
             let mut overtaken = s.head_overtaken;
             let mut at = s.senders.front(FRESH);
+            let mut walked = 0;
             while overtaken + want > cap {
                 match at {
                     // Every older sender was passed over: none holds us back.
                     None => break,
                     Some(key) if Some(key) == me => break,
+                    Some(_) if walked == STALE_WALK => break,
                     Some(key) if s.senders.is_stale(key, s.room_events) => {
                         overtaken -= s.senders.slot(key).overtaken;
                         at = s.senders.next(key);
+                        walked += 1;
                     }
                     Some(_) => return false,
                 }
