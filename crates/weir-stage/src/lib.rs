@@ -76,6 +76,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod driver;
+pub mod engine;
 mod error;
 mod scope;
 mod stats;
@@ -109,8 +110,9 @@ mod unbatch;
 mod worker_pool;
 
 pub use driver::{Incomplete, SinkOutput};
+pub use engine::StageId;
 pub use error::{BoxError, ConfigError, Error};
-pub use scope::{Scope, ScopeBuilder, Wait, DEFAULT_CAPACITY};
+pub use scope::{Scope, ScopeBuilder, ScopeView, Wait, DEFAULT_CAPACITY};
 pub use stats::{ScopeStats, StageStats};
 
 pub use collect::collect;

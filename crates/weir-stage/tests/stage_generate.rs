@@ -46,7 +46,7 @@ async fn a_slow_reader_holds_it_back() {
     }
     // One batch taken from the iterator, of which 4 fit in the channel.
     assert!(
-        pulled.load(Ordering::Relaxed) <= 64 + 4,
+        pulled.load(Ordering::Relaxed) <= weir_stage::engine::BATCH + 4,
         "memory stays bounded"
     );
     scope.cancel();

@@ -142,6 +142,41 @@ async fn a_failing_worker_pool_counts_its_error() {
     assert_eq!(stage(&p.metrics(), "pool").errors, 1);
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn two_stages_with_the_same_name_keep_their_own_counters() {
+    let p = Pipeline::new(&Context::background());
+    let err = p
+        .source(0..10u64)
+        .worker_pool(2, |n| async move { Ok::<_, std::io::Error>(n) })
+        .named("twin")
+        .filter(|n| n % 2 == 0)
+        .named("twin")
+        .worker_pool(2, |n| async move {
+            if n == 4 {
+                Err("job 4 failed")
+            } else {
+                Ok(n)
+            }
+        })
+        .named("twin")
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    assert_eq!(err.stage(), Some("twin"));
+    let m = p.metrics();
+    let twins: Vec<_> = m.stages.iter().filter(|s| s.name == "twin").collect();
+    assert_eq!(twins.len(), 3);
+    let ids: std::collections::HashSet<_> = twins.iter().map(|s| s.id).collect();
+    assert_eq!(ids.len(), 3, "three stages, three ids");
+    let kinds_errors: Vec<_> = twins.iter().map(|s| (s.kind, s.errors)).collect();
+    assert_eq!(
+        kinds_errors,
+        [("worker_pool", 0), ("filter", 0), ("worker_pool", 1)],
+        "the error is counted on the failing pool only"
+    );
+    assert_eq!((twins[0].items_in, twins[1].items_in), (10, 10));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fused_edges_have_no_queue_and_channel_edges_do() {
     let p = ran().await;

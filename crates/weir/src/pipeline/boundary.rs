@@ -5,7 +5,7 @@ use std::hash::Hash;
 use std::sync::PoisonError;
 
 use weir_core::chan::Receiver;
-use weir_stage::{BoxError, ConfigError, Scope};
+use weir_stage::{BoxError, ConfigError, Scope, ScopeView};
 
 use super::flow::{Flow, Segment, Shared};
 use super::graph::NodeId;
@@ -384,8 +384,9 @@ impl<T: Clone + Send + 'static> Flow<T> {
 }
 
 /// The scope view a stage of node `node` spawns in: named after it.
-fn view(shared: &Shared, scope: &Scope, node: NodeId) -> Scope {
-    scope.named(shared.node_parts(node).0.get())
+/// The scope, building graph node `node`'s stage (its name and id).
+fn view(shared: &Shared, scope: &Scope, node: NodeId) -> ScopeView {
+    scope.stage(&shared.stage(node))
 }
 
 /// Hands a stage's output channel to the flow that reads it.
@@ -400,10 +401,10 @@ fn fill<T: Send + 'static>(shared: &Shared, node: NodeId, slot: &Slot<T>, rx: Re
 /// Records a zero count as a configuration error of `node`.
 fn check(shared: &Shared, node: NodeId, n: usize, what: &'static str) {
     if n == 0 {
-        let label = shared.node_parts(node).0;
+        let stage = shared.stage(node);
         shared.fault_with(move || {
             weir_stage::Error::Config(ConfigError::Zero {
-                stage: label.get(),
+                stage: stage.name(),
                 what,
             })
         });

@@ -3,15 +3,17 @@
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
 
 use weir_cancel::{CancelHandle, Context};
 use weir_core::chan::{self, Receiver};
+use weir_stage::engine::{
+    self, BoxSource, FilterMap, Fused, Inspect, Map, Square, Stage, Step, TryMap,
+};
 use weir_stage::{BoxError, ConfigError, Error, Scope};
 
-use super::graph::{Graph, Label, NodeId};
-use super::metrics::{Counters, Metrics};
-use super::source::{BoxSource, Fused, IterSource, RecvSource, Slot, BATCH};
+use super::graph::{Graph, NodeId};
+use super::metrics::Metrics;
+use super::source::{IterSource, RecvSource, Slot};
 
 /// A typed pipeline graph under a [`Context`]: Go's pipeline pattern with
 /// the goroutines, channels, `WaitGroup` and `errgroup` handled for you.
@@ -93,9 +95,9 @@ impl Shared {
         node
     }
 
-    pub(crate) fn node_parts(&self, node: NodeId) -> (Arc<Label>, Arc<Counters>) {
-        let g = self.graph();
-        (g.node(node).label.clone(), g.node(node).counters.clone())
+    /// The engine's stage behind graph node `node`.
+    pub(crate) fn stage(&self, node: NodeId) -> Arc<Stage> {
+        self.graph().node(node).stage.clone()
     }
 
     pub(crate) fn fault(&self, error: Error) {
@@ -216,13 +218,11 @@ impl Pipeline {
         I::Item: Send + 'static,
     {
         let node = self.shared.add_stage("source", &[], false);
-        let (label, counters) = self.shared.node_parts(node);
         Flow::new(
             self.shared.clone(),
             Box::new(IterSource {
                 iter: items.into_iter(),
-                label,
-                counters,
+                stage: self.shared.stage(node),
                 stop: self.shared.stop.clone(),
                 ctx: self.shared.ctx.clone(),
                 streak: 0,
@@ -424,62 +424,12 @@ impl<T: Send + 'static> Segment<T> {
     /// Spawns the segment as one task sending into `tx` (which other
     /// segments may share: an MPMC fan-in with no merge task).
     pub(crate) fn spawn_into(self, shared: &Arc<Shared>, scope: &Scope, tx: chan::Sender<T>) {
-        let src = self.src;
         shared.graph().set_output(self.tail, tx.observer());
-        let (label, counters) = shared.node_parts(self.tail);
-        let mut src = src;
-        scope.named(label.get()).spawn(async move {
-            let _running = Running::new(&counters);
-            let mut buf = Vec::with_capacity(BATCH);
-            while next_batch(&mut src, &mut buf, &counters).await? {
-                let batch = std::mem::replace(&mut buf, Vec::with_capacity(BATCH));
-                let start = Instant::now();
-                let sent = tx.send_all(batch).await;
-                counters.send_wait(start.elapsed());
-                if sent.is_err() {
-                    break; // downstream is gone: stop, and so stop upstream
-                }
-            }
-            Ok::<_, Error>(())
-        });
-    }
-}
-
-/// Pulls the next batch from a segment, counting the time spent waiting
-/// for it on `counters`.
-pub(crate) async fn next_batch<T: 'static>(
-    src: &mut BoxSource<T>,
-    buf: &mut Vec<T>,
-    counters: &Counters,
-) -> Result<bool, Error> {
-    let mut waiting: Option<Instant> = None;
-    let got = std::future::poll_fn(|cx| {
-        let polled = src.poll_batch(cx, buf);
-        if polled.is_pending() {
-            waiting.get_or_insert_with(Instant::now);
-        }
-        polled
-    })
-    .await;
-    if let Some(since) = waiting {
-        counters.recv_wait(since.elapsed());
-    }
-    got
-}
-
-/// Marks a stage's task as running for as long as it lives.
-pub(crate) struct Running<'a>(&'a Counters);
-
-impl<'a> Running<'a> {
-    pub(crate) fn new(counters: &'a Counters) -> Self {
-        counters.set_running(true);
-        Running(counters)
-    }
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.set_running(false);
+        let stage = shared.stage(self.tail);
+        let src = self.src;
+        scope
+            .stage(&stage)
+            .spawn_task(async move { engine::run_into(src, tx, &stage).await });
     }
 }
 
@@ -513,13 +463,14 @@ impl<T: Send + 'static> Flow<T> {
         rx: Option<Receiver<T>>,
         slot: Option<Slot<T>>,
     ) -> Flow<T> {
-        let (_, counters) = shared.node_parts(node);
-        Flow::with_segment(
-            shared,
-            Box::new(RecvSource { rx, slot, counters }),
-            node,
-            true,
-        )
+        let upstream = shared.stage(node);
+        let src = RecvSource {
+            rx,
+            slot,
+            upstream,
+            stop: None,
+        };
+        Flow::with_segment(shared, Box::new(src), node, true)
     }
 
     /// Takes the segment out: the flow counts as connected from now on.
@@ -534,27 +485,13 @@ impl<T: Send + 'static> Flow<T> {
         self.src.as_ref().map_or(0, |s| s.tail)
     }
 
-    /// Adds a fused stage of `kind`; `make` builds its batch step (given the
-    /// stage's name, for errors).
-    pub(crate) fn fuse<U, F>(
-        self,
-        kind: &'static str,
-        make: impl FnOnce(Arc<Label>) -> F,
-    ) -> Flow<U>
-    where
-        U: Send + 'static,
-        F: FnMut(std::vec::Drain<'_, T>, &mut Vec<U>) -> Result<(), Error> + Send + 'static,
-    {
+    /// Adds the engine's fusible `step` as a stage fused into this flow's
+    /// task (the same step `weir_stage`'s stage functions run in a task of
+    /// their own).
+    pub(crate) fn fuse<S: Step<T>>(self, step: S) -> Flow<S::Out> {
         let (shared, segment) = self.take();
-        let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
-        let (label, counters) = shared.node_parts(node);
-        let src: BoxSource<U> = Box::new(Fused {
-            inner: segment.src,
-            step: make(label.clone()),
-            buf: Vec::with_capacity(BATCH),
-            label,
-            counters,
-        });
+        let node = shared.add_stage(S::KIND, &[segment.tail], !segment.at_channel);
+        let src: BoxSource<S::Out> = Box::new(Fused::new(segment.src, step, shared.stage(node)));
         Flow::new(shared, src, node)
     }
 
@@ -597,17 +534,12 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [10, 20, 30]);
     /// # }
     /// ```
-    pub fn map<U, F>(self, mut f: F) -> Flow<U>
+    pub fn map<U, F>(self, f: F) -> Flow<U>
     where
         U: Send + 'static,
         F: FnMut(T) -> U + Send + 'static,
     {
-        self.fuse("map", |_| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
-                out.extend(batch.map(&mut f));
-                Ok(())
-            }
-        })
+        self.fuse(Map::new(f))
     }
 
     /// Keeps the items for which `pred` is true, in order. Fused.
@@ -625,16 +557,11 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [3, 6]);
     /// # }
     /// ```
-    pub fn filter<F>(self, mut pred: F) -> Flow<T>
+    pub fn filter<F>(self, pred: F) -> Flow<T>
     where
         F: FnMut(&T) -> bool + Send + 'static,
     {
-        self.fuse("filter", |_| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
-                out.extend(batch.filter(|item| pred(item)));
-                Ok(())
-            }
-        })
+        self.fuse(engine::Filter::new(pred))
     }
 
     /// Applies `f` and keeps the `Some` values, in order. Fused.
@@ -653,17 +580,12 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [1, 3]);
     /// # }
     /// ```
-    pub fn filter_map<U, F>(self, mut f: F) -> Flow<U>
+    pub fn filter_map<U, F>(self, f: F) -> Flow<U>
     where
         U: Send + 'static,
         F: FnMut(T) -> Option<U> + Send + 'static,
     {
-        self.fuse("filter_map", |_| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
-                out.extend(batch.filter_map(&mut f));
-                Ok(())
-            }
-        })
+        self.fuse(FilterMap::new(f))
     }
 
     /// Calls `f` on every item as it passes, in order. Fused.
@@ -682,16 +604,11 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [1, 2]);
     /// # }
     /// ```
-    pub fn inspect<F>(self, mut f: F) -> Flow<T>
+    pub fn inspect<F>(self, f: F) -> Flow<T>
     where
         F: FnMut(&T) + Send + 'static,
     {
-        self.fuse("inspect", |_| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
-                out.extend(batch.inspect(|item| f(item)));
-                Ok(())
-            }
-        })
+        self.fuse(Inspect::new(f))
     }
 
     /// Applies the fallible `f`; the first `Err` fails the pipeline with
@@ -715,28 +632,13 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(err.to_string(), "stage `parse` failed: invalid digit found in string");
     /// # }
     /// ```
-    pub fn try_map<U, E, F>(self, mut f: F) -> Flow<U>
+    pub fn try_map<U, E, F>(self, f: F) -> Flow<U>
     where
         U: Send + 'static,
         E: Into<BoxError>,
         F: FnMut(T) -> Result<U, E> + Send + 'static,
     {
-        self.fuse("try_map", |label| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
-                for item in batch {
-                    match f(item) {
-                        Ok(v) => out.push(v),
-                        Err(e) => {
-                            return Err(Error::Failed {
-                                stage: label.get(),
-                                source: e.into(),
-                            })
-                        }
-                    }
-                }
-                Ok(())
-            }
-        })
+        self.fuse(TryMap::new(f))
     }
 }
 
@@ -763,12 +665,7 @@ where
     /// # }
     /// ```
     pub fn square(self) -> Flow<T> {
-        self.fuse("square", |_| {
-            |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
-                out.extend(batch.map(|n| n * n));
-                Ok(())
-            }
-        })
+        self.fuse(Square)
     }
 }
 
@@ -776,8 +673,8 @@ impl<T> Drop for Flow<T> {
     fn drop(&mut self) {
         if let Some(segment) = &self.src {
             self.shared.open_flows.fetch_sub(1, Ordering::AcqRel);
-            let label = self.shared.node_parts(segment.tail).0;
-            self.shared.fault_with(move || unconnected(label.get()));
+            let stage = self.shared.stage(segment.tail);
+            self.shared.fault_with(move || unconnected(stage.name()));
         }
     }
 }
@@ -795,7 +692,7 @@ impl<T> fmt::Debug for Flow<T> {
         let stage = self
             .src
             .as_ref()
-            .map(|s| self.shared.graph().node(s.tail).label.get());
+            .map(|s| self.shared.graph().node(s.tail).stage.name());
         f.debug_struct("Flow")
             .field("stage", &stage)
             .finish_non_exhaustive()

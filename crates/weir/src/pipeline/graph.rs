@@ -1,36 +1,20 @@
 //! The pipeline's graph: stages, edges, and their export as Mermaid or DOT.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use weir_core::chan::Observer;
 use weir_stage::ScopeStats;
 
-use super::metrics::{Counters, EdgeMetrics, Metrics, StageMetrics};
+use weir_stage::engine::Stage;
+
+use super::metrics::{EdgeMetrics, Metrics, StageMetrics};
 
 pub(crate) type NodeId = usize;
 
-/// A stage's name, shared with the code running the stage so that a later
-/// [`Flow::named`](super::Flow::named) reaches it.
-pub(crate) struct Label(Mutex<Arc<str>>);
-
-impl Label {
-    pub(crate) fn get(&self) -> Arc<str> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn set(&self, name: Arc<str>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = name;
-    }
-}
-
 pub(crate) struct Node {
-    pub(crate) label: Arc<Label>,
-    pub(crate) kind: &'static str,
-    pub(crate) counters: Arc<Counters>,
+    /// The engine's stage: id, name and counters.
+    pub(crate) stage: Arc<Stage>,
     /// The channels the stage sends into, once the pipeline runs (one per
     /// branch for a split).
     outputs: Vec<Observer>,
@@ -72,9 +56,7 @@ impl Graph {
         let id = self.nodes.len();
         let name = name.unwrap_or_else(|| format!("{kind}#{id}").into());
         self.nodes.push(Node {
-            label: Arc::new(Label(Mutex::new(name))),
-            kind,
-            counters: Arc::default(),
+            stage: Stage::new(kind, name),
             outputs: Vec::new(),
             tasks: false,
             relay: false,
@@ -106,7 +88,7 @@ impl Graph {
         self.edges
             .iter()
             .filter(|e| e.to == id)
-            .map(|e| self.nodes[e.from].counters.snapshot("", "").items_out)
+            .map(|e| self.nodes[e.from].stage.counters().snapshot().items_out)
             .sum()
     }
 
@@ -116,7 +98,7 @@ impl Graph {
 
     /// Renames a stage (its name was defaulted when it was added).
     pub(crate) fn rename(&mut self, id: NodeId, name: Arc<str>) {
-        self.nodes[id].label.set(name);
+        self.nodes[id].stage.rename(name);
     }
 
     pub(crate) fn metrics(&self) -> Metrics {
@@ -132,8 +114,10 @@ impl Graph {
                         .then(|| self.nodes[e.from].outputs.last())
                         .flatten();
                     EdgeMetrics {
-                        from: self.nodes[e.from].label.get().to_string(),
-                        to: self.nodes[e.to].label.get().to_string(),
+                        from: self.nodes[e.from].stage.name().to_string(),
+                        to: self.nodes[e.to].stage.name().to_string(),
+                        from_id: self.nodes[e.from].stage.id(),
+                        to_id: self.nodes[e.to].stage.id(),
                         len: probe.map(Observer::len),
                         capacity: probe.and_then(Observer::capacity),
                     }
@@ -144,7 +128,7 @@ impl Graph {
 
     fn stage_metrics(&self, id: NodeId) -> StageMetrics {
         let n = &self.nodes[id];
-        let mut m = n.counters.snapshot(&n.label.get(), n.kind);
+        let mut m = StageMetrics::of(&n.stage);
         if n.relay {
             m.items_in = self.sent_to(id);
         }
@@ -153,7 +137,7 @@ impl Graph {
             // statistics of its tasks and from its channels.
             m.items_in = self.sent_to(id);
             m.running = n.outputs.iter().any(|o| o.counts().0 > 0);
-            if let Some(stats) = self.stats.stage(&m.name) {
+            if let Some(stats) = self.stats.by_id(m.id) {
                 m.busy = stats.busy;
                 m.errors = stats.errors;
             }

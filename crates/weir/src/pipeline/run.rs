@@ -10,48 +10,30 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use weir_stage::engine::{self, Collect, Fold, ForEach, SinkStep};
 use weir_stage::Error as StageError;
 
-use super::flow::{next_batch, unconnected, Flow, Running, Shared};
+use super::flow::{unconnected, Flow, Shared};
 use super::metrics::Metrics;
-use super::source::BATCH;
 use crate::Error;
 
 impl<T: Send + 'static> Flow<T> {
-    /// Ends the flow in a sink stage whose task runs `body` over every
-    /// batch, then hands its result to the returned [`Sink`].
-    fn sink<A, S, B>(
-        self,
-        kind: &'static str,
-        mut state: S,
-        mut body: B,
-        finish: fn(S) -> A,
-    ) -> Sink<A>
-    where
-        A: Send + 'static,
-        S: Send + 'static,
-        B: FnMut(&mut S, std::vec::Drain<'_, T>) + Send + 'static,
-    {
+    /// Ends the flow in the engine's sink step `sink` (the same step
+    /// `weir_stage`'s sink functions run), fused into this flow's task; its
+    /// result goes to the returned [`Sink`].
+    fn sink<K: SinkStep<T>>(self, sink: K) -> Sink<K::Output> {
         let (shared, segment) = self.take();
-        let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
+        let node = shared.add_stage(K::KIND, &[segment.tail], !segment.at_channel);
         let (tx, rx) = oneshot::channel();
         let spawned = Arc::new(AtomicBool::new(false));
         let mark = spawned.clone();
         shared.defer(move |shared, scope| {
             mark.store(true, Ordering::Release);
-            let (label, counters) = shared.node_parts(node);
-            let mut src = segment.src;
-            scope.named(label.get()).spawn(async move {
-                let _running = Running::new(&counters);
-                let mut buf = Vec::with_capacity(BATCH);
-                while next_batch(&mut src, &mut buf, &counters).await? {
-                    let start = std::time::Instant::now();
-                    let n = buf.len();
-                    body(&mut state, buf.drain(..));
-                    counters.batch(n, 0, start.elapsed());
-                }
-                let _ = tx.send(finish(state));
-                Ok::<_, StageError>(())
+            let stage = shared.stage(node);
+            scope.stage(&stage).spawn_task(async move {
+                let result = engine::run_sink(segment.src, sink, &stage).await?;
+                let _ = tx.send(result);
+                Ok(())
             });
         });
         Sink {
@@ -76,21 +58,12 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(sum.unwrap(), 55);
     /// # }
     /// ```
-    pub fn fold<A, F>(self, init: A, mut f: F) -> Sink<A>
+    pub fn fold<A, F>(self, init: A, f: F) -> Sink<A>
     where
         A: Send + 'static,
         F: FnMut(A, T) -> A + Send + 'static,
     {
-        self.sink(
-            "fold",
-            Some(init),
-            move |acc, batch| {
-                if let Some(a) = acc.take() {
-                    *acc = Some(batch.fold(a, &mut f));
-                }
-            },
-            |acc| acc.expect("the fold's accumulator is always put back"),
-        )
+        self.sink(Fold::new(init, f))
     }
 
     /// Gathers every item, in order, into a collection.
@@ -111,12 +84,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         C: Default + Extend<T> + Send + 'static,
     {
-        self.sink(
-            "collect",
-            C::default(),
-            |all, batch| all.extend(batch),
-            |all| all,
-        )
+        self.sink(Collect::<C>::default())
     }
 
     /// Runs `f` on every item, in order.
@@ -132,16 +100,11 @@ impl<T: Send + 'static> Flow<T> {
     /// Pipeline::new(&Context::background()).source(1..=3).for_each(|n| println!("{n}")).await.unwrap();
     /// # }
     /// ```
-    pub fn for_each<F>(self, mut f: F) -> Sink<()>
+    pub fn for_each<F>(self, f: F) -> Sink<()>
     where
         F: FnMut(T) + Send + 'static,
     {
-        self.sink(
-            "for_each",
-            (),
-            move |_, batch| batch.for_each(&mut f),
-            |()| (),
-        )
+        self.sink(ForEach::new(f))
     }
 }
 
