@@ -321,8 +321,6 @@ impl Shared {
 pub(crate) struct StageCx {
     pub(crate) name: Arc<str>,
     id: StageId,
-    /// The engine's view of the stage (its counters).
-    pub(crate) stage: Arc<Stage>,
     shared: Arc<Shared>,
 }
 
@@ -359,6 +357,12 @@ impl StageCx {
                 source,
             },
         );
+    }
+
+    /// The engine's view of this stage (its counters), for a stage the
+    /// engine runs.
+    fn engine_stage(&self, kind: &'static str) -> Arc<Stage> {
+        Stage::with_id(self.id, kind, self.name.clone())
     }
 
     /// The scope's context.
@@ -873,7 +877,7 @@ impl Scope {
     {
         let (tx, rx) = self.channel();
         self.spawn_raw(S::KIND, Role::Stage, move |cx| {
-            let stage = cx.stage.clone();
+            let stage = cx.engine_stage(S::KIND);
             let fused = Fused::new(Box::new(RecvSource::new(input)), step, stage.clone());
             let fused = if cx.shared.collect {
                 let cx = cx.clone();
@@ -900,9 +904,13 @@ impl Scope {
     {
         let (done, output) = SinkOutput::channel();
         self.spawn_raw(K::KIND, Role::Stage, move |cx| async move {
-            let result = run_sink(Box::new(RecvSource::new(input)), sink, &cx.stage)
-                .await
-                .map_err(Failure::Named)?;
+            let result = run_sink(
+                Box::new(RecvSource::new(input)),
+                sink,
+                &cx.engine_stage(K::KIND),
+            )
+            .await
+            .map_err(Failure::Named)?;
             let _ = done.send(result);
             Ok(())
         });
@@ -920,7 +928,6 @@ impl Scope {
         let cx = StageCx {
             name: name.clone(),
             id,
-            stage: Stage::with_id(id, kind, name),
             shared: self.shared.clone(),
         };
         let name = cx.name.clone();

@@ -1,7 +1,7 @@
 //! [`Pipeline`] and [`Flow`]: building the graph, and the fused stages.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use weir_cancel::{CancelHandle, Context};
@@ -13,7 +13,7 @@ use weir_stage::{BoxError, ConfigError, Error, Scope};
 
 use super::graph::{Graph, NodeId};
 use super::metrics::Metrics;
-use super::source::{IterSource, RecvSource, Slot};
+use super::source::{IterSource, RecvSource, Slot, Stop, StreamSource};
 
 /// A typed pipeline graph under a [`Context`]: Go's pipeline pattern with
 /// the goroutines, channels, `WaitGroup` and `errgroup` handled for you.
@@ -64,6 +64,10 @@ pub(crate) struct Shared {
     /// Flows made and not yet consumed: each is an unconnected output.
     pub(crate) open_flows: AtomicUsize,
     pub(crate) capacity: usize,
+    /// Set when a graceful stop ended a source before its input ended.
+    pub(crate) cut_short: Arc<AtomicBool>,
+    /// Contexts whose end stops the sources gracefully (drain mode).
+    pub(crate) drain: Mutex<Vec<Context>>,
 }
 
 pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
@@ -73,6 +77,14 @@ pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
 pub(crate) type Fault = Box<dyn FnOnce() -> Error + Send>;
 
 impl Shared {
+    /// The graceful stop, as a source fed from outside watches it.
+    pub(crate) fn stop_signal(&self) -> Stop {
+        Stop {
+            signal: self.stop.cancelled_owned(),
+            cut_short: self.cut_short.clone(),
+        }
+    }
+
     pub(crate) fn graph(&self) -> std::sync::MutexGuard<'_, Graph> {
         self.graph.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -189,6 +201,8 @@ impl Pipeline {
                 deferred: Mutex::new(Vec::new()),
                 open_flows: AtomicUsize::new(0),
                 capacity,
+                cut_short: Arc::default(),
+                drain: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -226,6 +240,7 @@ impl Pipeline {
                 stop: self.shared.stop.clone(),
                 ctx: self.shared.ctx.clone(),
                 streak: 0,
+                cut_short: self.shared.cut_short.clone(),
             }),
             node,
         )
@@ -252,7 +267,150 @@ impl Pipeline {
     pub fn from_receiver<T: Send + 'static>(&self, rx: Receiver<T>) -> Flow<T> {
         let node = self.shared.add_stage("receiver", &[], false);
         self.shared.graph().set_output(node, rx.observer());
-        Flow::from_channel(self.shared.clone(), node, Some(rx), None)
+        let src = RecvSource {
+            rx: Some(rx),
+            slot: None,
+            upstream: self.shared.stage(node),
+            stop: Some(self.shared.stop_signal()),
+        };
+        Flow::with_segment(self.shared.clone(), Box::new(src), node, true)
+    }
+
+    /// A source stage reading a [`Stream`] (fed by code outside the
+    /// pipeline): a batch of the items it has ready at a time.
+    ///
+    /// [`shutdown`](Pipeline::shutdown) stops it even if the stream never
+    /// ends: the stream is dropped, which is how a stream is told to stop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let words = futures::stream::iter(["go", "rust"]);
+    /// let lens = Pipeline::new(&Context::background())
+    ///     .from_stream(words)
+    ///     .map(str::len)
+    ///     .collect::<Vec<_>>()
+    ///     .await;
+    /// assert_eq!(lens.unwrap(), [2, 4]);
+    /// # }
+    /// ```
+    ///
+    /// [`Stream`]: futures_core::Stream
+    pub fn from_stream<S>(&self, stream: S) -> Flow<S::Item>
+    where
+        S: futures_core::Stream + Send + 'static,
+        S::Item: Send + 'static,
+    {
+        let node = self.shared.add_stage("stream", &[], false);
+        let src = StreamSource {
+            stream: Some(Box::pin(stream)),
+            stage: self.shared.stage(node),
+            stop: self.shared.stop_signal(),
+        };
+        Flow::new(self.shared.clone(), Box::new(src), node)
+    }
+
+    /// Drain mode: when `ctx` ends (cancelled, or its deadline passes), the
+    /// pipeline stops *gracefully* — as with [`shutdown`](Pipeline::shutdown),
+    /// the sources stop and what is in flight drains through every stage,
+    /// so a [`fold`](Flow::fold) or [`collect`](Flow::collect) returns what
+    /// it has instead of an error, and [`cut_short`](Pipeline::cut_short)
+    /// says the result is partial.
+    ///
+    /// The context the pipeline was made with keeps its meaning: when it
+    /// ends, every stage stops at once (hard cancel). Give the deadline to
+    /// `drain_on`, not to [`Pipeline::new`], to keep partial work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let ticks = futures::stream::unfold(0u64, |n| async move {
+    ///     tokio::time::sleep(Duration::from_millis(10)).await;
+    ///     Some((n, n + 1))
+    /// });
+    /// let deadline = Context::background().with_timeout(Duration::from_millis(105));
+    /// let p = Pipeline::new(&Context::background()).drain_on(&deadline);
+    /// let seen = p.from_stream(ticks).fold(0, |n, _| n + 1).await.unwrap();
+    /// assert_eq!(seen, 10); // what arrived before the deadline
+    /// assert!(p.cut_short());
+    /// # }
+    /// ```
+    #[must_use = "it returns the pipeline to build on"]
+    pub fn drain_on(self, ctx: &Context) -> Pipeline {
+        self.shared
+            .drain
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(ctx.clone());
+        self
+    }
+
+    /// Drain mode with a timeout: `timeout` from now, the sources stop and
+    /// what is in flight drains (see [`drain_on`](Pipeline::drain_on)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::chan;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(8);
+    /// tokio::spawn(async move {
+    ///     for n in 0u64.. {
+    ///         tokio::time::sleep(Duration::from_millis(10)).await;
+    ///         if tx.send(n).await.is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// });
+    /// let p = Pipeline::new(&Context::background()).shutdown_after(Duration::from_millis(55));
+    /// let got = p.from_receiver(rx).collect::<Vec<_>>().await.unwrap();
+    /// assert_eq!(got, [0, 1, 2, 3, 4]);
+    /// assert!(p.cut_short());
+    /// # }
+    /// ```
+    #[must_use = "it returns the pipeline to build on"]
+    pub fn shutdown_after(self, timeout: std::time::Duration) -> Pipeline {
+        let deadline = Context::background().with_timeout(timeout);
+        self.drain_on(&deadline)
+    }
+
+    /// `true` when a graceful stop ([`shutdown`](Pipeline::shutdown),
+    /// [`drain_on`](Pipeline::drain_on), [`shutdown_after`](Pipeline::shutdown_after))
+    /// ended a source before its input ended: the sinks' results are
+    /// partial. `false` while running, and after a run that read all of
+    /// its input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// p.source(0..10).for_each(drop).await.unwrap();
+    /// assert!(!p.cut_short());
+    /// # }
+    /// ```
+    pub fn cut_short(&self) -> bool {
+        self.shared.cut_short.load(Ordering::Acquire)
     }
 
     /// A snapshot of every stage's and edge's counters: live while the
@@ -317,7 +475,14 @@ impl Pipeline {
     /// Graceful stop: the sources stop producing, and every item already
     /// produced flows through the remaining stages to the sinks, which
     /// then finish with what they got. Awaiting a sink returns its result
-    /// as usual (not an error).
+    /// as usual (not an error), and [`cut_short`](Pipeline::cut_short)
+    /// says it is partial.
+    ///
+    /// Every kind of source stops: an iterator, a channel fed from outside
+    /// ([`from_receiver`](Pipeline::from_receiver): reading stops even if
+    /// its producer never closes; what is still queued stays in the
+    /// channel) and a stream ([`from_stream`](Pipeline::from_stream): it is
+    /// dropped).
     ///
     /// # Examples
     ///

@@ -105,7 +105,9 @@ mod graph;
 mod metrics;
 mod run;
 mod source;
+mod stream;
 
 pub use flow::{Flow, Pipeline};
 pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
 pub use run::{Diagnosis, Join, RunHandle, Sink, SinkFuture};
+pub use stream::FlowStream;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use weir_stage::engine::{self, Collect, Fold, ForEach, SinkStep};
+use weir_stage::engine::{self, BoxSource, Collect, Fold, ForEach, SinkStep, Stage};
 use weir_stage::Error as StageError;
 
 use super::flow::{unconnected, Flow, Shared};
@@ -22,17 +22,30 @@ impl<T: Send + 'static> Flow<T> {
     /// `weir_stage`'s sink functions run), fused into this flow's task; its
     /// result goes to the returned [`Sink`].
     fn sink<K: SinkStep<T>>(self, sink: K) -> Sink<K::Output> {
+        self.sink_task(K::KIND, move |src, stage| async move {
+            engine::run_sink(src, sink, &stage).await
+        })
+    }
+
+    /// Ends the flow in a sink stage of `kind` whose task runs `body` over
+    /// the flow's source; its result goes to the returned [`Sink`].
+    pub(crate) fn sink_task<A, B, F>(self, kind: &'static str, body: B) -> Sink<A>
+    where
+        A: Send + 'static,
+        B: FnOnce(BoxSource<T>, Arc<Stage>) -> F + Send + 'static,
+        F: Future<Output = Result<A, StageError>> + Send + 'static,
+    {
         let (shared, segment) = self.take();
-        let node = shared.add_stage(K::KIND, &[segment.tail], !segment.at_channel);
+        let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
         let (tx, rx) = oneshot::channel();
         let spawned = Arc::new(AtomicBool::new(false));
         let mark = spawned.clone();
         shared.defer(move |shared, scope| {
             mark.store(true, Ordering::Release);
             let stage = shared.stage(node);
+            let run = body(segment.src, stage.clone());
             scope.stage(&stage).spawn_task(async move {
-                let result = engine::run_sink(segment.src, sink, &stage).await?;
-                let _ = tx.send(result);
+                let _ = tx.send(run.await?);
                 Ok(())
             });
         });
@@ -209,8 +222,9 @@ impl<A: Send + 'static> Sink<A> {
 
 /// What [`start`] did.
 enum Start {
-    /// This call started the pipeline: here is its scope to wait on.
-    Run(weir_stage::Scope),
+    /// This call started the pipeline: here is its scope to wait on, and
+    /// the drain-mode watches to remove when it ends.
+    Run(weir_stage::Scope, Vec<weir_cancel::AfterCancel>),
     /// Someone else started (or refused) it.
     Joined,
     /// This call refused it, for this reason.
@@ -228,9 +242,13 @@ async fn drive<A>(
     let ctx = shared.ctx.clone();
     match started {
         Start::Refused(e) => return Err(e),
-        Start::Run(scope) => {
+        Start::Run(scope, drains) => {
             drop(shared);
-            scope.wait().await?;
+            let waited = scope.wait().await;
+            drains.iter().for_each(|d| {
+                d.stop();
+            });
+            waited?;
         }
         Start::Joined => {
             if !spawned.load(Ordering::Acquire) {
@@ -281,7 +299,17 @@ fn start(shared: &Arc<Shared>) -> Start {
     if let Some(fault) = shared.first_fault() {
         return refuse(shared, scope, fault);
     }
-    Start::Run(scope)
+    // Drain mode: the end of each of these contexts stops the sources.
+    let drains = std::mem::take(&mut *shared.drain.lock().unwrap_or_else(PoisonError::into_inner))
+        .iter()
+        .map(|ctx| {
+            let stop = shared.stop_handle.clone();
+            ctx.after_cancel(move || {
+                stop.cancel();
+            })
+        })
+        .collect();
+    Start::Run(scope, drains)
 }
 
 /// Refuses to run: nothing more is spawned, every other sink gets the
@@ -492,7 +520,8 @@ impl<A: Send + 'static> RunHandle<A> {
         cancel(&self.shared);
     }
 
-    /// Graceful stop: the sources stop, what they produced drains through
+    /// Graceful stop (as [`Pipeline::shutdown`](super::Pipeline::shutdown),
+    /// which says what each kind of source does): the sources stop, what they produced drains through
     /// every stage, and [`join`](RunHandle::join) returns the sink's
     /// result for what got through. What a service does on SIGTERM.
     ///

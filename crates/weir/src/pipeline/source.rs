@@ -4,10 +4,12 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use futures_core::Stream;
 use weir_cancel::{CancelledOwned, Context as Ctx};
 use weir_core::chan::Receiver;
 use weir_stage::engine::{BatchSource, BoxSource, Stage, BATCH};
@@ -27,6 +29,8 @@ pub(crate) struct IterSource<I> {
     /// deadline when `stop` fires.
     pub(crate) ctx: Ctx,
     pub(crate) streak: u32,
+    /// Set when a graceful stop ends this source before its input ended.
+    pub(crate) cut_short: Arc<AtomicBool>,
 }
 
 impl<I> BatchSource<I::Item> for IterSource<I>
@@ -52,7 +56,10 @@ where
             // fires: report it as what it is, not as a graceful end.
             return Poll::Ready(match self.ctx.err() {
                 Some(e) => Err(Error::Cancelled(e)),
-                None => Ok(false),
+                None => {
+                    self.cut_short.store(true, Ordering::Release);
+                    Ok(false)
+                }
             });
         }
         let start = Instant::now();
@@ -90,7 +97,25 @@ pub(crate) struct RecvSource<T> {
     pub(crate) upstream: Arc<Stage>,
     /// Stops reading on graceful shutdown (a source fed from outside, whose
     /// producer may never close its end).
-    pub(crate) stop: Option<CancelledOwned>,
+    pub(crate) stop: Option<Stop>,
+}
+
+/// A graceful stop, as a source fed from outside watches it.
+pub(crate) struct Stop {
+    pub(crate) signal: CancelledOwned,
+    /// Set when the stop ends the source before its input ended.
+    pub(crate) cut_short: Arc<AtomicBool>,
+}
+
+impl Stop {
+    /// `true` once the stop has come (and marks the run cut short).
+    fn poll_stopped(&mut self, cx: &mut Context<'_>) -> bool {
+        let stopped = std::pin::Pin::new(&mut self.signal).poll(cx).is_ready();
+        if stopped {
+            self.cut_short.store(true, Ordering::Release);
+        }
+        stopped
+    }
 }
 
 impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
@@ -106,7 +131,7 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
             return Poll::Ready(Ok(false));
         };
         if let Some(stop) = &mut self.stop {
-            if std::pin::Pin::new(stop).poll(cx).is_ready() {
+            if stop.poll_stopped(cx) {
                 // Stop reading: what is still queued stays in the channel
                 // (for any other receiver), and the producer's next send
                 // fails once no receiver is left.
@@ -141,6 +166,64 @@ impl<T: Send + 'static> BatchSource<T> for Empty {
     }
 
     fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
+        Err(self)
+    }
+}
+
+/// A [`Stream`] fed from outside the pipeline, read a batch of ready items
+/// at a time, which stops on graceful shutdown.
+pub(crate) struct StreamSource<S> {
+    pub(crate) stream: Option<std::pin::Pin<Box<S>>>,
+    pub(crate) stage: Arc<Stage>,
+    pub(crate) stop: Stop,
+}
+
+impl<S> BatchSource<S::Item> for StreamSource<S>
+where
+    S: Stream + Send + 'static,
+    S::Item: Send + 'static,
+{
+    fn poll_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<S::Item>,
+    ) -> Poll<Result<bool, Error>> {
+        let Some(stream) = &mut self.stream else {
+            return Poll::Ready(Ok(false));
+        };
+        if self.stop.poll_stopped(cx) {
+            self.stream = None; // dropping the stream is how it is stopped
+            return Poll::Ready(Ok(false));
+        }
+        let start = Instant::now();
+        let before = out.len();
+        let mut ended = false;
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            while out.len() - before < BATCH {
+                match stream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(item)) => out.push(item),
+                    Poll::Ready(None) => {
+                        ended = true;
+                        break;
+                    }
+                    Poll::Pending => break,
+                }
+            }
+        }));
+        polled.map_err(|payload| Error::from_panic(self.stage.name(), &*payload))?;
+        let n = out.len() - before;
+        self.stage.counters().produced(n, start.elapsed());
+        if ended {
+            self.stream = None;
+        }
+        match (n, ended) {
+            (0, false) => Poll::Pending,
+            (0, true) => Poll::Ready(Ok(false)),
+            _ => Poll::Ready(Ok(true)),
+        }
+    }
+
+    fn into_receiver(self: Box<Self>) -> Result<Receiver<S::Item>, BoxSource<S::Item>> {
         Err(self)
     }
 }
