@@ -39,6 +39,7 @@ pub(crate) use crate::engine::BATCH;
 /// assert_eq!(n.await, Ok(10));
 /// # }
 /// ```
+#[must_use = "the sink runs anyway: `.await` this for its result, or drop it"]
 pub struct SinkOutput<T> {
     rx: oneshot::Receiver<T>,
 }

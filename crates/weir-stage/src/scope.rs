@@ -441,7 +441,7 @@ impl Scope {
     ///     assert!(n < 2, "too big");
     ///     n
     /// });
-    /// stage::for_each(&scope, out, |_| {});
+    /// let _sink = stage::for_each(&scope, out, |_| {});
     /// let err = scope.wait().await.unwrap_err();
     /// assert_eq!(err.stage(), Some("explode"));
     /// assert!(err.to_string().contains("too big"));
@@ -472,7 +472,7 @@ impl Scope {
     /// let done = stage::worker_pool(&scope.stage(&pool), jobs, 2, |n| async move {
     ///     Ok::<_, std::io::Error>(n)
     /// });
-    /// stage::for_each(&scope, done.unwrap(), |_| {});
+    /// let _sink = stage::for_each(&scope, done.unwrap(), |_| {});
     /// let stats = scope.stats();
     /// scope.wait().await.unwrap();
     /// assert_eq!(stats.by_id(pool.id()).unwrap().name, "fetch");
@@ -613,7 +613,7 @@ impl Scope {
     /// # async fn main() {
     /// let scope = Scope::new(&Context::background());
     /// let endless = stage::generate(&scope, 0u64..);
-    /// stage::for_each(&scope, endless, |_| {});
+    /// let _sink = stage::for_each(&scope, endless, |_| {});
     /// scope.cancel();
     /// assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     /// # }
@@ -734,7 +734,8 @@ impl Scope {
     /// let scope = Scope::new(&Context::background());
     /// scope.named("fetch").spawn(async { Err::<(), _>("connection refused") });
     /// let err = scope.wait().await.unwrap_err();
-    /// assert_eq!(err.to_string(), "stage `fetch` failed: connection refused");
+    /// assert_eq!(err.to_string(), "stage `fetch` failed");
+    /// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "connection refused");
     /// # }
     /// ```
     #[track_caller]

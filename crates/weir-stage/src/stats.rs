@@ -120,7 +120,7 @@ impl ScopeStats {
     /// let scope = Scope::new(&Context::background());
     /// let view = scope.named("numbers");
     /// let nums = stage::generate(&view, 0..3);
-    /// stage::for_each(&scope, nums, |_| {});
+    /// let _sink = stage::for_each(&scope, nums, |_| {});
     /// let stats = scope.stats();
     /// scope.wait().await.unwrap();
     /// assert_eq!(stats.by_id(view.id()).unwrap().tasks, 1);

@@ -29,7 +29,9 @@ use crate::scope::Scope;
 /// let nums = stage::try_map(&scope.named("parse"), text, str::parse::<u8>);
 /// let all = stage::collect::<_, Vec<_>>(&scope, nums);
 /// let err = scope.wait().await.unwrap_err();
-/// assert_eq!(err.to_string(), "stage `parse` failed: invalid digit found in string");
+/// assert_eq!(err.to_string(), "stage `parse` failed");
+/// let cause = std::error::Error::source(&err).unwrap();
+/// assert_eq!(cause.to_string(), "invalid digit found in string");
 /// assert!(all.await.is_err());
 /// # }
 /// ```

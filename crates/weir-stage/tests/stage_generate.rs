@@ -105,7 +105,7 @@ async fn a_panic_in_the_iterator_names_the_stage() {
     let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, (0..10).inspect(|&n| assert!(n < 3, "boom at {n}")));
-    stage::for_each(&scope, nums, |_| {});
+    let _sink = stage::for_each(&scope, nums, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("generate#"), "{stage}");

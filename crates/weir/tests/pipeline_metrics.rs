@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use weir::cancel::Context;
-use weir::pipeline::{Diagnosis, Metrics, Pipeline, StageMetrics};
+use weir::pipeline::{Diagnosis, EdgeState, Metrics, Pipeline, StageMetrics};
 use weir::testing::settle;
 
 fn stage<'m>(m: &'m Metrics, name: &str) -> &'m StageMetrics {
@@ -221,7 +221,7 @@ async fn mermaid_draws_fused_edges_dashed_and_channels_solid() {
     ] {
         assert!(chart.contains(fused), "missing `{fused}` in\n{chart}");
     }
-    for channel in ["s2 -->|\"0/7\"| s3", "s3 -->|\"0/7\"| s4"] {
+    for channel in ["s2 -->|\"0/7 peak ", "s3 -->|\"0/7 peak "] {
         assert!(chart.contains(channel), "missing `{channel}` in\n{chart}");
     }
     assert_eq!(chart.matches("-.->").count(), 3, "{chart}");
@@ -240,7 +240,7 @@ async fn dot_draws_fused_edges_dashed_and_channels_solid() {
         assert!(dot.contains(&line), "missing `{line}` in\n{dot}");
     }
     for channel in ["s2 -> s3", "s3 -> s4"] {
-        let line = format!("{channel} [label=\"0/7\"];");
+        let line = format!("{channel} [label=\"0/7 peak ");
         assert!(dot.contains(&line), "missing `{line}` in\n{dot}");
     }
     assert_eq!(dot.matches("style=dashed").count(), 3, "{dot}");
@@ -373,11 +373,11 @@ fn diagnosis_display() {
     let mut d = none.clone();
     d.running = vec!["spin".into(), "pool".into()];
     d.edges = vec![
-        ("gen".into(), "spin".into(), 4, Some(4)),
-        ("spin".into(), "pool".into(), 0, Some(4)),
-        ("pool".into(), "sink".into(), 2, Some(4)),
-        ("side".into(), "sink".into(), 3, None),
-        ("idle".into(), "sink".into(), 0, None),
+        EdgeState::new("gen", "spin", 4, Some(4)),
+        EdgeState::new("spin", "pool", 0, Some(4)),
+        EdgeState::new("pool", "sink", 2, Some(4)),
+        EdgeState::new("side", "sink", 3, None),
+        EdgeState::new("idle", "sink", 0, None),
     ];
     assert_eq!(
         d.to_string(),
@@ -390,6 +390,39 @@ fn diagnosis_display() {
     );
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_finished_runs_graph_shows_each_channels_peak_and_explains_its_labels() {
+    let p = Pipeline::with_capacity(&Context::background(), 7);
+    p.source(0..1_000u64)
+        .named("gen")
+        .worker_pool(2, |n| async move { Ok::<_, std::io::Error>(n) })
+        .named("pool")
+        .for_each(drop)
+        .await
+        .unwrap();
+    let m = p.metrics();
+    let peaks: Vec<_> = m
+        .edges
+        .iter()
+        .map(|e| (e.from.as_str(), e.len, e.peak))
+        .collect();
+    assert_eq!(peaks.len(), 2, "{m:?}");
+    for (from, len, peak) in peaks {
+        assert_eq!(len, Some(0), "{from}: drained");
+        let peak = peak.unwrap();
+        assert!((1..=7).contains(&peak), "{from}: peak {peak} of 7");
+    }
+    let chart = p.to_mermaid();
+    assert!(
+        chart.contains("%% solid edge `now/capacity peak P`"),
+        "{chart}"
+    );
+    assert!(!chart.contains("peak 0"), "{chart}");
+    let dot = p.to_dot();
+    assert!(dot.contains("// dashed edge `fused`"), "{dot}");
+    assert!(dot.contains("[label=\"0/7 peak "), "{dot}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnosis_of_a_finished_run_lists_its_channels_only() {
     let m = ran().await.metrics();
@@ -398,7 +431,7 @@ async fn diagnosis_of_a_finished_run_lists_its_channels_only() {
     let edges: Vec<(&str, &str)> = d
         .edges
         .iter()
-        .map(|(from, to, ..)| (from.as_str(), to.as_str()))
+        .map(|e| (e.from.as_str(), e.to.as_str()))
         .collect();
     assert_eq!(edges, [("evens", "pool"), ("pool", "fours")]);
     assert_eq!(

@@ -1,7 +1,7 @@
 //! [`Stage`] and [`StageId`]: what every stage is, whichever door built it.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -197,6 +197,7 @@ pub struct Counters {
     busy_ns: AtomicU64,
     send_wait_ns: AtomicU64,
     recv_wait_ns: AtomicU64,
+    peak_queue: AtomicUsize,
     running: AtomicBool,
 }
 
@@ -276,6 +277,22 @@ impl Counters {
             .fetch_add(nanos(waited), Ordering::Relaxed);
     }
 
+    /// The stage's output channel held `queued` items (sampled after a
+    /// send, or before a receive): keeps the largest seen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use weir_stage::engine::Counters;
+    /// let c = Counters::default();
+    /// c.queued(3);
+    /// c.queued(1);
+    /// assert_eq!(c.snapshot().peak_queue, 3);
+    /// ```
+    pub fn queued(&self, queued: usize) {
+        self.peak_queue.fetch_max(queued, Ordering::Relaxed);
+    }
+
     /// Marks the stage as running (its task is alive) or not.
     ///
     /// # Examples
@@ -307,6 +324,7 @@ impl Counters {
             busy: ns(&self.busy_ns),
             send_wait: ns(&self.send_wait_ns),
             recv_wait: ns(&self.recv_wait_ns),
+            peak_queue: self.peak_queue.load(Ordering::Relaxed),
             running: self.running.load(Ordering::Relaxed),
         }
     }
@@ -341,6 +359,8 @@ pub struct Counts {
     pub send_wait: Duration,
     /// Time spent waiting for input.
     pub recv_wait: Duration,
+    /// The most items seen queued in its output channel.
+    pub peak_queue: usize,
     /// Whether its task is alive.
     pub running: bool,
 }

@@ -558,6 +558,7 @@ impl fmt::Debug for Pipeline {
 /// assert_eq!(v, [2, 4, 6]);
 /// # }
 /// ```
+#[must_use = "a Flow does nothing until it reaches a sink that is awaited or run"]
 pub struct Flow<T> {
     pub(crate) shared: Arc<Shared>,
     /// `None` once consumed.
@@ -589,7 +590,7 @@ impl<T: Send + 'static> Segment<T> {
     /// Spawns the segment as one task sending into `tx` (which other
     /// segments may share: an MPMC fan-in with no merge task).
     pub(crate) fn spawn_into(self, shared: &Arc<Shared>, scope: &Scope, tx: chan::Sender<T>) {
-        shared.graph().set_output(self.tail, tx.observer());
+        shared.graph().set_only_output(self.tail, tx.observer());
         let stage = shared.stage(self.tail);
         let src = self.src;
         scope
@@ -794,7 +795,9 @@ impl<T: Send + 'static> Flow<T> {
     /// let err = Pipeline::new(&Context::background()).source(["1", "x"])
     ///     .try_map(str::parse::<u8>).named("parse")
     ///     .collect::<Vec<_>>().await.unwrap_err();
-    /// assert_eq!(err.to_string(), "stage `parse` failed: invalid digit found in string");
+    /// assert_eq!(err.to_string(), "stage `parse` failed");
+    /// let cause = std::error::Error::source(&err).unwrap();
+    /// assert_eq!(cause.to_string(), "invalid digit found in string");
     /// # }
     /// ```
     pub fn try_map<U, E, F>(self, f: F) -> Flow<U>

@@ -74,6 +74,13 @@ impl Graph {
     }
 
     /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
+    /// Makes `probe` the one output of `node`: a segment's task sends into
+    /// one channel (a `from_receiver` source read through a relay feeds
+    /// the relay's channel, not the outside one, from then on).
+    pub(crate) fn set_only_output(&mut self, node: NodeId, probe: Observer) {
+        self.nodes[node].outputs = vec![probe];
+    }
+
     pub(crate) fn set_tasks(&mut self, node: NodeId) {
         self.nodes[node].tasks = true;
     }
@@ -120,6 +127,8 @@ impl Graph {
                         to_id: self.nodes[e.to].stage.id(),
                         len: probe.map(Observer::len),
                         capacity: probe.and_then(Observer::capacity),
+                        peak: probe
+                            .map(|_| self.nodes[e.from].stage.counters().snapshot().peak_queue),
                     }
                 })
                 .collect(),
@@ -160,6 +169,7 @@ impl Graph {
     pub(crate) fn to_mermaid(&self) -> String {
         let metrics = self.metrics();
         let mut out = String::from("flowchart LR\n");
+        out.push_str(MERMAID_LEGEND);
         for (i, s) in metrics.stages.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -172,13 +182,10 @@ impl Graph {
         }
         for (e, m) in self.edges.iter().zip(&metrics.edges) {
             let (from, to) = (e.from, e.to);
-            let _ = match (e.fused, m.len, m.capacity) {
-                (true, ..) => writeln!(out, "    s{from} -.->|fused| s{to}"),
-                (false, Some(len), Some(cap)) => {
-                    writeln!(out, "    s{from} -->|\"{len}/{cap}\"| s{to}")
-                }
-                (false, Some(len), None) => writeln!(out, "    s{from} -->|\"{len}\"| s{to}"),
-                (false, None, _) => writeln!(out, "    s{from} --> s{to}"),
+            let _ = match (e.fused, edge_label(m)) {
+                (true, _) => writeln!(out, "    s{from} -.->|fused| s{to}"),
+                (false, Some(label)) => writeln!(out, "    s{from} -->|\"{label}\"| s{to}"),
+                (false, None) => writeln!(out, "    s{from} --> s{to}"),
             };
         }
         out
@@ -186,7 +193,9 @@ impl Graph {
 
     pub(crate) fn to_dot(&self) -> String {
         let metrics = self.metrics();
-        let mut out = String::from("digraph pipeline {\n    rankdir=LR;\n    node [shape=box];\n");
+        let mut out = String::from("digraph pipeline {\n");
+        out.push_str(DOT_LEGEND);
+        out.push_str("    rankdir=LR;\n    node [shape=box];\n");
         for (i, s) in metrics.stages.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -199,14 +208,9 @@ impl Graph {
         }
         for (e, m) in self.edges.iter().zip(&metrics.edges) {
             let (from, to) = (e.from, e.to);
-            let _ = match (e.fused, m.len) {
+            let _ = match (e.fused, edge_label(m)) {
                 (true, _) => writeln!(out, "    s{from} -> s{to} [style=dashed, label=\"fused\"];"),
-                (false, Some(len)) => {
-                    let cap = m
-                        .capacity
-                        .map_or_else(|| "inf".to_string(), |c| c.to_string());
-                    writeln!(out, "    s{from} -> s{to} [label=\"{len}/{cap}\"];")
-                }
+                (false, Some(label)) => writeln!(out, "    s{from} -> s{to} [label=\"{label}\"];"),
                 (false, None) => writeln!(out, "    s{from} -> s{to};"),
             };
         }
@@ -216,6 +220,31 @@ impl Graph {
 }
 
 /// Keeps a stage name from breaking the diagram's quoting.
+/// What the edge labels of [`Graph::to_mermaid`] mean, as comments.
+const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out\n    \
+    %% dashed edge `fused`: the two stages run in one task, no channel\n    \
+    %% solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
+    and the most seen queued\n";
+
+/// What the edge labels of [`Graph::to_dot`] mean, as comments.
+const DOT_LEGEND: &str = "    // nodes: name, kind: items in / items out\n    \
+    // dashed edge `fused`: the two stages run in one task, no channel\n    \
+    // solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
+    and the most seen queued\n";
+
+/// A channel edge's label: `now/capacity peak P` (`inf` for an unbounded
+/// channel); `None` for an edge with no channel to read.
+fn edge_label(m: &EdgeMetrics) -> Option<String> {
+    let len = m.len?;
+    let cap = m
+        .capacity
+        .map_or_else(|| "inf".to_string(), |c| c.to_string());
+    Some(match m.peak {
+        Some(peak) => format!("{len}/{cap} peak {peak}"),
+        None => format!("{len}/{cap}"),
+    })
+}
+
 fn escape(name: &str) -> String {
     name.replace('"', "'")
 }

@@ -77,6 +77,13 @@ pub struct EdgeMetrics {
     pub len: Option<usize>,
     /// The channel's capacity (`None` for a fused edge).
     pub capacity: Option<usize>,
+    /// The most items seen queued in the channel so far (`None` for a
+    /// fused edge), so a finished run's graph still shows where items
+    /// piled up. Sampled by weir's side of the channel: after each send
+    /// of a fused segment, before each receive of a fused segment or sink.
+    /// An edge between two stages with tasks of their own (a pool straight
+    /// into a pool) is sampled by neither and reads 0.
+    pub peak: Option<usize>,
 }
 
 /// A snapshot of a pipeline's counters, from

@@ -109,5 +109,5 @@ mod stream;
 
 pub use flow::{Flow, Pipeline};
 pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
-pub use run::{Diagnosis, Join, RunHandle, Sink, SinkFuture};
+pub use run::{Diagnosis, EdgeState, Join, RunHandle, Sink, SinkFuture};
 pub use stream::FlowStream;

@@ -155,6 +155,7 @@ impl<T: Send + 'static> Flow<T> {
 /// assert_eq!(sink.await.unwrap(), [0, 1, 2, 3]);
 /// # }
 /// ```
+#[must_use = "a Sink does nothing until it is `.await`ed or `run`"]
 pub struct Sink<A> {
     shared: Option<Arc<Shared>>,
     result: oneshot::Receiver<A>,
@@ -214,6 +215,7 @@ impl<A: Send + 'static> Sink<A> {
         let drive = drive(shared.clone(), started, self.result, self.spawned.clone());
         let task = tokio::spawn(drive);
         RunHandle {
+            sink: shared.stage(self.node),
             shared,
             task: Some(task),
         }
@@ -397,8 +399,12 @@ impl<A> fmt::Debug for SinkFuture<A> {
 /// assert_eq!(run.join().await.unwrap(), [2, 4, 6]);
 /// # }
 /// ```
+#[must_use = "dropping a RunHandle cancels the pipeline"]
 pub struct RunHandle<A> {
     shared: Arc<Shared>,
+    /// The sink that runs the pipeline: its task's failure is reported
+    /// under this stage's name.
+    sink: Arc<Stage>,
     task: Option<JoinHandle<Result<A, Error>>>,
 }
 
@@ -438,10 +444,7 @@ impl<A: Send + 'static> RunHandle<A> {
         self.task = None;
         match joined {
             Ok(result) => result,
-            Err(e) => Err(Error::Stage(StageError::Panicked {
-                stage: "pipeline".into(),
-                message: e.to_string(),
-            })),
+            Err(e) => Err(task_failed(&self.sink, e)),
         }
     }
 
@@ -489,10 +492,7 @@ impl<A: Send + 'static> RunHandle<A> {
         }
         match joined {
             Ok(Ok(result)) => result,
-            Ok(Err(e)) => Err(Error::Stage(StageError::Panicked {
-                stage: "pipeline".into(),
-                message: e.to_string(),
-            })),
+            Ok(Err(e)) => Err(task_failed(&self.sink, e)),
             Err(_) => {
                 let diagnosis = Diagnosis::of(&self.shared.graph().metrics());
                 // Dropping `self` cancels the pipeline and aborts the task.
@@ -601,6 +601,17 @@ impl<A: Send + 'static> RunHandle<A> {
     }
 }
 
+/// The error for the run's own task ending without a result: a panic is
+/// reported naming the sink stage that ran it (with the panic's message);
+/// an aborted task as cancelled.
+fn task_failed(sink: &Stage, e: tokio::task::JoinError) -> Error {
+    if e.is_panic() {
+        StageError::from_panic(sink.name(), &*e.into_panic()).into()
+    } else {
+        StageError::Cancelled(weir_cancel::ContextError::Canceled).into()
+    }
+}
+
 fn cancel(shared: &Shared) {
     // The scope is inside the running task now; its context is ours too.
     shared.cancel.cancel();
@@ -669,8 +680,74 @@ impl<A> fmt::Debug for Join<A> {
 pub struct Diagnosis {
     /// Names of the stages whose tasks are still running.
     pub running: Vec<String>,
-    /// `(from, to, queued, capacity)` for every channel edge.
-    pub edges: Vec<(String, String, usize, Option<usize>)>,
+    /// Every channel edge and how full it is.
+    pub edges: Vec<EdgeState>,
+}
+
+/// One channel edge of a [`Diagnosis`]: how full it is now.
+///
+/// # Examples
+///
+/// ```
+/// use weir::cancel::Context;
+/// use weir::pipeline::{Diagnosis, Pipeline};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let p = Pipeline::with_capacity(&Context::background(), 4);
+/// p.source(0..10).worker_pool(1, |n| async move { Ok::<_, std::io::Error>(n) })
+///     .for_each(drop).await.unwrap();
+/// let d = Diagnosis::of(&p.metrics());
+/// let edge = &d.edges[0];
+/// assert_eq!((edge.from.as_str(), edge.queued, edge.capacity), ("source#0", 0, Some(4)));
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EdgeState {
+    /// The upstream stage's name.
+    pub from: String,
+    /// The downstream stage's name.
+    pub to: String,
+    /// Items queued in the channel now.
+    pub queued: usize,
+    /// The channel's capacity (`None`: unbounded).
+    pub capacity: Option<usize>,
+}
+
+impl EdgeState {
+    /// An edge from `from` to `to` holding `queued` of `capacity` items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::pipeline::EdgeState;
+    ///
+    /// let e = EdgeState::new("gen", "pool", 4, Some(4));
+    /// assert_eq!(e.queued, 4);
+    /// ```
+    pub fn new(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        queued: usize,
+        capacity: Option<usize>,
+    ) -> EdgeState {
+        EdgeState {
+            from: from.into(),
+            to: to.into(),
+            queued,
+            capacity,
+        }
+    }
+
+    /// `"full"`, `"empty"` or `"partly full"`.
+    fn state(&self) -> &'static str {
+        match self.capacity {
+            Some(c) if self.queued >= c => "full",
+            _ if self.queued == 0 => "empty",
+            _ => "partly full",
+        }
+    }
 }
 
 impl Diagnosis {
@@ -694,7 +771,14 @@ impl Diagnosis {
             edges: metrics
                 .edges
                 .iter()
-                .filter_map(|e| Some((e.from.clone(), e.to.clone(), e.len?, e.capacity)))
+                .filter_map(|e| {
+                    Some(EdgeState {
+                        from: e.from.clone(),
+                        to: e.to.clone(),
+                        queued: e.len?,
+                        capacity: e.capacity,
+                    })
+                })
                 .collect(),
         }
     }
@@ -707,18 +791,34 @@ impl fmt::Display for Diagnosis {
         } else {
             write!(f, "still running: {}", self.running.join(", "))?;
         }
-        for (from, to, len, cap) in &self.edges {
-            let state = match cap {
-                Some(c) if len >= c => "full",
-                _ if *len == 0 => "empty",
-                _ => "partly full",
-            };
-            write!(f, "; {from} -> {to}: {state} ({len}")?;
-            match cap {
+        for e in &self.edges {
+            let (from, to, len) = (&e.from, &e.to, e.queued);
+            write!(f, "; {from} -> {to}: {} ({len}", e.state())?;
+            match e.capacity {
                 Some(c) => write!(f, "/{c})")?,
                 None => f.write_str(")")?,
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_run_task_names_its_sink_stage() {
+        let sink = Stage::new("fold", "total");
+        let panicked = tokio::spawn(async { panic!("lost the sum") })
+            .await
+            .unwrap_err();
+        let err = task_failed(&sink, panicked);
+        assert_eq!(err.stage(), Some("total"));
+        assert_eq!(err.to_string(), "stage `total` panicked: lost the sum");
+        let never = tokio::spawn(std::future::pending::<()>());
+        never.abort();
+        let aborted = task_failed(&sink, never.await.unwrap_err());
+        assert!(aborted.cancelled().is_some(), "{aborted}");
     }
 }

@@ -139,10 +139,13 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
                 return Poll::Ready(Ok(false));
             }
         }
+        // What is queued before taking: the channel's fill, seen from here
+        // (a stage with tasks of its own does not sample its output).
+        let queued = rx.len();
         rx.poll_recv_many(cx, out, BATCH).map(|n| {
-            self.upstream
-                .counters()
-                .produced(n, std::time::Duration::ZERO);
+            let counters = self.upstream.counters();
+            counters.produced(n, std::time::Duration::ZERO);
+            counters.queued(queued.max(n)); // what it took was queued
             Ok(n > 0)
         })
     }
