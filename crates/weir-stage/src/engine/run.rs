@@ -86,7 +86,8 @@ pub async fn run_into<T: Send + 'static>(
 ) -> Result<(), Error> {
     let counters = stage.counters();
     let _running = Running::new(counters);
-    let mut buf = Vec::with_capacity(BATCH);
+    // Grows to what batches need (at most `BATCH`) and keeps it.
+    let mut buf = Vec::new();
     loop {
         let more = tokio::select! {
             biased;
@@ -96,7 +97,16 @@ pub async fn run_into<T: Send + 'static>(
         if !more {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut buf, Vec::with_capacity(BATCH));
+        // A full batch moves as it is; a short one (an idle producer's
+        // trickle) is copied out, so a one-item hop does not allocate a
+        // whole batch's room.
+        let batch = if buf.len() == BATCH {
+            std::mem::replace(&mut buf, Vec::with_capacity(BATCH))
+        } else {
+            let mut short = Vec::with_capacity(buf.len());
+            short.append(&mut buf);
+            short
+        };
         let start = Instant::now();
         let sent = tx.send_all(batch).await;
         counters.send_wait(start.elapsed());
@@ -141,7 +151,7 @@ pub async fn run_sink<T: Send + 'static, K: SinkStep<T>>(
 ) -> Result<K::Output, Error> {
     let counters = stage.counters();
     let _running = Running::new(counters);
-    let mut buf = Vec::with_capacity(BATCH);
+    let mut buf = Vec::new();
     while next_batch(&mut src, &mut buf, counters).await? {
         let start = Instant::now();
         let n = buf.len();

@@ -168,7 +168,7 @@ impl<T, S> Fused<T, S> {
         Fused {
             inner,
             step,
-            buf: Vec::with_capacity(BATCH),
+            buf: Vec::new(), // grows to what batches need, then is reused
             stage,
             faults: Faults::fail_fast(),
             report: None,

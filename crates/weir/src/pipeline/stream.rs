@@ -91,7 +91,7 @@ impl<T: Send + 'static> Flow<T> {
 /// # async fn main() {
 /// let stream = Pipeline::new(&Context::background()).source(["1", "x"]).try_map(str::parse::<u8>).into_stream();
 /// let err = stream.try_collect::<Vec<_>>().await.unwrap_err();
-/// assert!(err.to_string().contains("invalid digit"));
+/// assert_eq!(err.stage(), Some("try_map#1"));
 /// # }
 /// ```
 #[must_use = "streams do nothing unless polled"]
