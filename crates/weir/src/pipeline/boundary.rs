@@ -14,7 +14,7 @@ use super::source::{Empty, Slot};
 impl<T: Send + 'static> Flow<T> {
     /// Adds a stage with its own tasks, made by `make` when the pipeline
     /// starts, reading this flow through a channel.
-    fn through<U, M>(self, kind: &'static str, make: M) -> Flow<U>
+    pub(crate) fn through<U, M>(self, kind: &'static str, make: M) -> Flow<U>
     where
         U: Send + 'static,
         M: FnOnce(&Scope, Receiver<T>) -> Result<Receiver<U>, ConfigError> + Send + 'static,
@@ -399,7 +399,7 @@ fn fill<T: Send + 'static>(shared: &Shared, node: NodeId, slot: &Slot<T>, rx: Re
 }
 
 /// Records a zero count as a configuration error of `node`.
-fn check(shared: &Shared, node: NodeId, n: usize, what: &'static str) {
+pub(crate) fn check(shared: &Shared, node: NodeId, n: usize, what: &'static str) {
     if n == 0 {
         let stage = shared.stage(node);
         shared.fault_with(move || {

@@ -1,0 +1,116 @@
+//! The builder's doors to stages with a task of their own: `then`,
+//! `flat_map`, `map_unordered`, `batch`, `unbatch` (each runs the
+//! `weir_stage` function of the same name).
+
+use std::time::Duration;
+
+use weir::cancel::Context;
+use weir::pipeline::Pipeline;
+
+fn pipeline() -> Pipeline {
+    Pipeline::with_capacity(&Context::background(), 4)
+}
+
+#[tokio::test(start_paused = true)]
+async fn then_awaits_each_item_in_order() {
+    let v = pipeline()
+        .source(0..50u64)
+        .then(|n| async move {
+            tokio::time::sleep(Duration::from_millis(50 - n)).await;
+            n * 2
+        })
+        .collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(v, (0..50).map(|n| n * 2).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn flat_map_then_unbatch_and_batch_keep_every_item_in_order() {
+    let p = pipeline();
+    let v = p
+        .source(0..100u32)
+        .flat_map(|n| [n, n])
+        .named("twice")
+        .batch(7, Duration::from_secs(3600))
+        .unbatch()
+        .collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(v, (0..100).flat_map(|n| [n, n]).collect::<Vec<_>>());
+    let twice = p
+        .metrics()
+        .stages
+        .into_iter()
+        .find(|s| s.name == "twice")
+        .unwrap();
+    assert_eq!((twice.kind, twice.items_in), ("flat_map", 100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn batch_flushes_a_partial_batch_after_max_wait() {
+    let (tx, rx) = weir::chan::bounded(4);
+    tokio::spawn(async move {
+        tx.send_all(vec![1, 2, 3]).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        tx.send(4).await.unwrap();
+    });
+    let v = pipeline()
+        .from_receiver(rx)
+        .batch(10, Duration::from_millis(100))
+        .collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(v, [vec![1, 2, 3], vec![4]]);
+}
+
+#[tokio::test]
+async fn map_unordered_delivers_every_result() {
+    let mut v = pipeline()
+        .source(0..200u32)
+        .map_unordered(8, |n| async move {
+            tokio::task::yield_now().await;
+            n + 1
+        })
+        .collect::<Vec<_>>()
+        .await
+        .unwrap();
+    v.sort_unstable();
+    assert_eq!(v, (1..=200).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn zero_concurrency_or_batch_size_is_a_config_error_naming_the_stage() {
+    let err = pipeline()
+        .source(0..3)
+        .map_unordered(0, |n| async move { n })
+        .named("fetch")
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    assert_eq!(err.config().and_then(|_| err.stage()), Some("fetch"));
+    let err = pipeline()
+        .source(0..3)
+        .batch(0, Duration::from_secs(1))
+        .named("group")
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    assert_eq!(err.config().and_then(|_| err.stage()), Some("group"));
+}
+
+#[tokio::test]
+async fn a_panic_in_then_names_its_stage() {
+    let err = pipeline()
+        .source(0..3)
+        .then(|n: i32| async move {
+            assert!(n < 2, "too big");
+            n
+        })
+        .named("slow")
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    assert_eq!(err.stage(), Some("slow"));
+    assert!(err.to_string().contains("too big"), "{err}");
+}
