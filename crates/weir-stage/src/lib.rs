@@ -83,6 +83,7 @@ mod stats;
 
 mod batch;
 mod collect;
+mod count;
 mod filter;
 mod filter_map;
 mod flat_map;
@@ -116,6 +117,7 @@ pub use scope::{Scope, ScopeBuilder, ScopeView, Wait, DEFAULT_CAPACITY};
 pub use stats::{ScopeStats, StageStats};
 
 pub use collect::collect;
+pub use count::count;
 pub use fold::fold;
 pub use for_each::for_each;
 pub use generate::generate;

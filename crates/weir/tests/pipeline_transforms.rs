@@ -114,3 +114,49 @@ async fn a_panic_in_then_names_its_stage() {
     assert_eq!(err.stage(), Some("slow"));
     assert!(err.to_string().contains("too big"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn throttle_paces_items_without_losing_any() {
+    let start = tokio::time::Instant::now();
+    let v = pipeline()
+        .source(0..25u32)
+        .throttle(weir::stage::Rate::new(5, Duration::from_secs(1)))
+        .collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(v, (0..25).collect::<Vec<_>>());
+    // 5 at once, then 5 a second: the last 20 need 4 more seconds.
+    assert!(
+        start.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn round_robin_deals_items_in_turn_and_count_counts() {
+    let p = pipeline();
+    let mut branches = p.source(0..30u32).round_robin(3).into_iter();
+    let (a, b, c) = (
+        branches.next().unwrap().collect::<Vec<_>>(),
+        branches.next().unwrap().count(),
+        branches.next().unwrap().fold(0, |n, _| n + 1),
+    );
+    assert_eq!(a.await.unwrap(), (0..30).step_by(3).collect::<Vec<_>>());
+    assert_eq!(b.await.unwrap(), 10);
+    assert_eq!(c.await.unwrap(), 10);
+    let kinds: Vec<_> = p.metrics().stages.iter().map(|s| s.kind).collect();
+    assert!(
+        kinds.contains(&"round_robin") && kinds.contains(&"count"),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn zero_round_robin_branches_is_a_config_error() {
+    let p = pipeline();
+    let branches = p.source(0..3).round_robin(0);
+    assert!(branches.is_empty());
+    let err = p.source(0..3).count().await.unwrap_err();
+    assert!(err.config().is_some(), "{err}");
+}

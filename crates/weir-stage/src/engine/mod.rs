@@ -2,7 +2,7 @@
 //!
 //! Every operator is written once, as a value: a fusible per-batch
 //! [`Step`] ([`Map`], [`Filter`], [`FilterMap`], [`Inspect`], [`TryMap`],
-//! [`Square`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`]).
+//! [`Square`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`], [`Count`]).
 //! The stage functions of this crate ([`map`](crate::map), …) run a step
 //! over a channel in a task of its own; the `weir` crate's pipeline builder
 //! fuses adjacent steps into one task. Both pull a [`BatchSource`] a batch
@@ -51,6 +51,7 @@ pub use stage::{Counters, Counts, Stage, StageId};
 pub use step::{Faults, SinkStep, Step};
 
 pub use crate::collect::Collect;
+pub use crate::count::Count;
 pub use crate::filter::Filter;
 pub use crate::filter_map::FilterMap;
 pub use crate::fold::Fold;

@@ -35,7 +35,7 @@ impl<T: Send + 'static> Flow<T> {
 
     /// Splits this flow into `n` branches with `split`, when the pipeline
     /// starts.
-    fn branches<S>(self, kind: &'static str, n: usize, split: S) -> Vec<Flow<T>>
+    pub(crate) fn branches<S>(self, kind: &'static str, n: usize, split: S) -> Vec<Flow<T>>
     where
         S: FnOnce(&Scope, Receiver<T>) -> Result<Vec<Receiver<T>>, ConfigError> + Send + 'static,
     {

@@ -21,7 +21,7 @@ impl<T: Send + 'static> Flow<T> {
     /// Ends the flow in the engine's sink step `sink` (the same step
     /// `weir_stage`'s sink functions run), fused into this flow's task; its
     /// result goes to the returned [`Sink`].
-    fn sink<K: SinkStep<T>>(self, sink: K) -> Sink<K::Output> {
+    pub(crate) fn sink_step<K: SinkStep<T>>(self, sink: K) -> Sink<K::Output> {
         self.sink_task(K::KIND, move |src, stage| async move {
             engine::run_sink(src, sink, &stage).await
         })
@@ -76,7 +76,7 @@ impl<T: Send + 'static> Flow<T> {
         A: Send + 'static,
         F: FnMut(A, T) -> A + Send + 'static,
     {
-        self.sink(Fold::new(init, f))
+        self.sink_step(Fold::new(init, f))
     }
 
     /// Gathers every item, in order, into a collection.
@@ -97,7 +97,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         C: Default + Extend<T> + Send + 'static,
     {
-        self.sink(Collect::<C>::default())
+        self.sink_step(Collect::<C>::default())
     }
 
     /// Runs `f` on every item, in order.
@@ -117,7 +117,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         F: FnMut(T) + Send + 'static,
     {
-        self.sink(ForEach::new(f))
+        self.sink_step(ForEach::new(f))
     }
 }
 

@@ -1,11 +1,14 @@
 //! Builder doors to `weir_stage`'s transforms with a task of their own:
 //! [`then`](Flow::then), [`flat_map`](Flow::flat_map),
 //! [`map_unordered`](Flow::map_unordered), [`batch`](Flow::batch),
-//! [`unbatch`](Flow::unbatch). Each runs the stage function of the same
-//! name; nothing is written twice.
+//! [`unbatch`](Flow::unbatch), [`throttle`](Flow::throttle),
+//! [`round_robin`](Flow::round_robin). Each runs the stage function of the
+//! same name; nothing is written twice.
 
 use std::future::Future;
 use std::time::Duration;
+
+use weir_stage::Rate;
 
 use super::boundary::check;
 use super::flow::Flow;
@@ -115,6 +118,93 @@ impl<T: Send + 'static> Flow<T> {
         });
         check(&shared, flow.tail(), n, "concurrency");
         flow
+    }
+
+    /// Lets at most `rate` items through per period, in order: a slow
+    /// consumer's pace, imposed upstream (a token bucket; see
+    /// [`weir_stage::throttle`]).
+    ///
+    /// # Errors
+    ///
+    /// A rate of zero items or a zero period is a
+    /// [`ConfigError`](weir_stage::ConfigError) naming the stage, returned
+    /// by the sink before anything runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    /// use weir::stage::Rate;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let v = Pipeline::new(&Context::background())
+    ///     .source(0..30)
+    ///     .throttle(Rate::new(10, Duration::from_secs(1)))
+    ///     .collect::<Vec<_>>()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(v.len(), 30);
+    /// assert!(start.elapsed() >= Duration::from_secs(2)); // 10, then 10 a second
+    /// # }
+    /// ```
+    pub fn throttle(self, rate: Rate) -> Flow<T> {
+        self.through("throttle", move |scope, input| {
+            weir_stage::throttle(scope, input, rate)
+        })
+    }
+
+    /// Deals items to `n` branches in turn (item `i` to branch `i % n`),
+    /// each item to exactly one branch. A slow branch holds the others
+    /// back; [`balance`](Flow::balance) gives work to whichever is free.
+    ///
+    /// # Errors
+    ///
+    /// `n == 0` is a [`ConfigError`](weir_stage::ConfigError), returned by
+    /// the sink before anything runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let mut branches = p.source(0..6).round_robin(2).into_iter();
+    /// let even = branches.next().unwrap().collect::<Vec<_>>();
+    /// let odd = branches.next().unwrap().collect::<Vec<_>>();
+    /// assert_eq!(even.await.unwrap(), [0, 2, 4]);
+    /// assert_eq!(odd.await.unwrap(), [1, 3, 5]);
+    /// # }
+    /// ```
+    pub fn round_robin(self, n: usize) -> Vec<Flow<T>> {
+        self.branches("round_robin", n, move |scope, rx| {
+            weir_stage::round_robin(scope, rx, n)
+        })
+    }
+
+    /// Counts the items: a sink (the engine's [`Count`](weir_stage::engine::Count),
+    /// as [`weir_stage::count`] runs it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let n = Pipeline::new(&Context::background()).source(0..10).filter(|n| n % 3 == 0).count().await;
+    /// assert_eq!(n.unwrap(), 4);
+    /// # }
+    /// ```
+    pub fn count(self) -> super::Sink<u64> {
+        self.sink_step(weir_stage::engine::Count::default())
     }
 
     /// Groups items into `Vec`s of `size`, in order; a partial batch is
