@@ -99,6 +99,7 @@ mod map;
 mod map_concurrent;
 mod map_unordered;
 mod merge;
+mod scan;
 pub mod split;
 mod square;
 #[cfg(feature = "testing")]
@@ -132,6 +133,7 @@ pub use flat_map::flat_map;
 pub use from_fn::from_fn;
 pub use from_stream::from_stream;
 pub use inspect::inspect;
+pub use scan::scan;
 pub use then::then;
 pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;

@@ -160,3 +160,25 @@ async fn zero_round_robin_branches_is_a_config_error() {
     let err = p.source(0..3).count().await.unwrap_err();
     assert!(err.config().is_some(), "{err}");
 }
+
+#[tokio::test]
+async fn scan_carries_its_state_across_batches_and_fuses() {
+    let p = pipeline();
+    let v = p
+        .source(1..=2_000u64)
+        .scan(0u64, |sum, n| {
+            *sum += n;
+            *sum
+        })
+        .named("totals")
+        .collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(v.len(), 2_000);
+    assert_eq!(v[1_999], 2_000 * 2_001 / 2, "state kept across batches");
+    assert!(
+        p.to_mermaid().contains("-.->|fused| s1"),
+        "{}",
+        p.to_mermaid()
+    );
+}

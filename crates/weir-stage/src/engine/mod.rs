@@ -1,7 +1,7 @@
 //! The one stage engine under both layers.
 //!
 //! Every operator is written once, as a value: a fusible per-batch
-//! [`Step`] ([`Map`], [`Filter`], [`FilterMap`], [`Inspect`], [`TryMap`],
+//! [`Step`] ([`Map`], [`Filter`], [`FilterMap`], [`Inspect`], [`TryMap`], [`Scan`],
 //! [`Square`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`], [`Count`]).
 //! The stage functions of this crate ([`map`](crate::map), …) run a step
 //! over a channel in a task of its own; the `weir` crate's pipeline builder
@@ -58,6 +58,7 @@ pub use crate::fold::Fold;
 pub use crate::for_each::ForEach;
 pub use crate::inspect::Inspect;
 pub use crate::map::Map;
+pub use crate::scan::Scan;
 pub use crate::square::Square;
 pub use crate::try_map::TryMap;
 

@@ -810,6 +810,40 @@ impl<T: Send + 'static> Flow<T> {
     }
 }
 
+impl<T: Send + 'static> Flow<T> {
+    /// Applies `f` to a running state and every item, in order, sending
+    /// on what it returns (running totals, deltas, numbering). Fused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background())
+    ///     .source([3, 1, 2])
+    ///     .scan(0, |sum, n| {
+    ///         *sum += n;
+    ///         *sum
+    ///     })
+    ///     .collect::<Vec<_>>()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(v, [3, 4, 6]);
+    /// # }
+    /// ```
+    pub fn scan<S, U, F>(self, init: S, f: F) -> Flow<U>
+    where
+        S: Send + 'static,
+        U: Send + 'static,
+        F: FnMut(&mut S, T) -> U + Send + 'static,
+    {
+        self.fuse(weir_stage::engine::Scan::new(init, f))
+    }
+}
+
 impl<T> Flow<T>
 where
     T: std::ops::Mul<Output = T> + Copy + Send + 'static,
