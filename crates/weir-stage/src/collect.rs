@@ -2,8 +2,9 @@
 
 use weir_core::chan::Receiver;
 
-use crate::driver::{SinkOutput, BATCH};
-use crate::scope::{Role, Scope};
+use crate::driver::SinkOutput;
+use crate::engine::SinkStep;
+use crate::scope::Scope;
 
 /// Gathers every item, in order, into any collection `C: Default + Extend`
 /// (a `Vec`, a `HashSet`, a `String`…).
@@ -29,15 +30,37 @@ where
     T: Send + 'static,
     C: Default + Extend<T> + Send + 'static,
 {
-    let (done, output) = SinkOutput::channel();
-    scope.spawn_stage("collect", Role::Stage, move |_| async move {
-        let mut all = C::default();
-        let mut batch = Vec::with_capacity(BATCH);
-        while input.recv_many(&mut batch, BATCH).await > 0 {
-            all.extend(batch.drain(..));
-        }
-        let _ = done.send(all);
-        Ok(())
-    });
-    output
+    scope.spawn_sink(input, Collect::<C>::default())
+}
+
+/// The [`collect`] sink: extends a collection with every batch. What both
+/// [`stage::collect`](collect) and the builder's `Flow::collect` run.
+///
+/// # Examples
+///
+/// ```
+/// use weir_stage::engine::{Collect, SinkStep};
+///
+/// let mut all = Collect::<String>::default();
+/// all.consume(vec!['h', 'i'].drain(..));
+/// assert_eq!(SinkStep::<char>::finish(all), "hi");
+/// ```
+#[derive(Debug, Default)]
+pub struct Collect<C>(C);
+
+impl<T, C> SinkStep<T> for Collect<C>
+where
+    T: Send + 'static,
+    C: Extend<T> + Send + 'static,
+{
+    type Output = C;
+    const KIND: &'static str = "collect";
+
+    fn consume(&mut self, input: std::vec::Drain<'_, T>) {
+        self.0.extend(input);
+    }
+
+    fn finish(self) -> C {
+        self.0
+    }
 }

@@ -1,5 +1,4 @@
-//! The loops shared by the stages: batched moves between channels and the
-//! one-shot result of a sink.
+//! The one-shot result of a sink, and the batch size stages share.
 
 use std::fmt;
 use std::future::Future;
@@ -7,48 +6,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
-use weir_core::chan::{Receiver, Sender};
 
-use crate::error::BoxError;
-
-/// How many items a stage takes from its input at once. Batches never wait
-/// to fill: a stage takes what is there (at least one item) and goes on, so
-/// batching adds no latency when the producer is idle.
-pub(crate) const BATCH: usize = 64;
-
-/// Moves items from `input` to `output` a batch at a time; `step` turns one
-/// input batch into outputs. Ends when the input closes (success) or the
-/// output's receivers are gone — noticed even while the input is idle —
-/// (also success: downstream stopped listening, and dropping `input` here
-/// stops upstream in turn). An error from `step`
-/// ends the stage after the outputs it produced before are sent.
-pub(crate) async fn pump<T, U, S>(
-    input: Receiver<T>,
-    output: Sender<U>,
-    mut step: S,
-) -> Result<(), BoxError>
-where
-    S: FnMut(std::vec::Drain<'_, T>, &mut Vec<U>) -> Result<(), BoxError>,
-{
-    let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        // Also stop while the input is idle, as soon as nobody listens.
-        let got = tokio::select! {
-            biased;
-            got = input.recv_many(&mut batch, BATCH) => got,
-            () = output.closed() => return Ok(()),
-        };
-        if got == 0 {
-            return Ok(());
-        }
-        let mut out = Vec::with_capacity(batch.len());
-        let stepped = step(batch.drain(..), &mut out);
-        if !out.is_empty() && output.send_all(out).await.is_err() {
-            return Ok(());
-        }
-        stepped?;
-    }
-}
+/// The engine's one batch size.
+pub(crate) use crate::engine::BATCH;
 
 /// The result of a sink stage, from [`for_each`](crate::for_each),
 /// [`fold`](crate::fold), [`collect`](crate::collect) and friends.
@@ -79,6 +39,7 @@ where
 /// assert_eq!(n.await, Ok(10));
 /// # }
 /// ```
+#[must_use = "the sink runs anyway: `.await` this for its result, or drop it"]
 pub struct SinkOutput<T> {
     rx: oneshot::Receiver<T>,
 }

@@ -26,7 +26,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// let parsed = stage::try_map(&scope.named("parse"), nums, |n: u32| {
 ///     if n == 2 { Err("bad input") } else { Ok(n) }
 /// });
-/// stage::for_each(&scope, parsed, |_| {});
+/// let _sink = stage::for_each(&scope, parsed, |_| {});
 /// match scope.wait().await {
 ///     Err(Error::Failed { stage, source }) => {
 ///         assert_eq!(&*stage, "parse");
@@ -39,8 +39,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A stage's user code returned an error.
-    #[error("stage `{stage}` failed: {source}")]
+    /// A stage's user code returned an error. Its `Display` names the
+    /// stage; the error itself is its [`source`](std::error::Error::source)
+    /// (so a reporter walking the chain prints it once).
+    #[error("stage `{stage}` failed")]
     Failed {
         /// The stage's name.
         stage: Arc<str>,
@@ -59,7 +61,7 @@ pub enum Error {
     /// The scope's context was cancelled or ran out of time while stages were
     /// still running (they were stopped).
     #[error("pipeline stopped: {0}")]
-    Cancelled(#[from] ContextError),
+    Cancelled(ContextError),
     /// A stage was configured wrongly (returned when the stage is built;
     /// converted here so `?` works in functions returning [`Error`]).
     #[error(transparent)]
@@ -67,8 +69,44 @@ pub enum Error {
     /// Several stages failed; with
     /// [`ScopeBuilder::collect_errors`](crate::ScopeBuilder::collect_errors)
     /// every error is kept, in the order they happened.
-    #[error("{} stages failed; first: {}", .0.len(), .0[0])]
+    #[error("{}", Multiple(.0))]
     Multiple(Vec<Error>),
+}
+
+/// How [`Error::Multiple`] reads: how many, and the first (it has no
+/// single source).
+struct Multiple<'a>(&'a [Error]);
+
+impl fmt::Display for Multiple<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [] => f.write_str("no stage failed"),
+            [only] => write!(f, "1 stage failed: {}", Chain(only)),
+            [first, ..] => write!(f, "{} stages failed; first: {}", self.0.len(), Chain(first)),
+        }
+    }
+}
+
+/// An error and its sources, joined with `: ` (for an error shown inside
+/// another one's message, whose sources no reporter will walk).
+struct Chain<'a>(&'a Error);
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = std::error::Error::source(self.0);
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
+        }
+        Ok(())
+    }
+}
+
+impl From<ContextError> for Error {
+    fn from(e: ContextError) -> Error {
+        Error::Cancelled(e)
+    }
 }
 
 impl Error {

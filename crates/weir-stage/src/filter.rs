@@ -2,8 +2,8 @@
 
 use weir_core::chan::Receiver;
 
-use crate::driver::pump;
-use crate::scope::{Role, Scope};
+use crate::engine::{Faults, Step};
+use crate::scope::Scope;
 
 /// Sends on only the items for which `pred` returns `true`: Go's
 /// `for v := range in { if pred(v) { out <- v } }`.
@@ -36,17 +36,55 @@ use crate::scope::{Role, Scope};
 /// assert_eq!(all.await.unwrap(), [2, 4, 6, 8, 10]);
 /// # }
 /// ```
-pub fn filter<T, P>(scope: &Scope, input: Receiver<T>, mut pred: P) -> Receiver<T>
+pub fn filter<T, P>(scope: &Scope, input: Receiver<T>, pred: P) -> Receiver<T>
 where
     T: Send + 'static,
     P: FnMut(&T) -> bool + Send + 'static,
 {
-    let (tx, rx) = scope.channel();
-    scope.spawn_stage("filter", Role::Stage, move |_| {
-        pump(input, tx, move |batch, out| {
-            out.extend(batch.filter(|item| pred(item)));
-            Ok(())
-        })
-    });
-    rx
+    scope.spawn_step(input, Filter::new(pred))
+}
+
+/// The [`filter`] step: keeps the items of a batch `pred` accepts. What
+/// both [`stage::filter`](filter) and the builder's `Flow::filter` run.
+///
+/// # Examples
+///
+/// ```
+/// use weir_stage::engine::{Faults, Filter, Step};
+///
+/// let mut out = Vec::new();
+/// Filter::new(|n: &u8| n % 2 == 0).step(vec![1, 2, 4].drain(..), &mut out, &mut Faults::fail_fast());
+/// assert_eq!(out, [2, 4]);
+/// ```
+pub struct Filter<P>(P);
+
+impl<P> Filter<P> {
+    /// The step keeping what `pred` accepts.
+    ///
+    /// # Examples
+    ///
+    /// See [`Filter`].
+    pub fn new(pred: P) -> Filter<P> {
+        Filter(pred)
+    }
+}
+
+impl<T, P> Step<T> for Filter<P>
+where
+    T: Send + 'static,
+    P: FnMut(&T) -> bool + Send + 'static,
+{
+    type Out = T;
+    const KIND: &'static str = "filter";
+
+    fn step(&mut self, input: std::vec::Drain<'_, T>, out: &mut Vec<T>, _: &mut Faults) {
+        let pred = &mut self.0;
+        out.extend(input.filter(|item| pred(item)));
+    }
+}
+
+impl<P> std::fmt::Debug for Filter<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Filter")
+    }
 }

@@ -2,8 +2,8 @@
 
 use weir_core::chan::Receiver;
 
-use crate::driver::pump;
-use crate::scope::{Role, Scope};
+use crate::engine::{Faults, Step};
+use crate::scope::Scope;
 
 /// Applies `f` to every item and sends on the values of the `Some`
 /// results; `None` drops the item. [`filter`](crate::filter) and
@@ -39,18 +39,58 @@ use crate::scope::{Role, Scope};
 /// assert_eq!(all.await.unwrap(), [1, 3]);
 /// # }
 /// ```
-pub fn filter_map<T, U, F>(scope: &Scope, input: Receiver<T>, mut f: F) -> Receiver<U>
+pub fn filter_map<T, U, F>(scope: &Scope, input: Receiver<T>, f: F) -> Receiver<U>
 where
     T: Send + 'static,
     U: Send + 'static,
     F: FnMut(T) -> Option<U> + Send + 'static,
 {
-    let (tx, rx) = scope.channel();
-    scope.spawn_stage("filter_map", Role::Stage, move |_| {
-        pump(input, tx, move |batch, out| {
-            out.extend(batch.filter_map(&mut f));
-            Ok(())
-        })
-    });
-    rx
+    scope.spawn_step(input, FilterMap::new(f))
+}
+
+/// The [`filter_map`] step: `f` over a batch, keeping the `Some`s. What
+/// both [`stage::filter_map`](filter_map) and the builder's
+/// `Flow::filter_map` run.
+///
+/// # Examples
+///
+/// ```
+/// use weir_stage::engine::{Faults, FilterMap, Step};
+///
+/// let mut out = Vec::new();
+/// FilterMap::new(|s: &str| s.parse::<u8>().ok())
+///     .step(vec!["1", "x"].drain(..), &mut out, &mut Faults::fail_fast());
+/// assert_eq!(out, [1]);
+/// ```
+pub struct FilterMap<F>(F);
+
+impl<F> FilterMap<F> {
+    /// The step applying `f` and keeping the `Some`s.
+    ///
+    /// # Examples
+    ///
+    /// See [`FilterMap`].
+    pub fn new(f: F) -> FilterMap<F> {
+        FilterMap(f)
+    }
+}
+
+impl<T, U, F> Step<T> for FilterMap<F>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: FnMut(T) -> Option<U> + Send + 'static,
+{
+    type Out = U;
+    const KIND: &'static str = "filter_map";
+
+    fn step(&mut self, input: std::vec::Drain<'_, T>, out: &mut Vec<U>, _: &mut Faults) {
+        out.extend(input.filter_map(&mut self.0));
+    }
+}
+
+impl<F> std::fmt::Debug for FilterMap<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FilterMap")
+    }
 }

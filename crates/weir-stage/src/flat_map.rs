@@ -56,7 +56,7 @@ where
 /// [`flat_map`] under another default stage name (`kind#N`).
 pub(crate) fn flat_map_as<T, U, I, F>(
     scope: &Scope,
-    kind: &str,
+    kind: &'static str,
     input: Receiver<T>,
     mut f: F,
 ) -> Receiver<U>

@@ -62,7 +62,7 @@ where
 }
 
 /// [`from_stream`] under another default stage name (`kind#N`).
-pub(crate) fn from_stream_as<S>(scope: &Scope, kind: &str, stream: S) -> Receiver<S::Item>
+pub(crate) fn from_stream_as<S>(scope: &Scope, kind: &'static str, stream: S) -> Receiver<S::Item>
 where
     S: Stream + Send + 'static,
     S::Item: Send + 'static,

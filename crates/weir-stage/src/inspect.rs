@@ -2,8 +2,8 @@
 
 use weir_core::chan::Receiver;
 
-use crate::driver::pump;
-use crate::scope::{Role, Scope};
+use crate::engine::{Faults, Step};
+use crate::scope::Scope;
 
 /// Calls `f` with a reference to every item, then sends the item on
 /// unchanged: for logging, metrics or debugging between two stages.
@@ -45,17 +45,56 @@ use crate::scope::{Role, Scope};
 /// assert_eq!(seen.load(Ordering::Relaxed), 3);
 /// # }
 /// ```
-pub fn inspect<T, F>(scope: &Scope, input: Receiver<T>, mut f: F) -> Receiver<T>
+pub fn inspect<T, F>(scope: &Scope, input: Receiver<T>, f: F) -> Receiver<T>
 where
     T: Send + 'static,
     F: FnMut(&T) + Send + 'static,
 {
-    let (tx, rx) = scope.channel();
-    scope.spawn_stage("inspect", Role::Stage, move |_| {
-        pump(input, tx, move |batch, out| {
-            out.extend(batch.inspect(|item| f(item)));
-            Ok(())
-        })
-    });
-    rx
+    scope.spawn_step(input, Inspect::new(f))
+}
+
+/// The [`inspect`] step: calls `f` on every item of a batch and passes it
+/// on. What both [`stage::inspect`](inspect) and the builder's
+/// `Flow::inspect` run.
+///
+/// # Examples
+///
+/// ```
+/// use weir_stage::engine::{Faults, Inspect, Step};
+///
+/// let mut out = Vec::new();
+/// Inspect::new(|n: &u8| println!("{n}")).step(vec![1, 2].drain(..), &mut out, &mut Faults::fail_fast());
+/// assert_eq!(out, [1, 2]);
+/// ```
+pub struct Inspect<F>(F);
+
+impl<F> Inspect<F> {
+    /// The step calling `f`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Inspect`].
+    pub fn new(f: F) -> Inspect<F> {
+        Inspect(f)
+    }
+}
+
+impl<T, F> Step<T> for Inspect<F>
+where
+    T: Send + 'static,
+    F: FnMut(&T) + Send + 'static,
+{
+    type Out = T;
+    const KIND: &'static str = "inspect";
+
+    fn step(&mut self, input: std::vec::Drain<'_, T>, out: &mut Vec<T>, _: &mut Faults) {
+        let f = &mut self.0;
+        out.extend(input.inspect(|item| f(item)));
+    }
+}
+
+impl<F> std::fmt::Debug for Inspect<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Inspect")
+    }
 }

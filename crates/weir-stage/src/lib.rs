@@ -76,12 +76,14 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod driver;
+pub mod engine;
 mod error;
 mod scope;
 mod stats;
 
 mod batch;
 mod collect;
+mod count;
 mod filter;
 mod filter_map;
 mod flat_map;
@@ -97,6 +99,7 @@ mod map;
 mod map_concurrent;
 mod map_unordered;
 mod merge;
+mod scan;
 pub mod split;
 mod square;
 #[cfg(feature = "testing")]
@@ -109,11 +112,13 @@ mod unbatch;
 mod worker_pool;
 
 pub use driver::{Incomplete, SinkOutput};
+pub use engine::StageId;
 pub use error::{BoxError, ConfigError, Error};
-pub use scope::{Scope, ScopeBuilder, Wait, DEFAULT_CAPACITY};
+pub use scope::{Scope, ScopeBuilder, ScopeView, Wait, DEFAULT_CAPACITY};
 pub use stats::{ScopeStats, StageStats};
 
 pub use collect::collect;
+pub use count::count;
 pub use fold::fold;
 pub use for_each::for_each;
 pub use generate::generate;
@@ -128,6 +133,7 @@ pub use flat_map::flat_map;
 pub use from_fn::from_fn;
 pub use from_stream::from_stream;
 pub use inspect::inspect;
+pub use scan::scan;
 pub use then::then;
 pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;

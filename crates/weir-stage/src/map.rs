@@ -2,8 +2,8 @@
 
 use weir_core::chan::Receiver;
 
-use crate::driver::pump;
-use crate::scope::{Role, Scope};
+use crate::engine::{Faults, Step};
+use crate::scope::Scope;
 
 /// Applies `f` to every item, in order: Go's
 /// `for n := range in { out <- f(n) }` stage.
@@ -37,27 +37,50 @@ where
     U: Send + 'static,
     F: FnMut(T) -> U + Send + 'static,
 {
-    map_as(scope, "map", input, f)
+    scope.spawn_step(input, Map::new(f))
 }
 
-/// [`map`] under another default stage name (`kind#N`).
-pub(crate) fn map_as<T, U, F>(
-    scope: &Scope,
-    kind: &str,
-    input: Receiver<T>,
-    mut f: F,
-) -> Receiver<U>
+/// The [`map`] step: `f` over every item of a batch. What both
+/// [`stage::map`](map) and the builder's `Flow::map` run.
+///
+/// # Examples
+///
+/// ```
+/// use weir_stage::engine::{Faults, Map, Step};
+///
+/// let mut out = Vec::new();
+/// Map::new(|n: u8| n + 1).step(vec![1, 2].drain(..), &mut out, &mut Faults::fail_fast());
+/// assert_eq!(out, [2, 3]);
+/// ```
+pub struct Map<F>(F);
+
+impl<F> Map<F> {
+    /// The step applying `f`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Map`].
+    pub fn new(f: F) -> Map<F> {
+        Map(f)
+    }
+}
+
+impl<T, U, F> Step<T> for Map<F>
 where
     T: Send + 'static,
     U: Send + 'static,
     F: FnMut(T) -> U + Send + 'static,
 {
-    let (tx, rx) = scope.channel();
-    scope.spawn_stage(kind, Role::Stage, move |_| {
-        pump(input, tx, move |batch, out| {
-            out.extend(batch.map(&mut f));
-            Ok(())
-        })
-    });
-    rx
+    type Out = U;
+    const KIND: &'static str = "map";
+
+    fn step(&mut self, input: std::vec::Drain<'_, T>, out: &mut Vec<U>, _: &mut Faults) {
+        out.extend(input.map(&mut self.0));
+    }
+}
+
+impl<F> std::fmt::Debug for Map<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Map")
+    }
 }

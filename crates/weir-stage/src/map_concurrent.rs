@@ -94,7 +94,7 @@ where
 /// Spawns a window stage of `kind` with `n` futures in flight at most.
 pub(crate) fn spawn_window<W, T, U, F, Fut>(
     scope: &Scope,
-    kind: &str,
+    kind: &'static str,
     input: Receiver<T>,
     n: usize,
     f: F,

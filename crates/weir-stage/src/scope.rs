@@ -13,6 +13,8 @@ use tokio::task::JoinSet;
 use weir_cancel::{CancelHandle, Context, ContextError};
 use weir_core::chan::{self, Receiver, Sender};
 
+use crate::driver::SinkOutput;
+use crate::engine::{run_into, run_sink, Fused, RecvSource, SinkStep, Stage, StageId, Step};
 use crate::error::{panic_message, BoxError, Error};
 use crate::stats::ScopeStats;
 
@@ -59,8 +61,80 @@ pub struct Scope {
     tasks: Arc<Mutex<JoinSet<()>>>,
     name: Option<Arc<str>>,
     capacity: Option<usize>,
-    /// Only the scope made by `new`/`build` cancels on drop; views don't.
+    /// The stage a view configures: every task spawned through it is
+    /// counted under this id.
+    id: Option<StageId>,
+    /// Only the scope made by `new`/`build` cancels on drop; the scope
+    /// inside a [`ScopeView`] doesn't (and can't be waited on).
     owner: bool,
+}
+
+/// Options for the stages built through it — a name, a channel capacity,
+/// one [`StageId`] — over a [`Scope`]: from [`Scope::named`],
+/// [`Scope::with_capacity`] or [`Scope::stage`].
+///
+/// It derefs to the `Scope` for building stages (`stage::map(&view, …)`),
+/// but it is not the scope: dropping it does nothing, and it can't
+/// [`wait`](Scope::wait) or [`shutdown`](Scope::shutdown) — only the
+/// scope's owner joins it.
+///
+/// Every stage built through one view is one stage for
+/// [`stats`](Scope::stats): give each stage its own view.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let view = scope.named("numbers").with_capacity(4);
+/// let nums = stage::generate(&view, 0..3);
+/// assert_eq!(nums.capacity(), Some(4));
+/// let all = stage::collect::<_, Vec<_>>(&scope, nums);
+/// scope.wait().await.unwrap(); // `view.wait()` does not compile
+/// assert_eq!(all.await.unwrap(), [0, 1, 2]);
+/// # }
+/// ```
+pub struct ScopeView {
+    scope: Scope,
+}
+
+impl ScopeView {
+    /// The id every stage built through this view is counted under.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// assert_ne!(scope.named("a").id(), scope.named("a").id());
+    /// ```
+    pub fn id(&self) -> StageId {
+        self.scope.id.expect("a view always has an id")
+    }
+}
+
+impl std::ops::Deref for ScopeView {
+    type Target = Scope;
+
+    fn deref(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl fmt::Debug for ScopeView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopeView")
+            .field("id", &self.scope.id)
+            .field("name", &self.scope.name)
+            .field("capacity", &self.scope.capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Builds a [`Scope`] with non-default settings.
@@ -163,6 +237,7 @@ impl ScopeBuilder {
             tasks: Arc::new(Mutex::new(JoinSet::new())),
             name: None,
             capacity: None,
+            id: None,
             owner: true,
         }
     }
@@ -190,16 +265,18 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn record(&self, error: Error) {
-        self.push(&self.errors, error);
+    fn record(&self, id: Option<StageId>, error: Error) {
+        self.push(&self.errors, id, error);
     }
 
-    fn record_consequence(&self, error: Error) {
-        self.push(&self.consequences, error);
+    fn record_consequence(&self, id: StageId, error: Error) {
+        self.push(&self.consequences, Some(id), error);
     }
 
-    fn push(&self, list: &Mutex<Vec<Error>>, error: Error) {
-        self.count_error(&error);
+    fn push(&self, list: &Mutex<Vec<Error>>, id: Option<StageId>, error: Error) {
+        if let Some(id) = id {
+            self.count_error(id, &error);
+        }
         list.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(error);
@@ -208,12 +285,11 @@ impl Shared {
         }
     }
 
-    fn count_error(&self, error: &Error) {
+    /// Counts an error against the stage whose task reported it.
+    fn count_error(&self, id: StageId, error: &Error) {
         match error {
-            Error::Failed { stage, .. } | Error::Panicked { stage, .. } => {
-                self.stats.error(stage);
-            }
-            Error::Multiple(errors) => errors.iter().for_each(|e| self.count_error(e)),
+            Error::Failed { .. } | Error::Panicked { .. } => self.stats.error(id),
+            Error::Multiple(errors) => errors.iter().for_each(|e| self.count_error(id, e)),
             Error::Cancelled(_) | Error::Config(_) => {}
         }
     }
@@ -244,17 +320,28 @@ impl Shared {
 #[derive(Clone)]
 pub(crate) struct StageCx {
     pub(crate) name: Arc<str>,
+    id: StageId,
     shared: Arc<Shared>,
+}
+
+/// How a task body failed: with any error (named after the task), or with
+/// an error that already names its stage.
+pub(crate) enum Failure {
+    Unnamed(BoxError),
+    Named(Error),
 }
 
 impl StageCx {
     /// Reports an error under the scope's policy: fail fast cancels the
     /// scope, collect-errors records it and the stage keeps going.
     pub(crate) fn report(&self, source: BoxError) {
-        self.shared.record(Error::Failed {
-            stage: self.name.clone(),
-            source,
-        });
+        self.shared.record(
+            Some(self.id),
+            Error::Failed {
+                stage: self.name.clone(),
+                source,
+            },
+        );
     }
 
     /// Reports an error that may only be the consequence of another
@@ -263,10 +350,19 @@ impl StageCx {
     /// the failure is recorded). It is the scope's outcome only if no stage
     /// reports a failure of its own.
     pub(crate) fn report_consequence(&self, source: BoxError) {
-        self.shared.record_consequence(Error::Failed {
-            stage: self.name.clone(),
-            source,
-        });
+        self.shared.record_consequence(
+            self.id,
+            Error::Failed {
+                stage: self.name.clone(),
+                source,
+            },
+        );
+    }
+
+    /// The engine's view of this stage (its counters), for a stage the
+    /// engine runs.
+    fn engine_stage(&self, kind: &'static str) -> Arc<Stage> {
+        Stage::with_id(self.id, kind, self.name.clone())
     }
 
     /// The scope's context.
@@ -345,15 +441,47 @@ impl Scope {
     ///     assert!(n < 2, "too big");
     ///     n
     /// });
-    /// stage::for_each(&scope, out, |_| {});
+    /// let _sink = stage::for_each(&scope, out, |_| {});
     /// let err = scope.wait().await.unwrap_err();
     /// assert_eq!(err.stage(), Some("explode"));
     /// assert!(err.to_string().contains("too big"));
     /// # }
     /// ```
-    pub fn named(&self, name: impl Into<Arc<str>>) -> Scope {
+    pub fn named(&self, name: impl Into<Arc<str>>) -> ScopeView {
         let mut view = self.view();
-        view.name = Some(name.into());
+        view.scope.name = Some(name.into());
+        view.scope.id = Some(StageId::next());
+        view
+    }
+
+    /// A view building `stage`: its tasks are named after it and counted
+    /// under its id (what the `weir` builder uses for its graph's nodes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::engine::Stage;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let pool = Stage::new("worker_pool", "fetch");
+    /// let jobs = stage::generate(&scope, 0..4);
+    /// let done = stage::worker_pool(&scope.stage(&pool), jobs, 2, |n| async move {
+    ///     Ok::<_, std::io::Error>(n)
+    /// });
+    /// let _sink = stage::for_each(&scope, done.unwrap(), |_| {});
+    /// let stats = scope.stats();
+    /// scope.wait().await.unwrap();
+    /// assert_eq!(stats.by_id(pool.id()).unwrap().name, "fetch");
+    /// # }
+    /// ```
+    pub fn stage(&self, stage: &Stage) -> ScopeView {
+        let mut view = self.view();
+        view.scope.name = Some(stage.name());
+        view.scope.id = Some(stage.id());
         view
     }
 
@@ -373,19 +501,32 @@ impl Scope {
     /// assert_eq!(nums.capacity(), Some(4));
     /// # }
     /// ```
-    pub fn with_capacity(&self, capacity: usize) -> Scope {
+    pub fn with_capacity(&self, capacity: usize) -> ScopeView {
         let mut view = self.view();
-        view.capacity = Some(capacity);
+        view.scope.capacity = Some(capacity);
         view
     }
 
-    fn view(&self) -> Scope {
-        Scope {
-            shared: self.shared.clone(),
-            tasks: self.tasks.clone(),
-            name: self.name.clone(),
-            capacity: self.capacity,
-            owner: false,
+    /// A view named `name` building the same stage as this one (same id;
+    /// a fresh one if this is the scope itself).
+    pub(crate) fn renamed(&self, name: Arc<str>) -> ScopeView {
+        let mut view = self.view();
+        view.scope.name = Some(name);
+        view
+    }
+
+    /// A view with this scope's options, and the same stage id (a fresh
+    /// one if this is the scope itself).
+    fn view(&self) -> ScopeView {
+        ScopeView {
+            scope: Scope {
+                shared: self.shared.clone(),
+                tasks: self.tasks.clone(),
+                name: self.name.clone(),
+                capacity: self.capacity,
+                id: Some(self.id.unwrap_or_else(StageId::next)),
+                owner: false,
+            },
         }
     }
 
@@ -472,7 +613,7 @@ impl Scope {
     /// # async fn main() {
     /// let scope = Scope::new(&Context::background());
     /// let endless = stage::generate(&scope, 0u64..);
-    /// stage::for_each(&scope, endless, |_| {});
+    /// let _sink = stage::for_each(&scope, endless, |_| {});
     /// scope.cancel();
     /// assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     /// # }
@@ -545,11 +686,10 @@ impl Scope {
     pub fn wait(self) -> Wait {
         Wait {
             inner: Box::pin(async move {
-                let mut scope = self;
-                // Whatever handle waits owns the outcome: if this future is
-                // dropped part-way (even from a view), the scope is cancelled
-                // and its tasks aborted.
-                scope.owner = true;
+                // Only the owner can wait (a view can't be moved out of
+                // its `ScopeView`): if this future is dropped part-way, the
+                // scope is cancelled and its tasks aborted.
+                let scope = self;
                 loop {
                     let mut set = std::mem::take(&mut *scope.lock_tasks());
                     if set.is_empty() {
@@ -560,10 +700,13 @@ impl Scope {
                             if e.is_panic() {
                                 // Our task wrapper catches user panics; this is
                                 // a bug of ours, but still must not be lost.
-                                scope.shared.record(Error::Panicked {
-                                    stage: "<scope>".into(),
-                                    message: panic_message(&*e.into_panic()),
-                                });
+                                scope.shared.record(
+                                    None,
+                                    Error::Panicked {
+                                        stage: "<scope>".into(),
+                                        message: panic_message(&*e.into_panic()),
+                                    },
+                                );
                             }
                         }
                     }
@@ -591,7 +734,8 @@ impl Scope {
     /// let scope = Scope::new(&Context::background());
     /// scope.named("fetch").spawn(async { Err::<(), _>("connection refused") });
     /// let err = scope.wait().await.unwrap_err();
-    /// assert_eq!(err.to_string(), "stage `fetch` failed: connection refused");
+    /// assert_eq!(err.to_string(), "stage `fetch` failed");
+    /// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "connection refused");
     /// # }
     /// ```
     #[track_caller]
@@ -602,6 +746,42 @@ impl Scope {
     {
         self.spawn_stage("task", Role::Stage, |_| async move {
             future.await.map_err(Into::into)
+        });
+    }
+
+    /// Spawns a task whose errors already say which stage failed (a
+    /// [`weir_stage::Error`](Error) rather than any error): it is reported
+    /// as it is, not wrapped. This is how a task running several fused
+    /// stages, or stages of its own, reports which one failed. A panic is
+    /// reported naming the task (the view's name, or `task#N`).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, like [`tokio::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{Error, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// scope.named("segment").spawn_task(async {
+    ///     Err(Error::Failed { stage: "parse".into(), source: "bad digit".into() })
+    /// });
+    /// let err = scope.wait().await.unwrap_err();
+    /// assert_eq!(err.stage(), Some("parse"));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_task<F>(&self, future: F)
+    where
+        F: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        self.spawn_raw("task", Role::Stage, |_| async move {
+            future.await.map_err(Failure::Named)
         });
     }
 
@@ -677,13 +857,78 @@ impl Scope {
     /// scope drops it wherever it waits. A [`Role::Source`] also stops, as a
     /// success, on [`Scope::shutdown`].
     #[track_caller]
-    pub(crate) fn spawn_stage<B, F>(&self, kind: &str, role: Role, body: B) -> Arc<str>
+    pub(crate) fn spawn_stage<B, F>(&self, kind: &'static str, role: Role, body: B) -> Arc<str>
     where
         B: FnOnce(StageCx) -> F,
         F: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
+        self.spawn_raw(kind, role, |cx| {
+            let body = body(cx);
+            async move { body.await.map_err(Failure::Unnamed) }
+        })
+    }
+
+    /// Runs a fusible step over `input` in a task of its own: the door
+    /// behind `stage::map` and the other step stages.
+    #[track_caller]
+    pub(crate) fn spawn_step<T, S>(&self, input: Receiver<T>, step: S) -> Receiver<S::Out>
+    where
+        T: Send + 'static,
+        S: Step<T>,
+    {
+        let (tx, rx) = self.channel();
+        self.spawn_raw(S::KIND, Role::Stage, move |cx| {
+            let stage = cx.engine_stage(S::KIND);
+            let fused = Fused::new(Box::new(RecvSource::new(input)), step, stage.clone());
+            let fused = if cx.shared.collect {
+                let cx = cx.clone();
+                fused.keep_going(Arc::new(move |e| cx.report(e)))
+            } else {
+                fused
+            };
+            async move {
+                run_into(Box::new(fused), tx, &stage)
+                    .await
+                    .map_err(Failure::Named)
+            }
+        });
+        rx
+    }
+
+    /// Runs a sink step over `input` in a task of its own: the door behind
+    /// `stage::fold` and the other sink stages.
+    #[track_caller]
+    pub(crate) fn spawn_sink<T, K>(&self, input: Receiver<T>, sink: K) -> SinkOutput<K::Output>
+    where
+        T: Send + 'static,
+        K: SinkStep<T>,
+    {
+        let (done, output) = SinkOutput::channel();
+        self.spawn_raw(K::KIND, Role::Stage, move |cx| async move {
+            let result = run_sink(
+                Box::new(RecvSource::new(input)),
+                sink,
+                &cx.engine_stage(K::KIND),
+            )
+            .await
+            .map_err(Failure::Named)?;
+            let _ = done.send(result);
+            Ok(())
+        });
+        output
+    }
+
+    #[track_caller]
+    fn spawn_raw<B, F>(&self, kind: &'static str, role: Role, body: B) -> Arc<str>
+    where
+        B: FnOnce(StageCx) -> F,
+        F: Future<Output = Result<(), Failure>> + Send + 'static,
+    {
+        let id = self.id.unwrap_or_else(StageId::next);
+        let name = self.stage_name(kind);
         let cx = StageCx {
-            name: self.stage_name(kind),
+            name: name.clone(),
+            id,
             shared: self.shared.clone(),
         };
         let name = cx.name.clone();
@@ -706,22 +951,26 @@ impl Scope {
             match outcome {
                 None => shared.interrupted.store(true, Ordering::Release),
                 Some(Ok(Ok(()))) => {}
-                Some(Ok(Err(source))) => shared.record(match source.downcast::<Error>() {
-                    // A task that already names its stage (a fused segment of
-                    // several stages, say) is reported as it says.
-                    Ok(error) => *error,
-                    Err(source) => Error::Failed {
+                // A task that already names its stage (a fused segment of
+                // several stages, say) is reported as it says.
+                Some(Ok(Err(Failure::Named(error)))) => shared.record(Some(cx.id), error),
+                Some(Ok(Err(Failure::Unnamed(source)))) => shared.record(
+                    Some(cx.id),
+                    Error::Failed {
                         stage: cx.name,
                         source,
                     },
-                }),
-                Some(Err(payload)) => shared.record(Error::Panicked {
-                    stage: cx.name,
-                    message: panic_message(&*payload),
-                }),
+                ),
+                Some(Err(payload)) => shared.record(
+                    Some(cx.id),
+                    Error::Panicked {
+                        stage: cx.name,
+                        message: panic_message(&*payload),
+                    },
+                ),
             }
         };
-        let task = self.shared.stats.cell(&name).track(task);
+        let task = self.shared.stats.cell(id, &name).track(task);
         #[cfg(feature = "tracing")]
         let task =
             tracing::Instrument::instrument(task, tracing::info_span!("stage", name = %name));
@@ -752,7 +1001,6 @@ impl fmt::Debug for Scope {
             .field("name", &self.name)
             .field("capacity", &self.capacity.unwrap_or(self.shared.capacity))
             .field("cancelled", &self.shared.ctx.is_cancelled())
-            .field("owner", &self.owner)
             .finish_non_exhaustive()
     }
 }

@@ -4,6 +4,7 @@ use std::ops::Mul;
 
 use weir_core::chan::Receiver;
 
+use crate::engine::{Faults, Step};
 use crate::scope::Scope;
 
 /// Squares every item: the seed's `square` stage, a thin specialisation of
@@ -35,5 +36,32 @@ pub fn square<T>(scope: &Scope, input: Receiver<T>) -> Receiver<T>
 where
     T: Mul<Output = T> + Copy + Send + 'static,
 {
-    crate::map::map_as(scope, "square", input, |n| n * n)
+    scope.spawn_step(input, Square)
+}
+
+/// The [`square`] step: `n * n` for every item of a batch. What both
+/// [`stage::square`](square) and the builder's `Flow::square` run.
+///
+/// # Examples
+///
+/// ```
+/// use weir_stage::engine::{Faults, Square, Step};
+///
+/// let mut out = Vec::new();
+/// Square.step(vec![2, 3].drain(..), &mut out, &mut Faults::fail_fast());
+/// assert_eq!(out, [4, 9]);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Square;
+
+impl<T> Step<T> for Square
+where
+    T: Mul<Output = T> + Copy + Send + 'static,
+{
+    type Out = T;
+    const KIND: &'static str = "square";
+
+    fn step(&mut self, input: std::vec::Drain<'_, T>, out: &mut Vec<T>, _: &mut Faults) {
+        out.extend(input.map(|n| n * n));
+    }
 }

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::engine::StageId;
+
 /// A live view of the statistics of every stage of a [`Scope`]: what
 /// [`Scope::stats`] returns. Cheap to clone; it does not keep the scope or
 /// its stages alive, and keeps reporting after they ended.
@@ -55,10 +57,11 @@ struct Registry {
 }
 
 /// The stages in the order they were first spawned, and an index by name.
-type Stages = (Vec<Arc<Cell>>, HashMap<Arc<str>, usize>);
+type Stages = (Vec<Arc<Cell>>, HashMap<StageId, usize>);
 
 /// One stage's counters, shared by its tasks.
 pub(crate) struct Cell {
+    id: StageId,
     name: Arc<str>,
     tasks: AtomicUsize,
     running: AtomicUsize,
@@ -77,7 +80,9 @@ impl ScopeStats {
         stages.0.iter().map(|cell| cell.snapshot()).collect()
     }
 
-    /// A snapshot of the stage called `name`, if a task of it was spawned.
+    /// A snapshot of the first stage called `name`, if a task of it was
+    /// spawned. Names may repeat; [`by_id`](ScopeStats::by_id) finds one
+    /// stage for sure.
     ///
     /// # Examples
     ///
@@ -98,17 +103,43 @@ impl ScopeStats {
     /// ```
     pub fn stage(&self, name: &str) -> Option<StageStats> {
         let stages = self.lock();
-        let i = *stages.1.get(name)?;
+        let cell = stages.0.iter().find(|c| &*c.name == name)?;
+        Some(cell.snapshot())
+    }
+
+    /// The statistics of the stage with id `id`, if it has spawned a task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let view = scope.named("numbers");
+    /// let nums = stage::generate(&view, 0..3);
+    /// let _sink = stage::for_each(&scope, nums, |_| {});
+    /// let stats = scope.stats();
+    /// scope.wait().await.unwrap();
+    /// assert_eq!(stats.by_id(view.id()).unwrap().tasks, 1);
+    /// # }
+    /// ```
+    pub fn by_id(&self, id: StageId) -> Option<StageStats> {
+        let stages = self.lock();
+        let i = *stages.1.get(&id)?;
         Some(stages.0[i].snapshot())
     }
 
     /// The counters of the stage called `name`, made on first use.
-    pub(crate) fn cell(&self, name: &Arc<str>) -> Arc<Cell> {
+    pub(crate) fn cell(&self, id: StageId, name: &Arc<str>) -> Arc<Cell> {
         let mut stages = self.lock();
-        if let Some(&i) = stages.1.get(name) {
+        if let Some(&i) = stages.1.get(&id) {
             return Arc::clone(&stages.0[i]);
         }
         let cell = Arc::new(Cell {
+            id,
             name: Arc::clone(name),
             tasks: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
@@ -117,13 +148,16 @@ impl ScopeStats {
         });
         let i = stages.0.len();
         stages.0.push(Arc::clone(&cell));
-        stages.1.insert(Arc::clone(name), i);
+        stages.1.insert(id, i);
         cell
     }
 
     /// Counts an error against the stage called `name`.
-    pub(crate) fn error(&self, name: &Arc<str>) {
-        self.cell(name).errors.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn error(&self, id: StageId) {
+        let stages = self.lock();
+        if let Some(&i) = stages.1.get(&id) {
+            stages.0[i].errors.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Stages> {
@@ -143,6 +177,7 @@ impl fmt::Debug for ScopeStats {
 impl Cell {
     fn snapshot(&self) -> StageStats {
         StageStats {
+            id: self.id,
             name: self.name.to_string(),
             tasks: self.tasks.load(Ordering::Relaxed),
             running: self.running.load(Ordering::Relaxed),
@@ -170,6 +205,8 @@ impl Cell {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StageStats {
+    /// The stage's identity (two stages may share a name, never an id).
+    pub id: StageId,
     /// The stage's name, as in errors (`map#2`, or the name given with
     /// [`Scope::named`](crate::Scope::named)).
     pub name: String,

@@ -109,7 +109,7 @@ async fn a_panic_in_clone_names_the_stage() {
     let input = stage::generate(&scope, (0..10).map(Fragile));
     let branches = stage::broadcast(&scope.named("tee"), input, 2).unwrap();
     for b in branches {
-        stage::for_each(&scope, b, drop);
+        let _sink = stage::for_each(&scope, b, drop);
     }
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {

@@ -11,9 +11,9 @@ use weir_stage::testing::{
 };
 use weir_stage::{self as stage, Scope};
 
-/// How many items a stage takes from its input at once (the crate's
-/// internal batch size): a stage may hold one batch besides its channel.
-const BATCH: usize = 64;
+/// How many items a stage takes from its input at once (the engine's one
+/// batch size): a stage may hold one batch besides its channel.
+use weir_stage::engine::BATCH;
 
 /// Items alive anywhere in the pipeline (the ledger's live count).
 fn alive(ledger: &Ledger) -> usize {

@@ -80,7 +80,7 @@ async fn a_panic_in_the_predicate_names_the_stage() {
         assert!(*n < 3, "boom at {n}");
         true
     });
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("filter#"), "{stage}");

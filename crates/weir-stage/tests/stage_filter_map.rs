@@ -85,7 +85,7 @@ async fn a_panic_in_f_names_the_stage() {
         assert!(n < 3, "boom at {n}");
         Some(n)
     });
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("filter_map#"), "{stage}");

@@ -101,7 +101,7 @@ async fn a_panic_in_the_iterator_names_the_stage() {
     let out = stage::flat_map(&scope, nums, |n: i32| {
         (0..n).inspect(|&i| assert!(i < 3, "boom at {i}"))
     });
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("flat_map#"), "{stage}");

@@ -89,3 +89,13 @@ async fn dropping_its_output_does_not_stop_it() {
     );
     baseline.assert_settled().await;
 }
+
+#[tokio::test]
+async fn count_counts_every_item() {
+    let scope = weir_stage::Scope::new(&weir_cancel::Context::background());
+    let nums = weir_stage::generate(&scope, 0..1_000u32);
+    let evens = weir_stage::filter(&scope, nums, |n| n % 2 == 0);
+    let n = weir_stage::count(&scope, evens);
+    scope.wait().await.unwrap();
+    assert_eq!(n.await, Ok(500));
+}

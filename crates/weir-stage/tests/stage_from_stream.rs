@@ -93,7 +93,7 @@ async fn a_panic_in_the_stream_names_the_stage() {
         assert!(n < 3, "boom at {n}");
         n
     });
-    stage::for_each(&scope, stage::from_stream(&scope, items), |_| {});
+    let _sink = stage::for_each(&scope, stage::from_stream(&scope, items), |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("from_stream#"), "{stage}");

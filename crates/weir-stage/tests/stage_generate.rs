@@ -46,7 +46,7 @@ async fn a_slow_reader_holds_it_back() {
     }
     // One batch taken from the iterator, of which 4 fit in the channel.
     assert!(
-        pulled.load(Ordering::Relaxed) <= 64 + 4,
+        pulled.load(Ordering::Relaxed) <= weir_stage::engine::BATCH + 4,
         "memory stays bounded"
     );
     scope.cancel();
@@ -105,7 +105,7 @@ async fn a_panic_in_the_iterator_names_the_stage() {
     let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, (0..10).inspect(|&n| assert!(n < 3, "boom at {n}")));
-    stage::for_each(&scope, nums, |_| {});
+    let _sink = stage::for_each(&scope, nums, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("generate#"), "{stage}");

@@ -69,7 +69,7 @@ async fn a_panic_in_f_names_the_stage() {
     let scope = Scope::new(&Context::background());
     let nums = stage::generate(&scope, 0..10);
     let out = stage::inspect(&scope, nums, |n: &i32| assert!(*n < 3, "boom at {n}"));
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("inspect#"), "{stage}");

@@ -82,7 +82,7 @@ async fn a_panic_in_f_names_the_stage() {
         assert!(n < 3, "boom at {n}");
         n
     });
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("map#"), "{stage}");
@@ -91,4 +91,18 @@ async fn a_panic_in_f_names_the_stage() {
         other => panic!("unexpected: {other:?}"),
     }
     baseline.assert_settled().await;
+}
+
+#[tokio::test]
+async fn scan_numbers_items_across_batches() {
+    let scope = Scope::new(&Context::background());
+    let nums = stage::generate(&scope, 0..2_000u32);
+    let numbered = stage::scan(&scope, nums, 0u32, |i, n| {
+        *i += 1;
+        (*i, n)
+    });
+    let all = stage::collect::<_, Vec<_>>(&scope, numbered);
+    scope.wait().await.unwrap();
+    let all = all.await.unwrap();
+    assert!(all.iter().all(|&(i, n)| i == n + 1), "numbered in order");
 }

@@ -201,7 +201,7 @@ async fn a_panic_in_a_future_names_the_stage() {
         n
     })
     .unwrap();
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("map_concurrent#"), "{stage}");
@@ -221,7 +221,7 @@ async fn a_panic_in_f_names_the_stage() {
         async move { n }
     })
     .unwrap();
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     let err = scope.wait().await.unwrap_err();
     assert_eq!(err.to_string(), "stage `prepare` panicked: bad item");
 }

@@ -186,7 +186,7 @@ async fn a_panic_in_a_future_names_the_stage() {
         n
     })
     .unwrap();
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     let err = scope.wait().await.unwrap_err();
     assert_eq!(err.to_string(), "stage `lookup` panicked: boom at 4");
     baseline.assert_settled().await;

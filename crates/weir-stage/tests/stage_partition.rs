@@ -89,7 +89,7 @@ async fn a_panic_in_key_fn_names_the_stage() {
     })
     .unwrap();
     for b in branches {
-        stage::for_each(&scope, b, |_| {});
+        let _sink = stage::for_each(&scope, b, |_| {});
     }
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
@@ -108,7 +108,7 @@ async fn items_for_a_dropped_branch_fail_the_stage() {
     let input = stage::generate(&scope, keyed(100, 50));
     let mut branches = stage::partition(&scope.named("shard"), input, 2, |&(key, _)| key).unwrap();
     drop(branches.pop());
-    stage::for_each(&scope, branches.pop().unwrap(), |_| {});
+    let _sink = stage::for_each(&scope, branches.pop().unwrap(), |_| {});
     match scope.wait().await {
         Err(Error::Failed { stage, source }) => {
             assert_eq!(&*stage, "shard");

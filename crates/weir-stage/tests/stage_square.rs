@@ -88,7 +88,7 @@ async fn overflow_in_a_debug_build_is_a_panic_naming_the_stage() {
     let baseline = TaskBaseline::take();
     let scope = Scope::new(&Context::background());
     let squares = stage::square(&scope, stage::generate(&scope, [2u8, 200]));
-    stage::for_each(&scope, squares, |_| {});
+    let _sink = stage::for_each(&scope, squares, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("square#"), "{stage}");

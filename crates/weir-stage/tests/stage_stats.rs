@@ -77,3 +77,26 @@ async fn aborted_tasks_stop_counting_as_running() {
         .iter()
         .all(|s| s.running == 0 && s.tasks == 1));
 }
+
+#[tokio::test]
+async fn two_stages_with_the_same_name_keep_their_own_stats() {
+    let scope = Scope::builder(&Context::background())
+        .collect_errors()
+        .build();
+    let stats = scope.stats();
+    let (a, b) = (scope.named("twin"), scope.named("twin"));
+    let nums = stage::generate(&scope, 0..10u32);
+    let first = stage::try_map(&a, nums, |n: u32| if n == 3 { Err("three") } else { Ok(n) });
+    let second = stage::map(&b, first, |n| n + 1);
+    let _all = stage::collect::<_, Vec<_>>(&scope, second);
+    assert!(scope.wait().await.is_err());
+    assert_ne!(a.id(), b.id());
+    let (a, b) = (stats.by_id(a.id()).unwrap(), stats.by_id(b.id()).unwrap());
+    assert_eq!((a.name.as_str(), b.name.as_str()), ("twin", "twin"));
+    assert_eq!(
+        (a.errors, b.errors),
+        (1, 0),
+        "one error, on the first twin only"
+    );
+    assert_eq!((a.tasks, b.tasks), (1, 1));
+}

@@ -159,7 +159,7 @@ async fn a_panic_in_the_future_names_the_stage() {
         assert!(n < 3, "boom at {n}");
         n
     });
-    stage::for_each(&scope, out, |_| {});
+    let _sink = stage::for_each(&scope, out, |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("then#"), "{stage}");

@@ -108,7 +108,7 @@ async fn a_panic_while_iterating_names_the_stage() {
         &scope,
         [(0..10).inspect(|&i| assert!(i < 3, "boom at {i}"))],
     );
-    stage::for_each(&scope, stage::unbatch(&scope, batches), |_| {});
+    let _sink = stage::for_each(&scope, stage::unbatch(&scope, batches), |_| {});
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("unbatch#"), "{stage}");

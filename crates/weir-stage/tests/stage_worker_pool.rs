@@ -304,7 +304,7 @@ async fn a_failing_job_fails_the_pool_by_default() {
         }
     })
     .unwrap();
-    stage::for_each(&scope, results, drop);
+    let _sink = stage::for_each(&scope, results, drop);
     match scope.wait().await {
         Err(Error::Failed { stage, source }) => {
             assert_eq!(&*stage, "parse");
@@ -325,7 +325,7 @@ async fn a_panicking_job_is_a_panic_naming_the_pool() {
         Ok::<_, Io>(n)
     })
     .unwrap();
-    stage::for_each(&scope, results, drop);
+    let _sink = stage::for_each(&scope, results, drop);
     match scope.wait().await {
         Err(Error::Panicked { stage, message }) => {
             assert!(stage.starts_with("worker_pool#"), "{stage}");
@@ -463,9 +463,10 @@ async fn a_closed_dead_letter_channel_falls_back_to_failing() {
             }
         })
         .unwrap();
-    stage::for_each(&scope, results, drop);
+    let _sink = stage::for_each(&scope, results, drop);
     let err = scope.wait().await.unwrap_err();
-    assert_eq!(err.to_string(), "stage `p` failed: lost");
+    assert_eq!(err.to_string(), "stage `p` failed");
+    assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "lost");
 }
 
 #[tokio::test(start_paused = true)]

@@ -159,6 +159,30 @@ async fn dropping_a_run_handle_leaves_no_task_alive() {
     no_task_left(baseline).await;
 }
 
+/// What the rustdoc of `RunHandle::join` (and docs/guide.md,
+/// docs/observability.md, docs/cancel-safety.md) say: a `join` future
+/// dropped after it was polled cancels the pipeline, and no task is left.
+#[tokio::test(flavor = "current_thread")]
+async fn dropping_a_polled_join_cancels_the_pipeline() {
+    for timeout in [None, Some(Duration::from_secs(3600))] {
+        let baseline = alive();
+        let p = Pipeline::new(&Context::background());
+        let (seen, sink) = endless(&p);
+        let run = sink.run();
+        let mut join = Box::pin(match timeout {
+            None => run.join(),
+            Some(t) => run.join_timeout(t),
+        });
+        assert!(weir::testing::poll_once(&mut join.as_mut())
+            .await
+            .is_pending());
+        until("items flow", || seen.load(Ordering::Relaxed) > 0).await;
+        drop(join);
+        no_task_left(baseline).await;
+        assert!(p.metrics().stages.iter().all(|s| !s.running));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_a_run_handle_leaves_no_task_alive_multi_thread() {
     let baseline = alive();
@@ -300,7 +324,7 @@ async fn join_timeout_names_a_stuck_stage_before_a_channel() {
     if let Error::Stuck { diagnosis, .. } = &err {
         // The edge out of the stuck stage is listed with its queue.
         assert!(
-            diagnosis.edges.iter().any(|(from, ..)| from == "spin"),
+            diagnosis.edges.iter().any(|e| e.from == "spin"),
             "{diagnosis}"
         );
     }

@@ -160,9 +160,11 @@ async fn a_try_map_error_names_the_stage_and_keeps_the_source() {
         .await
         .unwrap_err();
     assert_eq!(err.stage(), Some("parse"));
+    assert_eq!(err.to_string(), "stage `parse` failed");
     assert_eq!(
-        err.to_string(),
-        "stage `parse` failed: invalid digit found in string"
+        report(&err),
+        "stage `parse` failed: invalid digit found in string",
+        "a reporter walking the sources prints the cause once"
     );
     match err {
         Error::Stage(StageError::Failed { stage, source }) => {
@@ -435,4 +437,63 @@ async fn the_first_error_wins() {
         .await
         .unwrap_err();
     assert_eq!(err.stage(), Some("first"));
+}
+
+/// What an error reporter (anyhow, eyre, a `main` returning an error)
+/// prints: the error, then each source.
+fn report(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        out.push_str(&format!(": {e}"));
+        source = e.source();
+    }
+    out
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_error_reports_its_cause_once() {
+    let failed = pipeline()
+        .source(["x"])
+        .try_map(str::parse::<u32>)
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    let ctx = weir::cancel::Context::background();
+    let p = weir::pipeline::Pipeline::new(&ctx);
+    p.cancel();
+    let cancelled = p.source(0u64..).for_each(drop).await.unwrap_err();
+    let panicked = pipeline()
+        .source([1])
+        .map(|_: i32| -> i32 { panic!("boom") })
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    for (err, cause) in [
+        (&failed, "invalid digit found in string"),
+        (&cancelled, "context canceled"),
+        (&panicked, "boom"),
+    ] {
+        let report = report(err);
+        assert_eq!(report.matches(cause).count(), 1, "{report}");
+    }
+}
+
+#[test]
+fn multiple_errors_display_without_panicking_even_when_empty() {
+    assert_eq!(StageError::Multiple(vec![]).to_string(), "no stage failed");
+    let two = StageError::Multiple(vec![
+        StageError::Failed {
+            stage: "a".into(),
+            source: "bad".into(),
+        },
+        StageError::Panicked {
+            stage: "b".into(),
+            message: "boom".into(),
+        },
+    ]);
+    assert_eq!(
+        two.to_string(),
+        "2 stages failed; first: stage `a` failed: bad"
+    );
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use weir::cancel::Context;
-use weir::pipeline::{Diagnosis, Metrics, Pipeline, StageMetrics};
+use weir::pipeline::{Diagnosis, EdgeState, Metrics, Pipeline, StageMetrics};
 use weir::testing::settle;
 
 fn stage<'m>(m: &'m Metrics, name: &str) -> &'m StageMetrics {
@@ -142,6 +142,41 @@ async fn a_failing_worker_pool_counts_its_error() {
     assert_eq!(stage(&p.metrics(), "pool").errors, 1);
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn two_stages_with_the_same_name_keep_their_own_counters() {
+    let p = Pipeline::new(&Context::background());
+    let err = p
+        .source(0..10u64)
+        .worker_pool(2, |n| async move { Ok::<_, std::io::Error>(n) })
+        .named("twin")
+        .filter(|n| n % 2 == 0)
+        .named("twin")
+        .worker_pool(2, |n| async move {
+            if n == 4 {
+                Err("job 4 failed")
+            } else {
+                Ok(n)
+            }
+        })
+        .named("twin")
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    assert_eq!(err.stage(), Some("twin"));
+    let m = p.metrics();
+    let twins: Vec<_> = m.stages.iter().filter(|s| s.name == "twin").collect();
+    assert_eq!(twins.len(), 3);
+    let ids: std::collections::HashSet<_> = twins.iter().map(|s| s.id).collect();
+    assert_eq!(ids.len(), 3, "three stages, three ids");
+    let kinds_errors: Vec<_> = twins.iter().map(|s| (s.kind, s.errors)).collect();
+    assert_eq!(
+        kinds_errors,
+        [("worker_pool", 0), ("filter", 0), ("worker_pool", 1)],
+        "the error is counted on the failing pool only"
+    );
+    assert_eq!((twins[0].items_in, twins[1].items_in), (10, 10));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fused_edges_have_no_queue_and_channel_edges_do() {
     let p = ran().await;
@@ -186,7 +221,7 @@ async fn mermaid_draws_fused_edges_dashed_and_channels_solid() {
     ] {
         assert!(chart.contains(fused), "missing `{fused}` in\n{chart}");
     }
-    for channel in ["s2 -->|\"0/7\"| s3", "s3 -->|\"0/7\"| s4"] {
+    for channel in ["s2 -->|\"0/7 peak ", "s3 -->|\"0/7 peak "] {
         assert!(chart.contains(channel), "missing `{channel}` in\n{chart}");
     }
     assert_eq!(chart.matches("-.->").count(), 3, "{chart}");
@@ -205,7 +240,7 @@ async fn dot_draws_fused_edges_dashed_and_channels_solid() {
         assert!(dot.contains(&line), "missing `{line}` in\n{dot}");
     }
     for channel in ["s2 -> s3", "s3 -> s4"] {
-        let line = format!("{channel} [label=\"0/7\"];");
+        let line = format!("{channel} [label=\"0/7 peak ");
         assert!(dot.contains(&line), "missing `{line}` in\n{dot}");
     }
     assert_eq!(dot.matches("style=dashed").count(), 3, "{dot}");
@@ -338,11 +373,11 @@ fn diagnosis_display() {
     let mut d = none.clone();
     d.running = vec!["spin".into(), "pool".into()];
     d.edges = vec![
-        ("gen".into(), "spin".into(), 4, Some(4)),
-        ("spin".into(), "pool".into(), 0, Some(4)),
-        ("pool".into(), "sink".into(), 2, Some(4)),
-        ("side".into(), "sink".into(), 3, None),
-        ("idle".into(), "sink".into(), 0, None),
+        EdgeState::new("gen", "spin", 4, Some(4)),
+        EdgeState::new("spin", "pool", 0, Some(4)),
+        EdgeState::new("pool", "sink", 2, Some(4)),
+        EdgeState::new("side", "sink", 3, None),
+        EdgeState::new("idle", "sink", 0, None),
     ];
     assert_eq!(
         d.to_string(),
@@ -355,6 +390,39 @@ fn diagnosis_display() {
     );
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_finished_runs_graph_shows_each_channels_peak_and_explains_its_labels() {
+    let p = Pipeline::with_capacity(&Context::background(), 7);
+    p.source(0..1_000u64)
+        .named("gen")
+        .worker_pool(2, |n| async move { Ok::<_, std::io::Error>(n) })
+        .named("pool")
+        .for_each(drop)
+        .await
+        .unwrap();
+    let m = p.metrics();
+    let peaks: Vec<_> = m
+        .edges
+        .iter()
+        .map(|e| (e.from.as_str(), e.len, e.peak))
+        .collect();
+    assert_eq!(peaks.len(), 2, "{m:?}");
+    for (from, len, peak) in peaks {
+        assert_eq!(len, Some(0), "{from}: drained");
+        let peak = peak.unwrap();
+        assert!((1..=7).contains(&peak), "{from}: peak {peak} of 7");
+    }
+    let chart = p.to_mermaid();
+    assert!(
+        chart.contains("%% solid edge `now/capacity peak P`"),
+        "{chart}"
+    );
+    assert!(!chart.contains("peak 0"), "{chart}");
+    let dot = p.to_dot();
+    assert!(dot.contains("// dashed edge `fused`"), "{dot}");
+    assert!(dot.contains("[label=\"0/7 peak "), "{dot}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnosis_of_a_finished_run_lists_its_channels_only() {
     let m = ran().await.metrics();
@@ -363,7 +431,7 @@ async fn diagnosis_of_a_finished_run_lists_its_channels_only() {
     let edges: Vec<(&str, &str)> = d
         .edges
         .iter()
-        .map(|(from, to, ..)| (from.as_str(), to.as_str()))
+        .map(|e| (e.from.as_str(), e.to.as_str()))
         .collect();
     assert_eq!(edges, [("evens", "pool"), ("pool", "fours")]);
     assert_eq!(

@@ -269,7 +269,7 @@ impl<T> WorkerPool<T> {
             }
         }
         let name = scope.stage_name("worker_pool");
-        let scope = scope.named(name.clone());
+        let scope = scope.renamed(name.clone());
         let (results, rx) = match self.capacity {
             Some(capacity) => scope.with_capacity(capacity).channel(),
             None => scope.channel(),

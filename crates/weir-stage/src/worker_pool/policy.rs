@@ -76,7 +76,7 @@ impl<T> Policy<T> {
     ///     .on_error(Policy::fail())
     ///     .spawn(&scope.named("parse"), jobs, |s| async move { s.parse::<u8>() })
     ///     .unwrap();
-    /// stage::for_each(&scope, parsed, drop);
+    /// let _sink = stage::for_each(&scope, parsed, drop);
     /// let err = scope.wait().await.unwrap_err();
     /// assert!(matches!(&err, Error::Failed { stage, .. } if &**stage == "parse"));
     /// # }

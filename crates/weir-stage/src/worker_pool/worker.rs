@@ -11,7 +11,7 @@ use weir_core::chan::{Receiver, Sender, TryRecvError};
 use super::handle::{Control, Grow, Slot};
 use super::policy::{Backoff, Kind};
 use crate::error::{panic_message, BoxError, Message};
-use crate::scope::{Role, Scope, StageCx};
+use crate::scope::{Role, ScopeView, StageCx};
 
 /// What the workers share. The last worker to end drops it, and with it
 /// the results sender (closing the results) and the jobs receiver.
@@ -27,7 +27,7 @@ pub(super) struct Pool<T, U, F> {
     pub(super) policy: Kind<T>,
     pub(super) control: Arc<Control>,
     /// A view of the scope named after the pool: workers report under it.
-    pub(super) scope: Scope,
+    pub(super) scope: ScopeView,
 }
 
 /// A worker sends its results on when this many are ready…

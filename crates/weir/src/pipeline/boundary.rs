@@ -5,7 +5,7 @@ use std::hash::Hash;
 use std::sync::PoisonError;
 
 use weir_core::chan::Receiver;
-use weir_stage::{BoxError, ConfigError, Scope};
+use weir_stage::{BoxError, ConfigError, Scope, ScopeView};
 
 use super::flow::{Flow, Segment, Shared};
 use super::graph::NodeId;
@@ -14,7 +14,7 @@ use super::source::{Empty, Slot};
 impl<T: Send + 'static> Flow<T> {
     /// Adds a stage with its own tasks, made by `make` when the pipeline
     /// starts, reading this flow through a channel.
-    fn through<U, M>(self, kind: &'static str, make: M) -> Flow<U>
+    pub(crate) fn through<U, M>(self, kind: &'static str, make: M) -> Flow<U>
     where
         U: Send + 'static,
         M: FnOnce(&Scope, Receiver<T>) -> Result<Receiver<U>, ConfigError> + Send + 'static,
@@ -35,7 +35,7 @@ impl<T: Send + 'static> Flow<T> {
 
     /// Splits this flow into `n` branches with `split`, when the pipeline
     /// starts.
-    fn branches<S>(self, kind: &'static str, n: usize, split: S) -> Vec<Flow<T>>
+    pub(crate) fn branches<S>(self, kind: &'static str, n: usize, split: S) -> Vec<Flow<T>>
     where
         S: FnOnce(&Scope, Receiver<T>) -> Result<Vec<Receiver<T>>, ConfigError> + Send + 'static,
     {
@@ -384,8 +384,9 @@ impl<T: Clone + Send + 'static> Flow<T> {
 }
 
 /// The scope view a stage of node `node` spawns in: named after it.
-fn view(shared: &Shared, scope: &Scope, node: NodeId) -> Scope {
-    scope.named(shared.node_parts(node).0.get())
+/// The scope, building graph node `node`'s stage (its name and id).
+fn view(shared: &Shared, scope: &Scope, node: NodeId) -> ScopeView {
+    scope.stage(&shared.stage(node))
 }
 
 /// Hands a stage's output channel to the flow that reads it.
@@ -398,12 +399,12 @@ fn fill<T: Send + 'static>(shared: &Shared, node: NodeId, slot: &Slot<T>, rx: Re
 }
 
 /// Records a zero count as a configuration error of `node`.
-fn check(shared: &Shared, node: NodeId, n: usize, what: &'static str) {
+pub(crate) fn check(shared: &Shared, node: NodeId, n: usize, what: &'static str) {
     if n == 0 {
-        let label = shared.node_parts(node).0;
+        let stage = shared.stage(node);
         shared.fault_with(move || {
             weir_stage::Error::Config(ConfigError::Zero {
-                stage: label.get(),
+                stage: stage.name(),
                 what,
             })
         });

@@ -1,17 +1,19 @@
 //! [`Pipeline`] and [`Flow`]: building the graph, and the fused stages.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
 
 use weir_cancel::{CancelHandle, Context};
 use weir_core::chan::{self, Receiver};
+use weir_stage::engine::{
+    self, BoxSource, FilterMap, Fused, Inspect, Map, Square, Stage, Step, TryMap,
+};
 use weir_stage::{BoxError, ConfigError, Error, Scope};
 
-use super::graph::{Graph, Label, NodeId};
-use super::metrics::{Counters, Metrics};
-use super::source::{BoxSource, Fused, IterSource, RecvSource, Slot, BATCH};
+use super::graph::{Graph, NodeId};
+use super::metrics::Metrics;
+use super::source::{IterSource, RecvSource, Slot, Stop, StreamSource};
 
 /// A typed pipeline graph under a [`Context`]: Go's pipeline pattern with
 /// the goroutines, channels, `WaitGroup` and `errgroup` handled for you.
@@ -62,6 +64,10 @@ pub(crate) struct Shared {
     /// Flows made and not yet consumed: each is an unconnected output.
     pub(crate) open_flows: AtomicUsize,
     pub(crate) capacity: usize,
+    /// Set when a graceful stop ended a source before its input ended.
+    pub(crate) cut_short: Arc<AtomicBool>,
+    /// Contexts whose end stops the sources gracefully (drain mode).
+    pub(crate) drain: Mutex<Vec<Context>>,
 }
 
 pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
@@ -71,6 +77,14 @@ pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
 pub(crate) type Fault = Box<dyn FnOnce() -> Error + Send>;
 
 impl Shared {
+    /// The graceful stop, as a source fed from outside watches it.
+    pub(crate) fn stop_signal(&self) -> Stop {
+        Stop {
+            signal: self.stop.cancelled_owned(),
+            cut_short: self.cut_short.clone(),
+        }
+    }
+
     pub(crate) fn graph(&self) -> std::sync::MutexGuard<'_, Graph> {
         self.graph.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -93,9 +107,9 @@ impl Shared {
         node
     }
 
-    pub(crate) fn node_parts(&self, node: NodeId) -> (Arc<Label>, Arc<Counters>) {
-        let g = self.graph();
-        (g.node(node).label.clone(), g.node(node).counters.clone())
+    /// The engine's stage behind graph node `node`.
+    pub(crate) fn stage(&self, node: NodeId) -> Arc<Stage> {
+        self.graph().node(node).stage.clone()
     }
 
     pub(crate) fn fault(&self, error: Error) {
@@ -187,6 +201,8 @@ impl Pipeline {
                 deferred: Mutex::new(Vec::new()),
                 open_flows: AtomicUsize::new(0),
                 capacity,
+                cut_short: Arc::default(),
+                drain: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -216,16 +232,15 @@ impl Pipeline {
         I::Item: Send + 'static,
     {
         let node = self.shared.add_stage("source", &[], false);
-        let (label, counters) = self.shared.node_parts(node);
         Flow::new(
             self.shared.clone(),
             Box::new(IterSource {
                 iter: items.into_iter(),
-                label,
-                counters,
+                stage: self.shared.stage(node),
                 stop: self.shared.stop.clone(),
                 ctx: self.shared.ctx.clone(),
                 streak: 0,
+                cut_short: self.shared.cut_short.clone(),
             }),
             node,
         )
@@ -252,7 +267,150 @@ impl Pipeline {
     pub fn from_receiver<T: Send + 'static>(&self, rx: Receiver<T>) -> Flow<T> {
         let node = self.shared.add_stage("receiver", &[], false);
         self.shared.graph().set_output(node, rx.observer());
-        Flow::from_channel(self.shared.clone(), node, Some(rx), None)
+        let src = RecvSource {
+            rx: Some(rx),
+            slot: None,
+            upstream: self.shared.stage(node),
+            stop: Some(self.shared.stop_signal()),
+        };
+        Flow::with_segment(self.shared.clone(), Box::new(src), node, true)
+    }
+
+    /// A source stage reading a [`Stream`] (fed by code outside the
+    /// pipeline): a batch of the items it has ready at a time.
+    ///
+    /// [`shutdown`](Pipeline::shutdown) stops it even if the stream never
+    /// ends: the stream is dropped, which is how a stream is told to stop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let words = futures::stream::iter(["go", "rust"]);
+    /// let lens = Pipeline::new(&Context::background())
+    ///     .from_stream(words)
+    ///     .map(str::len)
+    ///     .collect::<Vec<_>>()
+    ///     .await;
+    /// assert_eq!(lens.unwrap(), [2, 4]);
+    /// # }
+    /// ```
+    ///
+    /// [`Stream`]: futures_core::Stream
+    pub fn from_stream<S>(&self, stream: S) -> Flow<S::Item>
+    where
+        S: futures_core::Stream + Send + 'static,
+        S::Item: Send + 'static,
+    {
+        let node = self.shared.add_stage("stream", &[], false);
+        let src = StreamSource {
+            stream: Some(Box::pin(stream)),
+            stage: self.shared.stage(node),
+            stop: self.shared.stop_signal(),
+        };
+        Flow::new(self.shared.clone(), Box::new(src), node)
+    }
+
+    /// Drain mode: when `ctx` ends (cancelled, or its deadline passes), the
+    /// pipeline stops *gracefully* — as with [`shutdown`](Pipeline::shutdown),
+    /// the sources stop and what is in flight drains through every stage,
+    /// so a [`fold`](Flow::fold) or [`collect`](Flow::collect) returns what
+    /// it has instead of an error, and [`cut_short`](Pipeline::cut_short)
+    /// says the result is partial.
+    ///
+    /// The context the pipeline was made with keeps its meaning: when it
+    /// ends, every stage stops at once (hard cancel). Give the deadline to
+    /// `drain_on`, not to [`Pipeline::new`], to keep partial work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let ticks = futures::stream::unfold(0u64, |n| async move {
+    ///     tokio::time::sleep(Duration::from_millis(10)).await;
+    ///     Some((n, n + 1))
+    /// });
+    /// let deadline = Context::background().with_timeout(Duration::from_millis(105));
+    /// let p = Pipeline::new(&Context::background()).drain_on(&deadline);
+    /// let seen = p.from_stream(ticks).fold(0, |n, _| n + 1).await.unwrap();
+    /// assert_eq!(seen, 10); // what arrived before the deadline
+    /// assert!(p.cut_short());
+    /// # }
+    /// ```
+    #[must_use = "it returns the pipeline to build on"]
+    pub fn drain_on(self, ctx: &Context) -> Pipeline {
+        self.shared
+            .drain
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(ctx.clone());
+        self
+    }
+
+    /// Drain mode with a timeout: `timeout` from now, the sources stop and
+    /// what is in flight drains (see [`drain_on`](Pipeline::drain_on)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::chan;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(8);
+    /// tokio::spawn(async move {
+    ///     for n in 0u64.. {
+    ///         tokio::time::sleep(Duration::from_millis(10)).await;
+    ///         if tx.send(n).await.is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// });
+    /// let p = Pipeline::new(&Context::background()).shutdown_after(Duration::from_millis(55));
+    /// let got = p.from_receiver(rx).collect::<Vec<_>>().await.unwrap();
+    /// assert_eq!(got, [0, 1, 2, 3, 4]);
+    /// assert!(p.cut_short());
+    /// # }
+    /// ```
+    #[must_use = "it returns the pipeline to build on"]
+    pub fn shutdown_after(self, timeout: std::time::Duration) -> Pipeline {
+        let deadline = Context::background().with_timeout(timeout);
+        self.drain_on(&deadline)
+    }
+
+    /// `true` when a graceful stop ([`shutdown`](Pipeline::shutdown),
+    /// [`drain_on`](Pipeline::drain_on), [`shutdown_after`](Pipeline::shutdown_after))
+    /// ended a source before its input ended: the sinks' results are
+    /// partial. `false` while running, and after a run that read all of
+    /// its input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// p.source(0..10).for_each(drop).await.unwrap();
+    /// assert!(!p.cut_short());
+    /// # }
+    /// ```
+    pub fn cut_short(&self) -> bool {
+        self.shared.cut_short.load(Ordering::Acquire)
     }
 
     /// A snapshot of every stage's and edge's counters: live while the
@@ -317,7 +475,14 @@ impl Pipeline {
     /// Graceful stop: the sources stop producing, and every item already
     /// produced flows through the remaining stages to the sinks, which
     /// then finish with what they got. Awaiting a sink returns its result
-    /// as usual (not an error).
+    /// as usual (not an error), and [`cut_short`](Pipeline::cut_short)
+    /// says it is partial.
+    ///
+    /// Every kind of source stops: an iterator, a channel fed from outside
+    /// ([`from_receiver`](Pipeline::from_receiver): reading stops even if
+    /// its producer never closes; what is still queued stays in the
+    /// channel) and a stream ([`from_stream`](Pipeline::from_stream): it is
+    /// dropped).
     ///
     /// # Examples
     ///
@@ -393,6 +558,7 @@ impl fmt::Debug for Pipeline {
 /// assert_eq!(v, [2, 4, 6]);
 /// # }
 /// ```
+#[must_use = "a Flow does nothing until it reaches a sink that is awaited or run"]
 pub struct Flow<T> {
     pub(crate) shared: Arc<Shared>,
     /// `None` once consumed.
@@ -424,62 +590,12 @@ impl<T: Send + 'static> Segment<T> {
     /// Spawns the segment as one task sending into `tx` (which other
     /// segments may share: an MPMC fan-in with no merge task).
     pub(crate) fn spawn_into(self, shared: &Arc<Shared>, scope: &Scope, tx: chan::Sender<T>) {
+        shared.graph().set_only_output(self.tail, tx.observer());
+        let stage = shared.stage(self.tail);
         let src = self.src;
-        shared.graph().set_output(self.tail, tx.observer());
-        let (label, counters) = shared.node_parts(self.tail);
-        let mut src = src;
-        scope.named(label.get()).spawn(async move {
-            let _running = Running::new(&counters);
-            let mut buf = Vec::with_capacity(BATCH);
-            while next_batch(&mut src, &mut buf, &counters).await? {
-                let batch = std::mem::replace(&mut buf, Vec::with_capacity(BATCH));
-                let start = Instant::now();
-                let sent = tx.send_all(batch).await;
-                counters.send_wait(start.elapsed());
-                if sent.is_err() {
-                    break; // downstream is gone: stop, and so stop upstream
-                }
-            }
-            Ok::<_, Error>(())
-        });
-    }
-}
-
-/// Pulls the next batch from a segment, counting the time spent waiting
-/// for it on `counters`.
-pub(crate) async fn next_batch<T: 'static>(
-    src: &mut BoxSource<T>,
-    buf: &mut Vec<T>,
-    counters: &Counters,
-) -> Result<bool, Error> {
-    let mut waiting: Option<Instant> = None;
-    let got = std::future::poll_fn(|cx| {
-        let polled = src.poll_batch(cx, buf);
-        if polled.is_pending() {
-            waiting.get_or_insert_with(Instant::now);
-        }
-        polled
-    })
-    .await;
-    if let Some(since) = waiting {
-        counters.recv_wait(since.elapsed());
-    }
-    got
-}
-
-/// Marks a stage's task as running for as long as it lives.
-pub(crate) struct Running<'a>(&'a Counters);
-
-impl<'a> Running<'a> {
-    pub(crate) fn new(counters: &'a Counters) -> Self {
-        counters.set_running(true);
-        Running(counters)
-    }
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.set_running(false);
+        scope
+            .stage(&stage)
+            .spawn_task(async move { engine::run_into(src, tx, &stage).await });
     }
 }
 
@@ -513,13 +629,14 @@ impl<T: Send + 'static> Flow<T> {
         rx: Option<Receiver<T>>,
         slot: Option<Slot<T>>,
     ) -> Flow<T> {
-        let (_, counters) = shared.node_parts(node);
-        Flow::with_segment(
-            shared,
-            Box::new(RecvSource { rx, slot, counters }),
-            node,
-            true,
-        )
+        let upstream = shared.stage(node);
+        let src = RecvSource {
+            rx,
+            slot,
+            upstream,
+            stop: None,
+        };
+        Flow::with_segment(shared, Box::new(src), node, true)
     }
 
     /// Takes the segment out: the flow counts as connected from now on.
@@ -534,27 +651,13 @@ impl<T: Send + 'static> Flow<T> {
         self.src.as_ref().map_or(0, |s| s.tail)
     }
 
-    /// Adds a fused stage of `kind`; `make` builds its batch step (given the
-    /// stage's name, for errors).
-    pub(crate) fn fuse<U, F>(
-        self,
-        kind: &'static str,
-        make: impl FnOnce(Arc<Label>) -> F,
-    ) -> Flow<U>
-    where
-        U: Send + 'static,
-        F: FnMut(std::vec::Drain<'_, T>, &mut Vec<U>) -> Result<(), Error> + Send + 'static,
-    {
+    /// Adds the engine's fusible `step` as a stage fused into this flow's
+    /// task (the same step `weir_stage`'s stage functions run in a task of
+    /// their own).
+    pub(crate) fn fuse<S: Step<T>>(self, step: S) -> Flow<S::Out> {
         let (shared, segment) = self.take();
-        let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
-        let (label, counters) = shared.node_parts(node);
-        let src: BoxSource<U> = Box::new(Fused {
-            inner: segment.src,
-            step: make(label.clone()),
-            buf: Vec::with_capacity(BATCH),
-            label,
-            counters,
-        });
+        let node = shared.add_stage(S::KIND, &[segment.tail], !segment.at_channel);
+        let src: BoxSource<S::Out> = Box::new(Fused::new(segment.src, step, shared.stage(node)));
         Flow::new(shared, src, node)
     }
 
@@ -597,17 +700,12 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [10, 20, 30]);
     /// # }
     /// ```
-    pub fn map<U, F>(self, mut f: F) -> Flow<U>
+    pub fn map<U, F>(self, f: F) -> Flow<U>
     where
         U: Send + 'static,
         F: FnMut(T) -> U + Send + 'static,
     {
-        self.fuse("map", |_| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
-                out.extend(batch.map(&mut f));
-                Ok(())
-            }
-        })
+        self.fuse(Map::new(f))
     }
 
     /// Keeps the items for which `pred` is true, in order. Fused.
@@ -625,16 +723,11 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [3, 6]);
     /// # }
     /// ```
-    pub fn filter<F>(self, mut pred: F) -> Flow<T>
+    pub fn filter<F>(self, pred: F) -> Flow<T>
     where
         F: FnMut(&T) -> bool + Send + 'static,
     {
-        self.fuse("filter", |_| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
-                out.extend(batch.filter(|item| pred(item)));
-                Ok(())
-            }
-        })
+        self.fuse(engine::Filter::new(pred))
     }
 
     /// Applies `f` and keeps the `Some` values, in order. Fused.
@@ -653,17 +746,12 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [1, 3]);
     /// # }
     /// ```
-    pub fn filter_map<U, F>(self, mut f: F) -> Flow<U>
+    pub fn filter_map<U, F>(self, f: F) -> Flow<U>
     where
         U: Send + 'static,
         F: FnMut(T) -> Option<U> + Send + 'static,
     {
-        self.fuse("filter_map", |_| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
-                out.extend(batch.filter_map(&mut f));
-                Ok(())
-            }
-        })
+        self.fuse(FilterMap::new(f))
     }
 
     /// Calls `f` on every item as it passes, in order. Fused.
@@ -682,16 +770,11 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [1, 2]);
     /// # }
     /// ```
-    pub fn inspect<F>(self, mut f: F) -> Flow<T>
+    pub fn inspect<F>(self, f: F) -> Flow<T>
     where
         F: FnMut(&T) + Send + 'static,
     {
-        self.fuse("inspect", |_| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
-                out.extend(batch.inspect(|item| f(item)));
-                Ok(())
-            }
-        })
+        self.fuse(Inspect::new(f))
     }
 
     /// Applies the fallible `f`; the first `Err` fails the pipeline with
@@ -712,31 +795,52 @@ impl<T: Send + 'static> Flow<T> {
     /// let err = Pipeline::new(&Context::background()).source(["1", "x"])
     ///     .try_map(str::parse::<u8>).named("parse")
     ///     .collect::<Vec<_>>().await.unwrap_err();
-    /// assert_eq!(err.to_string(), "stage `parse` failed: invalid digit found in string");
+    /// assert_eq!(err.to_string(), "stage `parse` failed");
+    /// let cause = std::error::Error::source(&err).unwrap();
+    /// assert_eq!(cause.to_string(), "invalid digit found in string");
     /// # }
     /// ```
-    pub fn try_map<U, E, F>(self, mut f: F) -> Flow<U>
+    pub fn try_map<U, E, F>(self, f: F) -> Flow<U>
     where
         U: Send + 'static,
         E: Into<BoxError>,
         F: FnMut(T) -> Result<U, E> + Send + 'static,
     {
-        self.fuse("try_map", |label| {
-            move |batch: std::vec::Drain<'_, T>, out: &mut Vec<U>| {
-                for item in batch {
-                    match f(item) {
-                        Ok(v) => out.push(v),
-                        Err(e) => {
-                            return Err(Error::Failed {
-                                stage: label.get(),
-                                source: e.into(),
-                            })
-                        }
-                    }
-                }
-                Ok(())
-            }
-        })
+        self.fuse(TryMap::new(f))
+    }
+}
+
+impl<T: Send + 'static> Flow<T> {
+    /// Applies `f` to a running state and every item, in order, sending
+    /// on what it returns (running totals, deltas, numbering). Fused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let v = Pipeline::new(&Context::background())
+    ///     .source([3, 1, 2])
+    ///     .scan(0, |sum, n| {
+    ///         *sum += n;
+    ///         *sum
+    ///     })
+    ///     .collect::<Vec<_>>()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(v, [3, 4, 6]);
+    /// # }
+    /// ```
+    pub fn scan<S, U, F>(self, init: S, f: F) -> Flow<U>
+    where
+        S: Send + 'static,
+        U: Send + 'static,
+        F: FnMut(&mut S, T) -> U + Send + 'static,
+    {
+        self.fuse(weir_stage::engine::Scan::new(init, f))
     }
 }
 
@@ -763,12 +867,7 @@ where
     /// # }
     /// ```
     pub fn square(self) -> Flow<T> {
-        self.fuse("square", |_| {
-            |batch: std::vec::Drain<'_, T>, out: &mut Vec<T>| {
-                out.extend(batch.map(|n| n * n));
-                Ok(())
-            }
-        })
+        self.fuse(Square)
     }
 }
 
@@ -776,8 +875,8 @@ impl<T> Drop for Flow<T> {
     fn drop(&mut self) {
         if let Some(segment) = &self.src {
             self.shared.open_flows.fetch_sub(1, Ordering::AcqRel);
-            let label = self.shared.node_parts(segment.tail).0;
-            self.shared.fault_with(move || unconnected(label.get()));
+            let stage = self.shared.stage(segment.tail);
+            self.shared.fault_with(move || unconnected(stage.name()));
         }
     }
 }
@@ -795,7 +894,7 @@ impl<T> fmt::Debug for Flow<T> {
         let stage = self
             .src
             .as_ref()
-            .map(|s| self.shared.graph().node(s.tail).label.get());
+            .map(|s| self.shared.graph().node(s.tail).stage.name());
         f.debug_struct("Flow")
             .field("stage", &stage)
             .finish_non_exhaustive()

@@ -1,36 +1,20 @@
 //! The pipeline's graph: stages, edges, and their export as Mermaid or DOT.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use weir_core::chan::Observer;
 use weir_stage::ScopeStats;
 
-use super::metrics::{Counters, EdgeMetrics, Metrics, StageMetrics};
+use weir_stage::engine::Stage;
+
+use super::metrics::{EdgeMetrics, Metrics, StageMetrics};
 
 pub(crate) type NodeId = usize;
 
-/// A stage's name, shared with the code running the stage so that a later
-/// [`Flow::named`](super::Flow::named) reaches it.
-pub(crate) struct Label(Mutex<Arc<str>>);
-
-impl Label {
-    pub(crate) fn get(&self) -> Arc<str> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn set(&self, name: Arc<str>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = name;
-    }
-}
-
 pub(crate) struct Node {
-    pub(crate) label: Arc<Label>,
-    pub(crate) kind: &'static str,
-    pub(crate) counters: Arc<Counters>,
+    /// The engine's stage: id, name and counters.
+    pub(crate) stage: Arc<Stage>,
     /// The channels the stage sends into, once the pipeline runs (one per
     /// branch for a split).
     outputs: Vec<Observer>,
@@ -72,9 +56,7 @@ impl Graph {
         let id = self.nodes.len();
         let name = name.unwrap_or_else(|| format!("{kind}#{id}").into());
         self.nodes.push(Node {
-            label: Arc::new(Label(Mutex::new(name))),
-            kind,
-            counters: Arc::default(),
+            stage: Stage::new(kind, name),
             outputs: Vec::new(),
             tasks: false,
             relay: false,
@@ -92,6 +74,13 @@ impl Graph {
     }
 
     /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
+    /// Makes `probe` the one output of `node`: a segment's task sends into
+    /// one channel (a `from_receiver` source read through a relay feeds
+    /// the relay's channel, not the outside one, from then on).
+    pub(crate) fn set_only_output(&mut self, node: NodeId, probe: Observer) {
+        self.nodes[node].outputs = vec![probe];
+    }
+
     pub(crate) fn set_tasks(&mut self, node: NodeId) {
         self.nodes[node].tasks = true;
     }
@@ -106,7 +95,7 @@ impl Graph {
         self.edges
             .iter()
             .filter(|e| e.to == id)
-            .map(|e| self.nodes[e.from].counters.snapshot("", "").items_out)
+            .map(|e| self.nodes[e.from].stage.counters().snapshot().items_out)
             .sum()
     }
 
@@ -116,7 +105,7 @@ impl Graph {
 
     /// Renames a stage (its name was defaulted when it was added).
     pub(crate) fn rename(&mut self, id: NodeId, name: Arc<str>) {
-        self.nodes[id].label.set(name);
+        self.nodes[id].stage.rename(name);
     }
 
     pub(crate) fn metrics(&self) -> Metrics {
@@ -132,10 +121,14 @@ impl Graph {
                         .then(|| self.nodes[e.from].outputs.last())
                         .flatten();
                     EdgeMetrics {
-                        from: self.nodes[e.from].label.get().to_string(),
-                        to: self.nodes[e.to].label.get().to_string(),
+                        from: self.nodes[e.from].stage.name().to_string(),
+                        to: self.nodes[e.to].stage.name().to_string(),
+                        from_id: self.nodes[e.from].stage.id(),
+                        to_id: self.nodes[e.to].stage.id(),
                         len: probe.map(Observer::len),
                         capacity: probe.and_then(Observer::capacity),
+                        peak: probe
+                            .map(|_| self.nodes[e.from].stage.counters().snapshot().peak_queue),
                     }
                 })
                 .collect(),
@@ -144,7 +137,7 @@ impl Graph {
 
     fn stage_metrics(&self, id: NodeId) -> StageMetrics {
         let n = &self.nodes[id];
-        let mut m = n.counters.snapshot(&n.label.get(), n.kind);
+        let mut m = StageMetrics::of(&n.stage);
         if n.relay {
             m.items_in = self.sent_to(id);
         }
@@ -153,7 +146,7 @@ impl Graph {
             // statistics of its tasks and from its channels.
             m.items_in = self.sent_to(id);
             m.running = n.outputs.iter().any(|o| o.counts().0 > 0);
-            if let Some(stats) = self.stats.stage(&m.name) {
+            if let Some(stats) = self.stats.by_id(m.id) {
                 m.busy = stats.busy;
                 m.errors = stats.errors;
             }
@@ -176,6 +169,7 @@ impl Graph {
     pub(crate) fn to_mermaid(&self) -> String {
         let metrics = self.metrics();
         let mut out = String::from("flowchart LR\n");
+        out.push_str(MERMAID_LEGEND);
         for (i, s) in metrics.stages.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -188,13 +182,10 @@ impl Graph {
         }
         for (e, m) in self.edges.iter().zip(&metrics.edges) {
             let (from, to) = (e.from, e.to);
-            let _ = match (e.fused, m.len, m.capacity) {
-                (true, ..) => writeln!(out, "    s{from} -.->|fused| s{to}"),
-                (false, Some(len), Some(cap)) => {
-                    writeln!(out, "    s{from} -->|\"{len}/{cap}\"| s{to}")
-                }
-                (false, Some(len), None) => writeln!(out, "    s{from} -->|\"{len}\"| s{to}"),
-                (false, None, _) => writeln!(out, "    s{from} --> s{to}"),
+            let _ = match (e.fused, edge_label(m)) {
+                (true, _) => writeln!(out, "    s{from} -.->|fused| s{to}"),
+                (false, Some(label)) => writeln!(out, "    s{from} -->|\"{label}\"| s{to}"),
+                (false, None) => writeln!(out, "    s{from} --> s{to}"),
             };
         }
         out
@@ -202,7 +193,9 @@ impl Graph {
 
     pub(crate) fn to_dot(&self) -> String {
         let metrics = self.metrics();
-        let mut out = String::from("digraph pipeline {\n    rankdir=LR;\n    node [shape=box];\n");
+        let mut out = String::from("digraph pipeline {\n");
+        out.push_str(DOT_LEGEND);
+        out.push_str("    rankdir=LR;\n    node [shape=box];\n");
         for (i, s) in metrics.stages.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -215,14 +208,9 @@ impl Graph {
         }
         for (e, m) in self.edges.iter().zip(&metrics.edges) {
             let (from, to) = (e.from, e.to);
-            let _ = match (e.fused, m.len) {
+            let _ = match (e.fused, edge_label(m)) {
                 (true, _) => writeln!(out, "    s{from} -> s{to} [style=dashed, label=\"fused\"];"),
-                (false, Some(len)) => {
-                    let cap = m
-                        .capacity
-                        .map_or_else(|| "inf".to_string(), |c| c.to_string());
-                    writeln!(out, "    s{from} -> s{to} [label=\"{len}/{cap}\"];")
-                }
+                (false, Some(label)) => writeln!(out, "    s{from} -> s{to} [label=\"{label}\"];"),
                 (false, None) => writeln!(out, "    s{from} -> s{to};"),
             };
         }
@@ -232,6 +220,31 @@ impl Graph {
 }
 
 /// Keeps a stage name from breaking the diagram's quoting.
+/// What the edge labels of [`Graph::to_mermaid`] mean, as comments.
+const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out\n    \
+    %% dashed edge `fused`: the two stages run in one task, no channel\n    \
+    %% solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
+    and the most seen queued\n";
+
+/// What the edge labels of [`Graph::to_dot`] mean, as comments.
+const DOT_LEGEND: &str = "    // nodes: name, kind: items in / items out\n    \
+    // dashed edge `fused`: the two stages run in one task, no channel\n    \
+    // solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
+    and the most seen queued\n";
+
+/// A channel edge's label: `now/capacity peak P` (`inf` for an unbounded
+/// channel); `None` for an edge with no channel to read.
+fn edge_label(m: &EdgeMetrics) -> Option<String> {
+    let len = m.len?;
+    let cap = m
+        .capacity
+        .map_or_else(|| "inf".to_string(), |c| c.to_string());
+    Some(match m.peak {
+        Some(peak) => format!("{len}/{cap} peak {peak}"),
+        None => format!("{len}/{cap}"),
+    })
+}
+
 fn escape(name: &str) -> String {
     name.replace('"', "'")
 }

@@ -1,70 +1,10 @@
-//! Per-stage counters, cheap enough to keep on every batch.
+//! Snapshots of the engine's per-stage counters, as a pipeline's metrics.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Live counters of one stage, updated once per batch (never per item).
-#[derive(Default)]
-pub(crate) struct Counters {
-    items_in: AtomicU64,
-    items_out: AtomicU64,
-    errors: AtomicU64,
-    busy_ns: AtomicU64,
-    send_wait_ns: AtomicU64,
-    recv_wait_ns: AtomicU64,
-    running: AtomicBool,
-}
-
-impl Counters {
-    pub(crate) fn batch(&self, items_in: usize, items_out: usize, busy: Duration) {
-        self.items_in.fetch_add(items_in as u64, Ordering::Relaxed);
-        self.items_out
-            .fetch_add(items_out as u64, Ordering::Relaxed);
-        self.busy_ns.fetch_add(nanos(busy), Ordering::Relaxed);
-    }
-
-    pub(crate) fn produced(&self, items_out: usize, busy: Duration) {
-        self.batch(0, items_out, busy);
-    }
-
-    pub(crate) fn error(&self) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn send_wait(&self, waited: Duration) {
-        self.send_wait_ns
-            .fetch_add(nanos(waited), Ordering::Relaxed);
-    }
-
-    pub(crate) fn recv_wait(&self, waited: Duration) {
-        self.recv_wait_ns
-            .fetch_add(nanos(waited), Ordering::Relaxed);
-    }
-
-    pub(crate) fn set_running(&self, running: bool) {
-        self.running.store(running, Ordering::Relaxed);
-    }
-
-    pub(crate) fn snapshot(&self, name: &str, kind: &'static str) -> StageMetrics {
-        let ns = |a: &AtomicU64| Duration::from_nanos(a.load(Ordering::Relaxed));
-        StageMetrics {
-            name: name.to_string(),
-            kind,
-            items_in: self.items_in.load(Ordering::Relaxed),
-            items_out: self.items_out.load(Ordering::Relaxed),
-            errors: self.errors.load(Ordering::Relaxed),
-            busy: ns(&self.busy_ns),
-            send_wait: ns(&self.send_wait_ns),
-            recv_wait: ns(&self.recv_wait_ns),
-            running: self.running.load(Ordering::Relaxed),
-        }
-    }
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
+use weir_stage::engine::Stage;
+use weir_stage::StageId;
 
 /// A snapshot of one stage's counters, from [`Metrics`].
 ///
@@ -79,7 +19,9 @@ fn nanos(d: Duration) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StageMetrics {
-    /// The stage's name.
+    /// The stage's identity (names may repeat; ids don't).
+    pub id: StageId,
+    /// The stage's name, for display.
     pub name: String,
     /// What kind of stage it is (`map`, `worker_pool`, …).
     pub kind: &'static str,
@@ -99,19 +41,49 @@ pub struct StageMetrics {
     pub running: bool,
 }
 
+impl StageMetrics {
+    /// The engine's counts for `stage`.
+    pub(crate) fn of(stage: &Stage) -> StageMetrics {
+        let c = stage.counters().snapshot();
+        StageMetrics {
+            id: stage.id(),
+            name: stage.name().to_string(),
+            kind: stage.kind(),
+            items_in: c.items_in,
+            items_out: c.items_out,
+            errors: c.errors,
+            busy: c.busy,
+            send_wait: c.send_wait,
+            recv_wait: c.recv_wait,
+            running: c.running,
+        }
+    }
+}
+
 /// One edge between stages: a channel, or a hand-off inside a fused task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EdgeMetrics {
-    /// The upstream stage.
+    /// The upstream stage's name.
     pub from: String,
-    /// The downstream stage.
+    /// The downstream stage's name.
     pub to: String,
+    /// The upstream stage's id.
+    pub from_id: StageId,
+    /// The downstream stage's id.
+    pub to_id: StageId,
     /// Items queued in the channel now (`None` for a fused edge, which
     /// has no queue).
     pub len: Option<usize>,
     /// The channel's capacity (`None` for a fused edge).
     pub capacity: Option<usize>,
+    /// The most items seen queued in the channel so far (`None` for a
+    /// fused edge), so a finished run's graph still shows where items
+    /// piled up. Sampled by weir's side of the channel: after each send
+    /// of a fused segment, before each receive of a fused segment or sink.
+    /// An edge between two stages with tasks of their own (a pool straight
+    /// into a pool) is sampled by neither and reads 0.
+    pub peak: Option<usize>,
 }
 
 /// A snapshot of a pipeline's counters, from
@@ -167,8 +139,8 @@ impl Metrics {
             .iter()
             .filter(|s| !s.send_wait.is_zero())
             .max_by_key(|s| s.send_wait)
-            .and_then(|upstream| self.edges.iter().find(|e| e.from == upstream.name))
-            .and_then(|edge| self.stages.iter().find(|s| s.name == edge.to));
+            .and_then(|upstream| self.edges.iter().find(|e| e.from_id == upstream.id))
+            .and_then(|edge| self.stages.iter().find(|s| s.id == edge.to_id));
         blocked.or_else(|| {
             self.stages
                 .iter()

@@ -8,6 +8,14 @@
 //! [`Flow::for_each`]) ends it with a [`Sink`], which you `.await` (or
 //! [`run`](Sink::run) for a [`RunHandle`]).
 //!
+//! In and out of other code: [`Pipeline::from_receiver`] and
+//! [`Pipeline::from_stream`] read what code outside the pipeline produces;
+//! [`Flow::forward`] sends into a channel and [`Flow::into_stream`] hands
+//! the items out as a `Stream`. [`Pipeline::shutdown`] stops every kind of
+//! source; [`Pipeline::drain_on`] and [`Pipeline::shutdown_after`] turn a
+//! deadline into such a graceful stop, so sinks return partial results
+//! ([`Pipeline::cut_short`]).
+//!
 //! # Fusion: where the tasks are
 //!
 //! Stateless one-to-one stages ([`map`](Flow::map), [`filter`](Flow::filter),
@@ -18,6 +26,9 @@
 //! Channels (and so parallelism across cores) appear only where a stage
 //! needs its own tasks: [`worker_pool`](Flow::worker_pool),
 //! [`fan_out`](Flow::fan_out), [`map_concurrent`](Flow::map_concurrent),
+//! [`map_unordered`](Flow::map_unordered), [`then`](Flow::then),
+//! [`flat_map`](Flow::flat_map), [`batch`](Flow::batch),
+//! [`unbatch`](Flow::unbatch),
 //! [`balance`](Flow::balance), [`partition`](Flow::partition),
 //! [`broadcast`](Flow::broadcast) and [`merge`](Flow::merge). Items cross those
 //! channels in batches too, while every API stays per item; a batch never
@@ -105,7 +116,10 @@ mod graph;
 mod metrics;
 mod run;
 mod source;
+mod stream;
+mod transforms;
 
 pub use flow::{Flow, Pipeline};
 pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
-pub use run::{Diagnosis, Join, RunHandle, Sink, SinkFuture};
+pub use run::{Diagnosis, EdgeState, Join, RunHandle, Sink, SinkFuture};
+pub use stream::FlowStream;

@@ -10,27 +10,30 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use weir_stage::engine::{self, BoxSource, Collect, Fold, ForEach, SinkStep, Stage};
 use weir_stage::Error as StageError;
 
-use super::flow::{next_batch, unconnected, Flow, Running, Shared};
+use super::flow::{unconnected, Flow, Shared};
 use super::metrics::Metrics;
-use super::source::BATCH;
 use crate::Error;
 
 impl<T: Send + 'static> Flow<T> {
-    /// Ends the flow in a sink stage whose task runs `body` over every
-    /// batch, then hands its result to the returned [`Sink`].
-    fn sink<A, S, B>(
-        self,
-        kind: &'static str,
-        mut state: S,
-        mut body: B,
-        finish: fn(S) -> A,
-    ) -> Sink<A>
+    /// Ends the flow in the engine's sink step `sink` (the same step
+    /// `weir_stage`'s sink functions run), fused into this flow's task; its
+    /// result goes to the returned [`Sink`].
+    pub(crate) fn sink_step<K: SinkStep<T>>(self, sink: K) -> Sink<K::Output> {
+        self.sink_task(K::KIND, move |src, stage| async move {
+            engine::run_sink(src, sink, &stage).await
+        })
+    }
+
+    /// Ends the flow in a sink stage of `kind` whose task runs `body` over
+    /// the flow's source; its result goes to the returned [`Sink`].
+    pub(crate) fn sink_task<A, B, F>(self, kind: &'static str, body: B) -> Sink<A>
     where
         A: Send + 'static,
-        S: Send + 'static,
-        B: FnMut(&mut S, std::vec::Drain<'_, T>) + Send + 'static,
+        B: FnOnce(BoxSource<T>, Arc<Stage>) -> F + Send + 'static,
+        F: Future<Output = Result<A, StageError>> + Send + 'static,
     {
         let (shared, segment) = self.take();
         let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
@@ -39,19 +42,11 @@ impl<T: Send + 'static> Flow<T> {
         let mark = spawned.clone();
         shared.defer(move |shared, scope| {
             mark.store(true, Ordering::Release);
-            let (label, counters) = shared.node_parts(node);
-            let mut src = segment.src;
-            scope.named(label.get()).spawn(async move {
-                let _running = Running::new(&counters);
-                let mut buf = Vec::with_capacity(BATCH);
-                while next_batch(&mut src, &mut buf, &counters).await? {
-                    let start = std::time::Instant::now();
-                    let n = buf.len();
-                    body(&mut state, buf.drain(..));
-                    counters.batch(n, 0, start.elapsed());
-                }
-                let _ = tx.send(finish(state));
-                Ok::<_, StageError>(())
+            let stage = shared.stage(node);
+            let run = body(segment.src, stage.clone());
+            scope.stage(&stage).spawn_task(async move {
+                let _ = tx.send(run.await?);
+                Ok(())
             });
         });
         Sink {
@@ -76,21 +71,12 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(sum.unwrap(), 55);
     /// # }
     /// ```
-    pub fn fold<A, F>(self, init: A, mut f: F) -> Sink<A>
+    pub fn fold<A, F>(self, init: A, f: F) -> Sink<A>
     where
         A: Send + 'static,
         F: FnMut(A, T) -> A + Send + 'static,
     {
-        self.sink(
-            "fold",
-            Some(init),
-            move |acc, batch| {
-                if let Some(a) = acc.take() {
-                    *acc = Some(batch.fold(a, &mut f));
-                }
-            },
-            |acc| acc.expect("the fold's accumulator is always put back"),
-        )
+        self.sink_step(Fold::new(init, f))
     }
 
     /// Gathers every item, in order, into a collection.
@@ -111,12 +97,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         C: Default + Extend<T> + Send + 'static,
     {
-        self.sink(
-            "collect",
-            C::default(),
-            |all, batch| all.extend(batch),
-            |all| all,
-        )
+        self.sink_step(Collect::<C>::default())
     }
 
     /// Runs `f` on every item, in order.
@@ -132,16 +113,11 @@ impl<T: Send + 'static> Flow<T> {
     /// Pipeline::new(&Context::background()).source(1..=3).for_each(|n| println!("{n}")).await.unwrap();
     /// # }
     /// ```
-    pub fn for_each<F>(self, mut f: F) -> Sink<()>
+    pub fn for_each<F>(self, f: F) -> Sink<()>
     where
         F: FnMut(T) + Send + 'static,
     {
-        self.sink(
-            "for_each",
-            (),
-            move |_, batch| batch.for_each(&mut f),
-            |()| (),
-        )
+        self.sink_step(ForEach::new(f))
     }
 }
 
@@ -179,6 +155,7 @@ impl<T: Send + 'static> Flow<T> {
 /// assert_eq!(sink.await.unwrap(), [0, 1, 2, 3]);
 /// # }
 /// ```
+#[must_use = "a Sink does nothing until it is `.await`ed or `run`"]
 pub struct Sink<A> {
     shared: Option<Arc<Shared>>,
     result: oneshot::Receiver<A>,
@@ -238,6 +215,7 @@ impl<A: Send + 'static> Sink<A> {
         let drive = drive(shared.clone(), started, self.result, self.spawned.clone());
         let task = tokio::spawn(drive);
         RunHandle {
+            sink: shared.stage(self.node),
             shared,
             task: Some(task),
         }
@@ -246,8 +224,9 @@ impl<A: Send + 'static> Sink<A> {
 
 /// What [`start`] did.
 enum Start {
-    /// This call started the pipeline: here is its scope to wait on.
-    Run(weir_stage::Scope),
+    /// This call started the pipeline: here is its scope to wait on, and
+    /// the drain-mode watches to remove when it ends.
+    Run(weir_stage::Scope, Vec<weir_cancel::AfterCancel>),
     /// Someone else started (or refused) it.
     Joined,
     /// This call refused it, for this reason.
@@ -265,9 +244,13 @@ async fn drive<A>(
     let ctx = shared.ctx.clone();
     match started {
         Start::Refused(e) => return Err(e),
-        Start::Run(scope) => {
+        Start::Run(scope, drains) => {
             drop(shared);
-            scope.wait().await?;
+            let waited = scope.wait().await;
+            drains.iter().for_each(|d| {
+                d.stop();
+            });
+            waited?;
         }
         Start::Joined => {
             if !spawned.load(Ordering::Acquire) {
@@ -318,7 +301,17 @@ fn start(shared: &Arc<Shared>) -> Start {
     if let Some(fault) = shared.first_fault() {
         return refuse(shared, scope, fault);
     }
-    Start::Run(scope)
+    // Drain mode: the end of each of these contexts stops the sources.
+    let drains = std::mem::take(&mut *shared.drain.lock().unwrap_or_else(PoisonError::into_inner))
+        .iter()
+        .map(|ctx| {
+            let stop = shared.stop_handle.clone();
+            ctx.after_cancel(move || {
+                stop.cancel();
+            })
+        })
+        .collect();
+    Start::Run(scope, drains)
 }
 
 /// Refuses to run: nothing more is spawned, every other sink gets the
@@ -406,8 +399,12 @@ impl<A> fmt::Debug for SinkFuture<A> {
 /// assert_eq!(run.join().await.unwrap(), [2, 4, 6]);
 /// # }
 /// ```
+#[must_use = "dropping a RunHandle cancels the pipeline"]
 pub struct RunHandle<A> {
     shared: Arc<Shared>,
+    /// The sink that runs the pipeline: its task's failure is reported
+    /// under this stage's name.
+    sink: Arc<Stage>,
     task: Option<JoinHandle<Result<A, Error>>>,
 }
 
@@ -447,10 +444,7 @@ impl<A: Send + 'static> RunHandle<A> {
         self.task = None;
         match joined {
             Ok(result) => result,
-            Err(e) => Err(Error::Stage(StageError::Panicked {
-                stage: "pipeline".into(),
-                message: e.to_string(),
-            })),
+            Err(e) => Err(task_failed(&self.sink, e)),
         }
     }
 
@@ -498,10 +492,7 @@ impl<A: Send + 'static> RunHandle<A> {
         }
         match joined {
             Ok(Ok(result)) => result,
-            Ok(Err(e)) => Err(Error::Stage(StageError::Panicked {
-                stage: "pipeline".into(),
-                message: e.to_string(),
-            })),
+            Ok(Err(e)) => Err(task_failed(&self.sink, e)),
             Err(_) => {
                 let diagnosis = Diagnosis::of(&self.shared.graph().metrics());
                 // Dropping `self` cancels the pipeline and aborts the task.
@@ -529,7 +520,8 @@ impl<A: Send + 'static> RunHandle<A> {
         cancel(&self.shared);
     }
 
-    /// Graceful stop: the sources stop, what they produced drains through
+    /// Graceful stop (as [`Pipeline::shutdown`](super::Pipeline::shutdown),
+    /// which says what each kind of source does): the sources stop, what they produced drains through
     /// every stage, and [`join`](RunHandle::join) returns the sink's
     /// result for what got through. What a service does on SIGTERM.
     ///
@@ -609,6 +601,17 @@ impl<A: Send + 'static> RunHandle<A> {
     }
 }
 
+/// The error for the run's own task ending without a result: a panic is
+/// reported naming the sink stage that ran it (with the panic's message);
+/// an aborted task as cancelled.
+fn task_failed(sink: &Stage, e: tokio::task::JoinError) -> Error {
+    if e.is_panic() {
+        StageError::from_panic(sink.name(), &*e.into_panic()).into()
+    } else {
+        StageError::Cancelled(weir_cancel::ContextError::Canceled).into()
+    }
+}
+
 fn cancel(shared: &Shared) {
     // The scope is inside the running task now; its context is ours too.
     shared.cancel.cancel();
@@ -677,8 +680,74 @@ impl<A> fmt::Debug for Join<A> {
 pub struct Diagnosis {
     /// Names of the stages whose tasks are still running.
     pub running: Vec<String>,
-    /// `(from, to, queued, capacity)` for every channel edge.
-    pub edges: Vec<(String, String, usize, Option<usize>)>,
+    /// Every channel edge and how full it is.
+    pub edges: Vec<EdgeState>,
+}
+
+/// One channel edge of a [`Diagnosis`]: how full it is now.
+///
+/// # Examples
+///
+/// ```
+/// use weir::cancel::Context;
+/// use weir::pipeline::{Diagnosis, Pipeline};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let p = Pipeline::with_capacity(&Context::background(), 4);
+/// p.source(0..10).worker_pool(1, |n| async move { Ok::<_, std::io::Error>(n) })
+///     .for_each(drop).await.unwrap();
+/// let d = Diagnosis::of(&p.metrics());
+/// let edge = &d.edges[0];
+/// assert_eq!((edge.from.as_str(), edge.queued, edge.capacity), ("source#0", 0, Some(4)));
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EdgeState {
+    /// The upstream stage's name.
+    pub from: String,
+    /// The downstream stage's name.
+    pub to: String,
+    /// Items queued in the channel now.
+    pub queued: usize,
+    /// The channel's capacity (`None`: unbounded).
+    pub capacity: Option<usize>,
+}
+
+impl EdgeState {
+    /// An edge from `from` to `to` holding `queued` of `capacity` items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::pipeline::EdgeState;
+    ///
+    /// let e = EdgeState::new("gen", "pool", 4, Some(4));
+    /// assert_eq!(e.queued, 4);
+    /// ```
+    pub fn new(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        queued: usize,
+        capacity: Option<usize>,
+    ) -> EdgeState {
+        EdgeState {
+            from: from.into(),
+            to: to.into(),
+            queued,
+            capacity,
+        }
+    }
+
+    /// `"full"`, `"empty"` or `"partly full"`.
+    fn state(&self) -> &'static str {
+        match self.capacity {
+            Some(c) if self.queued >= c => "full",
+            _ if self.queued == 0 => "empty",
+            _ => "partly full",
+        }
+    }
 }
 
 impl Diagnosis {
@@ -702,7 +771,14 @@ impl Diagnosis {
             edges: metrics
                 .edges
                 .iter()
-                .filter_map(|e| Some((e.from.clone(), e.to.clone(), e.len?, e.capacity)))
+                .filter_map(|e| {
+                    Some(EdgeState {
+                        from: e.from.clone(),
+                        to: e.to.clone(),
+                        queued: e.len?,
+                        capacity: e.capacity,
+                    })
+                })
                 .collect(),
         }
     }
@@ -715,18 +791,34 @@ impl fmt::Display for Diagnosis {
         } else {
             write!(f, "still running: {}", self.running.join(", "))?;
         }
-        for (from, to, len, cap) in &self.edges {
-            let state = match cap {
-                Some(c) if len >= c => "full",
-                _ if *len == 0 => "empty",
-                _ => "partly full",
-            };
-            write!(f, "; {from} -> {to}: {state} ({len}")?;
-            match cap {
+        for e in &self.edges {
+            let (from, to, len) = (&e.from, &e.to, e.queued);
+            write!(f, "; {from} -> {to}: {} ({len}", e.state())?;
+            match e.capacity {
                 Some(c) => write!(f, "/{c})")?,
                 None => f.write_str(")")?,
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_run_task_names_its_sink_stage() {
+        let sink = Stage::new("fold", "total");
+        let panicked = tokio::spawn(async { panic!("lost the sum") })
+            .await
+            .unwrap_err();
+        let err = task_failed(&sink, panicked);
+        assert_eq!(err.stage(), Some("total"));
+        assert_eq!(err.to_string(), "stage `total` panicked: lost the sum");
+        let never = tokio::spawn(std::future::pending::<()>());
+        never.abort();
+        let aborted = task_failed(&sink, never.await.unwrap_err());
+        assert!(aborted.cancelled().is_some(), "{aborted}");
     }
 }

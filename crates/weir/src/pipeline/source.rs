@@ -1,54 +1,36 @@
-//! Batch sources: what a fused segment pulls from.
-//!
-//! A segment is a chain of stages fused into one task. Its head is a
-//! [`BatchSource`] (an iterator, or a channel from an upstream segment), and
-//! each fused stage wraps the one before it. Items move a batch at a time:
-//! one virtual call per stage per batch, then a tight loop over the batch.
+//! The builder's own batch sources (an iterator, a channel made when the
+//! pipeline starts); everything else a segment pulls through is the
+//! engine's ([`weir_stage::engine`]).
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use weir_cancel::Context as Ctx;
+use futures_core::Stream;
+use weir_cancel::{CancelledOwned, Context as Ctx};
 use weir_core::chan::Receiver;
+use weir_stage::engine::{BatchSource, BoxSource, Stage, BATCH};
 use weir_stage::Error;
-
-use super::graph::Label;
-use super::metrics::Counters;
-
-/// Items a segment moves per batch.
-pub(crate) const BATCH: usize = 512;
 
 /// An iterator source gives other tasks a turn after this many batches,
 /// so a long CPU-bound source neither starves its worker thread nor delays
 /// cancellation.
 const YIELD_EVERY: u32 = 16;
 
-/// A pull-based source of item batches.
-pub(crate) trait BatchSource<T>: Send + 'static {
-    /// Appends at least one item to `out` and returns `Ready(Ok(true))`, or
-    /// returns `Ready(Ok(false))` at the end (leaving `out` alone).
-    fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>>;
-
-    /// The channel itself, when this source is nothing but a channel (no
-    /// fused stage on it): then a stage with its own tasks can read it
-    /// directly instead of through a relay task.
-    fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>>;
-}
-
-pub(crate) type BoxSource<T> = Box<dyn BatchSource<T>>;
-
 /// A synchronous iterator, which stops early on graceful shutdown.
 pub(crate) struct IterSource<I> {
     pub(crate) iter: I,
-    pub(crate) label: Arc<Label>,
-    pub(crate) counters: Arc<Counters>,
+    pub(crate) stage: Arc<Stage>,
     pub(crate) stop: Ctx,
     /// The pipeline's context: tells a graceful stop from a cancel or a
     /// deadline when `stop` fires.
     pub(crate) ctx: Ctx,
     pub(crate) streak: u32,
+    /// Set when a graceful stop ends this source before its input ended.
+    pub(crate) cut_short: Arc<AtomicBool>,
 }
 
 impl<I> BatchSource<I::Item> for IterSource<I>
@@ -67,22 +49,26 @@ where
             return Poll::Pending;
         }
         self.streak += 1;
-        self.counters.set_running(true);
+        let counters = self.stage.counters();
+        counters.set_running(true);
         if self.stop.is_cancelled() {
             // A deadline can pass before the timer that cancels the scope
             // fires: report it as what it is, not as a graceful end.
             return Poll::Ready(match self.ctx.err() {
                 Some(e) => Err(Error::Cancelled(e)),
-                None => Ok(false),
+                None => {
+                    self.cut_short.store(true, Ordering::Release);
+                    Ok(false)
+                }
             });
         }
         let start = Instant::now();
         let before = out.len();
         let iter = &mut self.iter;
         std::panic::catch_unwind(AssertUnwindSafe(|| out.extend(iter.by_ref().take(BATCH))))
-            .map_err(|payload| panicked(&self.label, &*payload))?;
+            .map_err(|payload| Error::from_panic(self.stage.name(), &*payload))?;
         let n = out.len() - before;
-        self.counters.produced(n, start.elapsed());
+        counters.produced(n, start.elapsed());
         Poll::Ready(Ok(n > 0))
     }
 
@@ -91,16 +77,45 @@ where
     }
 }
 
+/// An iterator source runs as long as the task holding it.
+impl<I> Drop for IterSource<I> {
+    fn drop(&mut self) {
+        self.stage.counters().set_running(false);
+    }
+}
+
 /// Where a channel made when the pipeline starts is handed to the stage
 /// that reads it (stages are built before anything is spawned).
 pub(crate) type Slot<T> = Arc<Mutex<Option<Receiver<T>>>>;
 
-/// A channel fed by an upstream segment or stage.
+/// A channel fed by an upstream segment or stage, given now or through a
+/// [`Slot`] once the pipeline starts.
 pub(crate) struct RecvSource<T> {
     pub(crate) rx: Option<Receiver<T>>,
     pub(crate) slot: Option<Slot<T>>,
     /// Counts what arrives as the upstream stage's output.
-    pub(crate) counters: Arc<Counters>,
+    pub(crate) upstream: Arc<Stage>,
+    /// Stops reading on graceful shutdown (a source fed from outside, whose
+    /// producer may never close its end).
+    pub(crate) stop: Option<Stop>,
+}
+
+/// A graceful stop, as a source fed from outside watches it.
+pub(crate) struct Stop {
+    pub(crate) signal: CancelledOwned,
+    /// Set when the stop ends the source before its input ended.
+    pub(crate) cut_short: Arc<AtomicBool>,
+}
+
+impl Stop {
+    /// `true` once the stop has come (and marks the run cut short).
+    fn poll_stopped(&mut self, cx: &mut Context<'_>) -> bool {
+        let stopped = std::pin::Pin::new(&mut self.signal).poll(cx).is_ready();
+        if stopped {
+            self.cut_short.store(true, Ordering::Release);
+        }
+        stopped
+    }
 }
 
 impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
@@ -115,13 +130,30 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
         let Some(rx) = &mut self.rx else {
             return Poll::Ready(Ok(false));
         };
+        if let Some(stop) = &mut self.stop {
+            if stop.poll_stopped(cx) {
+                // Stop reading: what is still queued stays in the channel
+                // (for any other receiver), and the producer's next send
+                // fails once no receiver is left.
+                (self.rx, self.slot, self.stop) = (None, None, None);
+                return Poll::Ready(Ok(false));
+            }
+        }
+        // What is queued before taking: the channel's fill, seen from here
+        // (a stage with tasks of its own does not sample its output).
+        let queued = rx.len();
         rx.poll_recv_many(cx, out, BATCH).map(|n| {
-            self.counters.produced(n, std::time::Duration::ZERO);
+            let counters = self.upstream.counters();
+            counters.produced(n, std::time::Duration::ZERO);
+            counters.queued(queued.max(n)); // what it took was queued
             Ok(n > 0)
         })
     }
 
     fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
+        if self.stop.is_some() {
+            return Err(self); // it must watch for shutdown itself
+        }
         let RecvSource { rx, slot, .. } = *self;
         rx.or_else(|| slot.and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take()))
             .ok_or_else(|| Box::new(Empty) as BoxSource<T>)
@@ -141,70 +173,60 @@ impl<T: Send + 'static> BatchSource<T> for Empty {
     }
 }
 
-/// One or more fused stages applied, a batch at a time, to `inner`.
-pub(crate) struct Fused<T, F> {
-    pub(crate) inner: BoxSource<T>,
-    pub(crate) step: F,
-    pub(crate) buf: Vec<T>,
-    pub(crate) label: Arc<Label>,
-    pub(crate) counters: Arc<Counters>,
+/// A [`Stream`] fed from outside the pipeline, read a batch of ready items
+/// at a time, which stops on graceful shutdown.
+pub(crate) struct StreamSource<S> {
+    pub(crate) stream: Option<std::pin::Pin<Box<S>>>,
+    pub(crate) stage: Arc<Stage>,
+    pub(crate) stop: Stop,
 }
 
-impl<T, U, F> BatchSource<U> for Fused<T, F>
+impl<S> BatchSource<S::Item> for StreamSource<S>
 where
-    T: Send + 'static,
-    U: Send + 'static,
-    F: FnMut(std::vec::Drain<'_, T>, &mut Vec<U>) -> Result<(), Error> + Send + 'static,
+    S: Stream + Send + 'static,
+    S::Item: Send + 'static,
 {
-    fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<U>) -> Poll<Result<bool, Error>> {
-        self.counters.set_running(true);
-        loop {
-            self.buf.clear();
-            match self.inner.poll_batch(cx, &mut self.buf) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Ready(Ok(false)) => return Poll::Ready(Ok(false)),
-                Poll::Ready(Ok(true)) => {}
+    fn poll_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<S::Item>,
+    ) -> Poll<Result<bool, Error>> {
+        let Some(stream) = &mut self.stream else {
+            return Poll::Ready(Ok(false));
+        };
+        if self.stop.poll_stopped(cx) {
+            self.stream = None; // dropping the stream is how it is stopped
+            return Poll::Ready(Ok(false));
+        }
+        let start = Instant::now();
+        let before = out.len();
+        let mut ended = false;
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            while out.len() - before < BATCH {
+                match stream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(item)) => out.push(item),
+                    Poll::Ready(None) => {
+                        ended = true;
+                        break;
+                    }
+                    Poll::Pending => break,
+                }
             }
-            let start = Instant::now();
-            let (n_in, before) = (self.buf.len(), out.len());
-            let (step, buf) = (&mut self.step, &mut self.buf);
-            let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| step(buf.drain(..), out)))
-                .map_err(|payload| panicked(&self.label, &*payload))
-                .and_then(|r| r);
-            self.counters
-                .batch(n_in, out.len() - before, start.elapsed());
-            if let Err(e) = stepped {
-                self.counters.error();
-                return Poll::Ready(Err(e));
-            }
-            if out.len() > before {
-                return Poll::Ready(Ok(true));
-            }
-            // Everything was filtered out: pull the next batch (the iterator
-            // source yields now and then, so this loop can't hog the thread).
+        }));
+        polled.map_err(|payload| Error::from_panic(self.stage.name(), &*payload))?;
+        let n = out.len() - before;
+        self.stage.counters().produced(n, start.elapsed());
+        if ended {
+            self.stream = None;
+        }
+        match (n, ended) {
+            (0, false) => Poll::Pending,
+            (0, true) => Poll::Ready(Ok(false)),
+            _ => Poll::Ready(Ok(true)),
         }
     }
 
-    fn into_receiver(self: Box<Self>) -> Result<Receiver<U>, BoxSource<U>> {
+    fn into_receiver(self: Box<Self>) -> Result<Receiver<S::Item>, BoxSource<S::Item>> {
         Err(self)
     }
-}
-
-/// A fused stage runs as long as the task holding it: it is marked running
-/// from its first poll until it is dropped.
-impl<I> Drop for IterSource<I> {
-    fn drop(&mut self) {
-        self.counters.set_running(false);
-    }
-}
-
-impl<T, F> Drop for Fused<T, F> {
-    fn drop(&mut self) {
-        self.counters.set_running(false);
-    }
-}
-
-pub(crate) fn panicked(stage: &Label, payload: &(dyn std::any::Any + Send)) -> Error {
-    Error::from_panic(stage.get(), payload)
 }

@@ -1,0 +1,74 @@
+//! The one stage engine under both layers.
+//!
+//! Every operator is written once, as a value: a fusible per-batch
+//! [`Step`] ([`Map`], [`Filter`], [`FilterMap`], [`Inspect`], [`TryMap`], [`Scan`],
+//! [`Square`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`], [`Count`]).
+//! The stage functions of this crate ([`map`](crate::map), …) run a step
+//! over a channel in a task of its own; the `weir` crate's pipeline builder
+//! fuses adjacent steps into one task. Both pull a [`BatchSource`] a batch
+//! of up to [`BATCH`] items at a time and end in [`run_into`] (a channel)
+//! or [`run_sink`] (a sink step), so batching, panic capture, error naming
+//! and counting are the same whichever door a stage came in by.
+//!
+//! A [`Stage`] is what every stage has: a [`StageId`] (identity), a kind,
+//! a display name, and its [`Counters`]. Two stages given the same name
+//! are two stages: statistics are keyed by id.
+//!
+//! # Examples
+//!
+//! A chain of two fused steps over a channel, run into another channel:
+//!
+//! ```
+//! use weir_core::chan;
+//! use weir_stage::engine::{self, Filter, Fused, Map, RecvSource, Stage};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (tx, rx) = chan::bounded(8);
+//! let (out_tx, out_rx) = chan::bounded(8);
+//! tx.send_all((1..=6).collect()).await.unwrap();
+//! drop(tx);
+//! let (double, evens) = (Stage::new("map", "double"), Stage::new("filter", "big"));
+//! let chain = Fused::new(Box::new(RecvSource::new(rx)), Map::new(|n: u32| n * 2), double);
+//! let chain = Fused::new(Box::new(chain), Filter::new(|n: &u32| *n > 6), evens.clone());
+//! engine::run_into(Box::new(chain), out_tx, &evens).await.unwrap();
+//! let mut got = Vec::new();
+//! while let Some(n) = out_rx.recv().await {
+//!     got.push(n);
+//! }
+//! assert_eq!(got, [8, 10, 12]);
+//! # }
+//! ```
+
+mod run;
+mod source;
+mod stage;
+mod step;
+
+pub use run::{run_into, run_sink};
+pub use source::{BatchSource, BoxSource, Fused, RecvSource, Report};
+pub use stage::{Counters, Counts, Stage, StageId};
+pub use step::{Faults, SinkStep, Step};
+
+pub use crate::collect::Collect;
+pub use crate::count::Count;
+pub use crate::filter::Filter;
+pub use crate::filter_map::FilterMap;
+pub use crate::fold::Fold;
+pub use crate::for_each::ForEach;
+pub use crate::inspect::Inspect;
+pub use crate::map::Map;
+pub use crate::scan::Scan;
+pub use crate::square::Square;
+pub use crate::try_map::TryMap;
+
+/// How many items the engine moves at once, everywhere: a stage takes what
+/// is there, up to this many, and goes on (a batch never waits to fill, so
+/// batching adds no latency when the producer is idle).
+///
+/// # Examples
+///
+/// ```
+/// assert!(weir_stage::engine::BATCH >= 64);
+/// ```
+pub const BATCH: usize = 512;

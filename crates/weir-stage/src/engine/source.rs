@@ -1,0 +1,282 @@
+//! Batch sources: what the engine pulls from. A chain of fused steps is a
+//! [`Fused`] wrapped around a [`RecvSource`] (or any other source).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use weir_core::chan::Receiver;
+
+use super::step::{Faults, Step};
+use super::{Stage, BATCH};
+use crate::error::{BoxError, Error};
+
+/// A pull-based source of item batches.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+/// use weir_stage::engine::{BatchSource, RecvSource};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded(4);
+/// tx.send_all(vec![1, 2]).await.unwrap();
+/// drop(tx);
+/// let mut src = RecvSource::new(rx);
+/// let mut out = Vec::new();
+/// let more = std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await;
+/// assert_eq!((more.unwrap(), out), (true, vec![1, 2]));
+/// # }
+/// ```
+pub trait BatchSource<T>: Send + 'static {
+    /// Appends at least one item to `out` and returns `Ready(Ok(true))`, or
+    /// returns `Ready(Ok(false))` at the end (leaving `out` alone).
+    ///
+    /// # Errors
+    ///
+    /// A stage of the chain failed or panicked; the error names it.
+    fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>>;
+
+    /// The channel itself, when this source is nothing but a channel (no
+    /// fused step on it): then a stage with its own tasks can read it
+    /// directly instead of through a relay task.
+    ///
+    /// # Errors
+    ///
+    /// The source itself, given back, when it is more than a channel.
+    fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>>;
+}
+
+/// A boxed [`BatchSource`]: one virtual call per batch.
+pub type BoxSource<T> = Box<dyn BatchSource<T>>;
+
+/// A channel as a source.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+/// use weir_stage::engine::RecvSource;
+///
+/// let (_tx, rx) = chan::bounded::<u8>(1);
+/// let src = RecvSource::new(rx);
+/// # drop(src);
+/// ```
+#[derive(Debug)]
+pub struct RecvSource<T> {
+    rx: Receiver<T>,
+    /// Counts what arrives as the output of the stage that feeds it.
+    upstream: Option<Arc<Stage>>,
+}
+
+impl<T> RecvSource<T> {
+    /// Reads `rx`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use weir_core::chan;
+    /// # use weir_stage::engine::RecvSource;
+    /// let (_tx, rx) = chan::bounded::<u8>(1);
+    /// # let _ =
+    /// RecvSource::new(rx);
+    /// ```
+    pub fn new(rx: Receiver<T>) -> RecvSource<T> {
+        RecvSource { rx, upstream: None }
+    }
+
+    /// Reads `rx`, counting what arrives as `upstream`'s output (for a
+    /// stage whose own tasks don't count it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use weir_core::chan;
+    /// # use weir_stage::engine::{RecvSource, Stage};
+    /// let (_tx, rx) = chan::bounded::<u8>(1);
+    /// # let _ =
+    /// RecvSource::counted(rx, Stage::new("receiver", "in"));
+    /// ```
+    pub fn counted(rx: Receiver<T>, upstream: Arc<Stage>) -> RecvSource<T> {
+        RecvSource {
+            rx,
+            upstream: Some(upstream),
+        }
+    }
+}
+
+impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
+    fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>> {
+        self.rx.poll_recv_many(cx, out, BATCH).map(|n| {
+            if let Some(up) = &self.upstream {
+                up.counters().produced(n, std::time::Duration::ZERO);
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
+        Ok(self.rx)
+    }
+}
+
+/// Reports an error of a stage that goes on after errors.
+pub type Report = Arc<dyn Fn(BoxError) + Send + Sync>;
+
+/// A [`Step`] applied, a batch at a time, to `inner`: one fused stage.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+/// use weir_stage::engine::{BatchSource, Fused, RecvSource, Stage};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded(4);
+/// tx.send_all(vec![1, 2, 3]).await.unwrap();
+/// drop(tx);
+/// let step = weir_stage::engine::Map::new(|n: i32| n * 10);
+/// let mut src = Fused::new(Box::new(RecvSource::new(rx)), step, Stage::new("map", "x10"));
+/// let mut out = Vec::new();
+/// std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await.unwrap();
+/// assert_eq!(out, [10, 20, 30]);
+/// # }
+/// ```
+pub struct Fused<T, S> {
+    inner: BoxSource<T>,
+    step: S,
+    buf: Vec<T>,
+    stage: Arc<Stage>,
+    faults: Faults,
+    report: Option<Report>,
+    /// An error found after some outputs of its batch: reported once they
+    /// are handed on (the items before an error are delivered).
+    failed: Option<Error>,
+}
+
+impl<T, S> Fused<T, S> {
+    /// `step` over `inner`, failing at its first error.
+    ///
+    /// # Examples
+    ///
+    /// See [`Fused`].
+    pub fn new(inner: BoxSource<T>, step: S, stage: Arc<Stage>) -> Fused<T, S> {
+        Fused {
+            inner,
+            step,
+            buf: Vec::new(), // grows to what batches need, then is reused
+            stage,
+            faults: Faults::fail_fast(),
+            report: None,
+            failed: None,
+        }
+    }
+
+    /// Goes on after per-item errors, handing each to `report`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use weir_core::chan;
+    /// # use weir_stage::engine::{Fused, RecvSource, Stage, Map};
+    /// let (_tx, rx) = chan::bounded::<u8>(1);
+    /// let fused = Fused::new(Box::new(RecvSource::new(rx)), Map::new(|n: u8| n), Stage::new("map", "m"))
+    ///     .keep_going(std::sync::Arc::new(|e| eprintln!("{e}")));
+    /// # drop(fused);
+    /// ```
+    #[must_use]
+    pub fn keep_going(mut self, report: Report) -> Self {
+        self.faults = Faults::keep_going();
+        self.report = Some(report);
+        self
+    }
+}
+
+impl<T, S> BatchSource<S::Out> for Fused<T, S>
+where
+    T: Send + 'static,
+    S: Step<T>,
+{
+    fn poll_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<S::Out>,
+    ) -> Poll<Result<bool, Error>> {
+        if let Some(e) = self.failed.take() {
+            return Poll::Ready(Err(e));
+        }
+        let counters = self.stage.counters();
+        counters.set_running(true);
+        loop {
+            self.buf.clear();
+            match self.inner.poll_batch(cx, &mut self.buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(false)) => return Poll::Ready(Ok(false)),
+                Poll::Ready(Ok(true)) => {}
+            }
+            let start = Instant::now();
+            let (n_in, before) = (self.buf.len(), out.len());
+            let (step, buf, faults) = (&mut self.step, &mut self.buf, &mut self.faults);
+            let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                step.step(buf.drain(..), out, faults)
+            }));
+            counters.batch(n_in, out.len() - before, start.elapsed());
+            if let Err(payload) = stepped {
+                counters.error();
+                return Poll::Ready(Err(Error::from_panic(self.stage.name(), &*payload)));
+            }
+            if !self.faults.is_empty() {
+                let errors = self.faults.take();
+                for _ in &errors {
+                    counters.error();
+                }
+                match &self.report {
+                    Some(report) if self.faults.keeps_going() => {
+                        errors.into_iter().for_each(|e| report(e))
+                    }
+                    _ => {
+                        let source = errors.into_iter().next().expect("not empty");
+                        let error = Error::Failed {
+                            stage: self.stage.name(),
+                            source,
+                        };
+                        if out.len() == before {
+                            return Poll::Ready(Err(error));
+                        }
+                        self.failed = Some(error);
+                        return Poll::Ready(Ok(true));
+                    }
+                }
+            }
+            if out.len() > before {
+                return Poll::Ready(Ok(true));
+            }
+            // Everything was filtered out: pull the next batch (an iterator
+            // source yields now and then, so this loop can't hog the thread).
+        }
+    }
+
+    fn into_receiver(self: Box<Self>) -> Result<Receiver<S::Out>, BoxSource<S::Out>> {
+        Err(self)
+    }
+}
+
+/// A fused stage runs as long as the task holding it.
+impl<T, S> Drop for Fused<T, S> {
+    fn drop(&mut self) {
+        self.stage.counters().set_running(false);
+    }
+}
+
+impl<T, S> std::fmt::Debug for Fused<T, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fused")
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
+}
