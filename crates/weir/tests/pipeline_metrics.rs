@@ -100,7 +100,10 @@ async fn a_worker_pool_reports_busy_time_and_waits() {
     let pool = stage(&m, "pool");
     assert!(!pool.busy.is_zero(), "{pool:?}");
     assert!(!pool.recv_wait.is_zero(), "{pool:?}");
-    assert!(!pool.send_wait.is_zero(), "{pool:?}");
+    // Whether the workers ever wait to send depends on how the runtime
+    // interleaves them with the sink (with the channel's FIFO line, the sink
+    // can drain the one-slot output between flushes); a send wait, when
+    // there is one, is counted (`chan_api.rs`, weir-core's observer docs).
     assert_eq!(pool.errors, 0, "{pool:?}");
     assert!(!pool.running);
 }

@@ -214,7 +214,6 @@ impl<T: Send + 'static> Sender<T> {
     /// assert_eq!(tx.observer().capacity(), Some(3));
     /// ```
     pub fn observer(&self) -> Observer {
-        self.chan.stats.enable();
         Observer {
             chan: std::sync::Arc::new(self.chan.clone()),
         }
@@ -233,7 +232,6 @@ impl<T: Send + 'static> Receiver<T> {
     /// assert!(rx.observer().is_empty());
     /// ```
     pub fn observer(&self) -> Observer {
-        self.chan.stats.enable();
         Observer {
             chan: std::sync::Arc::new(self.chan.clone()),
         }

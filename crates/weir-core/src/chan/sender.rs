@@ -128,6 +128,7 @@ impl<T> Sender<T> {
             items: VecDeque::from(items),
             front: None,
             key: None,
+            since: None,
         }
     }
 
@@ -543,6 +544,8 @@ pub struct SendAll<'a, T> {
     /// the line holds it) and the place in line.
     front: Option<T>,
     key: Option<usize>,
+    /// When it started waiting in line (for the statistics).
+    since: Option<Instant>,
 }
 
 impl<T> Unpin for SendAll<'_, T> {}
@@ -571,13 +574,18 @@ impl<T> Future for SendAll<'_, T> {
             }
             // No room: the front item waits in line like a single send.
             match chan.poll_send(&mut this.front, &mut this.key, cx.waker()) {
-                SendPoll::Sent => continue,
+                SendPoll::Sent => chan.stats.waited(false, this.since.take()),
                 SendPoll::Closed(t) => {
+                    chan.stats.waited(false, this.since.take());
                     this.items.push_front(t);
                     let rest = std::mem::take(&mut this.items);
                     return Poll::Ready(Err(SendError(Vec::from(rest))));
                 }
-                SendPoll::Waiting | SendPoll::Pending => return Poll::Pending,
+                SendPoll::Waiting => {
+                    this.since = chan.stats.start();
+                    return Poll::Pending;
+                }
+                SendPoll::Pending => return Poll::Pending,
             }
         }
     }

@@ -184,23 +184,17 @@ pub(crate) struct Chan<T> {
 
 /// Time spent waiting, for [`Observer`](super::Observer).
 pub(crate) struct Stats {
-    /// Whether anyone reads the statistics; waits read the clock only then.
-    timed: std::sync::atomic::AtomicBool,
     recv_wait_ns: std::sync::atomic::AtomicU64,
     send_wait_ns: std::sync::atomic::AtomicU64,
 }
 
 impl Stats {
-    /// When a wait starts: `Some(now)` if someone reads the statistics.
+    /// When a wait starts. Only waits read the clock (an operation that
+    /// completes at once never does), and a wait already costs a sleep and
+    /// a wake-up, so every wait is timed.
     #[inline]
     pub(crate) fn start(&self) -> Option<std::time::Instant> {
-        self.timed
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .then(std::time::Instant::now)
-    }
-
-    pub(crate) fn enable(&self) {
-        self.timed.store(true, std::sync::atomic::Ordering::Relaxed);
+        Some(std::time::Instant::now())
     }
 
     /// Adds a finished wait to the receive (or send) total.
@@ -246,7 +240,6 @@ impl<T> Chan<T> {
             receivers: AtomicUsize::new(1),
             close_ops: Event::new(),
             stats: Stats {
-                timed: std::sync::atomic::AtomicBool::new(false),
                 recv_wait_ns: std::sync::atomic::AtomicU64::new(0),
                 send_wait_ns: std::sync::atomic::AtomicU64::new(0),
             },
