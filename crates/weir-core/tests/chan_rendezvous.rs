@@ -103,19 +103,26 @@ async fn the_last_receiver_dropping_hands_a_waiting_send_its_item() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_select_never_receives_its_own_send() {
     let (tx, rx) = chan::rendezvous::<u32>();
+    // A task that is done closes `stop`, so the other one never waits for a
+    // partner that has left.
+    let (stop_tx, stop_rx) = chan::rendezvous::<()>();
     let tasks: Vec<_> = (0..2u32)
         .map(|me| {
             let (tx, rx) = (tx.clone(), rx.clone());
+            let (stop_tx, stop_rx) = (stop_tx.clone(), stop_rx.clone());
             tokio::spawn(async move {
                 for _ in 0..1000 {
                     tokio::select! {
                         r = tx.send(me) => r.unwrap(),
                         v = rx.recv() => assert_ne!(v, Some(me), "received its own send"),
+                        _ = stop_rx.recv() => break,
                     }
                 }
+                stop_tx.close();
             })
         })
         .collect();
+    drop((stop_tx, stop_rx));
     // A single-task select with nobody else around must not complete.
     let (tx1, rx1) = chan::rendezvous::<u32>();
     let mut lonely = Box::pin(async move {
@@ -127,7 +134,6 @@ async fn a_select_never_receives_its_own_send() {
     assert!(poll!(&mut lonely).is_pending());
     assert!(poll!(&mut lonely).is_pending());
     for t in tasks {
-        // The last round of one task may have no partner left.
         t.await.unwrap();
     }
 }
