@@ -1,6 +1,7 @@
-//! 100,000 tasks waiting on one channel. Waiting happens on an
-//! `event_listener::Event`, where giving up a wait is O(1), so each case
-//! finishes in time linear in the number of tasks. (With flume's own waiter
+//! 100,000 tasks waiting on one channel. Waiters sit in slab-backed lists
+//! where giving up a wait is O(1), and each is woken at most once before it
+//! proves it is alive, so each case finishes in time linear in the number
+//! of tasks. (With flume's own waiter
 //! list, removal is a linear scan: closing on 100k waiters took 29.5 s.)
 //!
 //! There are no timing assertions: each case must simply complete; a

@@ -5,7 +5,7 @@
 //!
 //! | constructor | Go | a send waits while… |
 //! |---|---|---|
-//! | [`rendezvous()`] / [`bounded(0)`](bounded) | `make(chan T)` | no receiver is waiting |
+//! | [`rendezvous()`] / [`bounded(0)`](bounded) | `make(chan T)` | always, until a receive returns its item |
 //! | [`bounded(n)`](bounded) | `make(chan T, n)` | `n` items are buffered |
 //! | [`unbounded()`] | — | never: memory grows with a slow consumer |
 //! | [`after(d)`](after), [`tick(d)`](tick), [`never()`](never()) | `time.After`, `time.Tick`, a `nil` channel | — a timer task sends (see each) |
@@ -48,10 +48,13 @@
 //!
 //! # Many waiters
 //!
-//! Waiting tasks and threads queue on an [`event_listener`] list, where
-//! giving up a wait (a dropped future, a losing `select!` branch) is O(1).
-//! A worker pool of 100,000 tasks blocked on one jobs channel wakes and shuts
-//! down in time linear in the number of tasks.
+//! Blocked senders wait in line, in arrival order; sleeping receivers wait
+//! on lists where giving up a wait (a dropped future, a losing `select!`
+//! branch) is O(1). A waiter never woken before is woken by every event
+//! that may let it through, once, so a future kept alive but never polled
+//! again swallows no wake-up; after that, one waiter is woken per item or
+//! slot. A worker pool of 100,000 tasks blocked on one jobs channel gets
+//! its jobs and shuts down in time linear in the number of tasks.
 //!
 //! # Examples
 //!
