@@ -174,3 +174,28 @@ fn is_full_on_both_ends() {
     let (utx, _urx) = chan::unbounded::<u8>();
     assert!(!utx.is_full());
 }
+
+/// Waits are timed only once the channel has an observer: a channel nobody
+/// observes never reads the clock, and a wait that ended before the first
+/// observer adds nothing to its totals.
+#[tokio::test(flavor = "current_thread")]
+async fn waits_are_timed_from_the_first_observer_on() {
+    let (tx, rx) = chan::bounded::<u32>(1);
+    let mut waiting = Box::pin(rx.recv());
+    assert!(poll!(waiting.as_mut()).is_pending());
+    tx.send(1).await.unwrap();
+    assert_eq!(waiting.await, Some(1));
+    let probe = rx.observer();
+    assert_eq!(
+        probe.recv_waited(),
+        Duration::ZERO,
+        "no observer: not timed"
+    );
+
+    let mut waiting = Box::pin(rx.recv());
+    assert!(poll!(waiting.as_mut()).is_pending());
+    std::thread::sleep(Duration::from_millis(1));
+    tx.send(2).await.unwrap();
+    assert_eq!(waiting.await, Some(2));
+    assert!(probe.recv_waited() >= Duration::from_millis(1));
+}

@@ -40,11 +40,14 @@
 //!
 //! # Cooperative scheduling
 //!
-//! Inside a tokio runtime, every completed send and receive spends the
-//! task's cooperative budget, as tokio's own channels do: a loop that always
-//! finds room or items still yields to the scheduler now and then, so other
-//! tasks run and a cancelled or aborted task stops at its next operation.
-//! Outside tokio there is no budget.
+//! Inside a tokio runtime, sends and receives spend the task's cooperative
+//! budget, as tokio's own channels do, but on a sample of operations (one
+//! in 16 on a thread) rather than on each: reaching the budget costs about
+//! a fifth of a buffered operation. A loop that always finds room or items
+//! still yields to the scheduler now and then (after about 2,000
+//! operations instead of 128), so other tasks run, and a task whose budget
+//! is spent stops within its next 16 operations. Outside tokio there is no
+//! budget.
 //!
 //! # Many waiters
 //!
@@ -101,6 +104,7 @@
 #![doc = include_str!("select.md")]
 
 mod blocking;
+mod coop;
 mod error;
 mod observer;
 mod permit;

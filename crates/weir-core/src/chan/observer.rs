@@ -139,6 +139,9 @@ impl Observer {
     /// until it was woken or gave up; a receive that finds an item at once
     /// adds nothing (and pays nothing for the clock). A receiver polled as
     /// a `Stream` counts as waiting from an empty poll to its next item.
+    /// Waits are timed once the channel has an observer: the first call to
+    /// `observer()` turns the clock on, so a channel nobody observes never
+    /// reads it, and waits that started before that call are not counted.
     /// Pipelines use it for a stage's "time blocked on receive".
     ///
     /// # Examples
@@ -214,6 +217,7 @@ impl<T: Send + 'static> Sender<T> {
     /// assert_eq!(tx.observer().capacity(), Some(3));
     /// ```
     pub fn observer(&self) -> Observer {
+        self.chan.stats.time_waits();
         Observer {
             chan: std::sync::Arc::new(self.chan.clone()),
         }
@@ -232,6 +236,7 @@ impl<T: Send + 'static> Receiver<T> {
     /// assert!(rx.observer().is_empty());
     /// ```
     pub fn observer(&self) -> Observer {
+        self.chan.stats.time_waits();
         Observer {
             chan: std::sync::Arc::new(self.chan.clone()),
         }

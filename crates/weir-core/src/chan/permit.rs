@@ -161,7 +161,7 @@ impl<'a, T> Future for ReserveMany<'a, T> {
             _ if this.want == 0 => return granted(0),
             _ => {}
         }
-        let coop = ready!(tokio::task::coop::poll_proceed(cx));
+        let coop = ready!(super::coop::poll_proceed(cx));
         match chan.poll_reserve(this.want, &mut this.key, cx.waker()) {
             Ok(true) => {
                 coop.made_progress();

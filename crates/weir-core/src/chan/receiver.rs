@@ -539,10 +539,17 @@ impl Waiter {
     /// One poll: `Ready(Some(item))`, `Ready(None)` at the end, or pending.
     #[inline]
     fn poll_one<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        // Inside tokio, a receive spends the task's cooperative budget like
-        // tokio's own channels: a consumer that always finds items still
+        // Inside tokio, receives spend the task's cooperative budget (on a
+        // sample, see `coop.rs`): a consumer that always finds items still
         // yields now and then, so it can be cancelled and others can run.
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        let coop = std::task::ready!(super::coop::poll_proceed(cx));
+        // Not waiting yet and an item buffered: one short critical section.
+        if self.key.is_none() {
+            if let Some(item) = chan.pop_fast() {
+                coop.made_progress();
+                return Poll::Ready(Some(item));
+            }
+        }
         match chan.poll_recv(&mut self.key, cx.waker(), None) {
             RecvPoll::Item(item) => {
                 chan.stats.waited(true, self.since.take());
@@ -570,7 +577,7 @@ impl Waiter {
         buf: &mut Vec<T>,
         limit: usize,
     ) -> Poll<usize> {
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        let coop = std::task::ready!(super::coop::poll_proceed(cx));
         let before = buf.len();
         match chan.poll_recv(&mut self.key, cx.waker(), Some((buf, limit))) {
             RecvPoll::Item(_) => {

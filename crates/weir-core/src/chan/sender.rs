@@ -493,8 +493,14 @@ impl<T> Future for Send<'_, T> {
         let this = &mut *self;
         // Spends tokio's cooperative budget, like tokio's channels (see
         // `Receiver::recv`).
-        let coop = ready!(tokio::task::coop::poll_proceed(cx));
+        let coop = ready!(super::coop::poll_proceed(cx));
         let chan = &*this.sender.chan;
+        // A send's first poll usually finds room: one short critical
+        // section, no waiter bookkeeping.
+        if this.key.is_none() && chan.push_fast(&mut this.item) {
+            coop.made_progress();
+            return Poll::Ready(Ok(()));
+        }
         match chan.poll_send(&mut this.item, &mut this.key, cx.waker()) {
             SendPoll::Sent => {
                 chan.stats.waited(false, this.since.take());
@@ -555,7 +561,7 @@ impl<T> Future for SendAll<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let coop = ready!(tokio::task::coop::poll_proceed(cx));
+        let coop = ready!(super::coop::poll_proceed(cx));
         let chan = &*this.sender.chan;
         loop {
             if this.key.is_none() && this.front.is_none() {

@@ -186,18 +186,33 @@ pub(crate) struct Chan<T> {
 pub(crate) struct Stats {
     recv_wait_ns: std::sync::atomic::AtomicU64,
     send_wait_ns: std::sync::atomic::AtomicU64,
+    /// Whether waits are timed: set by the first observer.
+    timed: std::sync::atomic::AtomicBool,
 }
 
 impl Stats {
-    /// When a wait starts. Only waits read the clock (an operation that
-    /// completes at once never does), and a wait already costs a sleep and
-    /// a wake-up, so every wait is timed.
+    /// When a wait starts, if waits are timed. Only waits read the clock
+    /// (an operation that completes at once never does), and only once
+    /// someone may read the totals: from the first [`Observer`] of the
+    /// channel on (see [`Stats::time_waits`]).
+    ///
+    /// [`Observer`]: super::Observer
     #[inline]
     pub(crate) fn start(&self) -> Option<std::time::Instant> {
-        Some(std::time::Instant::now())
+        if self.timed.load(std::sync::atomic::Ordering::Relaxed) {
+            Some(std::time::Instant::now())
+        } else {
+            None
+        }
+    }
+
+    /// Times every wait that starts from now on (an observer exists).
+    pub(crate) fn time_waits(&self) {
+        self.timed.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Adds a finished wait to the receive (or send) total.
+    #[inline]
     pub(crate) fn waited(&self, recv: bool, since: Option<std::time::Instant>) {
         if let Some(since) = since {
             let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -215,6 +230,7 @@ impl Stats {
 struct Wake(Wakers);
 
 impl Drop for Wake {
+    #[inline]
     fn drop(&mut self) {
         self.0.wake_all();
     }
@@ -242,6 +258,7 @@ impl<T> Chan<T> {
             stats: Stats {
                 recv_wait_ns: std::sync::atomic::AtomicU64::new(0),
                 send_wait_ns: std::sync::atomic::AtomicU64::new(0),
+                timed: std::sync::atomic::AtomicBool::new(false),
             },
         }
     }
@@ -443,6 +460,44 @@ impl<T> Chan<T> {
             wake.0.push(w);
         }
         item
+    }
+
+    // ----- fast paths -------------------------------------------------------
+
+    /// The common send: room in the buffer, nobody in line, open. Pushes
+    /// the item (taking it out of `item`) and returns `true`; otherwise
+    /// leaves everything as it was and returns `false`, and the caller
+    /// takes the general path ([`Chan::poll_send`]).
+    #[inline]
+    pub(crate) fn push_fast(&self, item: &mut Option<T>) -> bool {
+        let mut s = self.lock();
+        if s.shut() || !s.senders.is_empty() || self.is_rendezvous() || !self.has_room(&s) {
+            return false;
+        }
+        let Some(it) = item.take() else { return false };
+        s.items.push_back(it);
+        if s.receivers.is_empty() {
+            return true;
+        }
+        let mut wake = Wake(Wakers::new());
+        Self::wake_receivers(&mut s, 1, &mut wake);
+        drop(s);
+        true
+    }
+
+    /// The common receive: an item buffered. Takes the oldest one, waking
+    /// the senders in line that the freed slot lets in.
+    #[inline]
+    pub(crate) fn pop_fast(&self) -> Option<T> {
+        let mut s = self.lock();
+        let item = s.items.pop_front()?;
+        if s.senders.is_empty() {
+            return Some(item);
+        }
+        let mut wake = Wake(Wakers::new());
+        self.room_freed(&mut s, &mut wake);
+        drop(s);
+        Some(item)
     }
 
     // ----- non-blocking operations ----------------------------------------

@@ -47,6 +47,11 @@ impl<S> Node<S> {
     fn fresh_armed(&self) -> bool {
         self.linked && !self.proven && self.waker.is_some()
     }
+
+    /// Counted in `armed`: linked and holding a waker.
+    fn armed(&self) -> bool {
+        self.linked && self.waker.is_some()
+    }
 }
 
 enum Entry<S> {
@@ -62,6 +67,8 @@ pub(crate) struct WaitList<S> {
     tails: [usize; 2],
     linked: usize,
     fresh_armed: usize,
+    /// Linked nodes holding a waker: with none, a wake-up has nobody to wake.
+    armed: usize,
 }
 
 impl<S> WaitList<S> {
@@ -73,6 +80,7 @@ impl<S> WaitList<S> {
             tails: [NIL; 2],
             linked: 0,
             fresh_armed: 0,
+            armed: 0,
         }
     }
 
@@ -115,20 +123,27 @@ impl<S> WaitList<S> {
         }
     }
 
-    /// Changes a node, keeping the count of armed fresh waiters right.
+    /// Changes a node, keeping the counts of armed waiters right.
     fn update<R>(&mut self, key: usize, f: impl FnOnce(&mut Node<S>) -> R) -> R {
         let node = match &mut self.entries[key] {
             Entry::Used(n) => n,
             Entry::Free(_) => unreachable!("a waiter's key outlived its node"),
         };
-        let before = node.fresh_armed();
+        let before = (node.fresh_armed(), node.armed());
         let r = f(node);
-        let after = node.fresh_armed();
-        if before != after {
-            if after {
+        let after = (node.fresh_armed(), node.armed());
+        if before.0 != after.0 {
+            if after.0 {
                 self.fresh_armed += 1;
             } else {
                 self.fresh_armed -= 1;
+            }
+        }
+        if before.1 != after.1 {
+            if after.1 {
+                self.armed += 1;
+            } else {
+                self.armed -= 1;
             }
         }
         r
@@ -289,7 +304,14 @@ impl<S> WaitList<S> {
 
     /// A line (senders): takes the wakers of every armed fresh waiter and
     /// of the `proven` oldest armed proven ones, leaving all in line.
-    pub(crate) fn wake_line(&mut self, mut proven: usize, stamp: u64, out: &mut Wakers) {
+    #[inline]
+    pub(crate) fn wake_line(&mut self, proven: usize, stamp: u64, out: &mut Wakers) {
+        if self.armed != 0 {
+            self.wake_line_armed(proven, stamp, out);
+        }
+    }
+
+    fn wake_line_armed(&mut self, mut proven: usize, stamp: u64, out: &mut Wakers) {
         let mut at = self.front(FRESH);
         while let Some(key) = at {
             if proven == 0 && self.fresh_armed == 0 {
