@@ -116,6 +116,7 @@ mod graph;
 mod metrics;
 mod run;
 mod source;
+mod split;
 mod stream;
 mod transforms;
 
