@@ -113,7 +113,7 @@ mod worker_pool;
 
 pub use driver::{Incomplete, SinkOutput};
 pub use engine::StageId;
-pub use error::{BoxError, ConfigError, Error};
+pub use error::{BoxError, BranchOutOfRange, ConfigError, Error};
 pub use scope::{Scope, ScopeBuilder, ScopeView, Wait, DEFAULT_CAPACITY};
 pub use stats::{ScopeStats, StageStats};
 
@@ -145,4 +145,4 @@ pub use worker_pool::{worker_pool, Backoff, Policy, PoolHandle, WorkerPool};
 // Fan-out and fan-in.
 pub use forward::forward;
 pub use merge::merge;
-pub use split::{balance, broadcast, partition, round_robin};
+pub use split::{balance, broadcast, partition, round_robin, route};

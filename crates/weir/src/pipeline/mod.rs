@@ -72,7 +72,7 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), weir::Error> {
 //! let p = Pipeline::new(&Context::background());
-//! let [evens, all] = <[_; 2]>::try_from(p.source(1..=10u64).broadcast(2)).unwrap();
+//! let [evens, all] = p.source(1..=10u64).broadcast();
 //! let evens = evens.filter(|n| n % 2 == 0).collect::<Vec<_>>();
 //! let total = all.map(|n| n * 10).fold(0, |a, n| a + n);
 //! assert_eq!(evens.await?, [2, 4, 6, 8, 10]); // runs the whole graph
@@ -80,7 +80,7 @@
 //!
 //! // A branch left unconnected is an error before anything runs.
 //! let p = Pipeline::new(&Context::background());
-//! let [used, _forgotten] = <[_; 2]>::try_from(p.source(1..=10u64).balance(2)).unwrap();
+//! let [used, _forgotten] = p.source(1..=10u64).balance();
 //! let err = used.collect::<Vec<_>>().await.unwrap_err();
 //! assert!(err.config().is_some());
 //! # Ok(())
