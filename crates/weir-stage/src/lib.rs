@@ -100,8 +100,11 @@ mod map_concurrent;
 mod map_unordered;
 mod merge;
 mod scan;
+mod skip;
 pub mod split;
 mod square;
+mod take;
+mod take_while;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -134,6 +137,9 @@ pub use from_fn::from_fn;
 pub use from_stream::from_stream;
 pub use inspect::inspect;
 pub use scan::scan;
+pub use skip::skip;
+pub use take::take;
+pub use take_while::take_while;
 pub use then::then;
 pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;

@@ -2,7 +2,7 @@
 //!
 //! Every operator is written once, as a value: a fusible per-batch
 //! [`Step`] ([`Map`], [`Filter`], [`FilterMap`], [`Inspect`], [`TryMap`], [`Scan`],
-//! [`Square`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`], [`Count`]).
+//! [`Square`], [`Take`], [`TakeWhile`], [`Skip`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`], [`Count`]).
 //! The stage functions of this crate ([`map`](crate::map), …) run a step
 //! over a channel in a task of its own; the `weir` crate's pipeline builder
 //! fuses adjacent steps into one task. Both pull a [`BatchSource`] a batch
@@ -59,7 +59,10 @@ pub use crate::for_each::ForEach;
 pub use crate::inspect::Inspect;
 pub use crate::map::Map;
 pub use crate::scan::Scan;
+pub use crate::skip::Skip;
 pub use crate::square::Square;
+pub use crate::take::Take;
+pub use crate::take_while::TakeWhile;
 pub use crate::try_map::TryMap;
 
 /// How many items the engine moves at once, everywhere: a stage takes what

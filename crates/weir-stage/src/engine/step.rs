@@ -37,6 +37,27 @@ pub trait Step<T>: Send + 'static {
     /// errors go to `faults`; stop early when
     /// [`report`](Faults::report) says so.
     fn step(&mut self, input: Drain<'_, T>, out: &mut Vec<Self::Out>, faults: &mut Faults);
+
+    /// `true` once the step will send nothing more, whatever comes in (a
+    /// [`Take`](crate::engine::Take) that has had its fill). The engine
+    /// asks before each batch; once it says so, the stage ends (its output
+    /// closes) and drops its input, which stops upstream in turn. The
+    /// default: never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::engine::{Faults, Step, Take};
+    ///
+    /// let mut take = Take::new(2);
+    /// let mut out = Vec::new();
+    /// take.step(vec![1, 2, 3].drain(..), &mut out, &mut Faults::fail_fast());
+    /// assert_eq!(out, [1, 2]);
+    /// assert!(Step::<i32>::is_done(&take));
+    /// ```
+    fn is_done(&self) -> bool {
+        false
+    }
 }
 
 /// A sink stage: consumes batches and ends in one result.

@@ -18,7 +18,7 @@ impl<T: Send + 'static> Flow<T> {
         U: Send + 'static,
         M: FnOnce(&Scope, Receiver<T>) -> Result<Receiver<U>, ConfigError> + Send + 'static,
     {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage(kind, &[segment.tail], false);
         let slot = Slot::<U>::default();
         let out = slot.clone();
@@ -38,7 +38,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         S: FnOnce(&Scope, Receiver<T>) -> Result<Vec<Receiver<T>>, ConfigError> + Send + 'static,
     {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage(kind, &[segment.tail], false);
         check(&shared, node, n, "branches");
         let slots: Vec<Slot<T>> = (0..n).map(|_| Slot::default()).collect();
@@ -208,7 +208,7 @@ impl<T: Send + 'static> Flow<T> {
         U: Send + 'static,
         B: FnMut(Flow<T>) -> Flow<U>,
     {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage("fan_out", &[segment.tail], false);
         shared.graph().set_relay(node);
         check(&shared, node, n, "branches");
@@ -230,7 +230,7 @@ impl<T: Send + 'static> Flow<T> {
             .into_iter()
             .map(|slot| {
                 branch(Flow::from_channel(shared.clone(), node, None, Some(slot)))
-                    .take()
+                    .into_segment()
                     .1
             })
             .collect();
@@ -266,9 +266,9 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn merge(self, others: impl IntoIterator<Item = Flow<T>>) -> Flow<T> {
-        let (shared, first) = self.take();
+        let (shared, first) = self.into_segment();
         let segments: Vec<Segment<T>> = std::iter::once(first)
-            .chain(others.into_iter().map(|f| f.take().1))
+            .chain(others.into_iter().map(|f| f.into_segment().1))
             .collect();
         let tails: Vec<NodeId> = segments.iter().map(|s| s.tail).collect();
         let node = shared.add_stage("merge", &tails, false);

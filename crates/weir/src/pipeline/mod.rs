@@ -20,7 +20,9 @@
 //!
 //! Stateless one-to-one stages ([`map`](Flow::map), [`filter`](Flow::filter),
 //! [`square`](Flow::square), [`inspect`](Flow::inspect),
-//! [`filter_map`](Flow::filter_map), [`try_map`](Flow::try_map)) are *fused*:
+//! [`filter_map`](Flow::filter_map), [`try_map`](Flow::try_map),
+//! [`scan`](Flow::scan), [`take`](Flow::take),
+//! [`take_while`](Flow::take_while), [`skip`](Flow::skip)) are *fused*:
 //! adjacent ones run in one task, a batch of items at a time, with no
 //! channel between them — like operator chaining in stream processors.
 //! Channels (and so parallelism across cores) appear only where a stage
@@ -113,6 +115,7 @@
 mod boundary;
 mod flow;
 mod graph;
+mod limit;
 mod metrics;
 mod run;
 mod source;

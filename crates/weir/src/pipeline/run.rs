@@ -35,7 +35,7 @@ impl<T: Send + 'static> Flow<T> {
         B: FnOnce(BoxSource<T>, Arc<Stage>) -> F + Send + 'static,
         F: Future<Output = Result<A, StageError>> + Send + 'static,
     {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
         let (tx, rx) = oneshot::channel();
         let spawned = Arc::new(AtomicBool::new(false));
