@@ -94,6 +94,25 @@ pub trait SinkStep<T>: Send + 'static {
 
     /// The result, once the input has ended.
     fn finish(self) -> Self::Output;
+
+    /// The error that ends this sink early, if [`consume`](SinkStep::consume)
+    /// met one (a fallible sink such as
+    /// [`TryForEach`](crate::engine::TryForEach)): the engine asks after
+    /// each batch and, on `Some`, fails the stage naming it. The default:
+    /// never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::engine::{SinkStep, TryForEach};
+    ///
+    /// let mut sink = TryForEach::new(|n: u8| if n < 2 { Ok(()) } else { Err("too big") });
+    /// sink.consume(vec![1, 2, 3].drain(..));
+    /// assert_eq!(sink.failed().unwrap().to_string(), "too big");
+    /// ```
+    fn failed(&mut self) -> Option<BoxError> {
+        None
+    }
 }
 
 /// Where a [`Step`] puts per-item errors. Whether the stage goes on after

@@ -282,6 +282,10 @@ impl Pipeline {
     /// [`shutdown`](Pipeline::shutdown) stops it even if the stream never
     /// ends: the stream is dropped, which is how a stream is told to stop.
     ///
+    /// Any async channel comes in this way (flume's `Receiver::into_stream`,
+    /// tokio's through `tokio-stream`); [`Flow::forward_sink`] shows a
+    /// flume channel in and another out.
+    ///
     /// # Examples
     ///
     /// ```

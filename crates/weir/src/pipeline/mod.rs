@@ -5,13 +5,16 @@
 //! Each method on a `Flow` adds a stage and returns the next `Flow` (its
 //! item type follows the stage's output, so a wrong connection is a compile
 //! error); a sink method ([`Flow::fold`], [`Flow::collect`],
-//! [`Flow::for_each`]) ends it with a [`Sink`], which you `.await` (or
+//! [`Flow::count`], [`Flow::for_each`], its async twin
+//! [`Flow::for_each_async`], [`Flow::for_each_concurrent`], the fallible
+//! [`Flow::try_for_each`]) ends it with a [`Sink`], which you `.await` (or
 //! [`run`](Sink::run) for a [`RunHandle`]).
 //!
 //! In and out of other code: [`Pipeline::from_receiver`] and
 //! [`Pipeline::from_stream`] read what code outside the pipeline produces;
-//! [`Flow::forward`] sends into a channel and [`Flow::into_stream`] hands
-//! the items out as a `Stream`. [`Pipeline::shutdown`] stops every kind of
+//! [`Flow::forward`] sends into a channel, [`Flow::forward_sink`] into any
+//! `futures::Sink`, and [`Flow::into_stream`] hands the items out as a
+//! `Stream` (see [`Flow::forward_sink`] for a flume channel in and out). [`Pipeline::shutdown`] stops every kind of
 //! source; [`Pipeline::drain_on`] and [`Pipeline::shutdown_after`] turn a
 //! deadline into such a graceful stop, so sinks return partial results
 //! ([`Pipeline::cut_short`]).
@@ -118,6 +121,7 @@ mod graph;
 mod limit;
 mod metrics;
 mod run;
+mod sinks;
 mod source;
 mod split;
 mod stream;

@@ -157,11 +157,11 @@ impl<T: Send + 'static> Flow<T> {
 /// ```
 #[must_use = "a Sink does nothing until it is `.await`ed or `run`"]
 pub struct Sink<A> {
-    shared: Option<Arc<Shared>>,
-    result: oneshot::Receiver<A>,
-    node: super::graph::NodeId,
+    pub(crate) shared: Option<Arc<Shared>>,
+    pub(crate) result: oneshot::Receiver<A>,
+    pub(crate) node: super::graph::NodeId,
     /// Set when this sink's stage is spawned (when the pipeline starts).
-    spawned: Arc<AtomicBool>,
+    pub(crate) spawned: Arc<AtomicBool>,
 }
 
 impl<A: Send + 'static> Sink<A> {
