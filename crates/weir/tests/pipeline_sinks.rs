@@ -208,3 +208,22 @@ async fn flume_in_and_flume_out() {
         (0..500).map(|n| n * 2).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_sinks_count_what_they_take_in() {
+    let p = pipeline();
+    let [a, b] = p.source(0..300).broadcast();
+    let a = a.for_each_async(|_| async {}).named("one");
+    let b = b.for_each_concurrent(4, |_| async {}).named("four");
+    a.await.unwrap();
+    b.await.unwrap();
+    let m = p.metrics();
+    for name in ["one", "four"] {
+        let s = m.stages.iter().find(|s| s.name == name).unwrap();
+        assert_eq!((s.items_in, s.running), (300, false), "{name}");
+    }
+    // They read the split's channels directly, and count what they took
+    // as its output, as a fused reader does.
+    let split = m.stages.iter().find(|s| s.kind == "broadcast").unwrap();
+    assert_eq!(split.items_out, 600);
+}
