@@ -34,8 +34,11 @@
 //! [`map_unordered`](Flow::map_unordered), [`then`](Flow::then),
 //! [`flat_map`](Flow::flat_map), [`batch`](Flow::batch),
 //! [`unbatch`](Flow::unbatch),
-//! [`balance`](Flow::balance), [`partition`](Flow::partition),
-//! [`broadcast`](Flow::broadcast) and [`merge`](Flow::merge). Items cross those
+//! the splits ([`balance`](Flow::balance), [`round_robin`](Flow::round_robin),
+//! [`partition`](Flow::partition), [`route`](Flow::route),
+//! [`broadcast`](Flow::broadcast)), [`merge`](Flow::merge) and the async
+//! sinks ([`for_each_async`](Flow::for_each_async),
+//! [`for_each_concurrent`](Flow::for_each_concurrent)). Items cross those
 //! channels in batches too, while every API stays per item; a batch never
 //! waits to fill, so an idle producer's last item is not held back.
 //!
@@ -51,8 +54,11 @@
 //!
 //! # Graphs that are not a line
 //!
-//! A split ([`balance`](Flow::balance), [`partition`](Flow::partition),
-//! [`broadcast`](Flow::broadcast)) returns one `Flow` per branch; each
+//! A split ([`balance`](Flow::balance), [`round_robin`](Flow::round_robin),
+//! [`partition`](Flow::partition), [`route`](Flow::route),
+//! [`broadcast`](Flow::broadcast)) returns an array of `Flow`s, one per
+//! branch, to destructure (`let [a, b, c] = flow.broadcast();`; the
+//! `*_n` forms return a `Vec` for a count known at run time); each
 //! branch can do something different, branches can be
 //! [`merge`](Flow::merge)d back, and each can end in its own sink. The
 //! graph is checked where a line can't check it:
