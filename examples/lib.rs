@@ -1,5 +1,6 @@
 //! Runnable examples of weir, one per Go pattern; see the `[[example]]`
 //! targets of this package (`cargo run --example <name>`).
 
+pub mod broadcast_orders;
 #[cfg(feature = "prometheus")]
 pub mod metrics_endpoint;

@@ -192,6 +192,39 @@ pub enum ConfigError {
     },
 }
 
+/// A [`route`](crate::route) function chose a branch that does not exist.
+/// It reaches you as the source of [`Error::Failed`] naming the route stage.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, BranchOutOfRange, Error, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let nums = stage::generate(&scope, 0..10usize);
+/// let branches = stage::route(&scope.named("router"), nums, 2, |n| *n).unwrap();
+/// for b in branches {
+///     let _ = stage::for_each(&scope, b, drop);
+/// }
+/// let Err(Error::Failed { stage, source }) = scope.wait().await else { panic!() };
+/// assert_eq!(&*stage, "router");
+/// let why = source.downcast_ref::<BranchOutOfRange>().unwrap();
+/// assert_eq!((why.index, why.branches), (2, 2));
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("item routed to branch {index}, but there are only {branches} branches")]
+#[non_exhaustive]
+pub struct BranchOutOfRange {
+    /// The branch the item was routed to.
+    pub index: usize,
+    /// How many branches there are (valid indices are `0..branches`).
+    pub branches: usize,
+}
+
 /// Turns a caught panic payload into a message.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {

@@ -91,6 +91,7 @@ mod fold;
 mod for_each;
 mod for_each_concurrent;
 mod forward;
+mod forward_sink;
 mod from_fn;
 mod from_stream;
 mod generate;
@@ -100,20 +101,24 @@ mod map_concurrent;
 mod map_unordered;
 mod merge;
 mod scan;
+mod skip;
 pub mod split;
 mod square;
+mod take;
+mod take_while;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod then;
 mod throttle;
+mod try_for_each;
 mod try_map;
 mod unbatch;
 mod worker_pool;
 
 pub use driver::{Incomplete, SinkOutput};
 pub use engine::StageId;
-pub use error::{BoxError, ConfigError, Error};
+pub use error::{BoxError, BranchOutOfRange, ConfigError, Error};
 pub use scope::{Scope, ScopeBuilder, ScopeView, Wait, DEFAULT_CAPACITY};
 pub use stats::{ScopeStats, StageStats};
 
@@ -124,6 +129,7 @@ pub use for_each::for_each;
 pub use generate::generate;
 pub use map::map;
 pub use square::square;
+pub use try_for_each::try_for_each;
 pub use try_map::try_map;
 // Transforms and sources.
 pub use batch::batch;
@@ -134,6 +140,9 @@ pub use from_fn::from_fn;
 pub use from_stream::from_stream;
 pub use inspect::inspect;
 pub use scan::scan;
+pub use skip::skip;
+pub use take::take;
+pub use take_while::take_while;
 pub use then::then;
 pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;
@@ -144,5 +153,6 @@ pub use map_unordered::map_unordered;
 pub use worker_pool::{worker_pool, Backoff, Policy, PoolHandle, WorkerPool};
 // Fan-out and fan-in.
 pub use forward::forward;
+pub use forward_sink::forward_sink;
 pub use merge::merge;
-pub use split::{balance, broadcast, partition, round_robin};
+pub use split::{balance, broadcast, partition, round_robin, route};

@@ -918,6 +918,21 @@ impl Scope {
         output
     }
 
+    /// Runs an engine body (one that names its own errors) over the
+    /// stage's [`Stage`] in a task of its own: the door behind stage
+    /// functions whose loop the builder runs too.
+    #[track_caller]
+    pub(crate) fn spawn_engine<B, F>(&self, kind: &'static str, body: B)
+    where
+        B: FnOnce(Arc<Stage>) -> F,
+        F: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        self.spawn_raw(kind, Role::Stage, move |cx| {
+            let run = body(cx.engine_stage(kind));
+            async move { run.await.map_err(Failure::Named) }
+        });
+    }
+
     #[track_caller]
     fn spawn_raw<B, F>(&self, kind: &'static str, role: Role, body: B) -> Arc<str>
     where

@@ -277,19 +277,19 @@ async fn zero_split_branches_are_refused_before_anything_runs() {
     // balance, partition and broadcast into no branch at all; the pipeline
     // is started through a second, healthy sink, which must not run either.
     let p = pipeline();
-    let branches = p.source(untouchable()).partition(0, |n| *n);
+    let branches = p.source(untouchable()).partition_n(0, |n| *n);
     assert!(branches.is_empty());
     let err = p.source(untouchable()).for_each(drop).await.unwrap_err();
     assert_zero(&err, "partition#1", "branches");
 
     let p = pipeline();
-    let branches = p.source(untouchable()).broadcast(0);
+    let branches = p.source(untouchable()).broadcast_n(0);
     assert!(branches.is_empty());
     let err = p.source(untouchable()).for_each(drop).await.unwrap_err();
     assert_zero(&err, "broadcast#1", "branches");
 
     let p = pipeline();
-    let branches = p.source(untouchable()).balance(0);
+    let branches = p.source(untouchable()).balance_n(0);
     assert!(branches.is_empty());
     let err = p.source(untouchable()).for_each(drop).await.unwrap_err();
     assert_zero(&err, "balance#1", "branches");
@@ -319,7 +319,7 @@ async fn a_config_error_from_through_stage_is_reported() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_dropped_branch_is_an_unconnected_output() {
     let p = pipeline();
-    let [a, b]: [_; 2] = p.source(untouchable()).balance(2).try_into().unwrap();
+    let [a, b] = p.source(untouchable()).balance();
     let a = a.named("split");
     drop(b);
     let err = a.for_each(|_| panic!("sink ran")).await.unwrap_err();
@@ -363,7 +363,7 @@ async fn a_flow_still_alive_when_the_pipeline_starts_is_unconnected() {
 async fn a_refused_pipeline_resolves_its_other_sinks() {
     // After a refused start, the other sinks of the pipeline do not hang.
     let p = pipeline();
-    let [a, b]: [_; 2] = p.source(untouchable()).broadcast(2).try_into().unwrap();
+    let [a, b] = p.source(untouchable()).broadcast();
     let orphan = p.source(untouchable());
     drop(orphan);
     let a = a.for_each(drop);
@@ -402,7 +402,7 @@ async fn running_a_second_sink_after_the_first_started_gets_its_own_result() {
     // `Sink::run` starts the whole pipeline; running another sink of the same
     // pipeline does not start it again: it just waits for that sink's result.
     let p = pipeline();
-    let [a, b]: [_; 2] = p.source(0..100u64).broadcast(2).try_into().unwrap();
+    let [a, b] = p.source(0..100u64).broadcast();
     let first = a.fold(0, |s, n| s + n);
     let second = b.collect::<Vec<_>>();
     let first = first.run();
@@ -414,7 +414,7 @@ async fn running_a_second_sink_after_the_first_started_gets_its_own_result() {
 #[tokio::test(flavor = "current_thread")]
 async fn awaiting_a_second_sink_after_the_first_started_gives_its_result() {
     let p = pipeline();
-    let [a, b]: [_; 2] = p.source(0..100u64).broadcast(2).try_into().unwrap();
+    let [a, b] = p.source(0..100u64).broadcast();
     let first = a.fold(0, |s, n| s + n);
     let second = b.collect::<Vec<_>>();
     let first = first.run();

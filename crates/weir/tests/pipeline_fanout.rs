@@ -112,7 +112,7 @@ async fn fan_out_branches_may_have_tasks_of_their_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn balance_then_merge_branches_that_do_different_things() {
     let p = pipeline();
-    let [a, b, c]: [_; 3] = p.source(0..N).balance(3).try_into().unwrap();
+    let [a, b, c] = p.source(0..N).balance();
     let v = a
         .map(|n| (n, 'a'))
         .merge([b.map(|n| (n, 'b')), c.map(|n| (n, 'c'))])
@@ -139,7 +139,7 @@ async fn balance_then_merge_branches_that_do_different_things() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partition_sends_equal_keys_to_one_branch_in_order() {
     let p = pipeline();
-    let branches = p.source(0..N).partition(3, |n| n % 5);
+    let branches = p.source(0..N).partition_n(3, |n| n % 5);
     let sinks: Vec<_> = branches
         .into_iter()
         .map(|b| b.collect::<Vec<u64>>())
@@ -165,7 +165,7 @@ async fn partition_sends_equal_keys_to_one_branch_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_gives_every_branch_every_item_in_order() {
     let p = pipeline();
-    let [a, b, c]: [_; 3] = p.source(0..N).broadcast(3).try_into().unwrap();
+    let [a, b, c] = p.source(0..N).broadcast();
     let a = a.collect::<Vec<_>>();
     let b = b.map(|n| n * 2).collect::<Vec<_>>();
     let c = c.fold(0, |s, n| s + n);
@@ -179,7 +179,7 @@ async fn broadcast_gives_every_branch_every_item_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_then_merge() {
     let p = pipeline();
-    let [a, b]: [_; 2] = p.source(0..N).broadcast(2).try_into().unwrap();
+    let [a, b] = p.source(0..N).broadcast();
     let v = a
         .map(|n| n * 2)
         .merge([b.map(|n| n * 2 + 1)])
@@ -195,7 +195,7 @@ async fn several_sinks_awaited_together() {
     // own result (the docs: "awaiting any one runs and joins the whole
     // pipeline; the others then resolve with their own results").
     let p = pipeline();
-    let [a, b]: [_; 2] = p.source(0..N).broadcast(2).try_into().unwrap();
+    let [a, b] = p.source(0..N).broadcast();
     let (a, b) = tokio::join!(a.fold(0, |s, n| s + n), b.collect::<Vec<_>>());
     assert_eq!(a.unwrap(), N * (N - 1) / 2);
     assert_eq!(b.unwrap(), (0..N).collect::<Vec<_>>());
@@ -297,7 +297,7 @@ async fn a_graph_mixing_every_kind_of_stage() {
     let [left, right]: [_; 2] = p
         .source(0..N)
         .map(|n| n + 1)
-        .partition(2, |n| n % 3)
+        .partition_n(2, |n| n % 3)
         .try_into()
         .unwrap();
     let left = left.worker_pool(3, |n| async move { Ok::<_, std::io::Error>(n * 2) });

@@ -272,7 +272,7 @@ async fn the_graph_is_drawn_before_it_runs() {
 #[tokio::test(flavor = "current_thread")]
 async fn merge_and_split_edges_are_channels() {
     let p = Pipeline::new(&Context::background());
-    let [a, b]: [_; 2] = p.source(0..10u64).balance(2).try_into().unwrap();
+    let [a, b] = p.source(0..10u64).balance();
     let sink = a.map(|n| n).merge([b]).collect::<Vec<_>>();
     let chart = p.to_mermaid();
     // source -> balance, balance -> map (channel, then fused map), map ->

@@ -136,7 +136,7 @@ async fn throttle_paces_items_without_losing_any() {
 #[tokio::test]
 async fn round_robin_deals_items_in_turn_and_count_counts() {
     let p = pipeline();
-    let mut branches = p.source(0..30u32).round_robin(3).into_iter();
+    let mut branches = p.source(0..30u32).round_robin_n(3).into_iter();
     let (a, b, c) = (
         branches.next().unwrap().collect::<Vec<_>>(),
         branches.next().unwrap().count(),
@@ -155,7 +155,7 @@ async fn round_robin_deals_items_in_turn_and_count_counts() {
 #[tokio::test]
 async fn zero_round_robin_branches_is_a_config_error() {
     let p = pipeline();
-    let branches = p.source(0..3).round_robin(0);
+    let branches = p.source(0..3).round_robin_n(0);
     assert!(branches.is_empty());
     let err = p.source(0..3).count().await.unwrap_err();
     assert!(err.config().is_some(), "{err}");

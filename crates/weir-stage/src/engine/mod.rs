@@ -2,7 +2,7 @@
 //!
 //! Every operator is written once, as a value: a fusible per-batch
 //! [`Step`] ([`Map`], [`Filter`], [`FilterMap`], [`Inspect`], [`TryMap`], [`Scan`],
-//! [`Square`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`], [`Count`]).
+//! [`Square`], [`Take`], [`TakeWhile`], [`Skip`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`], [`TryForEach`], [`Count`]).
 //! The stage functions of this crate ([`map`](crate::map), …) run a step
 //! over a channel in a task of its own; the `weir` crate's pipeline builder
 //! fuses adjacent steps into one task. Both pull a [`BatchSource`] a batch
@@ -45,6 +45,7 @@ mod source;
 mod stage;
 mod step;
 
+pub(crate) use run::next_batch;
 pub use run::{run_into, run_sink};
 pub use source::{BatchSource, BoxSource, Fused, RecvSource, Report};
 pub use stage::{Counters, Counts, Stage, StageId};
@@ -56,10 +57,15 @@ pub use crate::filter::Filter;
 pub use crate::filter_map::FilterMap;
 pub use crate::fold::Fold;
 pub use crate::for_each::ForEach;
+pub use crate::forward_sink::run_into_sink;
 pub use crate::inspect::Inspect;
 pub use crate::map::Map;
 pub use crate::scan::Scan;
+pub use crate::skip::Skip;
 pub use crate::square::Square;
+pub use crate::take::Take;
+pub use crate::take_while::TakeWhile;
+pub use crate::try_for_each::TryForEach;
 pub use crate::try_map::TryMap;
 
 /// How many items the engine moves at once, everywhere: a stage takes what

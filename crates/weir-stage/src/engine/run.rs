@@ -126,7 +126,8 @@ pub async fn run_into<T: Send + 'static>(
 ///
 /// # Errors
 ///
-/// The first error of a stage in `src`, naming it.
+/// The first error of a stage in `src`, naming it; or the sink's own
+/// error ([`SinkStep::failed`]), naming `stage`.
 ///
 /// # Examples
 ///
@@ -157,6 +158,13 @@ pub async fn run_sink<T: Send + 'static, K: SinkStep<T>>(
         let n = buf.len();
         sink.consume(buf.drain(..));
         counters.batch(n, 0, start.elapsed());
+        if let Some(source) = sink.failed() {
+            counters.error();
+            return Err(Error::Failed {
+                stage: stage.name(),
+                source,
+            });
+        }
     }
     Ok(sink.finish())
 }

@@ -212,6 +212,12 @@ where
         let counters = self.stage.counters();
         counters.set_running(true);
         loop {
+            if self.step.is_done() {
+                // Drop the input now: upstream stops even if whoever holds
+                // this source keeps it a while.
+                self.inner = Box::new(Ended);
+                return Poll::Ready(Ok(false));
+            }
             self.buf.clear();
             match self.inner.poll_batch(cx, &mut self.buf) {
                 Poll::Pending => return Poll::Pending,
@@ -262,6 +268,19 @@ where
     }
 
     fn into_receiver(self: Box<Self>) -> Result<Receiver<S::Out>, BoxSource<S::Out>> {
+        Err(self)
+    }
+}
+
+/// What a [`Fused`] stage whose step is done reads instead of its input.
+struct Ended;
+
+impl<T: Send + 'static> BatchSource<T> for Ended {
+    fn poll_batch(&mut self, _: &mut Context<'_>, _: &mut Vec<T>) -> Poll<Result<bool, Error>> {
+        Poll::Ready(Ok(false))
+    }
+
+    fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
         Err(self)
     }
 }

@@ -37,6 +37,27 @@ pub trait Step<T>: Send + 'static {
     /// errors go to `faults`; stop early when
     /// [`report`](Faults::report) says so.
     fn step(&mut self, input: Drain<'_, T>, out: &mut Vec<Self::Out>, faults: &mut Faults);
+
+    /// `true` once the step will send nothing more, whatever comes in (a
+    /// [`Take`](crate::engine::Take) that has had its fill). The engine
+    /// asks before each batch; once it says so, the stage ends (its output
+    /// closes) and drops its input, which stops upstream in turn. The
+    /// default: never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::engine::{Faults, Step, Take};
+    ///
+    /// let mut take = Take::new(2);
+    /// let mut out = Vec::new();
+    /// take.step(vec![1, 2, 3].drain(..), &mut out, &mut Faults::fail_fast());
+    /// assert_eq!(out, [1, 2]);
+    /// assert!(Step::<i32>::is_done(&take));
+    /// ```
+    fn is_done(&self) -> bool {
+        false
+    }
 }
 
 /// A sink stage: consumes batches and ends in one result.
@@ -73,6 +94,25 @@ pub trait SinkStep<T>: Send + 'static {
 
     /// The result, once the input has ended.
     fn finish(self) -> Self::Output;
+
+    /// The error that ends this sink early, if [`consume`](SinkStep::consume)
+    /// met one (a fallible sink such as
+    /// [`TryForEach`](crate::engine::TryForEach)): the engine asks after
+    /// each batch and, on `Some`, fails the stage naming it. The default:
+    /// never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::engine::{SinkStep, TryForEach};
+    ///
+    /// let mut sink = TryForEach::new(|n: u8| if n < 2 { Ok(()) } else { Err("too big") });
+    /// sink.consume(vec![1, 2, 3].drain(..));
+    /// assert_eq!(sink.failed().unwrap().to_string(), "too big");
+    /// ```
+    fn failed(&mut self) -> Option<BoxError> {
+        None
+    }
 }
 
 /// Where a [`Step`] puts per-item errors. Whether the stage goes on after

@@ -24,6 +24,10 @@
 //!   in order (per-user state, per-account ledgers).
 //! * Use [`broadcast`] when every branch needs every item (fan-out to
 //!   different sinks: store *and* index *and* count).
+//! * Use [`route`] when your code picks the branch (`Ok` to one sink, `Err`
+//!   to another): like [`partition`], but the function returns the branch
+//!   index itself; an index out of range fails the stage with a
+//!   [`BranchOutOfRange`](crate::BranchOutOfRange), never a panic.
 //!
 //! The inverse, fan-in, is [`merge`](crate::merge).
 //!
@@ -76,11 +80,13 @@ mod balance;
 mod broadcast;
 mod partition;
 mod round_robin;
+mod route;
 
 pub use balance::balance;
 pub use broadcast::broadcast;
 pub use partition::partition;
 pub use round_robin::round_robin;
+pub use route::route;
 
 /// The error for `n == 0` branches.
 fn zero_branches(scope: &Scope, kind: &str) -> ConfigError {

@@ -4,10 +4,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use weir_core::chan::Receiver;
 
-use super::Branches;
-use crate::driver::BATCH;
-use crate::error::{ConfigError, Message};
-use crate::scope::{Role, Scope};
+use crate::error::ConfigError;
+use crate::scope::Scope;
 
 /// Splits `input` over `n` branches by key: every item whose
 /// `key_fn(&item)` is equal goes to the same branch (each item goes to
@@ -74,38 +72,9 @@ where
     K: Hash,
     F: FnMut(&T) -> K + Send + 'static,
 {
-    let (mut branches, outputs) = Branches::open(scope, "partition", n)?;
-    scope.spawn_stage("partition", Role::Stage, move |stage| async move {
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut shares: Vec<Vec<T>> = (0..n).map(|_| Vec::new()).collect();
-        let mut reported = vec![false; n];
-        while branches.recv(&input, &mut batch).await > 0 {
-            if branches.prune() == 0 {
-                return Ok(());
-            }
-            for item in batch.drain(..) {
-                shares[branch_of(&key_fn(&item), n)].push(item);
-            }
-            // Items for a dropped branch come back refused: report, drop.
-            // A branch that stopped because the scope was cancelled is no
-            // fault of its own: the cancellation is the outcome. One that
-            // failed reports its own error, which wins over this report.
-            for (k, refused) in branches.send(&mut shares).await {
-                if stage.context().is_cancelled() {
-                    return Ok(());
-                }
-                if !std::mem::replace(&mut reported[k], true) {
-                    stage.report_consequence(Box::new(Message(format!(
-                        "branch {k} of {n} was dropped while items for it kept coming; \
-                         {} item(s) for it dropped, and any more will be",
-                        refused.len()
-                    ))));
-                }
-            }
-        }
-        Ok(())
-    });
-    Ok(outputs)
+    super::route::dispatch(scope, "partition", input, n, move |item| {
+        branch_of(&key_fn(item), n)
+    })
 }
 
 /// The branch of `key`, out of `n`.

@@ -1,7 +1,6 @@
 //! Stages with tasks of their own: where channels (and parallelism) are.
 
 use std::future::Future;
-use std::hash::Hash;
 use std::sync::PoisonError;
 
 use weir_core::chan::Receiver;
@@ -19,7 +18,7 @@ impl<T: Send + 'static> Flow<T> {
         U: Send + 'static,
         M: FnOnce(&Scope, Receiver<T>) -> Result<Receiver<U>, ConfigError> + Send + 'static,
     {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage(kind, &[segment.tail], false);
         let slot = Slot::<U>::default();
         let out = slot.clone();
@@ -39,7 +38,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         S: FnOnce(&Scope, Receiver<T>) -> Result<Vec<Receiver<T>>, ConfigError> + Send + 'static,
     {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage(kind, &[segment.tail], false);
         check(&shared, node, n, "branches");
         let slots: Vec<Slot<T>> = (0..n).map(|_| Slot::default()).collect();
@@ -209,7 +208,7 @@ impl<T: Send + 'static> Flow<T> {
         U: Send + 'static,
         B: FnMut(Flow<T>) -> Flow<U>,
     {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage("fan_out", &[segment.tail], false);
         shared.graph().set_relay(node);
         check(&shared, node, n, "branches");
@@ -231,7 +230,7 @@ impl<T: Send + 'static> Flow<T> {
             .into_iter()
             .map(|slot| {
                 branch(Flow::from_channel(shared.clone(), node, None, Some(slot)))
-                    .take()
+                    .into_segment()
                     .1
             })
             .collect();
@@ -247,71 +246,6 @@ impl<T: Send + 'static> Flow<T> {
             fill(shared, merged, &out, rx);
         });
         Flow::from_channel(shared, merged, None, Some(slot))
-    }
-
-    /// Splits into `n` branches that compete for items: each item goes to
-    /// exactly one branch, whichever is free (Go's `fanOut`).
-    ///
-    /// # Errors
-    ///
-    /// `n == 0` is a `ConfigError`, reported when the pipeline is joined.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main]
-    /// # async fn main() {
-    /// let p = Pipeline::new(&Context::background());
-    /// let [a, b]: [_; 2] = p.source(1..=10).balance(2).try_into().unwrap();
-    /// let sum = a.map(|n| n * 100).merge([b]).fold(0, |s, n| s + n).await.unwrap();
-    /// assert!(sum >= 55 && sum <= 5500);
-    /// # }
-    /// ```
-    pub fn balance(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("balance", n, move |scope, rx| {
-            weir_stage::balance(scope, rx, n)
-        })
-    }
-
-    /// Splits into `n` branches by key: items with equal keys go to the
-    /// same branch, in order.
-    ///
-    /// # Errors
-    ///
-    /// `n == 0` is a `ConfigError`, reported when the pipeline is joined.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main]
-    /// # async fn main() {
-    /// let p = Pipeline::new(&Context::background());
-    /// let [evens, odds]: [_; 2] = p.source(0..10u32).partition(2, |n| n % 2).try_into().unwrap();
-    /// let e = evens.collect::<Vec<_>>();
-    /// let o = odds.collect::<Vec<_>>();
-    /// let (e, o) = (e.await.unwrap(), o.await.unwrap());
-    /// assert_eq!(e.len() + o.len(), 10);
-    /// for branch in [&e, &o] {
-    ///     // A key's items all went to one branch, in order.
-    ///     let evens: Vec<u32> = branch.iter().copied().filter(|n| n % 2 == 0).collect();
-    ///     assert!(evens.is_empty() || evens == [0, 2, 4, 6, 8]);
-    /// }
-    /// # }
-    /// ```
-    pub fn partition<K, F>(self, n: usize, key: F) -> Vec<Flow<T>>
-    where
-        K: Hash,
-        F: FnMut(&T) -> K + Send + 'static,
-    {
-        self.branches("partition", n, move |scope, rx| {
-            weir_stage::partition(scope, rx, n, key)
-        })
     }
 
     /// Merges this flow with `others` (Go's `fanIn`): the output ends when
@@ -332,9 +266,9 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn merge(self, others: impl IntoIterator<Item = Flow<T>>) -> Flow<T> {
-        let (shared, first) = self.take();
+        let (shared, first) = self.into_segment();
         let segments: Vec<Segment<T>> = std::iter::once(first)
-            .chain(others.into_iter().map(|f| f.take().1))
+            .chain(others.into_iter().map(|f| f.into_segment().1))
             .collect();
         let tails: Vec<NodeId> = segments.iter().map(|s| s.tail).collect();
         let node = shared.add_stage("merge", &tails, false);
@@ -349,37 +283,6 @@ impl<T: Send + 'static> Flow<T> {
             fill(shared, node, &out, rx);
         });
         Flow::from_channel(shared, node, None, Some(slot))
-    }
-}
-
-impl<T: Clone + Send + 'static> Flow<T> {
-    /// Splits into `n` branches that each get every item (cloned); the
-    /// slowest branch sets the pace.
-    ///
-    /// # Errors
-    ///
-    /// `n == 0` is a `ConfigError`, reported when the pipeline is joined.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main]
-    /// # async fn main() {
-    /// let p = Pipeline::new(&Context::background());
-    /// let [a, b]: [_; 2] = p.source(1..=4u64).broadcast(2).try_into().unwrap();
-    /// let sum = a.fold(0, |s, n| s + n);
-    /// let max = b.fold(0, u64::max);
-    /// let (sum, max) = (sum.await.unwrap(), max.await.unwrap());
-    /// assert_eq!((sum, max), (10, 4));
-    /// # }
-    /// ```
-    pub fn broadcast(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("broadcast", n, move |scope, rx| {
-            weir_stage::broadcast(scope, rx, n)
-        })
     }
 }
 

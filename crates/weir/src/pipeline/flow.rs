@@ -282,6 +282,10 @@ impl Pipeline {
     /// [`shutdown`](Pipeline::shutdown) stops it even if the stream never
     /// ends: the stream is dropped, which is how a stream is told to stop.
     ///
+    /// Any async channel comes in this way (flume's `Receiver::into_stream`,
+    /// tokio's through `tokio-stream`); [`Flow::forward_sink`] shows a
+    /// flume channel in and another out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -640,7 +644,7 @@ impl<T: Send + 'static> Flow<T> {
     }
 
     /// Takes the segment out: the flow counts as connected from now on.
-    pub(crate) fn take(mut self) -> (Arc<Shared>, Segment<T>) {
+    pub(crate) fn into_segment(mut self) -> (Arc<Shared>, Segment<T>) {
         let segment = self.src.take().expect("a Flow is consumed once");
         self.shared.open_flows.fetch_sub(1, Ordering::AcqRel);
         (self.shared.clone(), segment)
@@ -655,7 +659,7 @@ impl<T: Send + 'static> Flow<T> {
     /// task (the same step `weir_stage`'s stage functions run in a task of
     /// their own).
     pub(crate) fn fuse<S: Step<T>>(self, step: S) -> Flow<S::Out> {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage(S::KIND, &[segment.tail], !segment.at_channel);
         let src: BoxSource<S::Out> = Box::new(Fused::new(segment.src, step, shared.stage(node)));
         Flow::new(shared, src, node)

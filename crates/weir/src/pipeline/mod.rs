@@ -5,13 +5,16 @@
 //! Each method on a `Flow` adds a stage and returns the next `Flow` (its
 //! item type follows the stage's output, so a wrong connection is a compile
 //! error); a sink method ([`Flow::fold`], [`Flow::collect`],
-//! [`Flow::for_each`]) ends it with a [`Sink`], which you `.await` (or
+//! [`Flow::count`], [`Flow::for_each`], its async twin
+//! [`Flow::for_each_async`], [`Flow::for_each_concurrent`], the fallible
+//! [`Flow::try_for_each`]) ends it with a [`Sink`], which you `.await` (or
 //! [`run`](Sink::run) for a [`RunHandle`]).
 //!
 //! In and out of other code: [`Pipeline::from_receiver`] and
 //! [`Pipeline::from_stream`] read what code outside the pipeline produces;
-//! [`Flow::forward`] sends into a channel and [`Flow::into_stream`] hands
-//! the items out as a `Stream`. [`Pipeline::shutdown`] stops every kind of
+//! [`Flow::forward`] sends into a channel, [`Flow::forward_sink`] into any
+//! `futures::Sink`, and [`Flow::into_stream`] hands the items out as a
+//! `Stream` (see [`Flow::forward_sink`] for a flume channel in and out). [`Pipeline::shutdown`] stops every kind of
 //! source; [`Pipeline::drain_on`] and [`Pipeline::shutdown_after`] turn a
 //! deadline into such a graceful stop, so sinks return partial results
 //! ([`Pipeline::cut_short`]).
@@ -20,7 +23,9 @@
 //!
 //! Stateless one-to-one stages ([`map`](Flow::map), [`filter`](Flow::filter),
 //! [`square`](Flow::square), [`inspect`](Flow::inspect),
-//! [`filter_map`](Flow::filter_map), [`try_map`](Flow::try_map)) are *fused*:
+//! [`filter_map`](Flow::filter_map), [`try_map`](Flow::try_map),
+//! [`scan`](Flow::scan), [`take`](Flow::take),
+//! [`take_while`](Flow::take_while), [`skip`](Flow::skip)) are *fused*:
 //! adjacent ones run in one task, a batch of items at a time, with no
 //! channel between them — like operator chaining in stream processors.
 //! Channels (and so parallelism across cores) appear only where a stage
@@ -29,8 +34,11 @@
 //! [`map_unordered`](Flow::map_unordered), [`then`](Flow::then),
 //! [`flat_map`](Flow::flat_map), [`batch`](Flow::batch),
 //! [`unbatch`](Flow::unbatch),
-//! [`balance`](Flow::balance), [`partition`](Flow::partition),
-//! [`broadcast`](Flow::broadcast) and [`merge`](Flow::merge). Items cross those
+//! the splits ([`balance`](Flow::balance), [`round_robin`](Flow::round_robin),
+//! [`partition`](Flow::partition), [`route`](Flow::route),
+//! [`broadcast`](Flow::broadcast)), [`merge`](Flow::merge) and the async
+//! sinks ([`for_each_async`](Flow::for_each_async),
+//! [`for_each_concurrent`](Flow::for_each_concurrent)). Items cross those
 //! channels in batches too, while every API stays per item; a batch never
 //! waits to fill, so an idle producer's last item is not held back.
 //!
@@ -46,8 +54,11 @@
 //!
 //! # Graphs that are not a line
 //!
-//! A split ([`balance`](Flow::balance), [`partition`](Flow::partition),
-//! [`broadcast`](Flow::broadcast)) returns one `Flow` per branch; each
+//! A split ([`balance`](Flow::balance), [`round_robin`](Flow::round_robin),
+//! [`partition`](Flow::partition), [`route`](Flow::route),
+//! [`broadcast`](Flow::broadcast)) returns an array of `Flow`s, one per
+//! branch, to destructure (`let [a, b, c] = flow.broadcast();`; the
+//! `*_n` forms return a `Vec` for a count known at run time); each
 //! branch can do something different, branches can be
 //! [`merge`](Flow::merge)d back, and each can end in its own sink. The
 //! graph is checked where a line can't check it:
@@ -72,7 +83,7 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), weir::Error> {
 //! let p = Pipeline::new(&Context::background());
-//! let [evens, all] = <[_; 2]>::try_from(p.source(1..=10u64).broadcast(2)).unwrap();
+//! let [evens, all] = p.source(1..=10u64).broadcast();
 //! let evens = evens.filter(|n| n % 2 == 0).collect::<Vec<_>>();
 //! let total = all.map(|n| n * 10).fold(0, |a, n| a + n);
 //! assert_eq!(evens.await?, [2, 4, 6, 8, 10]); // runs the whole graph
@@ -80,7 +91,7 @@
 //!
 //! // A branch left unconnected is an error before anything runs.
 //! let p = Pipeline::new(&Context::background());
-//! let [used, _forgotten] = <[_; 2]>::try_from(p.source(1..=10u64).balance(2)).unwrap();
+//! let [used, _forgotten] = p.source(1..=10u64).balance();
 //! let err = used.collect::<Vec<_>>().await.unwrap_err();
 //! assert!(err.config().is_some());
 //! # Ok(())
@@ -113,9 +124,12 @@
 mod boundary;
 mod flow;
 mod graph;
+mod limit;
 mod metrics;
 mod run;
+mod sinks;
 mod source;
+mod split;
 mod stream;
 mod transforms;
 

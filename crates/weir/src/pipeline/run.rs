@@ -35,7 +35,7 @@ impl<T: Send + 'static> Flow<T> {
         B: FnOnce(BoxSource<T>, Arc<Stage>) -> F + Send + 'static,
         F: Future<Output = Result<A, StageError>> + Send + 'static,
     {
-        let (shared, segment) = self.take();
+        let (shared, segment) = self.into_segment();
         let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
         let (tx, rx) = oneshot::channel();
         let spawned = Arc::new(AtomicBool::new(false));
@@ -157,11 +157,11 @@ impl<T: Send + 'static> Flow<T> {
 /// ```
 #[must_use = "a Sink does nothing until it is `.await`ed or `run`"]
 pub struct Sink<A> {
-    shared: Option<Arc<Shared>>,
-    result: oneshot::Receiver<A>,
-    node: super::graph::NodeId,
+    pub(crate) shared: Option<Arc<Shared>>,
+    pub(crate) result: oneshot::Receiver<A>,
+    pub(crate) node: super::graph::NodeId,
     /// Set when this sink's stage is spawned (when the pipeline starts).
-    spawned: Arc<AtomicBool>,
+    pub(crate) spawned: Arc<AtomicBool>,
 }
 
 impl<A: Send + 'static> Sink<A> {

@@ -1,9 +1,8 @@
 //! Builder doors to `weir_stage`'s transforms with a task of their own:
 //! [`then`](Flow::then), [`flat_map`](Flow::flat_map),
 //! [`map_unordered`](Flow::map_unordered), [`batch`](Flow::batch),
-//! [`unbatch`](Flow::unbatch), [`throttle`](Flow::throttle),
-//! [`round_robin`](Flow::round_robin). Each runs the stage function of the
-//! same name; nothing is written twice.
+//! [`unbatch`](Flow::unbatch), [`throttle`](Flow::throttle). Each runs
+//! the stage function of the same name; nothing is written twice.
 
 use std::future::Future;
 use std::time::Duration;
@@ -154,37 +153,6 @@ impl<T: Send + 'static> Flow<T> {
     pub fn throttle(self, rate: Rate) -> Flow<T> {
         self.through("throttle", move |scope, input| {
             weir_stage::throttle(scope, input, rate)
-        })
-    }
-
-    /// Deals items to `n` branches in turn (item `i` to branch `i % n`),
-    /// each item to exactly one branch. A slow branch holds the others
-    /// back; [`balance`](Flow::balance) gives work to whichever is free.
-    ///
-    /// # Errors
-    ///
-    /// `n == 0` is a [`ConfigError`](weir_stage::ConfigError), returned by
-    /// the sink before anything runs.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let p = Pipeline::new(&Context::background());
-    /// let mut branches = p.source(0..6).round_robin(2).into_iter();
-    /// let even = branches.next().unwrap().collect::<Vec<_>>();
-    /// let odd = branches.next().unwrap().collect::<Vec<_>>();
-    /// assert_eq!(even.await.unwrap(), [0, 2, 4]);
-    /// assert_eq!(odd.await.unwrap(), [1, 3, 5]);
-    /// # }
-    /// ```
-    pub fn round_robin(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("round_robin", n, move |scope, rx| {
-            weir_stage::round_robin(scope, rx, n)
         })
     }
 

@@ -5,8 +5,7 @@ use weir::pipeline::Pipeline;
 
 fn main() {
     let p = Pipeline::new(&Context::background());
-    let mut branches = p.source(0..10u32).balance(2);
-    let b = branches.pop().unwrap();
-    let a = branches.pop().unwrap().map(|n| n.to_string());
+    let [a, b] = p.source(0..10u32).balance();
+    let a = a.map(|n| n.to_string());
     let _sink = a.merge([b]).collect::<Vec<_>>();
 }

@@ -204,9 +204,9 @@ impl Middle {
                 let trigger = Arc::clone(&trigger);
                 branch.try_map(move |item: Item| trigger.hit().map(|()| item))
             }),
-            Middle::Balance(n) => join(flow.balance(n), &trigger),
+            Middle::Balance(n) => join(flow.balance_n(n), &trigger),
             Middle::Partition(n) => join(
-                flow.partition(n, move |item: &Item| item.id() % n as u64),
+                flow.partition_n(n, move |item: &Item| item.id() % n as u64),
                 &trigger,
             ),
         }
