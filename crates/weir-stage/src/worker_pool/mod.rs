@@ -134,12 +134,13 @@ where
 /// ```
 #[must_use = "a builder does nothing until `spawn` is called"]
 pub struct WorkerPool<T> {
-    workers: usize,
     attempts: u32,
     backoff: Backoff,
     clone: Option<fn(&T) -> T>,
     policy: Policy<T>,
     capacity: Option<usize>,
+    /// Shared with the handles taken before it runs.
+    control: Arc<Control>,
     _jobs: PhantomData<fn(T)>,
 }
 
@@ -158,13 +159,44 @@ impl<T> WorkerPool<T> {
     /// ```
     pub fn new(workers: usize) -> WorkerPool<T> {
         WorkerPool {
-            workers,
             attempts: 1,
             backoff: Backoff::none(),
             clone: None,
             policy: Policy::fail(),
             capacity: None,
+            control: Arc::new(Control::new(workers)),
             _jobs: PhantomData,
+        }
+    }
+
+    /// A [`PoolHandle`] to the pool this builder will spawn, before it
+    /// runs: resizing it now sets the number of workers the pool starts
+    /// with, and once the pool runs it resizes the running pool. It is the
+    /// same handle [`spawn`](WorkerPool::spawn) returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let pool = WorkerPool::new(2);
+    /// let handle = pool.handle();
+    /// handle.resize(3).unwrap(); // not running yet: it will start with 3
+    /// let jobs = stage::generate(&scope, 0..10u32);
+    /// let (results, _same) = pool
+    ///     .spawn(&scope, jobs, |n| async move { Ok::<_, std::io::Error>(n) })
+    ///     .unwrap();
+    /// assert_eq!(handle.running(), 3);
+    /// assert_eq!(stage::collect::<_, Vec<_>>(&scope, results).await.unwrap().len(), 10);
+    /// # }
+    /// ```
+    pub fn handle(&self) -> PoolHandle {
+        PoolHandle {
+            control: self.control.clone(),
         }
     }
 
@@ -258,7 +290,7 @@ impl<T> WorkerPool<T> {
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
         for (count, what) in [
-            (self.workers, "workers"),
+            (self.control.target(), "workers"),
             (self.attempts as usize, "retry attempts"),
         ] {
             if count == 0 {
@@ -274,7 +306,7 @@ impl<T> WorkerPool<T> {
             Some(capacity) => scope.with_capacity(capacity).channel(),
             None => scope.channel(),
         };
-        let control = Arc::new(Control::new(self.workers));
+        let control = self.control;
         let keep_failed = matches!(self.policy.kind, Kind::DeadLetter(..));
         let clone = match &self.policy.kind {
             Kind::DeadLetter(_, clone) => self.clone.or(Some(*clone)),
@@ -292,13 +324,9 @@ impl<T> WorkerPool<T> {
             control: control.clone(),
             scope,
         });
-        pool.clone().grow(self.workers);
-        let handle = PoolHandle {
-            name,
-            control,
-            pool: Arc::downgrade(&pool) as std::sync::Weak<dyn Grow>,
-        };
-        Ok((rx, handle))
+        let workers = control.start(name, Arc::downgrade(&pool) as std::sync::Weak<dyn Grow>);
+        pool.clone().grow(workers);
+        Ok((rx, PoolHandle { control }))
     }
 }
 
@@ -353,7 +381,7 @@ impl<T: Clone> WorkerPool<T> {
 impl<T> fmt::Debug for WorkerPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerPool")
-            .field("workers", &self.workers)
+            .field("workers", &self.control.target())
             .field("attempts", &self.attempts)
             .field("backoff", &self.backoff)
             .field("policy", &self.policy)

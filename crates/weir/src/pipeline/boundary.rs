@@ -66,9 +66,10 @@ impl<T: Send + 'static> Flow<T> {
     /// fan-in in one stage. Results come out in completion order, not input
     /// order.
     ///
-    /// A job's `Err` fails the pipeline naming this stage; for retries, a
-    /// dead-letter channel or resizing while it runs, use
-    /// [`weir_stage::WorkerPool`] through [`through_stage`](Flow::through_stage).
+    /// A job's `Err` fails the pipeline naming this stage. For resizing
+    /// while it runs, retries or a dead-letter channel, configure a
+    /// [`weir_stage::WorkerPool`] and use
+    /// [`worker_pool_with`](Flow::worker_pool_with).
     ///
     /// # Errors
     ///
@@ -99,9 +100,7 @@ impl<T: Send + 'static> Flow<T> {
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
         let shared = self.shared.clone();
-        let flow = self.through("worker_pool", move |scope, jobs| {
-            weir_stage::worker_pool(scope, jobs, workers, f)
-        });
+        let flow = self.worker_pool_with(weir_stage::WorkerPool::new(workers), f);
         check(&shared, flow.tail(), workers, "workers");
         flow
     }

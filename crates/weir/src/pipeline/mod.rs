@@ -114,6 +114,7 @@ mod boundary;
 mod flow;
 mod graph;
 mod metrics;
+mod pool;
 mod run;
 mod source;
 mod stream;
