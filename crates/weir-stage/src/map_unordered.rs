@@ -66,5 +66,5 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = U> + Send + 'static,
 {
-    spawn_window::<FuturesUnordered<Fut>, _, _, _, _>(scope, "map_unordered", input, n, f)
+    spawn_window::<FuturesUnordered<Fut>, _, _, _, _, _, _>(scope, "map_unordered", input, n, |_| f)
 }

@@ -12,14 +12,12 @@ use crate::error::{BoxError, ConfigError};
 use crate::scope::Scope;
 
 mod handle;
-mod policy;
 mod worker;
 
 pub use handle::PoolHandle;
-pub use policy::{Backoff, Policy};
 
+use crate::recovery::{self, Backoff, Policy, Recovery};
 use handle::{Control, Grow};
-use policy::Kind;
 use worker::Pool;
 
 /// Runs `f` on every job with `workers` workers competing for jobs: the
@@ -134,10 +132,7 @@ where
 /// ```
 #[must_use = "a builder does nothing until `spawn` is called"]
 pub struct WorkerPool<T> {
-    attempts: u32,
-    backoff: Backoff,
-    clone: Option<fn(&T) -> T>,
-    policy: Policy<T>,
+    recovery: Recovery<T>,
     capacity: Option<usize>,
     /// Shared with the handles taken before it runs.
     control: Arc<Control>,
@@ -159,10 +154,7 @@ impl<T> WorkerPool<T> {
     /// ```
     pub fn new(workers: usize) -> WorkerPool<T> {
         WorkerPool {
-            attempts: 1,
-            backoff: Backoff::none(),
-            clone: None,
-            policy: Policy::fail(),
+            recovery: Recovery::new(),
             capacity: None,
             control: Arc::new(Control::new(workers)),
             _jobs: PhantomData,
@@ -212,7 +204,46 @@ impl<T> WorkerPool<T> {
     /// # drop(pool);
     /// ```
     pub fn on_error(mut self, policy: Policy<T>) -> WorkerPool<T> {
-        self.policy = policy;
+        self.recovery = self.recovery.on_error(policy);
+        self
+    }
+
+    /// Retries only the errors for which `transient` is true (see
+    /// [`Recovery::retry_if`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_stage::{Backoff, BoxError, WorkerPool};
+    ///
+    /// let pool = WorkerPool::<u32>::new(4)
+    ///     .retry(3, Backoff::fixed(Duration::from_millis(100)).jitter(0.5))
+    ///     .retry_if(|e: &BoxError| e.to_string() == "busy");
+    /// # drop(pool);
+    /// ```
+    pub fn retry_if<P>(mut self, transient: P) -> WorkerPool<T>
+    where
+        P: Fn(&BoxError) -> bool + Send + Sync + 'static,
+    {
+        self.recovery = self.recovery.retry_if(transient);
+        self
+    }
+
+    /// Sets retries, backoff, predicate and policy at once, from a
+    /// [`Recovery`] (what the `weir` builder's `Flow::retry` builds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::{Backoff, Policy, Recovery, WorkerPool};
+    ///
+    /// let recovery = Recovery::new().retry(3, Backoff::none()).on_error(Policy::skip());
+    /// let pool = WorkerPool::<u32>::new(4).with_recovery(recovery);
+    /// # drop(pool);
+    /// ```
+    pub fn with_recovery(mut self, recovery: Recovery<T>) -> WorkerPool<T> {
+        self.recovery = recovery;
         self
     }
 
@@ -289,17 +320,13 @@ impl<T> WorkerPool<T> {
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
-        for (count, what) in [
-            (self.control.target(), "workers"),
-            (self.attempts as usize, "retry attempts"),
-        ] {
-            if count == 0 {
-                return Err(ConfigError::Zero {
-                    stage: scope.config_name("worker_pool"),
-                    what,
-                });
-            }
+        if self.control.target() == 0 {
+            return Err(ConfigError::Zero {
+                stage: scope.config_name("worker_pool"),
+                what: "workers",
+            });
         }
+        recovery::check(&self.recovery, scope, "worker_pool")?;
         let name = scope.stage_name("worker_pool");
         let scope = scope.renamed(name.clone());
         let (results, rx) = match self.capacity {
@@ -307,20 +334,11 @@ impl<T> WorkerPool<T> {
             None => scope.channel(),
         };
         let control = self.control;
-        let keep_failed = matches!(self.policy.kind, Kind::DeadLetter(..));
-        let clone = match &self.policy.kind {
-            Kind::DeadLetter(_, clone) => self.clone.or(Some(*clone)),
-            _ => self.clone,
-        };
         let pool = Arc::new(Pool {
             f,
             jobs,
             results,
-            attempts: self.attempts,
-            backoff: self.backoff,
-            clone,
-            keep_failed,
-            policy: self.policy.kind,
+            recovery: self.recovery,
             control: control.clone(),
             scope,
         });
@@ -332,8 +350,9 @@ impl<T> WorkerPool<T> {
 
 impl<T: Clone> WorkerPool<T> {
     /// Runs a failed job again, up to `attempts` attempts in all (so `1`
-    /// means no retry), waiting `backoff` before each retry. Only a job that
-    /// failed on every attempt goes to the [`Policy`].
+    /// means no retry), waiting `backoff` (with its jitter) before each
+    /// retry. Only a job that failed on every attempt goes to the
+    /// [`Policy`]; see [`Recovery::retry`].
     ///
     /// The pool clones each job before an attempt that may be followed by
     /// another (the job function takes it by value), hence `T: Clone`. The
@@ -371,9 +390,7 @@ impl<T: Clone> WorkerPool<T> {
     /// # }
     /// ```
     pub fn retry(mut self, attempts: u32, backoff: Backoff) -> WorkerPool<T> {
-        self.attempts = attempts;
-        self.backoff = backoff;
-        self.clone = Some(T::clone);
+        self.recovery = self.recovery.retry(attempts, backoff);
         self
     }
 }
@@ -382,9 +399,7 @@ impl<T> fmt::Debug for WorkerPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerPool")
             .field("workers", &self.control.target())
-            .field("attempts", &self.attempts)
-            .field("backoff", &self.backoff)
-            .field("policy", &self.policy)
+            .field("recovery", &self.recovery)
             .field("capacity", &self.capacity)
             .finish()
     }
