@@ -38,6 +38,10 @@
 //!   tool: see [`map_concurrent`]'s "Choosing" section.
 //! * Which fan-out to use (balance, round-robin, partition, broadcast), and
 //!   what a slow or dropped branch does: see the [`split`] module.
+//! * Jobs that can fail: a [`Recovery`] (retries with a jittered
+//!   [`Backoff`] for the errors you call transient, then a [`Policy`]:
+//!   fail, skip or dead-letter) runs under [`WorkerPool`], [`try_then`],
+//!   [`try_map_concurrent`] and [`try_map_unordered`] alike.
 //!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /

@@ -52,8 +52,9 @@ use crate::scope::{Role, Scope, StageCx};
 ///
 /// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
 /// futures becomes [`Error::Panicked`](crate::Error::Panicked) naming this
-/// stage. For fallible work, return a `Result` and follow with
-/// [`try_map`](crate::try_map)`(…, |r| r)`.
+/// stage. For fallible jobs — retries with backoff, skipping or
+/// dead-lettering the ones that fail — use
+/// [`try_map_concurrent`](crate::try_map_concurrent).
 ///
 /// # Examples
 ///

@@ -28,6 +28,9 @@ use crate::scope::Scope;
 /// dropping the futures in flight and its input, which stops upstream in
 /// turn.
 ///
+/// For fallible jobs — retries with backoff, skipping or dead-lettering
+/// the ones that fail — use [`try_map_unordered`](crate::try_map_unordered).
+///
 /// # Errors
 ///
 /// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its

@@ -16,7 +16,9 @@ use crate::scope::{Role, Scope, StageCx};
 /// completion before the next item is taken, so at most one future of `f`
 /// is alive at a time. For several at once use
 /// [`map_concurrent`](crate::map_concurrent) (keeps order) or
-/// [`map_unordered`](crate::map_unordered).
+/// [`map_unordered`](crate::map_unordered). For fallible jobs — retries
+/// with backoff, skipping or dead-lettering the ones that fail — use
+/// [`try_then`](crate::try_then).
 ///
 /// Results of futures that complete at once are sent on in batches; as soon
 /// as a future has to wait, the results gathered so far are sent first, so
