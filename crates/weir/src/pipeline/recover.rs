@@ -7,7 +7,8 @@
 use std::fmt;
 use std::future::Future;
 
-use weir_stage::{Backoff, BoxError, Policy, Recovery, WorkerPool};
+use weir_core::chan::Receiver;
+use weir_stage::{Backoff, BoxError, ConfigError, Policy, Recovery, Scope, WorkerPool};
 
 use super::boundary::check;
 use super::flow::Flow;
@@ -282,12 +283,12 @@ impl<T: Send + 'static> Guarded<T> {
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
-        let (recovery, shared) = (self.recovery, self.flow.shared.clone());
-        let flow = self.flow.through("map_concurrent", move |scope, input| {
-            weir_stage::try_map_concurrent(scope, input, n, recovery, f)
-        });
-        check(&shared, flow.tail(), n, "concurrency");
-        flow
+        self.window(
+            "map_concurrent",
+            n,
+            f,
+            weir_stage::try_map_concurrent::<T, U, E, F, Fut>,
+        )
     }
 
     /// [`Flow::map_unordered`] for a fallible `f`, under this recovery: up
@@ -331,9 +332,24 @@ impl<T: Send + 'static> Guarded<T> {
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
+        self.window(
+            "map_unordered",
+            n,
+            f,
+            weir_stage::try_map_unordered::<T, U, E, F, Fut>,
+        )
+    }
+
+    /// A window stage of `kind` with up to `n` jobs at once, spawned by
+    /// `spawn` (one of `weir_stage`'s `try_map_*`) when the pipeline starts.
+    fn window<U, F>(self, kind: &'static str, n: usize, f: F, spawn: Spawn<T, U, F>) -> Flow<U>
+    where
+        U: Send + 'static,
+        F: Send + 'static,
+    {
         let (recovery, shared) = (self.recovery, self.flow.shared.clone());
-        let flow = self.flow.through("map_unordered", move |scope, input| {
-            weir_stage::try_map_unordered(scope, input, n, recovery, f)
+        let flow = self.flow.through(kind, move |scope, input| {
+            spawn(scope, input, n, recovery, f)
         });
         check(&shared, flow.tail(), n, "concurrency");
         flow
@@ -405,3 +421,8 @@ impl<T> fmt::Debug for Guarded<T> {
             .finish()
     }
 }
+
+/// One of `weir_stage`'s `try_map_*` stage functions (a pointer, so that
+/// it does not name the error type).
+type Spawn<T, U, F> =
+    fn(&Scope, Receiver<T>, usize, Recovery<T>, F) -> Result<Receiver<U>, ConfigError>;
