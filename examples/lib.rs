@@ -2,5 +2,7 @@
 //! targets of this package (`cargo run --example <name>`).
 
 pub mod broadcast_orders;
+pub mod fetch_sim;
+pub mod log_stats;
 #[cfg(feature = "prometheus")]
 pub mod metrics_endpoint;

@@ -153,7 +153,7 @@ async fn every_stage_and_channel_is_published_with_its_labels() {
         .iter()
         .filter(|s| s.kind == MetricKind::Counter)
         .count();
-    assert_eq!(counters, m.stages.len() * 6);
+    assert_eq!(counters, m.stages.len() * 9);
 
     // One queue-length and one capacity gauge per channel, none for a
     // fused hand-off.
@@ -267,6 +267,57 @@ async fn errors_are_counted_against_their_stage() {
         stage_value(&read(&snapshotter), "weir_stage_errors_total", picky),
         1.0
     );
+}
+
+/// The report: a pool that dead-letters its failed jobs said
+/// `errors 0` and nothing else. Retries, skipped and dead-lettered jobs are
+/// counters of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_skips_and_dead_letters_are_counters_of_their_stage() {
+    let (dead_tx, dead_rx) = weir::chan::unbounded();
+    let p = Pipeline::new(&Context::background());
+    let pool = p
+        .source(0..1_000u32)
+        .retry(2, weir::stage::Backoff::none())
+        .on_error(weir::stage::Policy::dead_letter(dead_tx))
+        .worker_pool(4, |n| async move {
+            if n % 9 == 0 {
+                Err("bad")
+            } else {
+                Ok(n)
+            }
+        })
+        .named("pool");
+    let kept = pool
+        .on_error(weir::stage::Policy::skip())
+        .then(|n| async move {
+            if n % 2 == 0 {
+                Err("even")
+            } else {
+                Ok(n)
+            }
+        })
+        .named("odd")
+        .count()
+        .await
+        .unwrap();
+    let dead = (0..1_000u32).filter(|n| n % 9 == 0).count() as f64;
+    let evens = (0..1_000u32).filter(|n| n % 9 != 0 && n % 2 == 0).count() as f64;
+    assert_eq!(kept as f64, 1_000.0 - dead - evens);
+    assert_eq!(dead_rx.len() as f64, dead);
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let m = p.metrics();
+    metrics::with_local_recorder(&recorder, || MetricsExporter::new("p").publish(&m));
+    let series = read(&snapshotter);
+    let (pool, _) = stage(&m, "pool");
+    let (odd, _) = stage(&m, "odd");
+    let value = |metric, id| stage_value(&series, metric, id);
+    assert_eq!(value("weir_stage_retries_total", pool), dead);
+    assert_eq!(value("weir_stage_dead_lettered_total", pool), dead);
+    assert_eq!(value("weir_stage_errors_total", pool), 0.0);
+    assert_eq!(value("weir_stage_skipped_total", odd), evens);
+    assert_eq!(value("weir_stage_retries_total", odd), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,7 +68,14 @@ where
     check(scope, "for_each_concurrent", n)?;
     let (done, output) = SinkOutput::channel();
     scope.spawn_stage("for_each_concurrent", Role::Stage, move |_| async move {
-        drive(FuturesUnordered::new(), input, None, n, f).await?;
+        drive(
+            FuturesUnordered::new(),
+            input,
+            None::<weir_core::chan::Sender<()>>,
+            n,
+            f,
+        )
+        .await?;
         let _ = done.send(());
         Ok(())
     });

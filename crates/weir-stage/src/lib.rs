@@ -38,6 +38,10 @@
 //!   tool: see [`map_concurrent`]'s "Choosing" section.
 //! * Which fan-out to use (balance, round-robin, partition, broadcast), and
 //!   what a slow or dropped branch does: see the [`split`] module.
+//! * Jobs that can fail: a [`Recovery`] (retries with a jittered
+//!   [`Backoff`] for the errors you call transient, then a [`Policy`]:
+//!   fail, skip or dead-letter) runs under [`WorkerPool`], [`try_then`],
+//!   [`try_map_concurrent`] and [`try_map_unordered`] alike.
 //!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /
@@ -100,6 +104,7 @@ mod map;
 mod map_concurrent;
 mod map_unordered;
 mod merge;
+mod recovery;
 mod scan;
 mod skip;
 pub mod split;
@@ -113,6 +118,9 @@ mod then;
 mod throttle;
 mod try_for_each;
 mod try_map;
+mod try_map_concurrent;
+mod try_map_unordered;
+mod try_then;
 mod unbatch;
 mod worker_pool;
 
@@ -150,7 +158,11 @@ pub use unbatch::unbatch;
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;
 pub use map_unordered::map_unordered;
-pub use worker_pool::{worker_pool, Backoff, Policy, PoolHandle, WorkerPool};
+pub use recovery::{Backoff, Policy, Recovery};
+pub use try_map_concurrent::try_map_concurrent;
+pub use try_map_unordered::try_map_unordered;
+pub use try_then::try_then;
+pub use worker_pool::{worker_pool, PoolHandle, WorkerPool};
 // Fan-out and fan-in.
 pub use forward::forward;
 pub use forward_sink::forward_sink;

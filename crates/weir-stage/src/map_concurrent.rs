@@ -12,7 +12,7 @@ use weir_core::chan::{Receiver, Sender};
 
 use crate::driver::BATCH;
 use crate::error::{BoxError, ConfigError};
-use crate::scope::{Role, Scope};
+use crate::scope::{Role, Scope, StageCx};
 
 /// Runs the async `f` on up to `n` items at once and sends the results in
 /// input order.
@@ -52,8 +52,9 @@ use crate::scope::{Role, Scope};
 ///
 /// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
 /// futures becomes [`Error::Panicked`](crate::Error::Panicked) naming this
-/// stage. For fallible work, return a `Result` and follow with
-/// [`try_map`](crate::try_map)`(…, |r| r)`.
+/// stage. For fallible jobs — retries with backoff, skipping or
+/// dead-lettering the ones that fail — use
+/// [`try_map_concurrent`](crate::try_map_concurrent).
 ///
 /// # Examples
 ///
@@ -88,28 +89,33 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = U> + Send + 'static,
 {
-    spawn_window::<FuturesOrdered<Fut>, _, _, _, _>(scope, "map_concurrent", input, n, f)
+    spawn_window::<FuturesOrdered<Fut>, _, _, _, _, _, _>(scope, "map_concurrent", input, n, |_| f)
 }
 
-/// Spawns a window stage of `kind` with `n` futures in flight at most.
-pub(crate) fn spawn_window<W, T, U, F, Fut>(
+/// Spawns a window stage of `kind` with `n` futures in flight at most,
+/// running the function `make` builds from the stage's context; a
+/// future's output of `None` sends nothing (a failed job a
+/// [`Recovery`](crate::Recovery) dealt with).
+pub(crate) fn spawn_window<W, T, U, O, M, F, Fut>(
     scope: &Scope,
     kind: &'static str,
     input: Receiver<T>,
     n: usize,
-    f: F,
+    make: M,
 ) -> Result<Receiver<U>, ConfigError>
 where
     W: Window<Fut> + Send + 'static,
     T: Send + 'static,
     U: Send + 'static,
+    O: Into<Option<U>> + Send + 'static,
+    M: FnOnce(&StageCx) -> F,
     F: FnMut(T) -> Fut + Send + 'static,
-    Fut: Future<Output = U> + Send + 'static,
+    Fut: Future<Output = O> + Send + 'static,
 {
     check(scope, kind, n)?;
     let (tx, rx) = scope.channel();
-    scope.spawn_stage(kind, Role::Stage, move |_| {
-        drive(W::default(), input, Some(tx), n, f)
+    scope.spawn_stage(kind, Role::Stage, move |cx| {
+        drive(W::default(), input, Some(tx), n, make(&cx))
     });
     Ok(rx)
 }
@@ -157,7 +163,7 @@ impl<Fut: Future> Window<Fut> for FuturesUnordered<Fut> {
 /// yields to `output` (a batch of the outputs ready at once), or drops it
 /// when there is no output (a sink). Ends when the input is closed and the
 /// window is empty, or when the output's receivers are gone.
-pub(crate) async fn drive<W, T, U, F, Fut>(
+pub(crate) async fn drive<W, T, U, O, F, Fut>(
     mut window: W,
     input: Receiver<T>,
     output: Option<Sender<U>>,
@@ -166,8 +172,9 @@ pub(crate) async fn drive<W, T, U, F, Fut>(
 ) -> Result<(), BoxError>
 where
     W: Window<Fut>,
+    O: Into<Option<U>> + Send + 'static,
     F: FnMut(T) -> Fut,
-    Fut: Future<Output = U>,
+    Fut: Future<Output = O>,
 {
     let mut taken = Vec::with_capacity(limit.min(BATCH));
     let mut open = true;
@@ -185,14 +192,14 @@ where
             () = &mut unheard => return Ok(()),
             Some(first) = window.next(), if window.len() > 0 => {
                 let Some(output) = &output else { continue };
-                let mut done = vec![first];
+                let mut done: Vec<U> = first.into().into_iter().collect();
                 while done.len() < BATCH {
                     match window.next().now_or_never() {
-                        Some(Some(more)) => done.push(more),
+                        Some(Some(more)) => done.extend(more.into()),
                         _ => break,
                     }
                 }
-                if output.send_all(done).await.is_err() {
+                if !done.is_empty() && output.send_all(done).await.is_err() {
                     return Ok(());
                 }
             }

@@ -28,6 +28,9 @@ use crate::scope::Scope;
 /// dropping the futures in flight and its input, which stops upstream in
 /// turn.
 ///
+/// For fallible jobs — retries with backoff, skipping or dead-lettering
+/// the ones that fail — use [`try_map_unordered`](crate::try_map_unordered).
+///
 /// # Errors
 ///
 /// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
@@ -66,5 +69,5 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = U> + Send + 'static,
 {
-    spawn_window::<FuturesUnordered<Fut>, _, _, _, _>(scope, "map_unordered", input, n, f)
+    spawn_window::<FuturesUnordered<Fut>, _, _, _, _, _, _>(scope, "map_unordered", input, n, |_| f)
 }

@@ -16,7 +16,7 @@ use weir_core::chan::{self, Receiver, Sender};
 use crate::driver::SinkOutput;
 use crate::engine::{run_into, run_sink, Fused, RecvSource, SinkStep, Stage, StageId, Step};
 use crate::error::{panic_message, BoxError, Error};
-use crate::stats::ScopeStats;
+use crate::stats::{Cell, ScopeStats};
 
 /// The channel capacity stages get unless told otherwise.
 pub const DEFAULT_CAPACITY: usize = 256;
@@ -322,6 +322,8 @@ pub(crate) struct StageCx {
     pub(crate) name: Arc<str>,
     id: StageId,
     shared: Arc<Shared>,
+    /// The stage's statistics.
+    cell: Arc<Cell>,
 }
 
 /// How a task body failed: with any error (named after the task), or with
@@ -368,6 +370,12 @@ impl StageCx {
     /// The scope's context.
     pub(crate) fn context(&self) -> &Context {
         &self.shared.ctx
+    }
+
+    /// The stage's statistics, for the counts only it knows (retries,
+    /// skipped and dead-lettered jobs).
+    pub(crate) fn stats(&self) -> &Cell {
+        &self.cell
     }
 }
 
@@ -941,10 +949,12 @@ impl Scope {
     {
         let id = self.id.unwrap_or_else(StageId::next);
         let name = self.stage_name(kind);
+        let cell = self.shared.stats.cell(id, &name);
         let cx = StageCx {
             name: name.clone(),
             id,
             shared: self.shared.clone(),
+            cell: cell.clone(),
         };
         let name = cx.name.clone();
         let shared = self.shared.clone();
@@ -985,7 +995,7 @@ impl Scope {
                 ),
             }
         };
-        let task = self.shared.stats.cell(id, &name).track(task);
+        let task = cell.track(task);
         #[cfg(feature = "tracing")]
         let task =
             tracing::Instrument::instrument(task, tracing::info_span!("stage", name = %name));

@@ -67,6 +67,9 @@ pub(crate) struct Cell {
     running: AtomicUsize,
     busy_ns: AtomicU64,
     errors: AtomicU64,
+    retries: AtomicU64,
+    skipped: AtomicU64,
+    dead_lettered: AtomicU64,
 }
 
 impl ScopeStats {
@@ -145,6 +148,9 @@ impl ScopeStats {
             running: AtomicUsize::new(0),
             busy_ns: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            dead_lettered: AtomicU64::new(0),
         });
         let i = stages.0.len();
         stages.0.push(Arc::clone(&cell));
@@ -183,7 +189,25 @@ impl Cell {
             running: self.running.load(Ordering::Relaxed),
             busy: Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed)),
             errors: self.errors.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            skipped: self.skipped.load(Ordering::Relaxed),
+            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
         }
+    }
+
+    /// One more retry of a failed job.
+    pub(crate) fn retried(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One more job dropped by [`Policy::skip`](crate::Policy::skip).
+    pub(crate) fn skipped(&self) {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One more job sent to a dead-letter channel.
+    pub(crate) fn dead_lettered(&self) {
+        self.dead_lettered.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Wraps one task of the stage: counts it, and its poll time as busy.
@@ -218,7 +242,19 @@ pub struct StageStats {
     pub busy: Duration,
     /// Errors and panics it reported (per-item errors under
     /// [`collect_errors`](crate::ScopeBuilder::collect_errors) included).
+    /// Jobs a [`Policy`](crate::Policy) skipped or dead-lettered are not
+    /// errors of the stage: they are counted in `skipped` and
+    /// `dead_lettered`.
     pub errors: u64,
+    /// Retries of failed jobs (a [`Recovery`](crate::Recovery)'s `retry`):
+    /// a job that succeeded at its third attempt counts 2.
+    pub retries: u64,
+    /// Jobs that failed for good and were dropped
+    /// ([`Policy::skip`](crate::Policy::skip)).
+    pub skipped: u64,
+    /// Jobs that failed for good and were sent to a dead-letter channel
+    /// ([`Policy::dead_letter`](crate::Policy::dead_letter)).
+    pub dead_lettered: u64,
 }
 
 /// Marks the task ended when dropped — finished, cancelled or aborted.

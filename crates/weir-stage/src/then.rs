@@ -7,7 +7,7 @@ use std::task::Poll;
 use weir_core::chan::Receiver;
 
 use crate::driver::BATCH;
-use crate::scope::{Role, Scope};
+use crate::scope::{Role, Scope, StageCx};
 
 /// Applies the async function `f` to every item, one at a time, in order:
 /// Go's `for n := range in { out <- f(ctx, n) }` where `f` does I/O.
@@ -16,7 +16,9 @@ use crate::scope::{Role, Scope};
 /// completion before the next item is taken, so at most one future of `f`
 /// is alive at a time. For several at once use
 /// [`map_concurrent`](crate::map_concurrent) (keeps order) or
-/// [`map_unordered`](crate::map_unordered).
+/// [`map_unordered`](crate::map_unordered). For fallible jobs — retries
+/// with backoff, skipping or dead-lettering the ones that fail — use
+/// [`try_then`](crate::try_then).
 ///
 /// Results of futures that complete at once are sent on in batches; as soon
 /// as a future has to wait, the results gathered so far are sent first, so
@@ -59,46 +61,72 @@ use crate::scope::{Role, Scope};
 /// assert_eq!(all.await.unwrap(), ["user-3", "user-1", "user-2"]);
 /// # }
 /// ```
-pub fn then<T, U, F, Fut>(scope: &Scope, input: Receiver<T>, mut f: F) -> Receiver<U>
+pub fn then<T, U, F, Fut>(scope: &Scope, input: Receiver<T>, f: F) -> Receiver<U>
 where
     T: Send + 'static,
     U: Send + 'static,
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = U> + Send + 'static,
 {
+    spawn_then(scope, input, |_| f)
+}
+
+/// Spawns a `then` stage running the function `make` builds from the
+/// stage's context; a future's output of `None` sends nothing (a failed
+/// job a [`Recovery`](crate::Recovery) dealt with).
+pub(crate) fn spawn_then<T, U, O, M, F, Fut>(
+    scope: &Scope,
+    input: Receiver<T>,
+    make: M,
+) -> Receiver<U>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    O: Into<Option<U>> + Send + 'static,
+    M: FnOnce(&StageCx) -> F,
+    F: FnMut(T) -> Fut + Send + 'static,
+    Fut: Future<Output = O> + Send + 'static,
+{
     let (tx, rx) = scope.channel();
-    scope.spawn_stage("then", Role::Stage, move |_| async move {
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut out = Vec::with_capacity(BATCH);
-        loop {
-            let received = tokio::select! {
-                biased;
-                n = input.recv_many(&mut batch, BATCH) => n,
-                () = tx.closed() => return Ok(()),
-            };
-            if received == 0 {
-                return Ok(());
-            }
-            for item in batch.drain(..) {
-                let mut fut = pin!(f(item));
-                let value = match futures::poll!(fut.as_mut()) {
-                    Poll::Ready(value) => value,
-                    Poll::Pending => {
-                        // Don't hold finished results back while `f` waits.
-                        if !out.is_empty() && tx.send_all(std::mem::take(&mut out)).await.is_err() {
-                            return Ok(());
-                        }
-                        tokio::select! {
-                            biased;
-                            value = fut => value,
-                            () = tx.closed() => return Ok(()),
-                        }
-                    }
+    scope.spawn_stage("then", Role::Stage, move |cx| {
+        let mut f = make(&cx);
+        async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut out = Vec::with_capacity(BATCH);
+            loop {
+                let received = tokio::select! {
+                    biased;
+                    n = input.recv_many(&mut batch, BATCH) => n,
+                    () = tx.closed() => return Ok(()),
                 };
-                out.push(value);
-            }
-            if tx.send_all(std::mem::take(&mut out)).await.is_err() {
-                return Ok(());
+                if received == 0 {
+                    return Ok(());
+                }
+                for item in batch.drain(..) {
+                    let mut fut = pin!(f(item));
+                    let value = match futures::poll!(fut.as_mut()) {
+                        Poll::Ready(value) => value,
+                        Poll::Pending => {
+                            // Don't hold finished results back while `f` waits.
+                            if !out.is_empty()
+                                && tx.send_all(std::mem::take(&mut out)).await.is_err()
+                            {
+                                return Ok(());
+                            }
+                            tokio::select! {
+                                biased;
+                                value = fut => value,
+                                () = tx.closed() => return Ok(()),
+                            }
+                        }
+                    };
+                    if let Some(value) = value.into() {
+                        out.push(value);
+                    }
+                }
+                if !out.is_empty() && tx.send_all(std::mem::take(&mut out)).await.is_err() {
+                    return Ok(());
+                }
             }
         }
     });

@@ -680,3 +680,37 @@ async fn capacity_sets_the_results_channel() {
     .unwrap();
     assert_eq!(default.capacity(), Some(stage::DEFAULT_CAPACITY));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_handle_taken_before_spawn_sets_the_size_then_resizes_the_running_pool() {
+    let scope = Scope::new(&Context::background());
+    let gate = Gate::new();
+    let pool = WorkerPool::new(1);
+    let handle = pool.handle();
+    assert_eq!(
+        (handle.workers(), handle.running(), handle.name()),
+        (1, 0, "worker_pool")
+    );
+    handle.resize(2).unwrap();
+    let jobs = stage::generate(&scope, 0..8u32);
+    let g = gate.clone();
+    let (results, same) = pool
+        .spawn(&scope.named("gated"), jobs, move |n| {
+            let g = g.clone();
+            async move {
+                g.pass().await;
+                Ok::<_, Io>(n)
+            }
+        })
+        .unwrap();
+    assert_eq!((handle.running(), same.running()), (2, 2));
+    assert_eq!(handle.name(), "gated");
+    eventually("two jobs held", || gate.busy.load(Ordering::SeqCst) == 2).await;
+    handle.resize(3).unwrap();
+    eventually("three jobs held", || gate.busy.load(Ordering::SeqCst) == 3).await;
+    assert_eq!(same.workers(), 3);
+    gate.permits.add_permits(8);
+    assert_eq!(stage::count(&scope, results).await.unwrap(), 8);
+    scope.wait().await.unwrap();
+    assert_eq!(handle.running(), 0);
+}

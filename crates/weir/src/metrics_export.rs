@@ -23,6 +23,9 @@
 //! | `weir_stage_items_in_total` | counter | items taken in |
 //! | `weir_stage_items_out_total` | counter | items sent on |
 //! | `weir_stage_errors_total` | counter | errors reported |
+//! | `weir_stage_retries_total` | counter | retries of failed jobs |
+//! | `weir_stage_skipped_total` | counter | failed jobs dropped by `Policy::skip` |
+//! | `weir_stage_dead_lettered_total` | counter | failed jobs sent to a dead-letter channel |
 //! | `weir_stage_busy_nanoseconds_total` | counter | time spent in the stage's code |
 //! | `weir_stage_send_wait_nanoseconds_total` | counter | time waiting for room downstream |
 //! | `weir_stage_recv_wait_nanoseconds_total` | counter | time waiting for input |
@@ -114,7 +117,7 @@ struct Published {
 }
 
 /// The stage counters, in the order [`totals`] reads them.
-const COUNTERS: [(&str, Unit, &str); 6] = [
+const COUNTERS: [(&str, Unit, &str); 9] = [
     (
         "weir_stage_items_in_total",
         Unit::Count,
@@ -129,6 +132,21 @@ const COUNTERS: [(&str, Unit, &str); 6] = [
         "weir_stage_errors_total",
         Unit::Count,
         "Errors the stage reported.",
+    ),
+    (
+        "weir_stage_retries_total",
+        Unit::Count,
+        "Retries of the stage's failed jobs.",
+    ),
+    (
+        "weir_stage_skipped_total",
+        Unit::Count,
+        "Jobs that failed for good and were dropped.",
+    ),
+    (
+        "weir_stage_dead_lettered_total",
+        Unit::Count,
+        "Jobs that failed for good and were sent to a dead-letter channel.",
     ),
     (
         "weir_stage_busy_nanoseconds_total",
@@ -157,6 +175,9 @@ fn totals(stage: &StageMetrics) -> [u64; COUNTERS.len()] {
         stage.items_in,
         stage.items_out,
         stage.errors,
+        stage.retries,
+        stage.skipped,
+        stage.dead_lettered,
         nanos(stage.busy),
         nanos(stage.send_wait),
         nanos(stage.recv_wait),

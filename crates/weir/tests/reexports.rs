@@ -141,6 +141,7 @@ fn stage_is_weir_stage() {
         weir::stage::PoolHandle => weir_stage::PoolHandle,
         weir::stage::Policy<u8> => weir_stage::Policy<u8>,
         weir::stage::Backoff => weir_stage::Backoff,
+        weir::stage::Recovery<u8> => weir_stage::Recovery<u8>,
     }
     assert_eq!(weir::stage::DEFAULT_CAPACITY, weir_stage::DEFAULT_CAPACITY);
     same(weir::stage::square::<u8>, weir_stage::square::<u8>);

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 
 use tokio::sync::Notify;
 
@@ -17,6 +17,10 @@ pub(super) struct Control {
     /// workers skip the lock when there is nothing to check.
     excess: AtomicBool,
     failed: AtomicU64,
+    /// The pool's stage name, once it is spawned.
+    name: OnceLock<Arc<str>>,
+    /// The running pool, once it is spawned (weak: the workers own it).
+    pool: Mutex<Option<Weak<dyn Grow>>>,
 }
 
 struct Counts {
@@ -27,17 +31,36 @@ struct Counts {
 }
 
 impl Control {
-    /// Control for `workers` workers about to be spawned (already counted).
+    /// Control for a pool of `workers` workers, not spawned yet.
     pub(super) fn new(workers: usize) -> Control {
         Control {
             counts: Mutex::new(Counts {
                 target: workers,
-                alive: workers,
+                alive: 0,
             }),
             shrunk: Notify::new(),
             excess: AtomicBool::new(false),
             failed: AtomicU64::new(0),
+            name: OnceLock::new(),
+            pool: Mutex::new(None),
         }
+    }
+
+    /// The pool named `name` starts: its workers (as many as the target,
+    /// which a handle may have changed since) are counted and returned.
+    pub(super) fn start(&self, name: Arc<str>, pool: Weak<dyn Grow>) -> usize {
+        let _ = self.name.set(name);
+        // Under the counts' lock (taken first, as `resize` does): a resize
+        // sees either no pool yet, or the pool with its workers counted.
+        let mut counts = self.counts();
+        *self.pool.lock().unwrap_or_else(PoisonError::into_inner) = Some(pool);
+        counts.alive = counts.target;
+        counts.target
+    }
+
+    /// The target number of workers.
+    pub(super) fn target(&self) -> usize {
+        self.counts().target
     }
 
     fn counts(&self) -> MutexGuard<'_, Counts> {
@@ -101,7 +124,10 @@ impl Drop for Slot {
 
 /// Watches and resizes a running [`WorkerPool`](crate::WorkerPool): the
 /// second half of what [`WorkerPool::spawn`](crate::WorkerPool::spawn)
-/// returns.
+/// returns, or taken before the pool runs with
+/// [`WorkerPool::handle`](crate::WorkerPool::handle) (what the `weir`
+/// builder's `Flow::worker_pool_with` needs, since its stages are spawned
+/// only when the pipeline starts).
 ///
 /// Dropping the handle changes nothing: the pool runs on with the workers
 /// it has. Cloning it gives another handle to the same pool.
@@ -128,9 +154,7 @@ impl Drop for Slot {
 /// ```
 #[derive(Clone)]
 pub struct PoolHandle {
-    pub(super) name: Arc<str>,
     pub(super) control: Arc<Control>,
-    pub(super) pool: Weak<dyn Grow>,
 }
 
 impl PoolHandle {
@@ -138,8 +162,9 @@ impl PoolHandle {
     ///
     /// Growing spawns the missing workers into the pool's scope at once.
     /// Shrinking lets the surplus workers finish the job they are running
-    /// (and send its result), then end; idle ones end right away. Once the
-    /// pool has ended (its jobs ran out, or the scope stopped) there is
+    /// (and send its result), then end; idle ones end right away. Before
+    /// the pool is spawned, the call sets the number it starts with; once
+    /// it has ended (its jobs ran out, or the scope stopped) there is
     /// nothing to resize and the call only records the new target.
     ///
     /// # Errors
@@ -175,7 +200,7 @@ impl PoolHandle {
     pub fn resize(&self, workers: usize) -> Result<(), ConfigError> {
         if workers == 0 {
             return Err(ConfigError::Zero {
-                stage: self.name.clone(),
+                stage: self.name().into(),
                 what: "workers",
             });
         }
@@ -188,12 +213,22 @@ impl PoolHandle {
             }
             drop(counts);
             self.control.shrunk.notify_waiters();
-        } else if let Some(pool) = self.pool.upgrade() {
+        } else if let Some(pool) = self.running_pool() {
             counts.alive += missing;
             drop(counts);
             pool.grow(missing);
         }
         Ok(())
+    }
+
+    /// The pool, while it runs.
+    fn running_pool(&self) -> Option<Arc<dyn Grow>> {
+        let pool = self
+            .control
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        pool.as_ref().and_then(Weak::upgrade)
     }
 
     /// The number of workers the pool is set to have (the last successful
@@ -272,7 +307,8 @@ impl PoolHandle {
         self.control.failed.load(Ordering::Relaxed)
     }
 
-    /// The pool's stage name, as errors report it.
+    /// The pool's stage name, as errors report it (`worker_pool` until
+    /// the pool is spawned and so named).
     ///
     /// # Examples
     ///
@@ -291,7 +327,7 @@ impl PoolHandle {
     /// # }
     /// ```
     pub fn name(&self) -> &str {
-        &self.name
+        self.control.name.get().map_or("worker_pool", |name| name)
     }
 }
 
@@ -299,7 +335,7 @@ impl fmt::Debug for PoolHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let counts = self.control.counts();
         f.debug_struct("PoolHandle")
-            .field("name", &self.name)
+            .field("name", &self.name())
             .field("workers", &counts.target)
             .field("running", &counts.alive)
             .field("failed", &self.failed())

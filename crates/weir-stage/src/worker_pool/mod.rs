@@ -12,14 +12,12 @@ use crate::error::{BoxError, ConfigError};
 use crate::scope::Scope;
 
 mod handle;
-mod policy;
 mod worker;
 
 pub use handle::PoolHandle;
-pub use policy::{Backoff, Policy};
 
+use crate::recovery::{self, Backoff, Policy, Recovery};
 use handle::{Control, Grow};
-use policy::Kind;
 use worker::Pool;
 
 /// Runs `f` on every job with `workers` workers competing for jobs: the
@@ -134,12 +132,10 @@ where
 /// ```
 #[must_use = "a builder does nothing until `spawn` is called"]
 pub struct WorkerPool<T> {
-    workers: usize,
-    attempts: u32,
-    backoff: Backoff,
-    clone: Option<fn(&T) -> T>,
-    policy: Policy<T>,
+    recovery: Recovery<T>,
     capacity: Option<usize>,
+    /// Shared with the handles taken before it runs.
+    control: Arc<Control>,
     _jobs: PhantomData<fn(T)>,
 }
 
@@ -158,13 +154,41 @@ impl<T> WorkerPool<T> {
     /// ```
     pub fn new(workers: usize) -> WorkerPool<T> {
         WorkerPool {
-            workers,
-            attempts: 1,
-            backoff: Backoff::none(),
-            clone: None,
-            policy: Policy::fail(),
+            recovery: Recovery::new(),
             capacity: None,
+            control: Arc::new(Control::new(workers)),
             _jobs: PhantomData,
+        }
+    }
+
+    /// A [`PoolHandle`] to the pool this builder will spawn, before it
+    /// runs: resizing it now sets the number of workers the pool starts
+    /// with, and once the pool runs it resizes the running pool. It is the
+    /// same handle [`spawn`](WorkerPool::spawn) returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let pool = WorkerPool::new(2);
+    /// let handle = pool.handle();
+    /// handle.resize(3).unwrap(); // not running yet: it will start with 3
+    /// let jobs = stage::generate(&scope, 0..10u32);
+    /// let (results, _same) = pool
+    ///     .spawn(&scope, jobs, |n| async move { Ok::<_, std::io::Error>(n) })
+    ///     .unwrap();
+    /// assert_eq!(handle.running(), 3);
+    /// assert_eq!(stage::collect::<_, Vec<_>>(&scope, results).await.unwrap().len(), 10);
+    /// # }
+    /// ```
+    pub fn handle(&self) -> PoolHandle {
+        PoolHandle {
+            control: self.control.clone(),
         }
     }
 
@@ -180,7 +204,46 @@ impl<T> WorkerPool<T> {
     /// # drop(pool);
     /// ```
     pub fn on_error(mut self, policy: Policy<T>) -> WorkerPool<T> {
-        self.policy = policy;
+        self.recovery = self.recovery.on_error(policy);
+        self
+    }
+
+    /// Retries only the errors for which `transient` is true (see
+    /// [`Recovery::retry_if`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_stage::{Backoff, BoxError, WorkerPool};
+    ///
+    /// let pool = WorkerPool::<u32>::new(4)
+    ///     .retry(3, Backoff::fixed(Duration::from_millis(100)).jitter(0.5))
+    ///     .retry_if(|e: &BoxError| e.to_string() == "busy");
+    /// # drop(pool);
+    /// ```
+    pub fn retry_if<P>(mut self, transient: P) -> WorkerPool<T>
+    where
+        P: Fn(&BoxError) -> bool + Send + Sync + 'static,
+    {
+        self.recovery = self.recovery.retry_if(transient);
+        self
+    }
+
+    /// Sets retries, backoff, predicate and policy at once, from a
+    /// [`Recovery`] (what the `weir` builder's `Flow::retry` builds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::{Backoff, Policy, Recovery, WorkerPool};
+    ///
+    /// let recovery = Recovery::new().retry(3, Backoff::none()).on_error(Policy::skip());
+    /// let pool = WorkerPool::<u32>::new(4).with_recovery(recovery);
+    /// # drop(pool);
+    /// ```
+    pub fn with_recovery(mut self, recovery: Recovery<T>) -> WorkerPool<T> {
+        self.recovery = recovery;
         self
     }
 
@@ -257,55 +320,39 @@ impl<T> WorkerPool<T> {
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
-        for (count, what) in [
-            (self.workers, "workers"),
-            (self.attempts as usize, "retry attempts"),
-        ] {
-            if count == 0 {
-                return Err(ConfigError::Zero {
-                    stage: scope.config_name("worker_pool"),
-                    what,
-                });
-            }
+        if self.control.target() == 0 {
+            return Err(ConfigError::Zero {
+                stage: scope.config_name("worker_pool"),
+                what: "workers",
+            });
         }
+        recovery::check(&self.recovery, scope, "worker_pool")?;
         let name = scope.stage_name("worker_pool");
         let scope = scope.renamed(name.clone());
         let (results, rx) = match self.capacity {
             Some(capacity) => scope.with_capacity(capacity).channel(),
             None => scope.channel(),
         };
-        let control = Arc::new(Control::new(self.workers));
-        let keep_failed = matches!(self.policy.kind, Kind::DeadLetter(..));
-        let clone = match &self.policy.kind {
-            Kind::DeadLetter(_, clone) => self.clone.or(Some(*clone)),
-            _ => self.clone,
-        };
+        let control = self.control;
         let pool = Arc::new(Pool {
             f,
             jobs,
             results,
-            attempts: self.attempts,
-            backoff: self.backoff,
-            clone,
-            keep_failed,
-            policy: self.policy.kind,
+            recovery: self.recovery,
             control: control.clone(),
             scope,
         });
-        pool.clone().grow(self.workers);
-        let handle = PoolHandle {
-            name,
-            control,
-            pool: Arc::downgrade(&pool) as std::sync::Weak<dyn Grow>,
-        };
-        Ok((rx, handle))
+        let workers = control.start(name, Arc::downgrade(&pool) as std::sync::Weak<dyn Grow>);
+        pool.clone().grow(workers);
+        Ok((rx, PoolHandle { control }))
     }
 }
 
 impl<T: Clone> WorkerPool<T> {
     /// Runs a failed job again, up to `attempts` attempts in all (so `1`
-    /// means no retry), waiting `backoff` before each retry. Only a job that
-    /// failed on every attempt goes to the [`Policy`].
+    /// means no retry), waiting `backoff` (with its jitter) before each
+    /// retry. Only a job that failed on every attempt goes to the
+    /// [`Policy`]; see [`Recovery::retry`].
     ///
     /// The pool clones each job before an attempt that may be followed by
     /// another (the job function takes it by value), hence `T: Clone`. The
@@ -343,9 +390,7 @@ impl<T: Clone> WorkerPool<T> {
     /// # }
     /// ```
     pub fn retry(mut self, attempts: u32, backoff: Backoff) -> WorkerPool<T> {
-        self.attempts = attempts;
-        self.backoff = backoff;
-        self.clone = Some(T::clone);
+        self.recovery = self.recovery.retry(attempts, backoff);
         self
     }
 }
@@ -353,10 +398,8 @@ impl<T: Clone> WorkerPool<T> {
 impl<T> fmt::Debug for WorkerPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerPool")
-            .field("workers", &self.workers)
-            .field("attempts", &self.attempts)
-            .field("backoff", &self.backoff)
-            .field("policy", &self.policy)
+            .field("workers", &self.control.target())
+            .field("recovery", &self.recovery)
             .field("capacity", &self.capacity)
             .finish()
     }

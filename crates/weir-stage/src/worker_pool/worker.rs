@@ -1,16 +1,15 @@
 //! The workers of a pool: what they share ([`Pool`]) and their loop.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use futures::{FutureExt, TryFuture, TryFutureExt};
+use futures::TryFuture;
 use weir_core::chan::{Receiver, Sender, TryRecvError};
 
 use super::handle::{Control, Grow, Slot};
-use super::policy::{Backoff, Kind};
-use crate::error::{panic_message, BoxError, Message};
+use crate::error::BoxError;
+use crate::recovery::Recovery;
 use crate::scope::{Role, ScopeView, StageCx};
 
 /// What the workers share. The last worker to end drops it, and with it
@@ -19,12 +18,8 @@ pub(super) struct Pool<T, U, F> {
     pub(super) f: F,
     pub(super) jobs: Receiver<T>,
     pub(super) results: Sender<U>,
-    pub(super) attempts: u32,
-    pub(super) backoff: Backoff,
-    pub(super) clone: Option<fn(&T) -> T>,
-    /// Keep a copy of the job for its last attempt (for the dead letters).
-    pub(super) keep_failed: bool,
-    pub(super) policy: Kind<T>,
+    /// Retries and the policy for failed jobs.
+    pub(super) recovery: Recovery<T>,
     pub(super) control: Arc<Control>,
     /// A view of the scope named after the pool: workers report under it.
     pub(super) scope: ScopeView,
@@ -34,11 +29,6 @@ pub(super) struct Pool<T, U, F> {
 const FLUSH: usize = 32;
 /// …or when the oldest has waited this long (checked every few jobs).
 const MAX_HOLD: Duration = Duration::from_millis(1);
-
-enum Failure {
-    Error(BoxError),
-    Panic(Box<dyn std::any::Any + Send>),
-}
 
 impl<T, U, F, Fut> Pool<T, U, F>
 where
@@ -106,7 +96,7 @@ where
             // A job done at its first poll (CPU work) costs no more than
             // that poll. One that has to wait (I/O) first hands on the
             // results held back, so none waits behind a slow job.
-            let mut run = std::pin::pin!(self.run(job));
+            let mut run = std::pin::pin!(self.recovery.run(&self.f, job, &stage));
             let outcome = match futures::poll!(run.as_mut()) {
                 Poll::Ready(outcome) => outcome,
                 Poll::Pending => {
@@ -134,18 +124,16 @@ where
                         oldest = None;
                     }
                 }
-                Err((_, Failure::Panic(payload))) if matches!(self.policy, Kind::Fail) => {
-                    self.control.count_failure();
-                    // The scope records the panic under the pool's name; a
-                    // new worker takes this one's place, with the results it
-                    // had not sent yet, in case the scope goes on (it
-                    // collects errors).
-                    self.spawn_worker(slot, done);
-                    std::panic::resume_unwind(payload);
-                }
                 Err((job, failure)) => {
                     self.control.count_failure();
-                    self.fail(&stage, job, failure).await;
+                    if let Err(payload) = self.recovery.settle(&stage, job, failure).await {
+                        // The scope records the panic under the pool's name;
+                        // a new worker takes this one's place, with the
+                        // results it had not sent yet, in case the scope goes
+                        // on (it collects errors).
+                        self.spawn_worker(slot, done);
+                        std::panic::resume_unwind(payload);
+                    }
                     if stage.context().is_cancelled() {
                         return Ok(());
                     }
@@ -157,55 +145,6 @@ where
     /// Sends the results held back; `false` when nobody listens any more.
     async fn flush(&self, done: &mut Vec<U>) -> bool {
         done.is_empty() || self.results.send_all(std::mem::take(done)).await.is_ok()
-    }
-
-    /// Runs `job` up to `attempts` times. On failure, hands back a copy of
-    /// the job when the policy needs one.
-    async fn run(&self, mut job: T) -> Result<U, (Option<T>, Failure)> {
-        let mut attempt = 1;
-        loop {
-            let last = attempt >= self.attempts;
-            let copy = match self.clone {
-                Some(clone) if !last || self.keep_failed => Some(clone(&job)),
-                _ => None,
-            };
-            let failure = match AssertUnwindSafe(async { (self.f)(job).into_future().await })
-                .catch_unwind()
-                .await
-            {
-                Ok(Ok(result)) => return Ok(result),
-                Ok(Err(error)) => Failure::Error(error.into()),
-                Err(payload) => Failure::Panic(payload),
-            };
-            match copy {
-                Some(next) if !last => {
-                    tokio::time::sleep(self.backoff.delay(attempt)).await;
-                    attempt += 1;
-                    job = next;
-                }
-                copy => return Err((copy, failure)),
-            }
-        }
-    }
-
-    /// Applies the policy to a job that failed for good.
-    async fn fail(&self, stage: &StageCx, job: Option<T>, failure: Failure) {
-        let error = match failure {
-            Failure::Error(error) => error,
-            Failure::Panic(payload) => Box::new(Message(format!(
-                "job panicked: {}",
-                panic_message(&*payload)
-            ))),
-        };
-        match (&self.policy, job) {
-            (Kind::Skip, _) => {}
-            (Kind::DeadLetter(dead_letters, _), Some(job)) => {
-                if let Err(lost) = dead_letters.send((job, error)).await {
-                    stage.report(lost.into_inner().1);
-                }
-            }
-            (Kind::Fail | Kind::DeadLetter(..), _) => stage.report(error),
-        }
     }
 }
 

@@ -65,9 +65,12 @@ impl<T: Send + 'static> Flow<T> {
     /// fan-in in one stage. Results come out in completion order, not input
     /// order.
     ///
-    /// A job's `Err` fails the pipeline naming this stage; for retries, a
-    /// dead-letter channel or resizing while it runs, use
-    /// [`weir_stage::WorkerPool`] through [`through_stage`](Flow::through_stage).
+    /// A job's `Err` fails the pipeline naming this stage. For retries or
+    /// a policy for failed jobs (skip, dead-letter), put
+    /// [`retry`](Flow::retry) or [`on_error`](Flow::on_error) before it;
+    /// to resize the pool while it runs, configure a
+    /// [`weir_stage::WorkerPool`], keep its [`handle`](weir_stage::WorkerPool::handle)
+    /// and use [`worker_pool_with`](Flow::worker_pool_with).
     ///
     /// # Errors
     ///
@@ -98,9 +101,7 @@ impl<T: Send + 'static> Flow<T> {
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
         let shared = self.shared.clone();
-        let flow = self.through("worker_pool", move |scope, jobs| {
-            weir_stage::worker_pool(scope, jobs, workers, f)
-        });
+        let flow = self.worker_pool_with(weir_stage::WorkerPool::new(workers), f);
         check(&shared, flow.tail(), workers, "workers");
         flow
     }
@@ -108,7 +109,9 @@ impl<T: Send + 'static> Flow<T> {
     /// Runs the async `f` on up to `n` items at once and keeps input order
     /// (a bounded reorder window). The futures run concurrently in one
     /// task: use it for I/O; for CPU work across cores use
-    /// [`worker_pool`](Flow::worker_pool).
+    /// [`worker_pool`](Flow::worker_pool). For a fallible `f`, with
+    /// retries or a policy for failed jobs, put [`retry`](Flow::retry) or
+    /// [`on_error`](Flow::on_error) before it.
     ///
     /// # Errors
     ///

@@ -149,6 +149,9 @@ impl Graph {
             if let Some(stats) = self.stats.by_id(m.id) {
                 m.busy = stats.busy;
                 m.errors = stats.errors;
+                m.retries = stats.retries;
+                m.skipped = stats.skipped;
+                m.dead_lettered = stats.dead_lettered;
             }
             m.send_wait = n.outputs.iter().map(Observer::send_waited).sum();
             // Time its tasks waited on their input channel: known when the

@@ -29,8 +29,19 @@ pub struct StageMetrics {
     pub items_in: u64,
     /// Items sent on.
     pub items_out: u64,
-    /// Errors reported.
+    /// Errors reported (failures that reached the pipeline; jobs a
+    /// recovery skipped or dead-lettered are counted apart, below).
     pub errors: u64,
+    /// Retries of failed jobs (an async stage under
+    /// [`Flow::retry`](crate::pipeline::Flow::retry), or a
+    /// [`WorkerPool`](weir_stage::WorkerPool) with retries).
+    pub retries: u64,
+    /// Jobs that failed for good and were dropped
+    /// ([`Policy::skip`](weir_stage::Policy::skip)).
+    pub skipped: u64,
+    /// Jobs that failed for good and were sent to a dead-letter channel
+    /// ([`Policy::dead_letter`](weir_stage::Policy::dead_letter)).
+    pub dead_lettered: u64,
     /// Time spent running the stage's code.
     pub busy: Duration,
     /// Time spent waiting for room in the output channel.
@@ -52,6 +63,9 @@ impl StageMetrics {
             items_in: c.items_in,
             items_out: c.items_out,
             errors: c.errors,
+            retries: 0,
+            skipped: 0,
+            dead_lettered: 0,
             busy: c.busy,
             send_wait: c.send_wait,
             recv_wait: c.recv_wait,
@@ -154,14 +168,34 @@ impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<24} {:<14} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10}",
-            "stage", "kind", "in", "out", "errors", "busy", "send wait", "recv wait"
+            "{:<24} {:<14} {:>10} {:>10} {:>6} {:>7} {:>7} {:>7} {:>10} {:>10} {:>10}",
+            "stage",
+            "kind",
+            "in",
+            "out",
+            "errors",
+            "retries",
+            "skipped",
+            "dead",
+            "busy",
+            "send wait",
+            "recv wait"
         )?;
         for s in &self.stages {
             writeln!(
                 f,
-                "{:<24} {:<14} {:>10} {:>10} {:>6} {:>10.1?} {:>10.1?} {:>10.1?}",
-                s.name, s.kind, s.items_in, s.items_out, s.errors, s.busy, s.send_wait, s.recv_wait
+                "{:<24} {:<14} {:>10} {:>10} {:>6} {:>7} {:>7} {:>7} {:>10.1?} {:>10.1?} {:>10.1?}",
+                s.name,
+                s.kind,
+                s.items_in,
+                s.items_out,
+                s.errors,
+                s.retries,
+                s.skipped,
+                s.dead_lettered,
+                s.busy,
+                s.send_wait,
+                s.recv_wait
             )?;
         }
         if let Some(b) = self.bottleneck() {

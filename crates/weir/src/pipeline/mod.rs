@@ -46,6 +46,45 @@
 //! fused `map` is reported as [`Error::Panicked`](weir_stage::Error::Panicked)
 //! naming that `map`.
 //!
+//! # Retries and failed jobs
+//!
+//! Every async stage — [`then`](Flow::then), [`map_concurrent`](Flow::map_concurrent),
+//! [`map_unordered`](Flow::map_unordered), [`worker_pool`](Flow::worker_pool) —
+//! can run a fallible job function under a recovery: put
+//! [`retry(attempts, backoff)`](Flow::retry) (with
+//! [`jitter`](weir_stage::Backoff::jitter), and
+//! [`retry_if`](Guarded::retry_if) for the transient errors) and
+//! [`on_error(policy)`](Flow::on_error) (fail, skip, or dead-letter; see
+//! [`Policy`](weir_stage::Policy)) before it. The metrics count the
+//! retries, skipped and dead-lettered jobs of each stage. A pool you want
+//! to resize while it runs is a [`WorkerPool`](weir_stage::WorkerPool)
+//! given to [`worker_pool_with`](Flow::worker_pool_with), whose
+//! [`handle`](weir_stage::WorkerPool::handle) you keep.
+//!
+//! ```
+//! use std::time::Duration;
+//! use weir::cancel::Context;
+//! use weir::pipeline::Pipeline;
+//! use weir::stage::{Backoff, Policy};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), weir::Error> {
+//! let p = Pipeline::new(&Context::background());
+//! let lens = p
+//!     .source(["a", "", "ccc"])
+//!     .retry(3, Backoff::exponential(Duration::from_millis(10)).jitter(0.5))
+//!     .on_error(Policy::skip())
+//!     .map_concurrent(8, |s: &str| async move {
+//!         if s.is_empty() { Err("empty") } else { Ok(s.len()) }
+//!     })
+//!     .collect::<Vec<_>>()
+//!     .await?;
+//! assert_eq!(lens, [1, 3]);
+//! println!("{}", p.metrics()); // the table has `retries`, `skipped`, `dead` columns
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Order
 //!
 //! Fused stages and [`map_concurrent`](Flow::map_concurrent) keep input
@@ -126,6 +165,8 @@ mod flow;
 mod graph;
 mod limit;
 mod metrics;
+mod pool;
+mod recover;
 mod run;
 mod sinks;
 mod source;
@@ -135,5 +176,6 @@ mod transforms;
 
 pub use flow::{Flow, Pipeline};
 pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
+pub use recover::Guarded;
 pub use run::{Diagnosis, EdgeState, Join, RunHandle, Sink, SinkFuture};
 pub use stream::FlowStream;

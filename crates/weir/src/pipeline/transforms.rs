@@ -16,7 +16,9 @@ impl<T: Send + 'static> Flow<T> {
     /// Awaits `f(item)` for every item, one at a time, in order (an async
     /// [`map`](Flow::map)). For several at once, see
     /// [`map_concurrent`](Flow::map_concurrent) (ordered) and
-    /// [`map_unordered`](Flow::map_unordered).
+    /// [`map_unordered`](Flow::map_unordered). For a fallible `f`, with
+    /// retries or a policy for failed jobs, put [`retry`](Flow::retry) or
+    /// [`on_error`](Flow::on_error) before it.
     ///
     /// # Examples
     ///
@@ -80,7 +82,9 @@ impl<T: Send + 'static> Flow<T> {
 
     /// Runs `f` on up to `n` items at once and sends results as they
     /// finish (not in input order; see [`map_concurrent`](Flow::map_concurrent)
-    /// for that).
+    /// for that). For a fallible `f`, with retries or a policy for failed
+    /// jobs, put [`retry`](Flow::retry) or [`on_error`](Flow::on_error)
+    /// before it.
     ///
     /// # Errors
     ///

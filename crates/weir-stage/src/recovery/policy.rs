@@ -1,26 +1,27 @@
-//! What a [`WorkerPool`](super::WorkerPool) does with a job that failed:
-//! [`Policy`], and the [`Backoff`] between retries.
+//! [`Policy`]: what an async stage does with an item that failed for good.
 
 use std::fmt;
-use std::time::Duration;
 
 use weir_core::chan::Sender;
 
 use crate::error::BoxError;
 
-/// What a [`WorkerPool`](crate::WorkerPool) does with a job that failed for
-/// good — its future returned an error or panicked, on every attempt the
-/// pool's [`retry`](crate::WorkerPool::retry) setting allows.
+/// What an async stage — a [`WorkerPool`](crate::WorkerPool), or
+/// [`try_then`](crate::try_then), [`try_map_concurrent`](crate::try_map_concurrent),
+/// [`try_map_unordered`](crate::try_map_unordered) — does with a job that
+/// failed for good: its future returned an error or panicked, on every
+/// attempt its [`Recovery`](crate::Recovery) allows.
 ///
 /// * [`fail`](Policy::fail) (the default): the failure is a stage error
-///   naming the pool, handled by the scope's policy like
+///   naming the stage, handled by the scope's policy like
 ///   [`try_map`](crate::try_map)'s: it cancels the scope, or, under
 ///   [`collect_errors`](crate::ScopeBuilder::collect_errors), is recorded
-///   while the pool goes on.
+///   while the stage goes on.
 /// * [`skip`](Policy::skip): the job is dropped and only counted
-///   ([`PoolHandle::failed`](crate::PoolHandle::failed)).
+///   ([`StageStats::skipped`](crate::StageStats::skipped)).
 /// * [`dead_letter`](Policy::dead_letter): the job goes, with its error, to
-///   a channel of your own, so nothing is lost.
+///   a channel of your own, so nothing is lost
+///   ([`StageStats::dead_lettered`](crate::StageStats::dead_lettered) counts it).
 ///
 /// # Examples
 ///
@@ -46,10 +47,10 @@ use crate::error::BoxError;
 /// # }
 /// ```
 pub struct Policy<T> {
-    pub(super) kind: Kind<T>,
+    pub(crate) kind: Kind<T>,
 }
 
-pub(super) enum Kind<T> {
+pub(crate) enum Kind<T> {
     Fail,
     Skip,
     DeadLetter(Sender<(T, BoxError)>, fn(&T) -> T),
@@ -85,8 +86,9 @@ impl<T> Policy<T> {
         Policy { kind: Kind::Fail }
     }
 
-    /// A failed job is dropped silently; [`PoolHandle::failed`](crate::PoolHandle::failed)
-    /// counts it.
+    /// A failed job is dropped; the stage's
+    /// [`skipped`](crate::StageStats::skipped) statistic (and a pool's
+    /// [`PoolHandle::failed`](crate::PoolHandle::failed)) counts it.
     ///
     /// # Examples
     ///
@@ -106,7 +108,7 @@ impl<T: Clone> Policy<T> {
     /// handed back, never lost. A job that panicked comes with an error
     /// whose message is `job panicked: <panic message>`.
     ///
-    /// The pool clones each job before it runs it (the job function takes
+    /// The stage clones each job before it runs it (the job function takes
     /// it by value), hence `T: Clone`. Sending waits while the dead-letter
     /// channel is full. When every receiver of `dead_letters` is gone, a
     /// failed job falls back to [`fail`](Policy::fail).
@@ -121,6 +123,7 @@ impl<T: Clone> Policy<T> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let scope = Scope::new(&Context::background());
+    /// let scope_stats = scope.stats();
     /// let (dead_tx, dead_rx) = chan::unbounded();
     /// let jobs = stage::generate(&scope, ["1", "x", "3"]);
     /// let (parsed, _pool) = WorkerPool::new(2)
@@ -134,6 +137,8 @@ impl<T: Clone> Policy<T> {
     /// assert_eq!(job, "x");
     /// assert_eq!(err.to_string(), "invalid digit found in string");
     /// assert!(dead_rx.recv().await.is_none()); // closed when the pool ended
+    /// let stats = scope_stats.stage("worker_pool#1").unwrap();
+    /// assert_eq!(stats.dead_lettered, 1);
     /// # }
     /// ```
     pub fn dead_letter(dead_letters: Sender<(T, BoxError)>) -> Policy<T> {
@@ -157,124 +162,5 @@ impl<T> fmt::Debug for Policy<T> {
             Kind::Skip => f.write_str("Policy::Skip"),
             Kind::DeadLetter(tx, _) => f.debug_tuple("Policy::DeadLetter").field(tx).finish(),
         }
-    }
-}
-
-/// How long a [`WorkerPool`](crate::WorkerPool) waits before retrying a
-/// failed job: a fixed delay, or one that grows exponentially up to a cap.
-///
-/// The delays are exact (no jitter) and measured with `tokio::time`, so
-/// tests can drive them with a paused clock.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use weir_stage::Backoff;
-///
-/// let ms = Duration::from_millis;
-/// let backoff = Backoff::exponential(ms(10)).max(ms(50));
-/// assert_eq!(backoff.delay(1), ms(10)); // before the first retry
-/// assert_eq!(backoff.delay(2), ms(20));
-/// assert_eq!(backoff.delay(3), ms(40));
-/// assert_eq!(backoff.delay(4), ms(50)); // capped
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Backoff {
-    initial: Duration,
-    factor: u32,
-    max: Duration,
-}
-
-impl Backoff {
-    /// The same `delay` before every retry.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use weir_stage::Backoff;
-    ///
-    /// let backoff = Backoff::fixed(Duration::from_secs(1));
-    /// assert_eq!(backoff.delay(5), Duration::from_secs(1));
-    /// ```
-    pub const fn fixed(delay: Duration) -> Backoff {
-        Backoff {
-            initial: delay,
-            factor: 1,
-            max: delay,
-        }
-    }
-
-    /// `initial` before the first retry, then twice as long before each
-    /// next one, without a cap unless [`max`](Backoff::max) sets one.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use weir_stage::Backoff;
-    ///
-    /// let backoff = Backoff::exponential(Duration::from_millis(100));
-    /// assert_eq!(backoff.delay(4), Duration::from_millis(800));
-    /// ```
-    pub const fn exponential(initial: Duration) -> Backoff {
-        Backoff {
-            initial,
-            factor: 2,
-            max: Duration::MAX,
-        }
-    }
-
-    /// No delay between retries.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use weir_stage::Backoff;
-    ///
-    /// assert_eq!(Backoff::none().delay(3), Duration::ZERO);
-    /// ```
-    pub const fn none() -> Backoff {
-        Backoff::fixed(Duration::ZERO)
-    }
-
-    /// Caps every delay at `max`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use weir_stage::Backoff;
-    ///
-    /// let backoff = Backoff::exponential(Duration::from_secs(1)).max(Duration::from_secs(5));
-    /// assert_eq!(backoff.delay(10), Duration::from_secs(5));
-    /// ```
-    pub const fn max(mut self, max: Duration) -> Backoff {
-        self.max = max;
-        self
-    }
-
-    /// The delay before retry number `retry` (`1` is the first retry,
-    /// after the first failed attempt).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use weir_stage::Backoff;
-    ///
-    /// let backoff = Backoff::exponential(Duration::from_millis(1));
-    /// assert_eq!(backoff.delay(1), Duration::from_millis(1));
-    /// assert_eq!(backoff.delay(11), Duration::from_millis(1024));
-    /// ```
-    pub fn delay(&self, retry: u32) -> Duration {
-        let grown = self
-            .factor
-            .checked_pow(retry.saturating_sub(1))
-            .and_then(|factor| self.initial.checked_mul(factor))
-            .unwrap_or(self.max);
-        grown.min(self.max)
     }
 }
