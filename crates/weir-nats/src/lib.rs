@@ -92,7 +92,7 @@ pub use delivery::{
 };
 pub use error::{BoxError, Error, RemoteError};
 pub use future::{Connect, GetLag, Serve, Settle};
-pub use pool::{serve, Lag, Order, Pool, Remote};
+pub use pool::{serve, Lag, LagProbe, Order, Pool, Remote};
 pub use sink::{Published, Publisher};
 pub use source::Source;
 
