@@ -114,6 +114,10 @@ mod boundary;
 mod flow;
 mod graph;
 mod metrics;
+#[cfg(feature = "nats")]
+mod nats_source;
+#[cfg(feature = "nats")]
+mod remote;
 mod run;
 mod source;
 mod stream;
