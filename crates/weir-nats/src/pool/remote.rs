@@ -63,7 +63,9 @@ pub enum Order {
 ///   the run's running jobs.
 ///
 /// Use it with [`run`](Remote::run) under a [`Scope`], or in a `weir`
-/// pipeline with `flow.through_stage("remote_pool", move |s, rx| remote.run(s, rx))`.
+/// pipeline with `flow.remote_pool(remote)` (the facade's `nats` feature),
+/// which also shows the pool's subjects and [lag](Remote::lag_probe) in the
+/// pipeline's metrics and graphs.
 ///
 /// # Examples
 ///
