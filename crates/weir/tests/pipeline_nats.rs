@@ -111,9 +111,10 @@ async fn remote_stage_shows_its_subjects_and_the_pools_lag() {
     let url = server.url();
     let pool = Pool::new("lagging").memory().max_deliver(1);
     // Job 0 is poison (dead-lettered on its only attempt); the others wait
-    // at a gate until the test has seen the lag.
+    // at a gate until the test has seen the lag. More workers than jobs, so
+    // that the poison job runs whatever order the jobs come in.
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let (stop, workers) = worker(&url, &pool, 2, {
+    let (stop, workers) = worker(&url, &pool, 16, {
         let gate = gate.clone();
         move |n| {
             let gate = gate.clone();
@@ -142,13 +143,18 @@ async fn remote_stage_shows_its_subjects_and_the_pools_lag() {
 
     // The server's view, from the pipeline's metrics: one job
     // dead-lettered, nine not yet done, some of them held by workers.
-    eventually("the lag of the gated jobs in metrics()", || {
-        let m = run.metrics();
-        stage(&m.stages, "remote").lag.is_some_and(|lag| {
-            lag.dead_lettered == 1 && lag.ack_pending >= 1 && lag.pending + lag.ack_pending == 9
-        })
-    })
-    .await;
+    let lag = || stage(&run.metrics().stages, "remote").lag;
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !lag().is_some_and(|lag| {
+        lag.dead_lettered == 1 && lag.ack_pending >= 1 && lag.pending + lag.ack_pending == 9
+    }) {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the gated jobs' lag never showed in metrics(): {:?}",
+            lag()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let chart = run.to_mermaid();
     assert!(chart.contains("dead-lettered 1"), "{chart}");
 
@@ -161,7 +167,7 @@ async fn remote_stage_shows_its_subjects_and_the_pools_lag() {
         out_of.subject.as_deref(),
         Some("weir.pool.lagging.results.*")
     );
-    assert!(m.edges.iter().filter(|e| e.subject.is_some()).count() == 2);
+    assert_eq!(m.edges.iter().filter(|e| e.subject.is_some()).count(), 2);
     for export in [run.to_mermaid(), run.to_dot()] {
         assert!(export.contains("weir.pool.lagging.jobs.* · "), "{export}");
         assert!(
@@ -181,9 +187,11 @@ async fn remote_stage_shows_its_subjects_and_the_pools_lag() {
     let mut ok: Vec<u64> = results.into_iter().filter_map(Result::ok).collect();
     ok.sort_unstable();
     assert_eq!(ok, (1..10).collect::<Vec<_>>());
-    // The run ended with one more sample: nothing of it left on the server.
+    // The run ended with one more sample: every job handed out (the last
+    // ones' acks may still be on their way: a worker acks a job once its
+    // result is stored).
     let lag = stage(&p.metrics().stages, "remote").lag.unwrap();
-    assert_eq!((lag.pending, lag.ack_pending, lag.dead_lettered), (0, 0, 1));
+    assert_eq!((lag.pending, lag.dead_lettered), (0, 1), "{lag:?}");
 
     stop.cancel();
     workers.await.unwrap().unwrap();
@@ -254,14 +262,14 @@ async fn shutdown_drains_the_remote_pool_and_cancel_reaches_the_workers() {
         .for_each(drop)
         .run();
     eventually("two jobs running at the workers", || {
-        started.load(Ordering::SeqCst) == 2
+        started.load(Ordering::SeqCst) >= 2
     })
     .await;
     p.cancel();
     let err = run.join().await.unwrap_err();
     assert!(err.cancelled().is_some(), "{err}");
     eventually("the running jobs dropped at the workers", || {
-        dropped.load(Ordering::SeqCst) == 2
+        dropped.load(Ordering::SeqCst) >= 2
     })
     .await;
     stop.cancel();
@@ -326,20 +334,23 @@ async fn pipeline_shutdown_stops_a_nats_source_and_loses_nothing() {
         read.len() as u64
     );
 
-    // What was fetched and not read went back to the server: every message
-    // is either acked (gone from the work queue) or waiting again.
+    // Nothing read was left unacked and nothing unread was lost: the
+    // stream (a work queue) holds exactly the messages not read, each
+    // waiting for the consumer again — pending, or (the rest of the last
+    // pull request, never handed out) delivered and due for redelivery
+    // after `ack_wait`.
     let mut stream = js.get_stream("NUMBERS").await.unwrap();
     let left = 150 - read.len() as u64;
-    let mut state = (u64::MAX, usize::MAX);
+    let mut state = (u64::MAX, u64::MAX);
     let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
-    while state != (left, 0) {
+    while state != (left, left) {
         assert!(
             tokio::time::Instant::now() < give_up,
-            "left on the server: {state:?}"
+            "left on the server (messages, waiting): {state:?}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
         let info = stream.consumer_info("summer").await.unwrap().clone();
-        state = (info.num_pending, info.num_ack_pending);
+        let messages = stream.info().await.unwrap().state.messages;
+        state = (messages, info.num_pending + info.num_ack_pending as u64);
     }
-    assert_eq!(stream.info().await.unwrap().state.messages, left);
 }

@@ -20,9 +20,10 @@ impl Pipeline {
     /// the deliveries already read flow on through the pipeline, and the
     /// sinks finish with what they got ([`cut_short`](Pipeline::cut_short)
     /// is then `true`: a consumer has no end of its own). Deliveries the
-    /// source had fetched but the pipeline had not yet read are handed back
-    /// to the server (naked) for redelivery, not lost. Without a shutdown
-    /// it reads for ever.
+    /// source had handed out but the pipeline had not yet read are naked
+    /// back to the server; messages still arriving from its last pull
+    /// request are redelivered after the consumer's `ack_wait`. Nothing
+    /// unacked is lost. Without a shutdown it reads for ever.
     ///
     /// # Cancel safety
     ///
