@@ -26,8 +26,9 @@ impl<T: Send + 'static> Flow<T> {
     /// The stage takes part in the pipeline like any other: it can be
     /// [`named`](Flow::named); its items are counted in
     /// [`metrics`](super::Pipeline::metrics), which also carry the pool's
-    /// consumer lag (`StageMetrics::lag`: pending, ack-pending, redelivered,
-    /// dead-lettered, sampled from the server every second or every
+    /// consumer lag ([`StageMetrics::lag`](super::StageMetrics::lag):
+    /// pending, ack-pending, redelivered, dead-lettered, sampled from the
+    /// server every second or every
     /// [`lag_every`](weir_nats::Remote::lag_every)); in
     /// [`to_mermaid`](super::Pipeline::to_mermaid) and
     /// [`to_dot`](super::Pipeline::to_dot) its input edge is labelled with
