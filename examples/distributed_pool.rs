@@ -101,37 +101,34 @@ async fn worker(url: &str, workers: usize) -> Result<(), Box<dyn std::error::Err
 /// The producer: squares 0..jobs on the pool's workers, in input order.
 async fn producer(url: &str, jobs: u64) -> Result<(), Box<dyn std::error::Error>> {
     let client = nats::connect(url).await?;
-    let remote = pool()
-        .remote::<u64, (u64, u32)>(client.clone())
-        .order(Order::Input);
     let started = Instant::now();
     let mut by_worker: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut expected = 0u64;
-    let results = Pipeline::new(&Context::background())
+    let p = Pipeline::new(&Context::background());
+    let results = p
         .source(0..jobs)
-        .through_stage("remote_pool", move |scope, rx| remote.run(scope, rx))
+        .remote_pool(pool().remote::<u64, (u64, u32)>(client).order(Order::Input))
+        .named("squares")
         .collect::<Vec<_>>()
         .await?;
-    for (n, result) in results.into_iter().enumerate() {
+    for (n, result) in (0u64..).zip(results) {
         let (square, pid) = result?;
-        assert_eq!(
-            square,
-            (n as u64) * (n as u64),
-            "results come in input order"
-        );
-        expected += 1;
+        assert_eq!(square, n * n, "results come in input order");
         *by_worker.entry(pid).or_default() += 1;
     }
     let elapsed = started.elapsed();
     println!(
-        "{expected} jobs, each result exactly once, in {elapsed:.2?} ({:.0} jobs/s)",
-        expected as f64 / elapsed.as_secs_f64()
+        "{jobs} jobs, each result exactly once, in {elapsed:.2?} ({:.0} jobs/s)",
+        jobs as f64 / elapsed.as_secs_f64()
     );
     for (pid, n) in &by_worker {
         println!("  worker process {pid}: {n} jobs");
     }
-    let lag = pool().lag(&client).await?;
-    println!("lag after the run: {lag:?}");
+    // The remote stage in the pipeline's graph: its edges are labelled
+    // with the pool's subjects, its node with the pool's lag.
+    println!("{}", p.to_mermaid());
+    let metrics = p.metrics();
+    let remote = metrics.stages.iter().find(|s| s.name == "squares");
+    println!("lag after the run: {:?}", remote.and_then(|s| s.lag));
     Ok(())
 }
 

@@ -30,8 +30,11 @@
 //!
 //! Every edge is a weir stage: it takes a [`Receiver`](weir_core::chan::Receiver)
 //! and a [`Scope`](weir_stage::Scope) and returns a `Receiver`, so it fits
-//! anywhere a `weir-stage` stage does — and in a `weir` pipeline through
-//! `Flow::through_stage`. Failures are typed [`Error`]s naming the stage,
+//! anywhere a `weir-stage` stage does. In a `weir` pipeline (the facade's
+//! `nats` feature) the builder has doors for them: `flow.remote_pool(remote)`
+//! and `pipeline.from_nats(source)`, which name, count, graph and stop them
+//! like any stage (`Flow::through_stage` takes the others). Failures are
+//! typed [`Error`]s naming the stage,
 //! reported through the scope within a bounded time: never a hang.
 //!
 //! # Example
@@ -92,7 +95,7 @@ pub use delivery::{
 };
 pub use error::{BoxError, Error, RemoteError};
 pub use future::{Connect, GetLag, Serve, Settle};
-pub use pool::{serve, Lag, Order, Pool, Remote};
+pub use pool::{serve, Lag, LagProbe, Order, Pool, Remote};
 pub use sink::{Published, Publisher};
 pub use source::Source;
 

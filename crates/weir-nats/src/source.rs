@@ -184,8 +184,11 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
     }
 
     /// Stop reading (as a success, like a shutdown) once `stop` is
-    /// cancelled: what was handed out drains downstream. Useful inside a
-    /// `weir` pipeline, whose `shutdown` reaches only its own sources.
+    /// cancelled: what was handed out drains downstream. A `weir`
+    /// pipeline's `shutdown` reaches only its own sources, so a `Source`
+    /// plugged in with `Flow::through_stage` needs this to stop gracefully;
+    /// `Pipeline::from_nats(source)` (the facade's `nats` feature) sets it
+    /// to the pipeline's shutdown for you.
     ///
     /// # Examples
     ///

@@ -12,6 +12,7 @@ macro_rules! same_type {
 fn weir_nats_is_reexported_as_weir_nats() {
     same_type! {
         weir::nats::Pool => weir_nats::Pool,
+        weir::nats::LagProbe => weir_nats::LagProbe,
         weir::nats::Error => weir_nats::Error,
         weir::nats::RemoteError => weir_nats::RemoteError,
         weir::nats::Delivery<u8> => weir_nats::Delivery<u8>,

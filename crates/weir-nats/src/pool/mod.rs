@@ -26,6 +26,7 @@
 //! `weir.pool.squares.control.<run>` (core NATS) and purging the run's
 //! queued jobs.
 
+mod probe;
 mod remote;
 mod serve;
 
@@ -35,6 +36,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{pull, AckPolicy};
 use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
 
+pub use probe::LagProbe;
 pub use remote::{Order, Remote};
 pub use serve::serve;
 
@@ -253,6 +255,34 @@ impl<C> Pool<C> {
     pub fn memory(mut self) -> Self {
         self.storage = StorageType::Memory;
         self
+    }
+
+    /// The subjects the pool's jobs are sent on, as a NATS wildcard: each
+    /// producer run publishes under its own last token
+    /// (`weir.pool.<name>.jobs.<run>`, see the module docs). What a
+    /// pipeline graph shows on the edge into a remote stage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = weir_nats::Pool::new("squares");
+    /// assert_eq!(pool.jobs_subject(), "weir.pool.squares.jobs.*");
+    /// ```
+    pub fn jobs_subject(&self) -> String {
+        self.subject("jobs", "*")
+    }
+
+    /// The subjects the pool's results come back on, one per producer run
+    /// (`weir.pool.<name>.results.<run>`), as a NATS wildcard.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = weir_nats::Pool::new("squares");
+    /// assert_eq!(pool.results_subject(), "weir.pool.squares.results.*");
+    /// ```
+    pub fn results_subject(&self) -> String {
+        self.subject("results", "*")
     }
 
     pub(crate) fn subject(&self, kind: &str, run: &str) -> String {

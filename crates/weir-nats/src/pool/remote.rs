@@ -11,7 +11,7 @@ use futures::StreamExt;
 use weir_core::chan::{self, Receiver, Sender};
 use weir_stage::{ConfigError, Scope};
 
-use super::{Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_RUN, H_STATUS};
+use super::{LagProbe, Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_RUN, H_STATUS};
 use crate::delivery::{AckShared, Acker, NakBackoff};
 use crate::source::{acker_for, bind, with_retries, Fetcher, API_TIMEOUT};
 use crate::window::{Outgoing, Window};
@@ -63,7 +63,9 @@ pub enum Order {
 ///   the run's running jobs.
 ///
 /// Use it with [`run`](Remote::run) under a [`Scope`], or in a `weir`
-/// pipeline with `flow.through_stage("remote_pool", move |s, rx| remote.run(s, rx))`.
+/// pipeline with `flow.remote_pool(remote)` (the facade's `nats` feature),
+/// which also shows the pool's subjects and [lag](Remote::lag_probe) in the
+/// pipeline's metrics and graphs.
 ///
 /// # Examples
 ///
@@ -109,6 +111,8 @@ pub struct Remote<T, U, C> {
     client: async_nats::Client,
     order: Order,
     job_timeout: Option<Duration>,
+    lag: LagProbe,
+    lag_every: Duration,
     _types: PhantomData<fn(T) -> U>,
 }
 
@@ -118,6 +122,7 @@ impl<T, U, C: std::fmt::Debug> std::fmt::Debug for Remote<T, U, C> {
             .field("pool", &self.pool)
             .field("order", &self.order)
             .field("job_timeout", &self.job_timeout)
+            .field("lag_every", &self.lag_every)
             .finish_non_exhaustive()
     }
 }
@@ -139,6 +144,8 @@ impl<C: Clone> Pool<C> {
             client,
             order: Order::Completion,
             job_timeout: None,
+            lag: LagProbe::new(),
+            lag_every: Duration::from_secs(1),
             _types: PhantomData,
         }
     }
@@ -183,6 +190,78 @@ where
     pub fn job_timeout(mut self, timeout: Duration) -> Self {
         self.job_timeout = Some(timeout);
         self
+    }
+
+    /// How often the running stage samples the pool's consumer lag into
+    /// its [`lag_probe`](Remote::lag_probe) (at least every 10 ms; 1 s by
+    /// default). Each sample is a few JetStream API requests.
+    ///
+    /// # Examples
+    ///
+    /// See [`lag_probe`](Remote::lag_probe).
+    pub fn lag_every(mut self, every: Duration) -> Self {
+        self.lag_every = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The pool's consumer lag as this stage last sampled it (when it
+    /// starts, every [`lag_every`](Remote::lag_every) while it runs, and
+    /// when it ends): a handle to read it while the stage runs and after.
+    /// A `weir` pipeline shows it in the remote stage's metrics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_cancel::Context;
+    /// use weir_nats::Pool;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "multi_thread")]
+    /// # async fn main() {
+    /// # let Some(server) = weir_nats::testing::NatsServer::start_or_skip() else { return };
+    /// # let url = server.url();
+    /// let pool = Pool::new("probed").memory();
+    /// let (ctx, stop_workers) = Context::background().with_cancel();
+    /// let worker = tokio::spawn({
+    ///     let (pool, client) = (pool.clone(), weir_nats::connect(&url).await.unwrap());
+    ///     async move { weir_nats::serve(&ctx, client, &pool, 2, |n: u64| async move { Ok::<_, std::io::Error>(n) }).await }
+    /// });
+    ///
+    /// let remote = pool
+    ///     .remote::<u64, u64>(weir_nats::connect(&url).await.unwrap())
+    ///     .lag_every(Duration::from_millis(100));
+    /// let probe = remote.lag_probe();
+    /// let scope = Scope::new(&Context::background());
+    /// let results = remote.run(&scope, stage::generate(&scope, 0..10u64)).unwrap();
+    /// let n = stage::count(&scope, results);
+    /// scope.wait().await.unwrap();
+    /// assert_eq!(n.await.unwrap(), 10);
+    /// let lag = probe.latest().expect("sampled when the stage ended");
+    /// assert_eq!(lag.dead_lettered, 0);
+    /// stop_workers.cancel();
+    /// worker.await.unwrap().unwrap();
+    /// # }
+    /// ```
+    pub fn lag_probe(&self) -> LagProbe {
+        self.lag.clone()
+    }
+
+    /// The pool this stage sends its jobs to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let Some(server) = weir_nats::testing::NatsServer::start_or_skip() else { return };
+    /// # let client = weir_nats::connect(&server.url()).await.unwrap();
+    /// let remote = weir_nats::Pool::new("p").remote::<u64, u64>(client);
+    /// assert_eq!(remote.pool().name(), "p");
+    /// # }
+    /// ```
+    pub fn pool(&self) -> &Pool<C> {
+        &self.pool
     }
 
     /// Spawns the stage under `scope`, reading jobs from `input`.
@@ -284,6 +363,15 @@ where
             res_tx,
         ));
         let _reader = AbortOnDrop(reader);
+        let lag_names = (pool.stream_name("JOBS"), pool.stream_name("DEAD"));
+        let sampler = tokio::spawn(sample_lag(
+            pool.name.clone(),
+            self.client.clone(),
+            lag_names.clone(),
+            self.lag.clone(),
+            self.lag_every,
+        ));
+        let sampler = AbortOnDrop(sampler);
 
         let mut window: Window<u64> =
             Window::new(js.clone(), stage.clone(), pool.in_flight.min(256));
@@ -361,9 +449,33 @@ where
                 }
             }
         }
+        // A last lag sample, so that a finished run's metrics show the
+        // pool as it was left (bounded: the server may be away).
+        drop(sampler);
+        let last = super::lag(pool.name.clone(), self.client.clone(), lag_names);
+        if let Ok(Ok(lag)) = tokio::time::timeout(Duration::from_secs(1), last).await {
+            self.lag.set(lag);
+        }
         guard.finished = true;
         guard.finish(false).await;
         Ok(())
+    }
+}
+
+/// Samples the pool's lag into `probe` every `every`, for as long as the
+/// stage runs (it aborts this task when it ends).
+async fn sample_lag(
+    name: String,
+    client: async_nats::Client,
+    names: (String, String),
+    probe: LagProbe,
+    every: Duration,
+) {
+    loop {
+        if let Ok(lag) = super::lag(name.clone(), client.clone(), names.clone()).await {
+            probe.set(lag);
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

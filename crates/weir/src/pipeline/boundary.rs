@@ -296,7 +296,12 @@ fn view(shared: &Shared, scope: &Scope, node: NodeId) -> ScopeView {
 }
 
 /// Hands a stage's output channel to the flow that reads it.
-fn fill<T: Send + 'static>(shared: &Shared, node: NodeId, slot: &Slot<T>, rx: Receiver<T>) {
+pub(crate) fn fill<T: Send + 'static>(
+    shared: &Shared,
+    node: NodeId,
+    slot: &Slot<T>,
+    rx: Receiver<T>,
+) {
     let mut graph = shared.graph();
     graph.set_output(node, rx.observer());
     graph.set_tasks(node);

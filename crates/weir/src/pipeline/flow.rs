@@ -608,7 +608,7 @@ impl<T: Send + 'static> Flow<T> {
         Flow::with_segment(shared, src, tail, false)
     }
 
-    fn with_segment(
+    pub(crate) fn with_segment(
         shared: Arc<Shared>,
         src: BoxSource<T>,
         tail: NodeId,

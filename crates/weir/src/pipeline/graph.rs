@@ -26,6 +26,17 @@ pub(crate) struct Node {
     /// channel directly (`fan_out`). What it takes in is what its upstream
     /// sent.
     relay: bool,
+    /// A remote stage: the subjects its items are sent on and its results
+    /// come back on (the labels of its edges), and what it adds to its
+    /// metrics (the server's view: consumer lag).
+    remote: Option<Remote>,
+}
+
+/// What the graph knows of a stage whose work happens across the network.
+pub(crate) struct Remote {
+    pub(crate) sent_on: Arc<str>,
+    pub(crate) back_on: Arc<str>,
+    pub(crate) annotate: Box<dyn Fn(&mut StageMetrics) + Send>,
 }
 
 pub(crate) struct Edge {
@@ -60,6 +71,7 @@ impl Graph {
             outputs: Vec::new(),
             tasks: false,
             relay: false,
+            remote: None,
         });
         id
     }
@@ -88,6 +100,21 @@ impl Graph {
     /// Marks a stage as a relay (see [`Node::relay`]).
     pub(crate) fn set_relay(&mut self, node: NodeId) {
         self.nodes[node].relay = true;
+    }
+
+    /// Marks a stage as remote (see [`Node::remote`]).
+    #[cfg(feature = "nats")]
+    pub(crate) fn set_remote(&mut self, node: NodeId, remote: Remote) {
+        self.nodes[node].remote = Some(remote);
+    }
+
+    /// The subject an edge's items cross the network on: the one a remote
+    /// stage sends its input on, or the one its output came back on.
+    fn subject(&self, e: &Edge) -> Option<String> {
+        let (from, to) = (&self.nodes[e.from].remote, &self.nodes[e.to].remote);
+        to.as_ref()
+            .map(|r| r.sent_on.to_string())
+            .or_else(|| from.as_ref().map(|r| r.back_on.to_string()))
     }
 
     /// What the stages before `id` sent it.
@@ -129,6 +156,7 @@ impl Graph {
                         capacity: probe.and_then(Observer::capacity),
                         peak: probe
                             .map(|_| self.nodes[e.from].stage.counters().snapshot().peak_queue),
+                        subject: self.subject(e),
                     }
                 })
                 .collect(),
@@ -166,6 +194,9 @@ impl Graph {
                 })
                 .sum();
         }
+        if let Some(remote) = &n.remote {
+            (remote.annotate)(&mut m);
+        }
         m
     }
 
@@ -176,11 +207,12 @@ impl Graph {
         for (i, s) in metrics.stages.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "    s{i}[\"{}<br/>{}: in {} / out {}\"]",
+                "    s{i}[\"{}<br/>{}: in {} / out {}{}\"]",
                 escape(&s.name),
                 s.kind,
                 s.items_in,
-                s.items_out
+                s.items_out,
+                lag_note(s, "<br/>")
             );
         }
         for (e, m) in self.edges.iter().zip(&metrics.edges) {
@@ -202,11 +234,12 @@ impl Graph {
         for (i, s) in metrics.stages.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "    s{i} [label=\"{}\\n{}: in {} / out {}\"];",
+                "    s{i} [label=\"{}\\n{}: in {} / out {}{}\"];",
                 escape(&s.name),
                 s.kind,
                 s.items_in,
-                s.items_out
+                s.items_out,
+                lag_note(s, "\\n")
             );
         }
         for (e, m) in self.edges.iter().zip(&metrics.edges) {
@@ -227,25 +260,48 @@ impl Graph {
 const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out\n    \
     %% dashed edge `fused`: the two stages run in one task, no channel\n    \
     %% solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
-    and the most seen queued\n";
+    and the most seen queued\n    \
+    %% edge label starting with a subject: a remote stage's items cross the network on it\n";
 
 /// What the edge labels of [`Graph::to_dot`] mean, as comments.
 const DOT_LEGEND: &str = "    // nodes: name, kind: items in / items out\n    \
     // dashed edge `fused`: the two stages run in one task, no channel\n    \
     // solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
-    and the most seen queued\n";
+    and the most seen queued\n    \
+    // edge label starting with a subject: a remote stage's items cross the network on it\n";
 
 /// A channel edge's label: `now/capacity peak P` (`inf` for an unbounded
 /// channel); `None` for an edge with no channel to read.
+/// Prefixed with the subject a remote stage's items cross the network on.
 fn edge_label(m: &EdgeMetrics) -> Option<String> {
-    let len = m.len?;
-    let cap = m
-        .capacity
-        .map_or_else(|| "inf".to_string(), |c| c.to_string());
-    Some(match m.peak {
-        Some(peak) => format!("{len}/{cap} peak {peak}"),
-        None => format!("{len}/{cap}"),
-    })
+    let fill = m.len.map(|len| {
+        let cap = m
+            .capacity
+            .map_or_else(|| "inf".to_string(), |c| c.to_string());
+        match m.peak {
+            Some(peak) => format!("{len}/{cap} peak {peak}"),
+            None => format!("{len}/{cap}"),
+        }
+    });
+    match (&m.subject, fill) {
+        (Some(subject), Some(fill)) => Some(format!("{subject} · {fill}")),
+        (Some(subject), None) => Some(subject.clone()),
+        (None, fill) => fill,
+    }
+}
+
+/// A remote stage's consumer lag, for its node's label (after `sep`);
+/// empty for other stages and before the first sample.
+fn lag_note(s: &StageMetrics, sep: &str) -> String {
+    #[cfg(feature = "nats")]
+    if let Some(lag) = &s.lag {
+        return format!(
+            "{sep}pending {} / ack-pending {} / redelivered {} / dead-lettered {}",
+            lag.pending, lag.ack_pending, lag.redelivered, lag.dead_lettered
+        );
+    }
+    let _ = (s, sep);
+    String::new()
 }
 
 fn escape(name: &str) -> String {

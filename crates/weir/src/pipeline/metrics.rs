@@ -50,6 +50,15 @@ pub struct StageMetrics {
     pub recv_wait: Duration,
     /// Whether the stage's task is still running.
     pub running: bool,
+    /// For a remote stage ([`Flow::remote_pool`](crate::pipeline::Flow::remote_pool)):
+    /// the pool's consumer lag — jobs pending, handed out and not yet
+    /// acked, being retried, dead-lettered — as the stage last sampled it
+    /// from the server (when it starts, every second or its
+    /// [`lag_every`](weir_nats::Remote::lag_every) while it runs, and when
+    /// it ends). `None` for other stages and before the first sample.
+    #[cfg(feature = "nats")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+    pub lag: Option<weir_nats::Lag>,
 }
 
 impl StageMetrics {
@@ -70,6 +79,8 @@ impl StageMetrics {
             send_wait: c.send_wait,
             recv_wait: c.recv_wait,
             running: c.running,
+            #[cfg(feature = "nats")]
+            lag: None,
         }
     }
 }
@@ -98,6 +109,12 @@ pub struct EdgeMetrics {
     /// An edge between two stages with tasks of their own (a pool straight
     /// into a pool) is sampled by neither and reads 0.
     pub peak: Option<usize>,
+    /// The subject the edge's items cross the network on, for an edge
+    /// into or out of a remote stage (`Flow::remote_pool`, feature `nats`):
+    /// the jobs subject on its input edge, the results subject on its
+    /// output edge (NATS wildcards: each run uses its own last token).
+    /// `None` for an edge inside the process.
+    pub subject: Option<String>,
 }
 
 /// A snapshot of a pipeline's counters, from

@@ -19,6 +19,11 @@
 //! deadline into such a graceful stop, so sinks return partial results
 //! ([`Pipeline::cut_short`]).
 //!
+//! Across machines (the `nats` feature, `docs/distributed.md`):
+//! `Flow::remote_pool` runs a stage's jobs on worker processes elsewhere and
+//! `Pipeline::from_nats` reads a JetStream consumer; both are stages like
+//! the others (named, counted, graphed, stopped by `shutdown`).
+//!
 //! # Fusion: where the tasks are
 //!
 //! Stateless one-to-one stages ([`map`](Flow::map), [`filter`](Flow::filter),
@@ -165,8 +170,12 @@ mod flow;
 mod graph;
 mod limit;
 mod metrics;
+#[cfg(feature = "nats")]
+mod nats_source;
 mod pool;
 mod recover;
+#[cfg(feature = "nats")]
+mod remote;
 mod run;
 mod sinks;
 mod source;
