@@ -7,7 +7,14 @@ use crate::sysinfo::command_line;
 
 /// The Go module with the seed's patterns.
 pub fn source_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("go")
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("go");
+    // A binary kept in a shared target directory may outlive the checkout
+    // it was built from: then use the checkout it is run from.
+    if built_from.is_dir() {
+        built_from
+    } else {
+        PathBuf::from("benches/go")
+    }
 }
 
 /// The Go toolchain and the built benchmark binary, or why there is none.
