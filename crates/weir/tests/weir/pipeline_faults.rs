@@ -9,7 +9,7 @@
 //! where promised, `Ok` only with the whole output, and the fault reported
 //! as the right error naming a stage.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

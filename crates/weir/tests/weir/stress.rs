@@ -14,7 +14,7 @@
 //! All 10,000 trials run with `WEIR_LONG_TESTS=1` (as `.ci/run` sets it);
 //! plain `cargo test` runs the first 300, a quick check of the same code.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

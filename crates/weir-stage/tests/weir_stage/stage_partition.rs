@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::support;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
 use weir_stage::testing::{eventually, TaskBaseline};
-mod support;
 
 use weir_stage::{self as stage, ConfigError, Error, Scope};
 

@@ -11,7 +11,7 @@ use std::thread;
 use futures::{poll, StreamExt};
 use weir_core::chan::{self, SendError, TryRecvError, TrySendError};
 
-mod support;
+use crate::support;
 use support::{poll_with, WakeFlag};
 
 #[test]

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
+use crate::support;
 use proptest::prelude::*;
 use tokio::time::timeout;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
 use weir_stage::testing::{eventually, TaskBaseline};
-mod support;
 
 use weir_stage::{self as stage, Scope};
 

@@ -25,7 +25,7 @@ use weir_core::chan::{self, Receiver, SendError, Sender, TryRecvError, TrySendEr
 
 // ---------------------------------------------------------------- helpers
 
-mod support;
+use crate::support;
 use support::{poll_with, WakeFlag};
 
 /// An item that counts its drops.

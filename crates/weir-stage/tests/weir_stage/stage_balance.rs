@@ -1,10 +1,10 @@
 //! `stage::balance`: competing consumers, Go's `fanOut`.
 
+use crate::support;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan;
 use weir_stage::testing::{eventually, TaskBaseline};
-mod support;
 
 use weir_stage::{self as stage, Scope};
 

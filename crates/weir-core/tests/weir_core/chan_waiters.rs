@@ -22,7 +22,7 @@ use std::time::Duration;
 use futures::poll;
 use weir_core::chan::{self, Receiver, Sender};
 
-mod support;
+use crate::support;
 use support::{poll_with, WakeFlag};
 
 /// Fails instead of hanging (free on the paused clock).
