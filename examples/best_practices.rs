@@ -1,4 +1,4 @@
-//! The seed's five best practices, and how weir enforces each one.
+//! Five best practices of Go concurrency, and how weir enforces each one.
 //!
 //! 1. Always close channels when done — the last `Sender`'s drop closes.
 //! 2. Use context for cancellation — every stage watches its scope's

@@ -1,5 +1,6 @@
-//! The seed's `processWithTimeout`: run an expensive operation under a
-//! 5-second timeout and give up with `ctx.Err()` if the context ends first.
+//! Go's timeout pattern (`select` on a result and `ctx.Done()`): run an
+//! expensive operation under a 5-second timeout and give up with
+//! `ctx.Err()` if the context ends first.
 //!
 //! Go:
 //!

@@ -1,4 +1,5 @@
-//! The seed's worker pool across processes, on NATS JetStream.
+//! Go's worker pool (a `processJobs` function with n worker goroutines)
+//! across processes, on NATS JetStream.
 //!
 //! One command that shows it working (starts a throw-away `nats-server`
 //! and two worker processes, then produces; needs `nats-server` on PATH):

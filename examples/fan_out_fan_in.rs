@@ -1,4 +1,4 @@
-//! The seed's fan-out / fan-in: one input, several workers each reading
+//! Go's fan-out / fan-in: one input, several workers each reading
 //! from it, their outputs merged back into one channel.
 //!
 //! Go:

@@ -1,4 +1,5 @@
-//! The seed's pipeline: a generator feeding a squaring stage.
+//! Go's pipeline pattern (generate → square → sum): a generator goroutine
+//! feeding a squaring stage.
 //!
 //! Go:
 //!

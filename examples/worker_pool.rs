@@ -1,5 +1,6 @@
-//! The seed's worker pool (`processJobs`), twice: first written the Go way
-//! with weir's channels and `WaitGroup`, then as one stage.
+//! Go's worker pool (a `processJobs` function with n worker goroutines),
+//! twice: first written the Go way with weir's channels and `WaitGroup`,
+//! then as one stage.
 //!
 //! Go:
 //!

@@ -100,7 +100,8 @@ impl Context {
     }
 
     /// Runs `future` until it finishes or the context is done, whichever
-    /// comes first: the seed's `processWithTimeout` `select` in one call.
+    /// comes first: Go's timeout pattern (`select` on a result and
+    /// `ctx.Done()`) in one call.
     ///
     /// Go's
     ///

@@ -62,7 +62,25 @@
 //!
 //! # Example
 //!
-//! The seed's `processWithTimeout`:
+//! Go's timeout pattern: `select` on a result and `ctx.Done()`, under a
+//! `context.WithTimeout`. In Go:
+//!
+//! ```go
+//! func processWithTimeout(ctx context.Context) (uint64, error) {
+//!     ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+//!     defer cancel()
+//!     resultCh := make(chan uint64, 1)
+//!     go func() { resultCh <- expensiveOperation() }()
+//!     select {
+//!     case result := <-resultCh:
+//!         return result, nil
+//!     case <-ctx.Done():
+//!         return 0, ctx.Err()
+//!     }
+//! }
+//! ```
+//!
+//! With weir-cancel:
 //!
 //! ```
 //! use std::time::Duration;

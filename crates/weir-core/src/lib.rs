@@ -22,7 +22,8 @@
 //!
 //! # Example
 //!
-//! The seed's worker pool, by hand: three workers drain a jobs channel,
+//! Go's worker pool (a `processJobs` function with n worker goroutines),
+//! by hand: three workers drain a jobs channel,
 //! a `WaitGroup` closes the results when the last one is done.
 //!
 //! ```

@@ -5,8 +5,9 @@ use weir_core::chan::Receiver;
 use crate::driver::BATCH;
 use crate::scope::{Role, Scope};
 
-/// A source that sends every item of `items`, then closes its output: the
-/// seed's `pipeline(data)` (Go's generator goroutine).
+/// A source that sends every item of `items`, then closes its output: Go's
+/// generator (a `gen` function whose goroutine sends each item, then
+/// closes the channel).
 ///
 /// The iterator runs in the stage's task, a batch of items at a time, so it
 /// should not block; for a blocking or async producer use

@@ -3,16 +3,17 @@
 //! A *stage* is a task that reads items from a
 //! [`Receiver`](weir_core::chan::Receiver), does something with each, and
 //! sends results to the `Receiver` it returns — closing it when it ends, so
-//! the seed's "always close channels when done" holds by construction. Every
+//! Go's rule "the sender closes the channel when it is done" holds by
+//! construction. Every
 //! stage runs inside a [`Scope`], which ties the tasks to a
 //! [`Context`](weir_cancel::Context): the first error or panic cancels the
 //! rest, [`Scope::wait`] joins them and names the stage that failed, and
 //! dropping the scope leaves nothing running.
 //!
-//! | Go (the seed) | weir-stage |
+//! | Go | weir-stage |
 //! |---|---|
-//! | `pipeline(data)` generator | [`generate`] |
-//! | `square(in)` | [`square`], or [`map`] for any function |
+//! | `gen(nums...)` generator goroutine | [`generate`] |
+//! | `sq(in)` | [`square`], or [`map`] for any function |
 //! | `processJobs(jobs, results, n)` | [`worker_pool`] |
 //! | `fanOut(in, n)` | [`balance`] (competing consumers) |
 //! | `fanIn(chans...)` | [`merge`] |
@@ -60,7 +61,40 @@
 //!
 //! # Example
 //!
-//! The seed's pipeline, `gen -> square -> sum`:
+//! Go's pipeline pattern, `gen → sq → sum`. In Go, each stage is a
+//! function that starts a goroutine and returns the channel it sends on:
+//!
+//! ```go
+//! func gen(nums ...int) <-chan int {
+//!     out := make(chan int)
+//!     go func() {
+//!         defer close(out)
+//!         for _, n := range nums {
+//!             out <- n
+//!         }
+//!     }()
+//!     return out
+//! }
+//!
+//! func sq(in <-chan int) <-chan int {
+//!     out := make(chan int)
+//!     go func() {
+//!         defer close(out)
+//!         for n := range in {
+//!             out <- n * n
+//!         }
+//!     }()
+//!     return out
+//! }
+//!
+//! sum := 0
+//! for n := range sq(gen(nums...)) {
+//!     sum += n
+//! }
+//! ```
+//!
+//! The same with weir-stage; the channels close themselves, and a
+//! cancelled scope stops every stage:
 //!
 //! ```
 //! use weir_cancel::Context;

@@ -34,7 +34,7 @@ use crate::scope::{Role, Scope, StageCx};
 ///   timers) where each future mostly waits. For CPU-bound work, or work
 ///   that blocks, use [`worker_pool`](crate::worker_pool): each worker is
 ///   its own task, so on a multi-thread runtime the workers run in parallel
-///   (unordered, like the seed's `processJobs`). A pool also offers retries,
+///   (unordered, like Go's worker pool). A pool also offers retries,
 ///   dead letters and resizing ([`WorkerPool`](crate::WorkerPool)).
 ///
 /// `f` itself is called in the stage's task as items arrive, so it should

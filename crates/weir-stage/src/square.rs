@@ -1,4 +1,4 @@
-//! [`square`]: the seed's squaring stage.
+//! [`square`]: the `sq` stage of Go's pipeline pattern.
 
 use std::ops::Mul;
 
@@ -7,7 +7,8 @@ use weir_core::chan::Receiver;
 use crate::engine::{Faults, Step};
 use crate::scope::Scope;
 
-/// Squares every item: the seed's `square` stage, a thin specialisation of
+/// Squares every item: the `sq` stage of Go's pipeline pattern
+/// (`gen → sq → sum`), a thin specialisation of
 /// [`map`](crate::map) for any `T: Mul<Output = T> + Copy` (all the integer
 /// and float types).
 ///

@@ -68,7 +68,7 @@
 //!
 //! # Examples
 //!
-//! The seed's pipeline: a generator feeding a squaring stage.
+//! Go's pipeline pattern: a generator feeding a squaring stage.
 //!
 //! ```
 //! use weir_core::chan::{self, Receiver};

@@ -45,8 +45,8 @@ pub enum Order {
 /// The producer's side of a distributed worker pool: a stage that sends
 /// each input item as a job to the pool's workers (processes running
 /// [`serve`](crate::serve), anywhere) and outputs each job's
-/// `Result<U, RemoteError>` exactly once — the seed's `processJobs`, across
-/// machines.
+/// `Result<U, RemoteError>` exactly once — Go's worker pool (a `processJobs`
+/// function with n worker goroutines), across machines.
 ///
 /// * **Exactly once**: jobs are delivered at least once (a crashed worker's
 ///   job is redelivered after `ack_wait`, a failed one after a backoff),

@@ -23,7 +23,8 @@ use crate::{Codec, Error};
 
 /// Runs this process's share of a distributed worker pool:
 /// `workers_per_process` jobs at a time, each through `f`, until `ctx` is
-/// cancelled — the seed's `worker` goroutines, in a process of their own.
+/// cancelled — the worker goroutines of Go's worker pool, in a process of
+/// their own.
 /// Start it in as many processes, on as many machines, as you like; they
 /// compete for the pool's jobs. A process holds at most twice
 /// `workers_per_process` jobs: the running ones and as many fetched ahead,

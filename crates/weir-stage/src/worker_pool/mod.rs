@@ -1,4 +1,4 @@
-//! [`worker_pool`] and [`WorkerPool`]: the seed's `processJobs`, n workers
+//! [`worker_pool`] and [`WorkerPool`]: Go's worker pool, n workers
 //! competing for jobs on one channel.
 
 use std::fmt;
@@ -20,8 +20,9 @@ use crate::recovery::{self, Backoff, Policy, Recovery};
 use handle::{Control, Grow};
 use worker::Pool;
 
-/// Runs `f` on every job with `workers` workers competing for jobs: the
-/// seed's `processJobs(jobs, results, n)`.
+/// Runs `f` on every job with `workers` workers competing for jobs: Go's
+/// worker pool (a `processJobs(jobs, results, n)` function with n worker
+/// goroutines).
 ///
 /// Each worker is its own task in the scope, so on a multi-thread runtime
 /// the workers run in parallel, each on one job at a time; `f` is shared by
@@ -58,7 +59,7 @@ use worker::Pool;
 /// let scope = Scope::new(&Context::background());
 /// let jobs = stage::generate(&scope, 1..=9u64);
 /// let results = stage::worker_pool(&scope, jobs, 3, |job| async move {
-///     Ok::<_, std::io::Error>(job * 2) // the seed's "process the job"
+///     Ok::<_, std::io::Error>(job * 2) // the work done on each job
 /// })
 /// .unwrap();
 /// let sum = stage::fold(&scope, results, 0, |a, n| a + n);

@@ -60,7 +60,8 @@ impl<T: Send + 'static> Flow<T> {
             .collect()
     }
 
-    /// The seed's worker pool (`processJobs`): `workers` tasks take items
+    /// Go's worker pool (a `processJobs` function with n worker goroutines):
+    /// `workers` tasks take items
     /// as they are free and run the async `f` on each — Go's fan-out and
     /// fan-in in one stage. Results come out in completion order, not input
     /// order.

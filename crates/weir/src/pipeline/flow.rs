@@ -207,8 +207,9 @@ impl Pipeline {
         }
     }
 
-    /// A source stage that yields every item of `items`: the seed's
-    /// `pipeline(data)`. It stops early on cancel or graceful shutdown.
+    /// A source stage that yields every item of `items`: Go's generator
+    /// (a `gen` function whose goroutine sends each item on a channel, then
+    /// closes it). It stops early on cancel or graceful shutdown.
     ///
     /// The iterator runs inside the task of the stages fused after it, so
     /// it should not block.
@@ -852,7 +853,8 @@ impl<T> Flow<T>
 where
     T: std::ops::Mul<Output = T> + Copy + Send + 'static,
 {
-    /// Squares every item: the seed's `square` stage. Order kept. Fused.
+    /// Squares every item: the `sq` stage of Go's pipeline pattern
+    /// (`gen → sq → sum`). Order kept. Fused.
     ///
     /// Overflow behaves as `n * n` in your build (a panic in debug builds,
     /// reported naming this stage; wrapping in release).

@@ -144,7 +144,7 @@
 //!
 //! # Examples
 //!
-//! The seed's pipeline, then its worker pool, summed:
+//! Go's pipeline pattern (`gen → sq`), then a worker pool, summed:
 //!
 //! ```
 //! use weir::cancel::Context;

@@ -1,4 +1,4 @@
-//! [`Flow::remote_pool`]: the seed's worker pool across machines, as a
+//! [`Flow::remote_pool`]: Go's worker pool across machines, as a
 //! pipeline stage (feature `nats`).
 
 use weir_nats::{Codec, Remote, RemoteError};
@@ -9,8 +9,9 @@ use super::graph;
 impl<T: Send + 'static> Flow<T> {
     /// Sends every item as a job to a distributed worker pool — worker
     /// processes running [`weir_nats::serve`], on any machine — and sends on
-    /// each job's `Result<U, RemoteError>`, exactly once: the seed's
-    /// `processJobs`, across machines, on NATS JetStream.
+    /// each job's `Result<U, RemoteError>`, exactly once: Go's worker pool
+    /// (a `processJobs` function with n worker goroutines), across machines,
+    /// on NATS JetStream.
     ///
     /// `remote` is the producer's side of the pool, from
     /// [`Pool::remote`](weir_nats::Pool::remote): it says which pool, the
