@@ -49,22 +49,6 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Unit> {
     tokio::task::coop::poll_proceed(cx).map(|r| Unit(Some(r)))
 }
 
-/// Whether an operation that found no room (or no item) should yield once
-/// before it waits: on a runtime with worker threads, the task that would
-/// end the wait often runs meanwhile (on this worker, or another), so the
-/// operation completes on its next poll without registering, sleeping and
-/// being woken. Measured on the hand-written pipeline (benches, workload
-/// 9): about a third faster buffered, and on a rendezvous channel most
-/// context switches go away. On the current-thread runtime the other
-/// tasks run anyway when this one waits, so there it waits at once.
-#[inline]
-pub(crate) fn yield_first() -> bool {
-    matches!(
-        tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,13 +49,6 @@
 //! is spent stops within its next 16 operations. Outside tokio there is no
 //! budget.
 //!
-//! On a multi-thread runtime, a send that finds a buffered channel full,
-//! or a receive that finds nothing, first yields to the scheduler once
-//! (it holds nothing and is not in line meanwhile) and waits only if the
-//! next poll still finds no room or item: the task that would end the wait
-//! often runs in between, which saves a sleep and a wake-up per wait. A
-//! sender's place in line (below) is taken at that second poll.
-//!
 //! # Many waiters
 //!
 //! Blocked senders wait in line, in arrival order; sleeping receivers wait

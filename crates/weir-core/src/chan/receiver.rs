@@ -526,7 +526,6 @@ impl<T> FusedStream for Receiver<T> {
 struct Waiter {
     key: Option<usize>,
     since: Option<Instant>,
-    yielded: bool,
 }
 
 impl Waiter {
@@ -534,7 +533,6 @@ impl Waiter {
         Waiter {
             key: None,
             since: None,
-            yielded: false,
         }
     }
 
@@ -550,11 +548,6 @@ impl Waiter {
             if let Some(item) = chan.pop_fast() {
                 coop.made_progress();
                 return Poll::Ready(Some(item));
-            }
-            if !self.yielded && super::coop::yield_first() {
-                self.yielded = true;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
             }
         }
         match chan.poll_recv(&mut self.key, cx.waker(), None) {

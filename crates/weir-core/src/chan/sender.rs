@@ -89,7 +89,6 @@ impl<T> Sender<T> {
             item: Some(item),
             key: None,
             since: None,
-            yielded: false,
         }
     }
 
@@ -465,8 +464,6 @@ pub struct Send<'a, T> {
     /// This send's place in the senders' line, while it waits.
     key: Option<usize>,
     since: Option<Instant>,
-    /// Whether it already yielded once before waiting in line.
-    yielded: bool,
 }
 
 // The item is never pinned: it is moved in and out by value.
@@ -500,16 +497,9 @@ impl<T> Future for Send<'_, T> {
         let chan = &*this.sender.chan;
         // A send's first poll usually finds room: one short critical
         // section, no waiter bookkeeping.
-        if this.key.is_none() {
-            if chan.push_fast(&mut this.item) {
-                coop.made_progress();
-                return Poll::Ready(Ok(()));
-            }
-            if !this.yielded && !chan.is_rendezvous() && super::coop::yield_first() {
-                this.yielded = true;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
+        if this.key.is_none() && chan.push_fast(&mut this.item) {
+            coop.made_progress();
+            return Poll::Ready(Ok(()));
         }
         match chan.poll_send(&mut this.item, &mut this.key, cx.waker()) {
             SendPoll::Sent => {
