@@ -38,6 +38,7 @@ trait Probe: Send + Sync {
     fn is_closed(&self) -> bool;
     fn counts(&self) -> (usize, usize);
     fn waited(&self) -> (Duration, Duration);
+    fn sent(&self) -> u64;
 }
 
 impl<T: Send> Probe for Arc<Chan<T>> {
@@ -55,6 +56,9 @@ impl<T: Send> Probe for Arc<Chan<T>> {
     }
     fn waited(&self) -> (Duration, Duration) {
         (self.recv_waited(), self.send_waited())
+    }
+    fn sent(&self) -> u64 {
+        Chan::sent(self)
     }
 }
 
@@ -129,6 +133,29 @@ impl Observer {
     /// ```
     pub fn counts(&self) -> (usize, usize) {
         self.chan.counts()
+    }
+
+    /// How many items have been sent on the channel since it was made:
+    /// every send (or `try_send`, batch send, permit) that put an item in
+    /// the buffer, and every item a receive took from a waiting sender on
+    /// a rendezvous channel. Items still buffered count, and so do items
+    /// later dropped because every receiver went away. Pipelines use it
+    /// for what a stage took in when its input is one branch of a split.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded::<u32>(4);
+    /// let probe = rx.observer();
+    /// tx.try_send(1).unwrap();
+    /// tx.try_send(2).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!((probe.sent(), probe.len()), (2, 1));
+    /// ```
+    pub fn sent(&self) -> u64 {
+        self.chan.sent()
     }
 
     /// Total time the channel's receivers have spent waiting for an item

@@ -135,6 +135,9 @@ pub(crate) struct State<T> {
     items: VecDeque<T>,
     /// Slots held by permits ([`Sender::reserve`](super::Sender::reserve)).
     reserved: usize,
+    /// Items ever sent: pushed into the buffer, or taken from a rendezvous
+    /// offer (see [`Observer::sent`](super::Observer::sent)).
+    sent: u64,
     /// No new push may succeed (a `close`, or the last sender dropped).
     closed: bool,
     /// Every receiver is gone: pushes fail and nothing is stored any more.
@@ -243,6 +246,7 @@ impl<T> Chan<T> {
             state: Mutex::new(State {
                 items: VecDeque::new(),
                 reserved: 0,
+                sent: 0,
                 closed: false,
                 rx_gone: false,
                 senders: WaitList::new(),
@@ -290,6 +294,11 @@ impl<T> Chan<T> {
 
     pub(crate) fn len(&self) -> usize {
         self.lock().items.len()
+    }
+
+    /// Items ever sent (see `State::sent`).
+    pub(crate) fn sent(&self) -> u64 {
+        self.lock().sent
     }
 
     pub(crate) fn sender_count(&self) -> usize {
@@ -456,6 +465,7 @@ impl<T> Chan<T> {
         let slot = s.senders.slot_mut(key);
         let item = slot.offer.take();
         slot.taken = true;
+        s.sent += 1;
         if let Some(w) = s.senders.take_waker(key) {
             wake.0.push(w);
         }
@@ -476,6 +486,7 @@ impl<T> Chan<T> {
         }
         let Some(it) = item.take() else { return false };
         s.items.push_back(it);
+        s.sent += 1;
         if s.receivers.is_empty() {
             return true;
         }
@@ -514,6 +525,7 @@ impl<T> Chan<T> {
             return Err(PushError::Full(item));
         }
         s.items.push_back(item);
+        s.sent += 1;
         Self::wake_receivers(&mut s, 1, &mut wake);
         drop(s);
         Ok(())
@@ -548,6 +560,7 @@ impl<T> Chan<T> {
         } else {
             s.items.extend(from.drain(..room));
         }
+        s.sent += room as u64;
         Self::wake_receivers(&mut s, room, &mut wake);
         drop(s);
         Ok(room)
@@ -642,6 +655,7 @@ impl<T> Chan<T> {
         if !self.is_rendezvous() && self.admit(&mut s, *key, 1) {
             let it = item.take().expect("`Send` polled after completion");
             s.items.push_back(it);
+            s.sent += 1;
             if let Some(k) = key.take() {
                 s.leave_line(k);
                 // Leaving the line may let the others in.
@@ -805,6 +819,7 @@ impl<T> Chan<T> {
             return Err(item);
         }
         s.items.push_back(item);
+        s.sent += 1;
         Self::wake_receivers(&mut s, 1, &mut wake);
         drop(s);
         Ok(())

@@ -199,3 +199,31 @@ async fn waits_are_timed_from_the_first_observer_on() {
     assert_eq!(waiting.await, Some(2));
     assert!(probe.recv_waited() >= Duration::from_millis(1));
 }
+
+/// `Observer::sent` counts every item that entered the channel: single,
+/// batch and permit sends, and on a rendezvous channel each item a receive
+/// took from a waiting sender; receiving does not change it.
+#[tokio::test(flavor = "current_thread")]
+async fn an_observer_counts_every_item_sent() {
+    let (tx, rx) = chan::bounded::<u32>(8);
+    let probe = tx.observer();
+    tx.send(1).await.unwrap();
+    tx.try_send(2).unwrap();
+    tx.send_all(vec![3, 4, 5]).await.unwrap();
+    tx.reserve().await.unwrap().send(6).unwrap();
+    assert_eq!(probe.sent(), 6);
+    let mut got = Vec::new();
+    rx.recv_many(&mut got, 10).await;
+    assert_eq!((probe.sent(), got.len()), (6, 6));
+
+    let (tx, rx) = chan::rendezvous::<u32>();
+    let probe = rx.observer();
+    let sender = tokio::spawn(async move {
+        tx.send(7).await.unwrap();
+        tx.send(8).await.unwrap();
+    });
+    assert_eq!(rx.recv().await, Some(7));
+    assert_eq!(rx.recv().await, Some(8));
+    sender.await.unwrap();
+    assert_eq!(probe.sent(), 2);
+}

@@ -24,6 +24,7 @@ impl<T: Send + 'static> Flow<T> {
         let out = slot.clone();
         shared.defer(move |shared, scope| {
             let input = segment.spawn(shared, scope);
+            shared.graph().set_input(node, input.observer());
             match make(&view(shared, scope, node), input) {
                 Ok(rx) => fill(shared, node, &out, rx),
                 Err(e) => shared.fault(e.into()),

@@ -18,6 +18,10 @@ pub(crate) struct Node {
     /// The channels the stage sends into, once the pipeline runs (one per
     /// branch for a split).
     outputs: Vec<Observer>,
+    /// The channel a stage with tasks of its own reads, once the pipeline
+    /// runs: what was sent on it is what the stage took in (exact also
+    /// when it is one branch of a split, whose stage counts all branches).
+    input: Option<Observer>,
     /// The stage runs as tasks of its own (a worker pool, a split, a
     /// merge), which keep no counters: its metrics are read off its
     /// channels and the scope's [`ScopeStats`].
@@ -69,6 +73,7 @@ impl Graph {
         self.nodes.push(Node {
             stage: Stage::new(kind, name),
             outputs: Vec::new(),
+            input: None,
             tasks: false,
             relay: false,
             remote: None,
@@ -85,7 +90,6 @@ impl Graph {
         self.nodes[node].outputs.push(probe);
     }
 
-    /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
     /// Makes `probe` the one output of `node`: a segment's task sends into
     /// one channel (a `from_receiver` source read through a relay feeds
     /// the relay's channel, not the outside one, from then on).
@@ -93,6 +97,13 @@ impl Graph {
         self.nodes[node].outputs = vec![probe];
     }
 
+    /// Records the channel a stage with tasks of its own reads (see
+    /// [`Node::input`]).
+    pub(crate) fn set_input(&mut self, node: NodeId, probe: Observer) {
+        self.nodes[node].input = Some(probe);
+    }
+
+    /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
     pub(crate) fn set_tasks(&mut self, node: NodeId) {
         self.nodes[node].tasks = true;
     }
@@ -170,9 +181,13 @@ impl Graph {
             m.items_in = self.sent_to(id);
         }
         if n.tasks {
-            // What its upstream stages sent it; the rest from the scope's
-            // statistics of its tasks and from its channels.
-            m.items_in = self.sent_to(id);
+            // What was sent on its input channel (else what its upstream
+            // stages sent it); the rest from the scope's statistics of its
+            // tasks and from its channels.
+            m.items_in = n
+                .input
+                .as_ref()
+                .map_or_else(|| self.sent_to(id), Observer::sent);
             m.running = n.outputs.iter().any(|o| o.counts().0 > 0);
             if let Some(stats) = self.stats.by_id(m.id) {
                 m.busy = stats.busy;

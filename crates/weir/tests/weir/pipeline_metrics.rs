@@ -125,6 +125,26 @@ async fn a_fan_out_counts_what_its_branches_took() {
     assert_eq!(stage(&m, "fan").items_in, 1_000);
 }
 
+/// A stage with tasks of its own on one branch of a split counts what came
+/// down its branch, not what the split sent to every branch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_on_a_split_branch_counts_its_own_branch() {
+    let p = Pipeline::new(&Context::background());
+    let [evens, odds] = p.source(0..1_000u64).route(|n| (n % 2) as usize);
+    let a = evens
+        .worker_pool(2, |n| async move { Ok::<_, std::io::Error>(n) })
+        .named("evens pool")
+        .count();
+    let b = odds.then(|n| async move { n }).named("odds then").count();
+    let (a, b) = tokio::join!(a.run().join(), b.run().join());
+    assert_eq!((a.unwrap(), b.unwrap()), (500, 500));
+    let m = p.metrics();
+    let pool = stage(&m, "evens pool");
+    assert_eq!((pool.items_in, pool.items_out), (500, 500));
+    let then = stage(&m, "odds then");
+    assert_eq!((then.items_in, then.items_out), (500, 500));
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_failing_worker_pool_counts_its_error() {
     let p = Pipeline::new(&Context::background());
