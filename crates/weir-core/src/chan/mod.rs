@@ -106,6 +106,7 @@
 mod blocking;
 mod coop;
 mod error;
+mod lock;
 mod observer;
 mod permit;
 mod receiver;

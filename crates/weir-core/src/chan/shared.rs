@@ -65,7 +65,8 @@ use std::time::Duration;
 use event_listener::Event;
 
 use super::waiters::{WaitList, Wakers, FRESH};
-use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::loom::{AtomicUsize, Ordering};
+use crate::loom::{Mutex, MutexGuard};
 
 const CLOSED: usize = 0b01;
 /// How many stale senders admission looks past (see `Chan::admit`).
@@ -131,25 +132,31 @@ pub(crate) fn task_id(w: &Waker) -> TaskId {
 pub(crate) type Me<'a> = Option<&'a Waker>;
 
 /// What the lock protects.
+///
+/// `repr(C)`, hot fields first: everything a send or receive that does not
+/// wait reads or writes (the buffer, the reservations, the end flags and
+/// the head of the senders' line) shares the lock's cache line, so an
+/// operation on one core pulls one line from the other, not five.
+#[repr(C)]
 pub(crate) struct State<T> {
     items: VecDeque<T>,
     /// Slots held by permits ([`Sender::reserve`](super::Sender::reserve)).
     reserved: usize,
-    /// Items ever sent: pushed into the buffer, or taken from a rendezvous
-    /// offer (see [`Observer::sent`](super::Observer::sent)).
-    sent: u64,
     /// No new push may succeed (a `close`, or the last sender dropped).
     closed: bool,
     /// Every receiver is gone: pushes fail and nothing is stored any more.
     rx_gone: bool,
     senders: WaitList<SendSlot<T>>,
+    receivers: WaitList<()>,
+    /// Items ever sent: pushed into the buffer, or taken from a rendezvous
+    /// offer (see [`Observer::sent`](super::Observer::sent)).
+    sent: u64,
     /// How many items have overtaken the oldest sender in line: the largest
     /// such count of any sender in line (an older sender has been overtaken
     /// by everything that overtook a younger one).
     head_overtaken: usize,
     /// Events that freed room for senders in line.
     room_events: u64,
-    receivers: WaitList<()>,
 }
 
 impl<T> State<T> {
@@ -171,6 +178,9 @@ impl<T> State<T> {
     }
 }
 
+/// `repr(C)` and cache-line aligned: the lock and the hot part of its
+/// state start a line of their own (see [`State`]).
+#[repr(C, align(64))]
 pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
     /// `None`: unbounded; `Some(0)`: rendezvous.
@@ -269,11 +279,7 @@ impl<T> Chan<T> {
 
     #[inline]
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // Nothing panics while holding the lock except an allocation
-        // failure, after which the state is still consistent.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        super::lock::lock(&self.state)
     }
 
     #[inline]

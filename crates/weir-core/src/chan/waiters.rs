@@ -60,15 +60,20 @@ enum Entry<S> {
 }
 
 /// Waiters of one kind (senders, or receivers), each list oldest first.
+///
+/// `repr(C)` with the counts first: a send or receive that does not wait
+/// reads only `linked` (and `armed`), which then sit on the channel lock's
+/// cache line (see `State` in `shared.rs`).
+#[repr(C)]
 pub(crate) struct WaitList<S> {
+    linked: usize,
+    /// Linked nodes holding a waker: with none, a wake-up has nobody to wake.
+    armed: usize,
+    fresh_armed: usize,
     entries: Vec<Entry<S>>,
     free: usize,
     heads: [usize; 2],
     tails: [usize; 2],
-    linked: usize,
-    fresh_armed: usize,
-    /// Linked nodes holding a waker: with none, a wake-up has nobody to wake.
-    armed: usize,
 }
 
 impl<S> WaitList<S> {
