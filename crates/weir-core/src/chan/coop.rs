@@ -2,11 +2,17 @@
 //!
 //! Reaching tokio's budget costs two accesses to its thread-local context
 //! per operation, about a fifth of a buffered send or receive. A channel
-//! operation therefore asks for budget on one operation in [`SAMPLE`] on a
-//! thread: a loop that always finds room or items still yields to the
-//! scheduler (after about `128 × SAMPLE` operations instead of 128), and a
-//! task whose budget is spent elsewhere stops at one of its next `SAMPLE`
-//! channel operations.
+//! operation therefore asks for budget on one operation in [`SAMPLE`]: a
+//! loop that always finds room or items still yields to the scheduler
+//! (after about `128 × SAMPLE` operations instead of 128), and a task whose
+//! budget is spent elsewhere stops at one of its next `SAMPLE` channel
+//! operations.
+//!
+//! A single send or receive counts with [`tick`] and sends the sampled
+//! operation down its general path, which asks tokio with
+//! [`poll_proceed_now`] (as it does before every wait, like tokio's own
+//! channels); the fast path stays small enough to inline into the caller.
+//! The batch operations and reservations ask with [`poll_proceed`].
 
 use std::cell::Cell;
 use std::task::{Context, Poll};
@@ -46,6 +52,24 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Unit> {
     if !due {
         return Poll::Ready(Unit(None));
     }
+    tokio::task::coop::poll_proceed(cx).map(|r| Unit(Some(r)))
+}
+
+/// Counts an operation; `false` when it is the sampled one.
+#[inline(always)]
+pub(crate) fn tick() -> bool {
+    TICKS.with(|t| {
+        let n = t.get().wrapping_add(1);
+        t.set(n);
+        n % SAMPLE != 0
+    })
+}
+
+/// [`tokio::task::coop::poll_proceed`] itself, for an operation that was
+/// already sampled (or that is about to wait, when tokio's own channels
+/// spend budget too).
+#[inline]
+pub(crate) fn poll_proceed_now(cx: &mut Context<'_>) -> Poll<Unit> {
     tokio::task::coop::poll_proceed(cx).map(|r| Unit(Some(r)))
 }
 

@@ -31,7 +31,7 @@ thread_local! {
 /// Locks `m`. Nothing panics while the channel's lock is held except an
 /// allocation failure, after which the state is still consistent, so a
 /// poisoned lock is taken as it is.
-#[inline]
+#[inline(always)]
 pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
     match m.try_lock() {
         Ok(guard) => guard,

@@ -537,19 +537,26 @@ impl Waiter {
     }
 
     /// One poll: `Ready(Some(item))`, `Ready(None)` at the end, or pending.
-    #[inline]
+    #[inline(always)]
     fn poll_one<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        // Inside tokio, receives spend the task's cooperative budget (on a
-        // sample, see `coop.rs`): a consumer that always finds items still
-        // yields now and then, so it can be cancelled and others can run.
-        let coop = std::task::ready!(super::coop::poll_proceed(cx));
-        // Not waiting yet and an item buffered: one short critical section.
-        if self.key.is_none() {
+        // Not waiting yet and an item buffered: one short critical section
+        // (the cooperative budget is charged on a sample, see `coop.rs`).
+        if self.key.is_none() && super::coop::tick() {
             if let Some(item) = chan.pop_fast() {
-                coop.made_progress();
                 return Poll::Ready(Some(item));
             }
         }
+        self.poll_wait(chan, cx)
+    }
+
+    /// The general path of [`Waiter::poll_one`]: wait, or finish a wait.
+    #[inline(never)]
+    fn poll_wait<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // Inside tokio, receives spend the task's cooperative budget (here
+        // every time, as the fast path samples, see `coop.rs`): a consumer
+        // that always finds items still yields now and then, so it can be
+        // cancelled and others can run.
+        let coop = std::task::ready!(super::coop::poll_proceed_now(cx));
         match chan.poll_recv(&mut self.key, cx.waker(), None) {
             RecvPoll::Item(item) => {
                 chan.stats.waited(true, self.since.take());
@@ -621,6 +628,7 @@ pub struct Recv<'a, T> {
 impl<T> Future for Recv<'_, T> {
     type Output = Option<T>;
 
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = &mut *self;
         this.waiter.poll_one(this.chan, cx)

@@ -489,30 +489,39 @@ impl<T> Send<'_, T> {
 impl<T> Future for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
 
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        // Spends tokio's cooperative budget, like tokio's channels (see
-        // `Receiver::recv`).
-        let coop = ready!(super::coop::poll_proceed(cx));
-        let chan = &*this.sender.chan;
         // A send's first poll usually finds room: one short critical
-        // section, no waiter bookkeeping.
-        if this.key.is_none() && chan.push_fast(&mut this.item) {
-            coop.made_progress();
+        // section, no waiter bookkeeping (and no cooperative budget, which
+        // the channel charges on a sample, see `coop.rs`).
+        if this.key.is_none() && super::coop::tick() && this.sender.chan.push_fast(&mut this.item) {
             return Poll::Ready(Ok(()));
         }
-        match chan.poll_send(&mut this.item, &mut this.key, cx.waker()) {
+        this.poll_wait(cx)
+    }
+}
+
+impl<T> Send<'_, T> {
+    /// The general path of a poll: join the line, wait, or finish a wait.
+    #[inline(never)]
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        // Spends tokio's cooperative budget, like tokio's channels (see
+        // `Receiver::recv`): here every time, as the fast path samples.
+        let coop = ready!(super::coop::poll_proceed_now(cx));
+        let chan = &*self.sender.chan;
+        match chan.poll_send(&mut self.item, &mut self.key, cx.waker()) {
             SendPoll::Sent => {
-                chan.stats.waited(false, this.since.take());
+                chan.stats.waited(false, self.since.take());
                 coop.made_progress();
                 Poll::Ready(Ok(()))
             }
             SendPoll::Closed(t) => {
-                chan.stats.waited(false, this.since.take());
+                chan.stats.waited(false, self.since.take());
                 Poll::Ready(Err(SendError(t)))
             }
             SendPoll::Waiting => {
-                this.since = chan.stats.start();
+                self.since = chan.stats.start();
                 Poll::Pending
             }
             SendPoll::Pending => Poll::Pending,

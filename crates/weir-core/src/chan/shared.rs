@@ -277,7 +277,7 @@ impl<T> Chan<T> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         super::lock::lock(&self.state)
     }
@@ -484,7 +484,7 @@ impl<T> Chan<T> {
     /// the item (taking it out of `item`) and returns `true`; otherwise
     /// leaves everything as it was and returns `false`, and the caller
     /// takes the general path ([`Chan::poll_send`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_fast(&self, item: &mut Option<T>) -> bool {
         let mut s = self.lock();
         if s.shut() || !s.senders.is_empty() || self.is_rendezvous() || !self.has_room(&s) {
@@ -504,7 +504,7 @@ impl<T> Chan<T> {
 
     /// The common receive: an item buffered. Takes the oldest one, waking
     /// the senders in line that the freed slot lets in.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop_fast(&self) -> Option<T> {
         let mut s = self.lock();
         let item = s.items.pop_front()?;
