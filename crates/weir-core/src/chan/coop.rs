@@ -9,10 +9,10 @@
 //! operations.
 //!
 //! A single send or receive counts with [`tick`] and sends the sampled
-//! operation down its general path, which asks tokio with
-//! [`poll_proceed_now`] (as it does before every wait, like tokio's own
-//! channels); the fast path stays small enough to inline into the caller.
-//! The batch operations and reservations ask with [`poll_proceed`].
+//! operation down its general path, which asks tokio (see
+//! [`poll_proceed_if`]); the fast path stays small enough to inline into
+//! the caller. Waits, batch operations and reservations ask with
+//! [`poll_proceed`].
 
 use std::cell::Cell;
 use std::task::{Context, Poll};
@@ -68,12 +68,15 @@ pub(crate) fn tick() -> bool {
     })
 }
 
-/// [`tokio::task::coop::poll_proceed`] itself, for an operation that was
-/// already sampled (or that is about to wait, when tokio's own channels
-/// spend budget too).
+/// [`tokio::task::coop::poll_proceed`] itself when the operation was
+/// `sampled` by [`tick`], else [`poll_proceed`].
 #[inline]
-pub(crate) fn poll_proceed_now(cx: &mut Context<'_>) -> Poll<Unit> {
-    tokio::task::coop::poll_proceed(cx).map(|r| Unit(Some(r)))
+pub(crate) fn poll_proceed_if(sampled: bool, cx: &mut Context<'_>) -> Poll<Unit> {
+    if sampled {
+        tokio::task::coop::poll_proceed(cx).map(|r| Unit(Some(r)))
+    } else {
+        poll_proceed(cx)
+    }
 }
 
 #[cfg(test)]

@@ -42,10 +42,10 @@
 //!
 //! Inside a tokio runtime, sends and receives spend the task's cooperative
 //! budget, as tokio's own channels do, but on a sample of operations (one
-//! in 64 on a thread) rather than on each, and before every wait: reaching
-//! the budget costs about a fifth of a buffered operation, and each forced
-//! yield moves tasks between worker threads. A loop that always finds room
-//! or items still yields to the scheduler now and then (after about 8,000
+//! in 64 on a thread) rather than on each: reaching the budget costs about
+//! a fifth of a buffered operation, and each forced yield moves tasks
+//! between worker threads. A loop that always finds room or items still
+//! yields to the scheduler now and then (after about 8,000
 //! operations instead of 128), so other tasks run, and a task whose budget
 //! is spent stops within its next 64 operations. Outside tokio there is no
 //! budget.

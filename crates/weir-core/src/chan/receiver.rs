@@ -539,24 +539,34 @@ impl Waiter {
     /// One poll: `Ready(Some(item))`, `Ready(None)` at the end, or pending.
     #[inline(always)]
     fn poll_one<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        // Not waiting yet and an item buffered: one short critical section
-        // (the cooperative budget is charged on a sample, see `coop.rs`).
-        if self.key.is_none() && super::coop::tick() {
+        // Not waiting yet and an item buffered: one short critical section.
+        // tokio's cooperative budget is spent on a sample of operations
+        // (see `coop.rs`): the sampled one takes the general path.
+        if self.key.is_none() {
+            if !super::coop::tick() {
+                return self.poll_wait(chan, cx, true);
+            }
             if let Some(item) = chan.pop_fast() {
                 return Poll::Ready(Some(item));
             }
         }
-        self.poll_wait(chan, cx)
+        self.poll_wait(chan, cx, false)
     }
 
     /// The general path of [`Waiter::poll_one`]: wait, or finish a wait.
+    /// `sampled`: this operation spends a unit of tokio's budget (else it
+    /// is sampled like any other).
     #[inline(never)]
-    fn poll_wait<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        // Inside tokio, receives spend the task's cooperative budget (here
-        // every time, as the fast path samples, see `coop.rs`): a consumer
-        // that always finds items still yields now and then, so it can be
-        // cancelled and others can run.
-        let coop = std::task::ready!(super::coop::poll_proceed_now(cx));
+    fn poll_wait<T>(
+        &mut self,
+        chan: &Chan<T>,
+        cx: &mut Context<'_>,
+        sampled: bool,
+    ) -> Poll<Option<T>> {
+        // Inside tokio, receives spend the task's cooperative budget: a
+        // consumer that always finds items still yields now and then, so
+        // it can be cancelled and others can run.
+        let coop = std::task::ready!(super::coop::poll_proceed_if(sampled, cx));
         match chan.poll_recv(&mut self.key, cx.waker(), None) {
             RecvPoll::Item(item) => {
                 chan.stats.waited(true, self.since.take());

@@ -493,22 +493,30 @@ impl<T> Future for Send<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         // A send's first poll usually finds room: one short critical
-        // section, no waiter bookkeeping (and no cooperative budget, which
-        // the channel charges on a sample, see `coop.rs`).
-        if this.key.is_none() && super::coop::tick() && this.sender.chan.push_fast(&mut this.item) {
-            return Poll::Ready(Ok(()));
+        // section, no waiter bookkeeping. tokio's cooperative budget is
+        // spent on a sample of operations (see `coop.rs`): the sampled one
+        // takes the general path.
+        if this.key.is_none() {
+            if !super::coop::tick() {
+                return this.poll_wait(cx, true);
+            }
+            if this.sender.chan.push_fast(&mut this.item) {
+                return Poll::Ready(Ok(()));
+            }
         }
-        this.poll_wait(cx)
+        this.poll_wait(cx, false)
     }
 }
 
 impl<T> Send<'_, T> {
     /// The general path of a poll: join the line, wait, or finish a wait.
+    /// `sampled`: this operation spends a unit of tokio's budget (else it
+    /// is sampled like any other).
     #[inline(never)]
-    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+    fn poll_wait(&mut self, cx: &mut Context<'_>, sampled: bool) -> Poll<Result<(), SendError<T>>> {
         // Spends tokio's cooperative budget, like tokio's channels (see
-        // `Receiver::recv`): here every time, as the fast path samples.
-        let coop = ready!(super::coop::poll_proceed_now(cx));
+        // `Receiver::recv`).
+        let coop = ready!(super::coop::poll_proceed_if(sampled, cx));
         let chan = &*self.sender.chan;
         match chan.poll_send(&mut self.item, &mut self.key, cx.waker()) {
             SendPoll::Sent => {

@@ -486,8 +486,12 @@ impl<T> Chan<T> {
     /// takes the general path ([`Chan::poll_send`]).
     #[inline(always)]
     pub(crate) fn push_fast(&self, item: &mut Option<T>) -> bool {
+        // A rendezvous send always waits: don't even take the lock.
+        if self.is_rendezvous() {
+            return false;
+        }
         let mut s = self.lock();
-        if s.shut() || !s.senders.is_empty() || self.is_rendezvous() || !self.has_room(&s) {
+        if s.shut() || !s.senders.is_empty() || !self.has_room(&s) {
             return false;
         }
         let Some(it) = item.take() else { return false };
@@ -506,6 +510,10 @@ impl<T> Chan<T> {
     /// the senders in line that the freed slot lets in.
     #[inline(always)]
     pub(crate) fn pop_fast(&self) -> Option<T> {
+        // A rendezvous channel buffers nothing: its items come from offers.
+        if self.is_rendezvous() {
+            return None;
+        }
         let mut s = self.lock();
         let item = s.items.pop_front()?;
         if s.senders.is_empty() {
