@@ -1,19 +1,22 @@
-//! Taking the channel's lock: one attempt, then a short randomised backoff,
-//! then the standard library's parking lock.
+//! Taking the channel's lock: one attempt, then a randomised exponential
+//! backoff, then the standard library's parking lock.
 //!
 //! A producer and a consumer on two cores take one channel's lock for every
 //! item. With [`std::sync::Mutex::lock`] alone, the loser of a race spins
-//! on the lock word and takes it the moment it frees, so the cache line
-//! holding the lock and the buffer's ends moves between the cores on
-//! nearly every operation. Backing off for a random 64–191 spin-loop hints
-//! instead lets the holder run a stretch of operations with the line in its
-//! own cache, as Go's runtime and kanal do. After [`ROUNDS`] failed rounds
-//! the caller parks in `lock()` like any std user, so a holder that was
-//! preempted costs the waiter a sleep, not a spinning core.
+//! briefly and then parks in the kernel, and the cache line holding the
+//! lock and the buffer's ends moves between the cores on nearly every
+//! operation. Backing off instead (a random [`BASE`]`·2^r` to
+//! `2·BASE·2^r` spin-loop hints before attempt `r`) lets the holder run a
+//! stretch of operations with the line in its own cache, as Go's runtime
+//! and kanal do, while the first attempts stay close together for the many
+//! workers of a pool that each hold the lock only briefly. After [`ROUNDS`]
+//! failed rounds the caller parks in `lock()` like any std user, so a
+//! holder that was preempted costs the waiter a sleep, not a spinning core.
 //!
-//! Measured on the hand-written two-hop pipeline (`compare --child handpipe
-//! weir 2000000 1024 2`, 2 cores): about 110 → 60 ns per item; see
-//! `docs/profiling.md`.
+//! Measured (`compare --child handpipe weir 2000000 1024 2` and `compare
+//! --child pool weir 1000000 2 56`, 2 cores, alternating builds): no
+//! backoff 196 ms and 113 ms; a flat 64–191 hints 93 ms and 172 ms; this
+//! backoff 93–103 ms and 109–130 ms. See `docs/profiling.md`.
 
 use std::cell::Cell;
 use std::sync::{PoisonError, TryLockError};
@@ -22,6 +25,9 @@ use crate::loom::{Mutex, MutexGuard};
 
 /// Backoff rounds before parking.
 const ROUNDS: u32 = 8;
+/// Spin-loop hints before the first retry (at least; at most twice as
+/// many), doubling every round.
+const BASE: u32 = 8;
 
 thread_local! {
     /// A per-thread xorshift state for the backoff lengths (never zero).
@@ -46,8 +52,8 @@ fn contended<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
     // Loom explores the interleavings of `lock()` itself: spinning would
     // only add states.
     if !cfg!(loom) {
-        for _ in 0..ROUNDS {
-            for _ in 0..pause_len() {
+        for round in 0..ROUNDS {
+            for _ in 0..pause_len(round) {
                 std::hint::spin_loop();
             }
             match m.try_lock() {
@@ -60,16 +66,17 @@ fn contended<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// 64 to 191 spin-loop hints, chosen at random so two waiters don't retry
-/// in step.
-fn pause_len() -> u32 {
+/// `BASE · 2^round` to twice that many spin-loop hints, chosen at random so
+/// two waiters don't retry in step.
+fn pause_len(round: u32) -> u32 {
     SEED.with(|s| {
         let mut x = s.get();
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
         s.set(x);
-        64 + (x & 0x7f)
+        let base = BASE << round;
+        base + (x % base)
     })
 }
 
@@ -79,10 +86,16 @@ mod tests {
 
     #[test]
     fn backoff_lengths_stay_in_range_and_vary() {
-        let lens: Vec<u32> = (0..256).map(|_| pause_len()).collect();
-        assert!(lens.iter().all(|n| (64..192).contains(n)));
-        let distinct: std::collections::BTreeSet<_> = lens.iter().collect();
-        assert!(distinct.len() > 32, "{distinct:?}");
+        for round in 0..ROUNDS {
+            let base = BASE << round;
+            let lens: Vec<u32> = (0..256).map(|_| pause_len(round)).collect();
+            assert!(
+                lens.iter().all(|n| (base..2 * base).contains(n)),
+                "{lens:?}"
+            );
+            let distinct: std::collections::BTreeSet<_> = lens.iter().collect();
+            assert!(distinct.len() >= (base as usize).min(32), "{distinct:?}");
+        }
     }
 
     #[test]
