@@ -1,22 +1,42 @@
-//! Taking the channel's lock: one attempt, then a randomised exponential
-//! backoff, then the standard library's parking lock.
+//! Taking the channel's lock: one attempt, then a randomised backoff, then
+//! the standard library's parking lock.
 //!
 //! A producer and a consumer on two cores take one channel's lock for every
 //! item. With [`std::sync::Mutex::lock`] alone, the loser of a race spins
 //! briefly and then parks in the kernel, and the cache line holding the
 //! lock and the buffer's ends moves between the cores on nearly every
-//! operation. Backing off instead (a random [`BASE`]`·2^r` to
-//! `2·BASE·2^r` spin-loop hints before attempt `r`) lets the holder run a
-//! stretch of operations with the line in its own cache, as Go's runtime
-//! and kanal do, while the first attempts stay close together for the many
-//! workers of a pool that each hold the lock only briefly. After [`ROUNDS`]
-//! failed rounds the caller parks in `lock()` like any std user, so a
-//! holder that was preempted costs the waiter a sleep, not a spinning core.
+//! operation. Backing off instead lets the holder run a stretch of
+//! operations with the line in its own cache, as Go's runtime and kanal do.
+//! After [`ROUNDS`] failed rounds the caller parks in `lock()` like any std
+//! user, so a holder that was preempted costs the waiter a sleep, not a
+//! spinning core.
+//!
+//! How long to back off depends on who holds the lock ([`Contenders`]; the
+//! channel notes the [`Side`] of each holder):
+//!
+//! * **The other side** (a receive waiting for a send, or the reverse): a
+//!   long, flat backoff of 64–191 spin-loop hints per round. Every round
+//!   the other side runs alone is a batch of its operations without a
+//!   cache-line transfer, and then a batch of ours.
+//! * **Our own side** (a worker pool's workers racing for the next job, or
+//!   flushing results): a short backoff that doubles each round, 8–15
+//!   hints first. Each holds the lock briefly; a long first wait idles a
+//!   worker while the lock is free.
 //!
 //! Measured (`compare --child handpipe weir 2000000 1024 2` and `compare
-//! --child pool weir 1000000 2 56`, 2 cores, alternating builds): no
-//! backoff 196 ms and 113 ms; a flat 64–191 hints 93 ms and 172 ms; this
-//! backoff 93–103 ms and 109–130 ms. See `docs/profiling.md`.
+//! --child pool weir 1000000 2 56`, 2 cores, alternating builds, ms):
+//!
+//! | backoff | hand pipeline | pool |
+//! |---|---:|---:|
+//! | none | 196–202 | 109–131 |
+//! | flat 64–191 for all | 92 (84–111) | 160 (154–185) |
+//! | doubling from 8–15 for all | 98 (92–102) | 128 (114–133) |
+//! | by the holder's side, as here | 91 (85–113) | 131 (125–198) |
+//!
+//! (Medians of 7 alternating runs, range in brackets; the first row from
+//! an earlier session of 4.)
+//!
+//! See `docs/profiling.md` for the rest of the story.
 
 use std::cell::Cell;
 use std::sync::{PoisonError, TryLockError};
@@ -25,35 +45,76 @@ use crate::loom::{Mutex, MutexGuard};
 
 /// Backoff rounds before parking.
 const ROUNDS: u32 = 8;
-/// Spin-loop hints before the first retry (at least; at most twice as
-/// many), doubling every round.
+/// Two parties: spin-loop hints per round, at least (at most twice as many).
+const PAIR: u32 = 64;
+/// More parties: spin-loop hints before the first retry, at least (at most
+/// twice as many), doubling every round.
 const BASE: u32 = 8;
+
+/// Whom a waiter for a channel's lock is racing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Contenders {
+    /// The other side of the channel: back off long.
+    Pair,
+    /// Its own side (or no side at all): back off briefly at first.
+    Many,
+}
+
+/// Which end of the channel an operation is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Side {
+    /// Closing, counting, dropping the last handle.
+    Other = 0,
+    Send = 1,
+    Recv = 2,
+}
+
+impl Side {
+    pub(crate) fn from_u8(b: u8) -> Side {
+        match b {
+            1 => Side::Send,
+            2 => Side::Recv,
+            _ => Side::Other,
+        }
+    }
+
+    /// Whom an operation of this side waits behind when `holder` holds the
+    /// lock.
+    pub(crate) fn rival(self, holder: Side) -> Contenders {
+        match (self, holder) {
+            (Side::Send, Side::Recv) | (Side::Recv, Side::Send) => Contenders::Pair,
+            _ => Contenders::Many,
+        }
+    }
+}
 
 thread_local! {
     /// A per-thread xorshift state for the backoff lengths (never zero).
     static SEED: Cell<u32> = const { Cell::new(0x9e37_79b9) };
 }
 
-/// Locks `m`. Nothing panics while the channel's lock is held except an
-/// allocation failure, after which the state is still consistent, so a
-/// poisoned lock is taken as it is.
+/// Locks `m`; `who` is asked only when the lock is contended. Nothing
+/// panics while the channel's lock is held except an allocation failure,
+/// after which the state is still consistent, so a poisoned lock is taken
+/// as it is.
 #[inline(always)]
-pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
+pub(crate) fn lock<S>(m: &Mutex<S>, who: impl FnOnce() -> Contenders) -> MutexGuard<'_, S> {
     match m.try_lock() {
         Ok(guard) => guard,
         Err(TryLockError::Poisoned(p)) => p.into_inner(),
-        Err(TryLockError::WouldBlock) => contended(m),
+        Err(TryLockError::WouldBlock) => contended(m, who()),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn contended<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
+fn contended<S>(m: &Mutex<S>, who: Contenders) -> MutexGuard<'_, S> {
     // Loom explores the interleavings of `lock()` itself: spinning would
     // only add states.
     if !cfg!(loom) {
         for round in 0..ROUNDS {
-            for _ in 0..pause_len(round) {
+            for _ in 0..pause_len(who, round) {
                 std::hint::spin_loop();
             }
             match m.try_lock() {
@@ -66,17 +127,20 @@ fn contended<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `BASE · 2^round` to twice that many spin-loop hints, chosen at random so
-/// two waiters don't retry in step.
-fn pause_len(round: u32) -> u32 {
+/// How many spin-loop hints before retry `round`: from `base` to twice
+/// that, chosen at random so two waiters don't retry in step.
+fn pause_len(who: Contenders, round: u32) -> u32 {
+    let base = match who {
+        Contenders::Pair => PAIR,
+        Contenders::Many => BASE << round,
+    };
     SEED.with(|s| {
         let mut x = s.get();
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
         s.set(x);
-        let base = BASE << round;
-        base + (x % base)
+        base + x % base
     })
 }
 
@@ -86,9 +150,14 @@ mod tests {
 
     #[test]
     fn backoff_lengths_stay_in_range_and_vary() {
-        for round in 0..ROUNDS {
-            let base = BASE << round;
-            let lens: Vec<u32> = (0..256).map(|_| pause_len(round)).collect();
+        for (who, round, base) in [
+            (Contenders::Pair, 0, PAIR),
+            (Contenders::Pair, ROUNDS - 1, PAIR),
+            (Contenders::Many, 0, BASE),
+            (Contenders::Many, 3, BASE << 3),
+            (Contenders::Many, ROUNDS - 1, BASE << (ROUNDS - 1)),
+        ] {
+            let lens: Vec<u32> = (0..256).map(|_| pause_len(who, round)).collect();
             assert!(
                 lens.iter().all(|n| (base..2 * base).contains(n)),
                 "{lens:?}"
@@ -99,18 +168,33 @@ mod tests {
     }
 
     #[test]
+    fn only_the_other_side_is_a_pair() {
+        assert_eq!(Side::Send.rival(Side::Recv), Contenders::Pair);
+        assert_eq!(Side::Recv.rival(Side::Send), Contenders::Pair);
+        assert_eq!(Side::Send.rival(Side::Send), Contenders::Many);
+        assert_eq!(Side::Recv.rival(Side::Recv), Contenders::Many);
+        assert_eq!(Side::Other.rival(Side::Send), Contenders::Many);
+        assert_eq!(Side::Recv.rival(Side::Other), Contenders::Many);
+        for side in [Side::Other, Side::Send, Side::Recv] {
+            assert_eq!(Side::from_u8(side as u8), side);
+        }
+    }
+
+    #[test]
     fn a_held_lock_is_taken_once_released() {
-        let m = std::sync::Arc::new(Mutex::new(0u64));
-        let held = lock(&m);
-        let t = {
-            let m = std::sync::Arc::clone(&m);
-            std::thread::spawn(move || {
-                *lock(&m) += 1;
-            })
-        };
-        drop(held);
-        t.join().unwrap();
-        assert_eq!(*lock(&m), 1);
+        for who in [Contenders::Pair, Contenders::Many] {
+            let m = std::sync::Arc::new(Mutex::new(0u64));
+            let held = lock(&m, || who);
+            let t = {
+                let m = std::sync::Arc::clone(&m);
+                std::thread::spawn(move || {
+                    *lock(&m, || who) += 1;
+                })
+            };
+            drop(held);
+            t.join().unwrap();
+            assert_eq!(*lock(&m, || who), 1);
+        }
     }
 
     #[test]
@@ -123,6 +207,6 @@ mod tests {
         })
         .join();
         assert!(m.is_poisoned());
-        assert_eq!(*lock(&m), 7);
+        assert_eq!(*lock(&m, || Contenders::Many), 7);
     }
 }

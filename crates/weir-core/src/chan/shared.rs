@@ -64,6 +64,7 @@ use std::time::Duration;
 
 use event_listener::Event;
 
+use super::lock::Side;
 use super::waiters::{WaitList, Wakers, FRESH};
 use crate::loom::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard};
@@ -193,6 +194,9 @@ pub(crate) struct Chan<T> {
     pub(crate) close_ops: Event,
     /// Statistics, not synchronisation (std atomics even under loom).
     pub(crate) stats: Stats,
+    /// Which side last took the lock ([`Side`] as a byte): a hint for the
+    /// lock's backoff, not synchronisation (std atomic even under loom).
+    holder: std::sync::atomic::AtomicU8,
 }
 
 /// Time spent waiting, for [`Observer`](super::Observer).
@@ -274,12 +278,28 @@ impl<T> Chan<T> {
                 send_wait_ns: std::sync::atomic::AtomicU64::new(0),
                 timed: std::sync::atomic::AtomicBool::new(false),
             },
+            holder: std::sync::atomic::AtomicU8::new(Side::Other as u8),
         }
     }
 
+    /// Locks for something that is neither a send nor a receive.
     #[inline(always)]
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        super::lock::lock(&self.state)
+        self.lock_as(Side::Other)
+    }
+
+    /// Locks for an operation of `side`, and notes that side as the
+    /// holder: a waiter backs off long behind the other side and briefly
+    /// behind its own (see `lock.rs`).
+    #[inline(always)]
+    fn lock_as(&self, side: Side) -> MutexGuard<'_, State<T>> {
+        let guard = super::lock::lock(&self.state, || {
+            let holder = Side::from_u8(self.holder.load(std::sync::atomic::Ordering::Relaxed));
+            side.rival(holder)
+        });
+        self.holder
+            .store(side as u8, std::sync::atomic::Ordering::Relaxed);
+        guard
     }
 
     #[inline]
@@ -490,7 +510,7 @@ impl<T> Chan<T> {
         if self.is_rendezvous() {
             return false;
         }
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         if s.shut() || !s.senders.is_empty() || !self.has_room(&s) {
             return false;
         }
@@ -514,7 +534,7 @@ impl<T> Chan<T> {
         if self.is_rendezvous() {
             return None;
         }
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Recv);
         let item = s.items.pop_front()?;
         if s.senders.is_empty() {
             return Some(item);
@@ -531,7 +551,7 @@ impl<T> Chan<T> {
     /// for a receive to return its item, so this is `Full` there.
     pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         if s.shut() {
             return Err(PushError::Closed(item));
         }
@@ -549,7 +569,7 @@ impl<T> Chan<T> {
     /// how many, or `Err(())` (nothing moved) when the channel is closed.
     pub(crate) fn try_push_many(&self, from: &mut VecDeque<T>) -> Result<usize, ()> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         if s.shut() {
             return Err(());
         }
@@ -583,7 +603,7 @@ impl<T> Chan<T> {
     /// Pops without waiting (on a rendezvous channel, from a blocked sender).
     pub(crate) fn try_pop(&self) -> Result<T, PopError> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Recv);
         match self.take(&mut s, None, &mut wake) {
             Some(item) => Ok(item),
             None if s.closed => Err(PopError::Closed),
@@ -645,7 +665,7 @@ impl<T> Chan<T> {
         waker: &Waker,
     ) -> SendPoll<T> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         if let Some(k) = *key {
             if s.senders.slot(k).taken {
                 s.leave_line(k);
@@ -707,7 +727,7 @@ impl<T> Chan<T> {
     /// when the item stayed with the caller).
     pub(crate) fn cancel_send(&self, key: usize) -> Result<(), Option<T>> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         let slot = s.leave_line(key);
         self.room_freed(&mut s, &mut wake);
         if slot.taken {
@@ -726,7 +746,7 @@ impl<T> Chan<T> {
         buf: Option<(&mut Vec<T>, usize)>,
     ) -> RecvPoll<T> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Recv);
         let got = match buf {
             None => match self.take(&mut s, Some(waker), &mut wake) {
                 Some(item) => Ok(Some(item)),
@@ -767,7 +787,7 @@ impl<T> Chan<T> {
 
     /// A waiting receive goes away (dropped, or done by other means).
     pub(crate) fn leave_recv(&self, key: usize) {
-        self.lock().receivers.remove(key);
+        self.lock_as(Side::Recv).receivers.remove(key);
     }
 
     // ----- reservations ----------------------------------------------------
@@ -780,7 +800,7 @@ impl<T> Chan<T> {
         waker: &Waker,
     ) -> Result<bool, ReserveFail> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         if s.shut() {
             if let Some(k) = key.take() {
                 s.leave_line(k);
@@ -817,7 +837,7 @@ impl<T> Chan<T> {
     /// Gives up a waiting reservation.
     pub(crate) fn cancel_reserve(&self, key: usize) {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         s.leave_line(key);
         self.room_freed(&mut s, &mut wake);
     }
@@ -825,7 +845,7 @@ impl<T> Chan<T> {
     /// Sends through a held slot: never waits.
     pub(crate) fn push_reserved(&self, item: T) -> Result<(), T> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         if self.cap.is_some() {
             s.reserved -= 1;
         }
@@ -845,7 +865,7 @@ impl<T> Chan<T> {
             return;
         }
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock();
+        let mut s = self.lock_as(Side::Send);
         s.reserved -= n;
         self.room_freed(&mut s, &mut wake);
     }
