@@ -3,8 +3,6 @@
 //! operation is written once.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// Polls `fut` on this thread, parking between polls, until it completes
@@ -15,8 +13,9 @@ pub(crate) fn block_on<F: Future + Unpin>(
     mut fut: F,
     deadline: Option<Instant>,
 ) -> Result<F::Output, F> {
+    use std::pin::Pin;
     use std::sync::Arc;
-    use std::task::{Wake, Waker};
+    use std::task::{Context, Poll, Wake, Waker};
 
     struct Unpark(std::thread::Thread);
 

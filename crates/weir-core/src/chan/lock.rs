@@ -1,40 +1,34 @@
-//! Taking the channel's lock: one attempt, then a randomised backoff, then
-//! the standard library's parking lock.
+//! Taking the channel's lock: one attempt; then, behind the other side of
+//! the channel, a randomised backoff; then the standard library's lock.
 //!
 //! A producer and a consumer on two cores take one channel's lock for every
 //! item. With [`std::sync::Mutex::lock`] alone, the loser of a race spins
-//! briefly and then parks in the kernel, and the cache line holding the
-//! lock and the buffer's ends moves between the cores on nearly every
-//! operation. Backing off instead lets the holder run a stretch of
-//! operations with the line in its own cache, as Go's runtime and kanal do.
-//! After [`ROUNDS`] failed rounds the caller parks in `lock()` like any std
-//! user, so a holder that was preempted costs the waiter a sleep, not a
-//! spinning core.
+//! briefly and takes the lock the moment it frees, or parks in the kernel,
+//! and the cache line holding the lock and the buffer's ends moves between
+//! the cores on nearly every operation. Backing off instead, for 64–191
+//! spin-loop hints a round, lets the other side run a batch of operations
+//! with the line in its own cache, and then lets us run ours, as Go's
+//! runtime and kanal do. After [`ROUNDS`] failed rounds the caller parks in
+//! `lock()` like any std user, so a holder that was preempted costs the
+//! waiter a sleep, not a spinning core.
 //!
-//! How long to back off depends on who holds the lock ([`Contenders`]; the
-//! channel notes the [`Side`] of each holder):
-//!
-//! * **The other side** (a receive waiting for a send, or the reverse): a
-//!   long, flat backoff of 64–191 spin-loop hints per round. Every round
-//!   the other side runs alone is a batch of its operations without a
-//!   cache-line transfer, and then a batch of ours.
-//! * **Our own side** (a worker pool's workers racing for the next job, or
-//!   flushing results): a short backoff that doubles each round, 8–15
-//!   hints first. Each holds the lock briefly; a long first wait idles a
-//!   worker while the lock is free.
+//! That backoff is only for a single-item send (or receive) that finds a
+//! single-item receive (or send) holding the lock ([`Contenders::Pair`]; the
+//! channel notes the [`Side`] of each holder). Everything else goes straight
+//! to std's `lock()`: a worker pool's workers racing each other for the next
+//! job (`try_recv`) or to flush results (batches) each hold the lock
+//! briefly, and any backoff idles a worker while the lock is free.
 //!
 //! Measured (`compare --child handpipe weir 2000000 1024 2` and `compare
-//! --child pool weir 1000000 2 56`, 2 cores, alternating builds, ms):
+//! --child pool weir 1000000 2 56`, 2 cores, medians of 7 alternating
+//! runs, ms):
 //!
-//! | backoff | hand pipeline | pool |
+//! | lock | hand pipeline | pool |
 //! |---|---:|---:|
-//! | none | 196–202 | 109–131 |
-//! | flat 64–191 for all | 92 (84–111) | 160 (154–185) |
-//! | doubling from 8–15 for all | 98 (92–102) | 128 (114–133) |
-//! | by the holder's side, as here | 91 (85–113) | 131 (125–198) |
-//!
-//! (Medians of 7 alternating runs, range in brackets; the first row from
-//! an earlier session of 4.)
+//! | std `lock()` only (before) | 235 | 120 |
+//! | a flat 64–191 backoff for all | 92 | 160 |
+//! | a backoff doubling from 8–15 for all | 98 | 128 |
+//! | as here | 97 | 118 |
 //!
 //! See `docs/profiling.md` for the rest of the story.
 
@@ -45,18 +39,15 @@ use crate::loom::{Mutex, MutexGuard};
 
 /// Backoff rounds before parking.
 const ROUNDS: u32 = 8;
-/// Two parties: spin-loop hints per round, at least (at most twice as many).
-const PAIR: u32 = 64;
-/// More parties: spin-loop hints before the first retry, at least (at most
-/// twice as many), doubling every round.
-const BASE: u32 = 8;
+/// Spin-loop hints per round, at least (at most twice as many).
+const PAUSE: u32 = 64;
 
 /// Whom a waiter for a channel's lock is racing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Contenders {
-    /// The other side of the channel: back off long.
+    /// A single-item operation of the other side: back off.
     Pair,
-    /// Its own side (or no side at all): back off briefly at first.
+    /// Anyone else: std's `lock()` at once.
     Many,
 }
 
@@ -64,7 +55,10 @@ pub(crate) enum Contenders {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum Side {
-    /// Closing, counting, dropping the last handle.
+    /// Not a single-item send or receive: closing, counting, dropping the
+    /// last handle, the `try_*` operations (a pool's workers taking the
+    /// next job) and the batch operations (a pool flushing its results),
+    /// whose callers want the lock the moment it frees.
     Other = 0,
     Send = 1,
     Recv = 2,
@@ -112,9 +106,9 @@ pub(crate) fn lock<S>(m: &Mutex<S>, who: impl FnOnce() -> Contenders) -> MutexGu
 fn contended<S>(m: &Mutex<S>, who: Contenders) -> MutexGuard<'_, S> {
     // Loom explores the interleavings of `lock()` itself: spinning would
     // only add states.
-    if !cfg!(loom) {
-        for round in 0..ROUNDS {
-            for _ in 0..pause_len(who, round) {
+    if !cfg!(loom) && who == Contenders::Pair {
+        for _ in 0..ROUNDS {
+            for _ in 0..pause_len() {
                 std::hint::spin_loop();
             }
             match m.try_lock() {
@@ -127,20 +121,16 @@ fn contended<S>(m: &Mutex<S>, who: Contenders) -> MutexGuard<'_, S> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// How many spin-loop hints before retry `round`: from `base` to twice
-/// that, chosen at random so two waiters don't retry in step.
-fn pause_len(who: Contenders, round: u32) -> u32 {
-    let base = match who {
-        Contenders::Pair => PAIR,
-        Contenders::Many => BASE << round,
-    };
+/// `PAUSE` to `2 · PAUSE - 1` spin-loop hints, chosen at random so two
+/// waiters don't retry in step.
+fn pause_len() -> u32 {
     SEED.with(|s| {
         let mut x = s.get();
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
         s.set(x);
-        base + x % base
+        PAUSE + x % PAUSE
     })
 }
 
@@ -150,21 +140,13 @@ mod tests {
 
     #[test]
     fn backoff_lengths_stay_in_range_and_vary() {
-        for (who, round, base) in [
-            (Contenders::Pair, 0, PAIR),
-            (Contenders::Pair, ROUNDS - 1, PAIR),
-            (Contenders::Many, 0, BASE),
-            (Contenders::Many, 3, BASE << 3),
-            (Contenders::Many, ROUNDS - 1, BASE << (ROUNDS - 1)),
-        ] {
-            let lens: Vec<u32> = (0..256).map(|_| pause_len(who, round)).collect();
-            assert!(
-                lens.iter().all(|n| (base..2 * base).contains(n)),
-                "{lens:?}"
-            );
-            let distinct: std::collections::BTreeSet<_> = lens.iter().collect();
-            assert!(distinct.len() >= (base as usize).min(32), "{distinct:?}");
-        }
+        let lens: Vec<u32> = (0..256).map(|_| pause_len()).collect();
+        assert!(
+            lens.iter().all(|n| (PAUSE..2 * PAUSE).contains(n)),
+            "{lens:?}"
+        );
+        let distinct: std::collections::BTreeSet<_> = lens.iter().collect();
+        assert!(distinct.len() >= 32, "{distinct:?}");
     }
 
     #[test]

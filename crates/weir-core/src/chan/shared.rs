@@ -551,7 +551,7 @@ impl<T> Chan<T> {
     /// for a receive to return its item, so this is `Full` there.
     pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock_as(Side::Send);
+        let mut s = self.lock_as(Side::Other);
         if s.shut() {
             return Err(PushError::Closed(item));
         }
@@ -569,7 +569,7 @@ impl<T> Chan<T> {
     /// how many, or `Err(())` (nothing moved) when the channel is closed.
     pub(crate) fn try_push_many(&self, from: &mut VecDeque<T>) -> Result<usize, ()> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock_as(Side::Send);
+        let mut s = self.lock_as(Side::Other);
         if s.shut() {
             return Err(());
         }
@@ -603,7 +603,7 @@ impl<T> Chan<T> {
     /// Pops without waiting (on a rendezvous channel, from a blocked sender).
     pub(crate) fn try_pop(&self) -> Result<T, PopError> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock_as(Side::Recv);
+        let mut s = self.lock_as(Side::Other);
         match self.take(&mut s, None, &mut wake) {
             Some(item) => Ok(item),
             None if s.closed => Err(PopError::Closed),
@@ -746,7 +746,14 @@ impl<T> Chan<T> {
         buf: Option<(&mut Vec<T>, usize)>,
     ) -> RecvPoll<T> {
         let mut wake = Wake(Wakers::new());
-        let mut s = self.lock_as(Side::Recv);
+        // A batch receive holds the lock longer and waits less often: it
+        // takes the short backoff, like the `try_*` forms (see `lock.rs`).
+        let side = if buf.is_some() {
+            Side::Other
+        } else {
+            Side::Recv
+        };
+        let mut s = self.lock_as(side);
         let got = match buf {
             None => match self.take(&mut s, Some(waker), &mut wake) {
                 Some(item) => Ok(Some(item)),
