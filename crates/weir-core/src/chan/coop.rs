@@ -55,6 +55,12 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Unit> {
     if !due {
         return Poll::Ready(Unit(None));
     }
+    spend(cx)
+}
+
+/// Spends a unit of the task's budget, or `Pending` when it is spent.
+#[inline]
+fn spend(cx: &mut Context<'_>) -> Poll<Unit> {
     tokio::task::coop::poll_proceed(cx).map(|r| Unit(Some(r)))
 }
 
@@ -81,7 +87,7 @@ pub(crate) fn tick() -> bool {
 #[inline]
 pub(crate) fn poll_proceed_if(sampled: bool, cx: &mut Context<'_>) -> Poll<Unit> {
     if sampled {
-        tokio::task::coop::poll_proceed(cx).map(|r| Unit(Some(r)))
+        spend(cx)
     } else {
         poll_proceed(cx)
     }

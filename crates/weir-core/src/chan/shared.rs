@@ -66,8 +66,7 @@ use event_listener::Event;
 
 use super::lock::Side;
 use super::waiters::{WaitList, Wakers, FRESH};
-use crate::loom::{AtomicUsize, Ordering};
-use crate::loom::{Mutex, MutexGuard};
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const CLOSED: usize = 0b01;
 /// How many stale senders admission looks past (see `Chan::admit`).
@@ -289,8 +288,8 @@ impl<T> Chan<T> {
     }
 
     /// Locks for an operation of `side`, and notes that side as the
-    /// holder: a waiter backs off long behind the other side and briefly
-    /// behind its own (see `lock.rs`).
+    /// holder: a send or receive backs off behind the other side, and
+    /// everything else takes std's lock at once (see `lock.rs`).
     #[inline(always)]
     fn lock_as(&self, side: Side) -> MutexGuard<'_, State<T>> {
         let guard = super::lock::lock(&self.state, || {
@@ -746,8 +745,8 @@ impl<T> Chan<T> {
         buf: Option<(&mut Vec<T>, usize)>,
     ) -> RecvPoll<T> {
         let mut wake = Wake(Wakers::new());
-        // A batch receive holds the lock longer and waits less often: it
-        // takes the short backoff, like the `try_*` forms (see `lock.rs`).
+        // A batch receive holds the lock longer and waits less often: like
+        // the `try_*` forms, it takes std's lock at once (see `lock.rs`).
         let side = if buf.is_some() {
             Side::Other
         } else {
