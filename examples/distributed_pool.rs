@@ -5,16 +5,16 @@
 //! and two worker processes, then produces; needs `nats-server` on PATH):
 //!
 //! ```text
-//! cargo run -p weir-examples --example distributed_pool -- --local
+//! cargo run -p weir-examples --features nats --example distributed_pool -- --local
 //! ```
 //!
 //! Or run the roles yourself, on as many machines as you like:
 //!
 //! ```text
 //! nats-server -js &
-//! cargo run -p weir-examples --example distributed_pool -- --role worker --url nats://127.0.0.1:4222
-//! cargo run -p weir-examples --example distributed_pool -- --role worker --url nats://127.0.0.1:4222
-//! cargo run -p weir-examples --example distributed_pool -- --role producer --url nats://127.0.0.1:4222 --jobs 1000
+//! cargo run -p weir-examples --features nats --example distributed_pool -- --role worker --url nats://127.0.0.1:4222
+//! cargo run -p weir-examples --features nats --example distributed_pool -- --role worker --url nats://127.0.0.1:4222
+//! cargo run -p weir-examples --features nats --example distributed_pool -- --role producer --url nats://127.0.0.1:4222 --jobs 1000
 //! ```
 //!
 //! Kill a worker (Ctrl-C, or `kill -9`) while the producer runs: its jobs
