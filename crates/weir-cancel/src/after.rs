@@ -9,7 +9,7 @@ use tokio::time::{sleep_until, Instant};
 
 use crate::context::Context;
 use crate::loom;
-use crate::tree::Node;
+use crate::tree::{CancelHook, Node};
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
 
@@ -33,7 +33,7 @@ impl Slot {
     }
 
     /// Starts the callback on its own task, unless it was already taken.
-    pub(crate) fn fire(&self) {
+    fn start(&self) {
         if let Some((callback, timer)) = self.take() {
             if let Some(timer) = timer {
                 timer.abort();
@@ -52,6 +52,12 @@ impl Slot {
             drop(state);
             timer.abort();
         }
+    }
+}
+
+impl CancelHook for Slot {
+    fn fire(&self) {
+        self.start();
     }
 }
 

@@ -28,9 +28,16 @@ use std::collections::HashMap;
 
 use tokio::time::Instant;
 
-use crate::after::Slot;
 use crate::error::Cause;
 use crate::loom::{lock, Arc, AtomicBool, Mutex, Ordering};
+
+/// Something to run once when a node is cancelled (registered with
+/// [`Node::add_hook`]). The tree knows only this trait; `after_cancel`'s
+/// slot is one implementation.
+pub(crate) trait CancelHook: Send + Sync {
+    /// Called once, outside the node's lock, when the node is cancelled.
+    fn fire(&self);
+}
 
 /// How and when a node was cancelled.
 #[derive(Clone)]
@@ -61,7 +68,7 @@ pub(crate) struct Node {
 struct State {
     record: Option<Record>,
     children: HashMap<u64, Arc<Node>>,
-    hooks: HashMap<u64, std::sync::Arc<Slot>>,
+    hooks: HashMap<u64, std::sync::Arc<dyn CancelHook>>,
     next_key: u64,
     /// No owner is left: the node stays registered only for its children.
     orphaned: bool,
@@ -233,26 +240,26 @@ impl Node {
             )
         };
         self.notify.notify_waiters();
-        for slot in hooks.into_values() {
-            slot.fire();
+        for hook in hooks.into_values() {
+            hook.fire();
         }
         stack.extend(children.into_values().map(|child| (child, cause.clone())));
         Some(expired)
     }
 
-    /// Registers an `after_cancel` slot. Returns its key, or `None` if the
-    /// node is already cancelled (the caller fires the slot itself).
-    pub(crate) fn add_hook(&self, slot: std::sync::Arc<Slot>) -> Option<u64> {
+    /// Registers a hook. Returns its key, or `None` if the node is already
+    /// cancelled (the caller fires the hook itself).
+    pub(crate) fn add_hook(&self, hook: std::sync::Arc<dyn CancelHook>) -> Option<u64> {
         let mut state = lock(&self.state);
         if state.record.is_some() {
             return None;
         }
         let key = state.next_key();
-        state.hooks.insert(key, slot);
+        state.hooks.insert(key, hook);
         Some(key)
     }
 
-    /// Unregisters an `after_cancel` slot.
+    /// Unregisters a hook.
     pub(crate) fn remove_hook(&self, key: u64) {
         let removed = {
             let mut state = lock(&self.state);
