@@ -115,9 +115,13 @@ pub fn rows(results: &[CaseResult]) -> Vec<Row> {
                                 _ => {}
                             }
                         }
+                        // No ratio against a baseline that lost items here:
+                        // it did not do the same work.
                         for (slot, base) in row.ratios.iter_mut().zip(BASELINES) {
                             *slot = match cr.median(base, metric) {
-                                Some(b) if med > 0.0 => fmt_ratio(b / med),
+                                Some(b) if med > 0.0 && cr.lost(base).is_none() => {
+                                    fmt_ratio(b / med)
+                                }
                                 _ => "–".into(),
                             };
                         }
@@ -755,4 +759,68 @@ pub fn markdown(
     md.push_str(NOTES);
     md.push('\n');
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::{Case, Fate, Plan};
+    use crate::Outcome;
+    use std::time::Duration;
+
+    fn outcome(ms: u64, check: u64) -> Outcome {
+        Outcome {
+            elapsed: Duration::from_millis(ms),
+            check,
+            ..Outcome::default()
+        }
+    }
+
+    /// A baseline that lost items is flagged in its own row and gives no
+    /// ratio to the others; a baseline that did the work does.
+    #[test]
+    fn no_ratio_against_a_baseline_that_lost_items() {
+        let case = Case {
+            id: "t".into(),
+            workload: "10 select",
+            title: "t".into(),
+            items: 1,
+            metrics: vec![Metric::Time],
+            runs: 1,
+            impls: vec![
+                (Impl::GoUnbuf, Plan::Skip(String::new())),
+                (Impl::TokioKanal, Plan::Skip(String::new())),
+                (Impl::Weir, Plan::Skip(String::new())),
+            ],
+            expect: Some(10),
+            lossy: vec![Impl::TokioKanal],
+            timeout: Duration::from_secs(1),
+        };
+        let result = |kanal_check: u64| CaseResult {
+            case: case.clone(),
+            fates: vec![
+                (Impl::GoUnbuf, Fate::Ran(vec![outcome(200, 10)])),
+                (Impl::TokioKanal, Fate::Ran(vec![outcome(50, kanal_check)])),
+                (Impl::Weir, Fate::Ran(vec![outcome(100, 10)])),
+            ],
+        };
+        let go = BASELINES.iter().position(|&b| b == Impl::GoUnbuf).unwrap();
+        let kanal = BASELINES
+            .iter()
+            .position(|&b| b == Impl::TokioKanal)
+            .unwrap();
+
+        let lossy = rows(&[result(9)]);
+        assert!(
+            lossy[1].imp.contains("lost items in 1 of 1 runs"),
+            "{}",
+            lossy[1].imp
+        );
+        assert_eq!(lossy[2].ratios[go], "2.00x");
+        assert_eq!(lossy[2].ratios[kanal], "–");
+
+        let honest = rows(&[result(10)]);
+        assert_eq!(honest[1].imp, Impl::TokioKanal.label());
+        assert_eq!(honest[2].ratios[kanal], "0.50x");
+    }
 }
