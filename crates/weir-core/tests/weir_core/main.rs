@@ -21,3 +21,4 @@ mod chan_waiters;
 mod golang;
 mod latch_latch;
 mod latch_wait_group;
+mod select_api;
