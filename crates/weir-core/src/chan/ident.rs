@@ -77,9 +77,12 @@ thread_local! {
 }
 
 /// Marks this thread as inside a blocking call until the guard drops.
+/// (Under loom, loom's executor runs blocking calls: they go by waker.)
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) struct InBlocking(Option<u64>);
 
 impl InBlocking {
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn enter() -> InBlocking {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = THREAD.with(|t| {

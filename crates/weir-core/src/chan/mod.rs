@@ -160,6 +160,25 @@ pub fn __loom_break_wake_rule() {
     shared::loom_control::break_wake_rule();
 }
 
+/// Loom only: a broken give-back rule for the positive controls of
+/// `tests/loom_select_broken.rs`: `1` drops the item a dropped receive
+/// held, `2` queues it behind later senders. Process-wide, like
+/// [`__loom_break_wake_rule`].
+#[cfg(loom)]
+#[doc(hidden)]
+pub fn __loom_break_give_back(how: u8) {
+    shared::loom_control::break_give_back(how);
+}
+
+/// Loom only: counterparts hand over to (and take from) a waiting select
+/// without claiming its token, for the positive control of
+/// `tests/loom_select_broken.rs`. Process-wide.
+#[cfg(loom)]
+#[doc(hidden)]
+pub fn __loom_break_claim() {
+    shared::loom_control::break_claim();
+}
+
 fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan::new(cap));
     (Sender { chan: chan.clone() }, Receiver::new(chan))

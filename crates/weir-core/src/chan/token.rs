@@ -43,8 +43,10 @@ impl Token {
     pub(crate) fn claim(&self, case: usize) -> bool {
         #[cfg(loom)]
         if super::shared::loom_control::claim_broken() {
-            // The broken variant for loom's positive control: hand over
-            // without claiming.
+            // The broken variant for loom's positive control: mark the
+            // token without the compare-and-swap, so a second counterpart
+            // claims a token already claimed.
+            self.state.store(CLAIMED + case, Ordering::Release);
             return true;
         }
         self.state
