@@ -1,6 +1,6 @@
 //! The models shared by `loom_select.rs` and its positive controls in
-#![allow(dead_code)] // each test binary uses its own subset
 //! `loom_select_broken.rs`.
+#![allow(dead_code)] // each test binary uses its own subset
 
 use std::future::Future;
 use std::pin::Pin;

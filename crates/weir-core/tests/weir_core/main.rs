@@ -22,3 +22,4 @@ mod golang;
 mod latch_latch;
 mod latch_wait_group;
 mod select_api;
+mod select_golang;
