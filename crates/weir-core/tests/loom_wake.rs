@@ -24,6 +24,6 @@ fn a_forgotten_send_does_not_swallow_the_wake_up() {
 }
 
 #[test]
-fn a_rendezvous_offer_reaches_a_live_receiver_past_a_forgotten_one() {
+fn a_rendezvous_item_reaches_a_live_receiver_past_a_forgotten_one() {
     loom_wake_models::forgotten_rendezvous_receive(false);
 }

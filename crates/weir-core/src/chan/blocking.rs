@@ -32,6 +32,8 @@ pub(crate) fn block_on<F: Future + Unpin>(
         static WAKER: Waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     }
 
+    // Receives and sends of this call belong to this thread (see `ident.rs`).
+    let _blocking = super::ident::InBlocking::enter();
     WAKER.with(|waker| {
         let mut cx = Context::from_waker(waker);
         loop {

@@ -5,7 +5,7 @@
 //!
 //! | constructor | Go | a send waits while… |
 //! |---|---|---|
-//! | [`rendezvous()`] / [`bounded(0)`](bounded) | `make(chan T)` | always, until a receive returns its item |
+//! | [`rendezvous()`] / [`bounded(0)`](bounded) | `make(chan T)` | until a receive takes its item |
 //! | [`bounded(n)`](bounded) | `make(chan T, n)` | `n` items are buffered |
 //! | [`unbounded()`] | — | never: memory grows with a slow consumer |
 //! | [`after(d)`](after), [`tick(d)`](tick), [`never()`](never()) | `time.After`, `time.Tick`, a `nil` channel | — a timer task sends (see each) |
@@ -107,23 +107,41 @@
 mod blocking;
 mod coop;
 mod error;
+mod ident;
 mod lock;
 mod observer;
 mod permit;
 mod receiver;
+mod select;
+#[macro_use]
+mod select_macro;
 mod sender;
 mod shared;
 mod sink;
 mod timer;
+mod token;
 mod waiters;
 mod weak;
 
+#[doc(inline)]
+pub use crate::__weir_select as select;
+#[doc(inline)]
+pub use crate::__weir_select_blocking as select_blocking;
 pub use error::{
     RecvTimeoutError, ReserveError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 pub use observer::Observer;
 pub use permit::{Permit, Permits, Reserve, ReserveMany};
 pub use receiver::{Iter, Receiver, Recv, RecvMany, TryIter};
+pub use select::{RecvSource, Select, SelectFuture, Selected, SendSource};
+
+/// What the macros expand to: not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::select::{
+        __recv, __select, __select_blocking, __send, CaseRef, RecvCase, Selecting, SendCase,
+    };
+}
 pub use sender::{Closed, Send, SendAll, Sender};
 pub use sink::SendSink;
 pub use timer::{after, never, tick, TickError};
@@ -142,6 +160,25 @@ pub fn __loom_break_wake_rule() {
     shared::loom_control::break_wake_rule();
 }
 
+/// Loom only: a broken give-back rule for the positive controls of
+/// `tests/loom_select_broken.rs`: `1` drops the item a dropped receive
+/// held, `2` queues it behind later senders. Process-wide, like
+/// [`__loom_break_wake_rule`].
+#[cfg(loom)]
+#[doc(hidden)]
+pub fn __loom_break_give_back(how: u8) {
+    shared::loom_control::break_give_back(how);
+}
+
+/// Loom only: counterparts hand over to (and take from) a waiting select
+/// without claiming its token, for the positive control of
+/// `tests/loom_select_broken.rs`. Process-wide.
+#[cfg(loom)]
+#[doc(hidden)]
+pub fn __loom_break_claim() {
+    shared::loom_control::break_claim();
+}
+
 fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan::new(cap));
     (Sender { chan: chan.clone() }, Receiver::new(chan))
@@ -150,7 +187,7 @@ fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
 /// A channel that buffers up to `cap` items: Go's `make(chan T, cap)`.
 ///
 /// `bounded(0)` is a [`rendezvous`] channel, like Go's unbuffered
-/// `make(chan T)`: a send waits until a receive returns its item.
+/// `make(chan T)`: a send waits until a receive takes its item.
 ///
 /// # Examples
 ///
@@ -169,14 +206,26 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 
 /// An unbuffered channel: Go's `make(chan T)`.
 ///
-/// Nothing is ever buffered: a send waits, holding its item, until a
-/// receive *returns* that item (Go's contract). A receive future dropped
-/// before it returned has taken nothing, so the sender keeps waiting and
-/// another receive gets the item; a `select!` that both sends and receives
-/// on one unbuffered channel never receives its own send; and an item whose
-/// send returned `Ok` has been received. Blocked senders are served in
-/// arrival order. `try_send` cannot wait for a receive, so on a rendezvous
-/// channel it always reports `Full`.
+/// Nothing is buffered: a send completes once a receive has *taken* its
+/// item (Go's contract), either handed straight into a receive that was
+/// waiting, or taken by a receive from the waiting send. Each hand-off
+/// wakes one task. So:
+///
+/// - [`try_send`](Sender::try_send) succeeds when a receive is waiting,
+///   and [`try_recv`](Receiver::try_recv) when a send is waiting (Go's
+///   `select` with `default`);
+/// - a [`recv`](Receiver::recv) future dropped after an item was handed
+///   to it and before it returned (it lost a `tokio::select!`) puts the
+///   item back at the head of the line: the next receive returns it,
+///   before the items of later senders;
+/// - a task never pairs with itself: `tokio::join!(tx.send(v), rx.recv())`
+///   in one task waits for other tasks, as one goroutine would (a thread's
+///   blocking calls are one task; outside tokio, a future is recognised by
+///   its waker);
+/// - blocked senders are served in arrival order.
+///
+/// For Go's `select` over several operations, exactly one of which
+/// happens, use [`select!`].
 ///
 /// # Examples
 ///
@@ -186,9 +235,9 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let (tx, rx) = chan::rendezvous();
-/// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1))); // never buffers
+/// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1))); // nobody receives
 /// let consumer = tokio::spawn(async move { rx.recv().await });
-/// tx.send(2).await.unwrap(); // waits until the consumer has the item
+/// tx.send(2).await.unwrap(); // completes once the consumer has taken it
 /// assert_eq!(consumer.await.unwrap(), Some(2));
 /// # }
 /// ```

@@ -10,6 +10,7 @@ use futures_core::{FusedStream, Stream};
 
 use super::blocking::block_on;
 use super::error::{RecvTimeoutError, TryRecvError};
+use super::ident::TaskId;
 use super::shared::{Chan, PopError, RecvPoll};
 use crate::loom::Arc;
 
@@ -51,7 +52,7 @@ impl<T> Receiver<T> {
     pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
         Receiver {
             chan,
-            stream: Waiter::new(),
+            stream: Waiter::unhandable(),
         }
     }
 
@@ -62,10 +63,12 @@ impl<T> Receiver<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: if the future is dropped before it completes (say, it
-    /// lost a [`tokio::select!`]), no item was taken from the channel. A
-    /// receive takes an item only in the poll that returns it, so on a
-    /// [rendezvous](super::rendezvous) channel the sender is still waiting
-    /// with its item and another receive gets it.
+    /// lost a [`tokio::select!`]), no item is lost. On a buffered channel
+    /// it took nothing. On a [rendezvous](super::rendezvous) channel a send
+    /// may have handed its item straight to the waiting receive (the send
+    /// completed then, as in Go); dropped before returning it, the receive
+    /// puts the item back at the head of the line, and the next receive
+    /// returns it before the items of later senders.
     ///
     /// # Examples
     ///
@@ -170,8 +173,8 @@ impl<T> Receiver<T> {
     /// `select { case v := <-ch: default: }`.
     ///
     /// On a rendezvous channel this takes the item of the oldest waiting
-    /// sender, whose send then completes (Go's receive from a blocked
-    /// sender).
+    /// sender of another task, whose send then completes (Go's receive
+    /// from a blocked sender).
     ///
     /// # Errors
     ///
@@ -189,7 +192,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Ok(5));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.chan.try_pop().map_err(pop_to_try)
+        self.chan.try_pop(TaskId::known()).map_err(pop_to_try)
     }
 
     /// Receives the next item, blocking the current thread while the channel
@@ -265,7 +268,8 @@ impl<T> Receiver<T> {
         match block_on(self.recv(), deadline) {
             Ok(Some(item)) => Ok(item),
             Ok(None) => Err(RecvTimeoutError::Closed),
-            // A pending receive holds nothing: dropping it loses nothing.
+            // Dropping the pending receive loses nothing: an item a send
+            // handed it meanwhile goes back to the head of the line.
             Err(_) => Err(RecvTimeoutError::Timeout),
         }
     }
@@ -526,6 +530,9 @@ impl<T> FusedStream for Receiver<T> {
 struct Waiter {
     key: Option<usize>,
     since: Option<Instant>,
+    /// Whether a send may hand an item straight to this wait (see
+    /// `RecvSlot` in `shared.rs`): not for the receiver's own wait.
+    handable: bool,
 }
 
 impl Waiter {
@@ -533,6 +540,15 @@ impl Waiter {
         Waiter {
             key: None,
             since: None,
+            handable: true,
+        }
+    }
+
+    /// The wait a `Receiver` keeps for its `Stream` implementation.
+    fn unhandable() -> Waiter {
+        Waiter {
+            handable: false,
+            ..Waiter::new()
         }
     }
 
@@ -567,7 +583,7 @@ impl Waiter {
         // consumer that always finds items still yields now and then, so
         // it can be cancelled and others can run.
         let coop = std::task::ready!(super::coop::poll_proceed_if(sampled, cx));
-        match chan.poll_recv(&mut self.key, cx.waker(), None) {
+        match chan.poll_recv(&mut self.key, cx.waker(), None, self.handable) {
             RecvPoll::Item(item) => {
                 chan.stats.waited(true, self.since.take());
                 coop.made_progress();
@@ -596,7 +612,7 @@ impl Waiter {
     ) -> Poll<usize> {
         let coop = std::task::ready!(super::coop::poll_proceed(cx));
         let before = buf.len();
-        match chan.poll_recv(&mut self.key, cx.waker(), Some((buf, limit))) {
+        match chan.poll_recv(&mut self.key, cx.waker(), Some((buf, limit)), self.handable) {
             RecvPoll::Item(_) => {
                 chan.stats.waited(true, self.since.take());
                 coop.made_progress();
@@ -628,7 +644,7 @@ impl Waiter {
 ///
 /// # Cancel safety
 ///
-/// Dropping it before completion takes no item.
+/// Dropping it before completion loses no item: see [`Receiver::recv`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Recv<'a, T> {
     chan: &'a Chan<T>,

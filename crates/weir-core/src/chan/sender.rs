@@ -11,6 +11,7 @@ use event_listener::EventListener;
 
 use super::blocking::block_on;
 use super::error::{SendError, SendTimeoutError, TrySendError};
+use super::ident::TaskId;
 use super::shared::{Chan, PushError, SendPoll};
 use crate::loom::Arc;
 
@@ -47,8 +48,9 @@ impl<T> Sender<T> {
     ///
     /// A send that finds the channel full waits in line: blocked senders are
     /// served in the order they started waiting, as in Go. On a
-    /// [rendezvous](super::rendezvous) channel the send completes only once
-    /// a receive has *returned* the item.
+    /// [rendezvous](super::rendezvous) channel the send completes once a
+    /// receive has *taken* the item: handed straight into a waiting
+    /// receive, or taken from this waiting send.
     ///
     /// # Cancel safety
     ///
@@ -138,10 +140,9 @@ impl<T> Sender<T> {
     ///
     /// [`TrySendError::Full`] when there is no room, [`TrySendError::Closed`]
     /// when the channel is closed or every receiver is gone. The item comes
-    /// back in both. On a [rendezvous](super::rendezvous) channel a send
-    /// completes only when a receive returns its item, which `try_send`
-    /// cannot wait for: there it is always `Full` (or `Closed`). Use
-    /// `bounded(1)` for Go's "send if there is room" idiom.
+    /// back in both. On a [rendezvous](super::rendezvous) channel it
+    /// succeeds when a receive of another task is waiting (the item goes
+    /// straight into it), as Go's `select` with `default` does.
     ///
     /// # Examples
     ///
@@ -153,10 +154,12 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
     /// ```
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
-        self.chan.try_push(item).map_err(|e| match e {
-            PushError::Full(t) => TrySendError::Full(t),
-            PushError::Closed(t) => TrySendError::Closed(t),
-        })
+        self.chan
+            .try_push(item, TaskId::known())
+            .map_err(|e| match e {
+                PushError::Full(t) => TrySendError::Full(t),
+                PushError::Closed(t) => TrySendError::Closed(t),
+            })
     }
 
     /// Sends `item`, blocking the current thread while the channel is full.
@@ -345,8 +348,8 @@ impl<T> Sender<T> {
     /// Whether a send would have to wait right now: no free slot, or other
     /// senders already waiting in line.
     ///
-    /// A rendezvous channel is always full: every send there waits for a
-    /// receive to return its item.
+    /// A rendezvous channel is full unless a receive of another task is
+    /// waiting.
     ///
     /// # Examples
     ///

@@ -42,21 +42,37 @@
 //! wake-up meant for a live receiver, and 100,000 idle receivers cost one
 //! wake-up per item once each has been woken once (see `waiters.rs`).
 //!
-//! # Rendezvous
+//! # Rendezvous: Go's contract
 //!
-//! A rendezvous channel has no buffer: a sender waits in line with its item
-//! in its node (an offer), and a receive takes the oldest offer and returns
-//! it in the same poll, then wakes the sender, whose future then returns
-//! `Ok`. This is the one case where a send completes while its future is
-//! not being polled: the exchange needs both sides, and the receive that
-//! returned the item has committed it. So a rendezvous send completes only once a
-//! receive has returned its item; a receive that has not returned has taken
-//! nothing, and dropping it gives nothing back because it holds nothing. A
-//! receive never takes an item offered by its own task (the stored waker
-//! would wake the receiving task itself), so a `select!` that sends and
-//! receives on one unbuffered channel never receives its own send.
+//! A rendezvous channel has no buffer; a send completes once a receive has
+//! *taken* its item, in one of two ways, each costing one wake-up:
 //!
-//! `tests/loom_chan.rs` model-checks these rules with loom.
+//! - a receive is sleeping: the send hands the item into the receive's
+//!   node, unlinks it and wakes it, and returns `Ok` at once (proven
+//!   receivers first, then fresh ones, each oldest first);
+//! - nobody is: the send waits in line with its item in its node (an
+//!   offer); a receive takes the oldest offer and returns it in the same
+//!   poll, then wakes the sender, whose future then returns `Ok`.
+//!
+//! A receive future dropped after an item was handed to it and before it
+//! returned (it lost a `tokio::select!`) gives the item back: it goes to
+//! `items`, which on a rendezvous channel holds only such given-back items,
+//! and which every receive takes from first, before any offer; while it is
+//! not empty a send does not hand over, so a given-back item is received
+//! before the items of later senders. Once the last receiver is gone they
+//! are released like buffered items. A `Receiver`'s own wait (its `Stream`
+//! and `poll_recv_many`) lives as long as the receiver and may never be
+//! polled again, so it is never handed an item: a send that finds only
+//! such waits offers its item and wakes them.
+//!
+//! A task never pairs with itself (Go's `TestSelfSelect`): a send does not
+//! hand to, and a receive does not take from, a waiter of its own task
+//! (see `ident.rs` for what a task is). A select's waiters carry its token
+//! and are claimed before an item moves (see `token.rs` and `select.rs`);
+//! a waiter whose token is claimed or aborted is skipped.
+//!
+//! `tests/loom_chan.rs`, `tests/loom_wake.rs` and `tests/loom_select.rs`
+//! model-check these rules with loom.
 
 use std::collections::VecDeque;
 use std::task::Waker;
@@ -64,8 +80,10 @@ use std::time::Duration;
 
 use event_listener::Event;
 
+use super::ident::TaskId;
 use super::lock::Side;
-use super::waiters::{WaitList, Wakers, FRESH};
+use super::token::{claimable, try_claim, Claim};
+use super::waiters::{WaitList, Wakers, FRESH, PROVEN};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const CLOSED: usize = 0b01;
@@ -97,8 +115,12 @@ pub(crate) enum ReserveFail {
 pub(crate) struct SendSlot<T> {
     /// Rendezvous only: the offered item, `None` once a receive took it.
     offer: Option<T>,
-    /// Rendezvous only: the task that offered it (see [`task_id`]).
+    /// The task that waits (see `ident.rs`): a receive never takes an
+    /// offer of its own task.
     owner: TaskId,
+    /// A select's send case: its token must be claimed before the offer is
+    /// taken (see `token.rs`).
+    claim: Claim,
     /// A receive took the offer: the send is done.
     taken: bool,
     /// Items admitted ahead of this waiter and every older one since they
@@ -110,26 +132,32 @@ pub(crate) struct SendSlot<T> {
 }
 
 impl<T> SendSlot<T> {
-    fn new(offer: Option<T>, owner: TaskId) -> Self {
+    fn new(offer: Option<T>, owner: TaskId, claim: Claim) -> Self {
         SendSlot {
             offer,
             owner,
+            claim,
             taken: false,
             overtaken: 0,
         }
     }
 }
 
-/// Which task a waker wakes: two wakers with the same id are the same task
-/// (what [`Waker::will_wake`] compares), without keeping a waker alive.
-pub(crate) type TaskId = (usize, usize);
-
-pub(crate) fn task_id(w: &Waker) -> TaskId {
-    (w.data() as usize, w.vtable() as *const _ as usize)
+/// A sleeping receive.
+pub(crate) struct RecvSlot<T> {
+    /// Rendezvous only: the item a send handed straight to this receive.
+    handed: Option<T>,
+    /// The task that waits: a send never hands an item to its own task.
+    owner: TaskId,
+    /// A select's receive case: its token must be claimed before an item
+    /// is handed to it.
+    claim: Claim,
+    /// Whether a send may hand it an item. A `Receiver`'s own wait (its
+    /// `Stream` and `poll_recv_many`) lives as long as the receiver and may
+    /// never be polled again while the receiver is used otherwise: it is
+    /// woken for an offer and takes it when polled, as before Go's contract.
+    handable: bool,
 }
-
-/// The receiving task, for a rendezvous take (`None` for `try_recv`).
-pub(crate) type Me<'a> = Option<&'a Waker>;
 
 /// What the lock protects.
 ///
@@ -147,7 +175,7 @@ pub(crate) struct State<T> {
     /// Every receiver is gone: pushes fail and nothing is stored any more.
     rx_gone: bool,
     senders: WaitList<SendSlot<T>>,
-    receivers: WaitList<()>,
+    receivers: WaitList<RecvSlot<T>>,
     /// Items ever sent: pushed into the buffer, or taken from a rendezvous
     /// offer (see [`Observer::sent`](super::Observer::sent)).
     sent: u64,
@@ -348,9 +376,12 @@ impl<T> Chan<T> {
     /// Whether a send would have to wait now.
     pub(crate) fn is_full(&self) -> bool {
         let s = self.lock();
-        // On a rendezvous channel every send waits for a receive to return
-        // its item; elsewhere senders in line come first.
-        self.is_rendezvous() || !self.has_room(&s) || !s.senders.is_empty()
+        // On a rendezvous channel a send waits unless a receive of another
+        // task sleeps; elsewhere senders in line come first.
+        if self.is_rendezvous() {
+            return !s.shut() && !self.send_ready(&s, TaskId::known());
+        }
+        !self.has_room(&s) || !s.senders.is_empty()
     }
 
     pub(crate) fn recv_waited(&self) -> Duration {
@@ -453,9 +484,12 @@ impl<T> Chan<T> {
         true
     }
 
-    /// Takes one item: from the buffer, or on a rendezvous channel from the
-    /// oldest offer of another task than the receiving one (`me`).
-    fn take(&self, s: &mut State<T>, me: Me<'_>, wake: &mut Wake) -> Option<T> {
+    /// Takes one item: from the buffer (on a rendezvous channel, the items
+    /// given back by dropped receives), or on a rendezvous channel from the
+    /// oldest offer that a task other than `me` made and that can be
+    /// claimed (a select's offer whose token is claimed or aborted is
+    /// skipped).
+    fn take(&self, s: &mut State<T>, me: TaskId, wake: &mut Wake) -> Option<T> {
         if let Some(item) = s.items.pop_front() {
             self.room_freed(s, wake);
             return Some(item);
@@ -463,38 +497,95 @@ impl<T> Chan<T> {
         if !self.is_rendezvous() {
             return None;
         }
-        // A taken offer stays in line until its owner sees it. If one of
-        // ours is there, our task's `select!` has already completed by
-        // sending (the take woke our task, so the send will report it):
-        // this receive holds back instead of committing a second case.
-        let my_id = me.map(task_id);
-        let mut pick = None;
         let mut at = s.senders.front(FRESH);
         while let Some(key) = at {
             at = s.senders.next(key);
             let slot = s.senders.slot(key);
-            if Some(slot.owner) == my_id {
-                if slot.taken {
-                    return None;
-                }
-                continue; // our own send: a select never pairs with itself
+            if slot.offer.is_none() || slot.owner.same(me) || !try_claim(&slot.claim) {
+                continue;
             }
-            if pick.is_none() && slot.offer.is_some() {
-                pick = Some(key);
-                if my_id.is_none() {
-                    break;
+            let slot = s.senders.slot_mut(key);
+            let item = slot.offer.take();
+            slot.taken = true;
+            s.sent += 1;
+            if let Some(w) = s.senders.take_waker(key) {
+                wake.0.push(w);
+            }
+            return item;
+        }
+        None
+    }
+
+    /// Rendezvous: hands `item` straight to a sleeping receive of another
+    /// task than `me` (claiming it, if it is a select's), unlinks it and
+    /// wakes it: the send is done. Proven receivers first (they have shown
+    /// that they are polled), then fresh ones, each oldest first. Items
+    /// given back and not yet taken go first: then nothing is handed.
+    fn hand(&self, s: &mut State<T>, item: T, me: TaskId, wake: &mut Wake) -> Result<(), T> {
+        if !s.items.is_empty() || s.receivers.is_empty() {
+            return Err(item);
+        }
+        for list in [PROVEN, FRESH] {
+            let mut at = s.receivers.front(list);
+            while let Some(key) = at {
+                at = s.receivers.next(key);
+                let slot = s.receivers.slot(key);
+                if !slot.handable || slot.owner.same(me) || !try_claim(&slot.claim) {
+                    continue;
                 }
+                s.receivers.slot_mut(key).handed = Some(item);
+                s.sent += 1;
+                if let Some(w) = s.receivers.unlink(key) {
+                    wake.0.push(w);
+                }
+                return Ok(());
             }
         }
-        let key = pick?;
-        let slot = s.senders.slot_mut(key);
-        let item = slot.offer.take();
-        slot.taken = true;
-        s.sent += 1;
-        if let Some(w) = s.senders.take_waker(key) {
-            wake.0.push(w);
+        Err(item)
+    }
+
+    /// Whether a receive of `me` could complete now (for a select that has
+    /// just registered: see `select.rs`).
+    fn recv_ready(&self, s: &State<T>, me: TaskId) -> bool {
+        if !s.items.is_empty() || s.closed {
+            return true;
         }
-        item
+        if !self.is_rendezvous() {
+            return false;
+        }
+        let mut at = s.senders.front(FRESH);
+        while let Some(key) = at {
+            let slot = s.senders.slot(key);
+            if slot.offer.is_some() && !slot.owner.same(me) && claimable(&slot.claim) {
+                return true;
+            }
+            at = s.senders.next(key);
+        }
+        false
+    }
+
+    /// Whether a send of `me` could complete now (see [`Chan::recv_ready`]).
+    fn send_ready(&self, s: &State<T>, me: TaskId) -> bool {
+        if s.shut() {
+            return true;
+        }
+        if !self.is_rendezvous() {
+            return self.has_room(s) && s.senders.is_empty();
+        }
+        if !s.items.is_empty() {
+            return false;
+        }
+        for list in [PROVEN, FRESH] {
+            let mut at = s.receivers.front(list);
+            while let Some(key) = at {
+                let slot = s.receivers.slot(key);
+                if slot.handable && !slot.owner.same(me) && claimable(&slot.claim) {
+                    return true;
+                }
+                at = s.receivers.next(key);
+            }
+        }
+        false
     }
 
     // ----- fast paths -------------------------------------------------------
@@ -546,15 +637,20 @@ impl<T> Chan<T> {
 
     // ----- non-blocking operations ----------------------------------------
 
-    /// Pushes without waiting. On a rendezvous channel a send always waits
-    /// for a receive to return its item, so this is `Full` there.
-    pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+    /// Pushes without waiting; on a rendezvous channel, hands the item to
+    /// a sleeping receive of another task than `me`.
+    pub(crate) fn try_push(&self, item: T, me: TaskId) -> Result<(), PushError<T>> {
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock_as(Side::Other);
         if s.shut() {
             return Err(PushError::Closed(item));
         }
-        if self.is_rendezvous() || !self.admit(&mut s, None, 1) {
+        if self.is_rendezvous() {
+            return self
+                .hand(&mut s, item, me, &mut wake)
+                .map_err(PushError::Full);
+        }
+        if !self.admit(&mut s, None, 1) {
             return Err(PushError::Full(item));
         }
         s.items.push_back(item);
@@ -599,11 +695,12 @@ impl<T> Chan<T> {
         Ok(room)
     }
 
-    /// Pops without waiting (on a rendezvous channel, from a blocked sender).
-    pub(crate) fn try_pop(&self) -> Result<T, PopError> {
+    /// Pops without waiting (on a rendezvous channel, from a blocked
+    /// sender of another task than `me`).
+    pub(crate) fn try_pop(&self, me: TaskId) -> Result<T, PopError> {
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock_as(Side::Other);
-        match self.take(&mut s, None, &mut wake) {
+        match self.take(&mut s, me, &mut wake) {
             Some(item) => Ok(item),
             None if s.closed => Err(PopError::Closed),
             None => Err(PopError::Empty),
@@ -615,7 +712,7 @@ impl<T> Chan<T> {
         s: &mut State<T>,
         buf: &mut Vec<T>,
         limit: usize,
-        me: Me<'_>,
+        me: TaskId,
         wake: &mut Wake,
     ) -> Result<usize, PopError> {
         if limit == 0 {
@@ -656,7 +753,7 @@ impl<T> Chan<T> {
 
     /// One poll of a send. `key` is the sender's place in line once it
     /// waits; `item` stays with the caller unless it is pushed (or, on a
-    /// rendezvous channel, offered).
+    /// rendezvous channel, handed to a sleeping receive or offered in line).
     pub(crate) fn poll_send(
         &self,
         item: &mut Option<T>,
@@ -679,24 +776,39 @@ impl<T> Chan<T> {
             }
             if self.is_rendezvous() {
                 s.senders.arm(k, waker);
-                s.senders.slot_mut(k).owner = task_id(waker);
+                s.senders.slot_mut(k).owner = TaskId::current(waker);
                 return SendPoll::Pending;
             }
         } else if s.shut() {
             return SendPoll::Closed(item.take().expect("`Send` polled after completion"));
         }
-        if !self.is_rendezvous() && self.admit(&mut s, *key, 1) {
-            let it = item.take().expect("`Send` polled after completion");
-            s.items.push_back(it);
-            s.sent += 1;
-            if let Some(k) = key.take() {
-                s.leave_line(k);
-                // Leaving the line may let the others in.
-                self.room_freed(&mut s, &mut wake);
+        let me = if self.is_rendezvous() {
+            let me = TaskId::current(waker);
+            if key.is_none() && !s.receivers.is_empty() {
+                // Go's send to a waiting receiver: the item goes straight
+                // into the receive, which is woken; the send is done.
+                let it = item.take().expect("`Send` polled after completion");
+                match self.hand(&mut s, it, me, &mut wake) {
+                    Ok(()) => return SendPoll::Sent,
+                    Err(it) => *item = Some(it),
+                }
             }
-            Self::wake_receivers(&mut s, 1, &mut wake);
-            return SendPoll::Sent;
-        }
+            me
+        } else {
+            if self.admit(&mut s, *key, 1) {
+                let it = item.take().expect("`Send` polled after completion");
+                s.items.push_back(it);
+                s.sent += 1;
+                if let Some(k) = key.take() {
+                    s.leave_line(k);
+                    // Leaving the line may let the others in.
+                    self.room_freed(&mut s, &mut wake);
+                }
+                Self::wake_receivers(&mut s, 1, &mut wake);
+                return SendPoll::Sent;
+            }
+            TaskId::Nobody
+        };
         match *key {
             Some(k) => {
                 s.senders.arm(k, waker);
@@ -708,12 +820,13 @@ impl<T> Chan<T> {
                 } else {
                     None
                 };
-                let k = s.senders.insert(SendSlot::new(offer, task_id(waker)));
+                let k = s.senders.insert(SendSlot::new(offer, me, None));
                 s.senders.arm(k, waker);
                 s.senders.link_back(k, false);
                 *key = Some(k);
-                if self.is_rendezvous() {
-                    // A receiver may take it now.
+                if self.is_rendezvous() && !s.receivers.is_empty() {
+                    // Receives that cannot be handed an item (a receiver's
+                    // stream) take the offer when polled.
                     Self::wake_receivers(&mut s, 1, &mut wake);
                 }
                 SendPoll::Waiting
@@ -743,6 +856,7 @@ impl<T> Chan<T> {
         key: &mut Option<usize>,
         waker: &Waker,
         buf: Option<(&mut Vec<T>, usize)>,
+        handable: bool,
     ) -> RecvPoll<T> {
         let mut wake = Wake(Wakers::new());
         // A batch receive holds the lock longer and waits less often: like
@@ -753,14 +867,39 @@ impl<T> Chan<T> {
             Side::Recv
         };
         let mut s = self.lock_as(side);
-        let got = match buf {
-            None => match self.take(&mut s, Some(waker), &mut wake) {
+        // A send handed this receive its item: it is ours.
+        let handed = match *key {
+            Some(k) => s.receivers.slot_mut(k).handed.take(),
+            None => None,
+        };
+        let me = if self.is_rendezvous() {
+            TaskId::current(waker)
+        } else {
+            TaskId::Nobody
+        };
+        let got = match (buf, handed) {
+            (None, Some(item)) => Ok(Some(item)),
+            (None, None) => match self.take(&mut s, me, &mut wake) {
                 Some(item) => Ok(Some(item)),
                 None => Err(PopError::Empty),
             },
-            Some((buf, limit)) => self
-                .pop_many_locked(&mut s, buf, limit, Some(waker), &mut wake)
-                .map(|_| None),
+            (Some((buf, limit)), handed) => {
+                let had = handed.is_some();
+                if let Some(item) = handed {
+                    buf.push(item);
+                }
+                let more = self.pop_many_locked(
+                    &mut s,
+                    buf,
+                    limit.saturating_sub(usize::from(had)),
+                    me,
+                    &mut wake,
+                );
+                match more {
+                    Err(_) if had => Ok(None),
+                    other => other.map(|_| None),
+                }
+            }
         };
         match got {
             Ok(item) => {
@@ -777,9 +916,17 @@ impl<T> Chan<T> {
             }
             Err(_) => {
                 let k = match *key {
-                    Some(k) => k,
+                    Some(k) => {
+                        s.receivers.slot_mut(k).owner = me;
+                        k
+                    }
                     None => {
-                        let k = s.receivers.insert(());
+                        let k = s.receivers.insert(RecvSlot {
+                            handed: None,
+                            owner: me,
+                            claim: None,
+                            handable,
+                        });
                         *key = Some(k);
                         k
                     }
@@ -791,9 +938,104 @@ impl<T> Chan<T> {
         }
     }
 
-    /// A waiting receive goes away (dropped, or done by other means).
+    /// A waiting receive goes away (dropped, or done by other means). An
+    /// item a send handed to it goes back to the head of the line: the next
+    /// receive takes it before any later sender's item.
     pub(crate) fn leave_recv(&self, key: usize) {
-        self.lock_as(Side::Recv).receivers.remove(key);
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock_as(Side::Recv);
+        let slot = s.receivers.remove(key);
+        if let Some(item) = slot.handed {
+            self.give_back(&mut s, item, &mut wake);
+        }
+    }
+
+    /// An item handed to a receive that did not return it: back to the
+    /// head of the line (the given-back items are the rendezvous channel's
+    /// only buffered items), and a sleeping receive is woken for it.
+    fn give_back(&self, s: &mut State<T>, item: T, wake: &mut Wake) {
+        #[cfg(loom)]
+        match loom_control::give_back_rule() {
+            loom_control::GiveBack::Drop => {
+                s.sent -= 1;
+                return;
+            }
+            loom_control::GiveBack::Tail => {
+                // Behind the offers of the senders in line: queue it as an
+                // offer at the back, owned by nobody.
+                let k = s
+                    .senders
+                    .insert(SendSlot::new(Some(item), TaskId::Nobody, None));
+                s.senders.link_back(k, false);
+                s.sent -= 1;
+                Self::wake_receivers(s, 1, wake);
+                return;
+            }
+            loom_control::GiveBack::Head => {}
+        }
+        // A receive exists only while its receiver does, so the receivers
+        // are not all gone (`remove_receiver` releases the items later).
+        s.items.push_back(item);
+        Self::wake_receivers(s, 1, wake);
+    }
+
+    // ----- select cases (see `select.rs`) ---------------------------------
+
+    /// A select's receive case joins the receivers' lists, holding the
+    /// select's `claim`; returns its key and whether a receive of `me`
+    /// could complete now.
+    pub(crate) fn register_recv(&self, me: TaskId, claim: Claim, waker: &Waker) -> (usize, bool) {
+        let mut s = self.lock_as(Side::Recv);
+        let k = s.receivers.insert(RecvSlot {
+            handed: None,
+            owner: me,
+            claim,
+            handable: true,
+        });
+        s.receivers.arm(k, waker);
+        s.receivers.link_back(k, false);
+        let ready = self.recv_ready(&s, me);
+        (k, ready)
+    }
+
+    /// A select's receive case leaves: the item handed to it, if any. With
+    /// `keep` false (the select is dropped, or another case fired) that
+    /// item goes back to the head of the line instead.
+    pub(crate) fn unregister_recv(&self, key: usize, keep: bool) -> Option<T> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock_as(Side::Recv);
+        let item = s.receivers.remove(key).handed;
+        match item {
+            Some(item) if !keep => {
+                self.give_back(&mut s, item, &mut wake);
+                None
+            }
+            item => item,
+        }
+    }
+
+    /// A select's send case joins the senders' line, holding the select's
+    /// `claim` (on a rendezvous channel with its item as the offer: `item`
+    /// is taken); returns its key and whether a send of `me` could complete
+    /// now.
+    pub(crate) fn register_send(
+        &self,
+        item: &mut Option<T>,
+        me: TaskId,
+        claim: Claim,
+        waker: &Waker,
+    ) -> (usize, bool) {
+        let mut s = self.lock_as(Side::Send);
+        let ready = self.send_ready(&s, me);
+        let offer = if self.is_rendezvous() {
+            item.take()
+        } else {
+            None
+        };
+        let k = s.senders.insert(SendSlot::new(offer, me, claim));
+        s.senders.arm(k, waker);
+        s.senders.link_back(k, false);
+        (k, ready)
     }
 
     // ----- reservations ----------------------------------------------------
@@ -830,7 +1072,7 @@ impl<T> Chan<T> {
         let k = match *key {
             Some(k) => k,
             None => {
-                let k = s.senders.insert(SendSlot::new(None, task_id(waker)));
+                let k = s.senders.insert(SendSlot::new(None, TaskId::Nobody, None));
                 s.senders.link_back(k, false);
                 *key = Some(k);
                 k
@@ -987,14 +1229,27 @@ pub(crate) enum RecvPoll<T> {
     Pending,
 }
 
-/// Loom's positive control: a switch back to the old wake-up rule (wake one
-/// waiter per event), which the models in `tests/loom_wake_broken.rs` must
-/// catch. It exists only under `--cfg loom`.
+/// Loom's positive controls: switches back to the old wake-up rule (wake
+/// one waiter per event), which the models in `tests/loom_wake_broken.rs`
+/// must catch, to a broken give-back rule (drop the item of a dropped
+/// receive, or queue it behind later senders) and to a claim that never
+/// fails (a counterpart that hands over without claiming the select's
+/// token), which `tests/loom_select_broken.rs` must catch. They exist only
+/// under `--cfg loom`.
 #[cfg(loom)]
 pub(crate) mod loom_control {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
     static BROKEN: AtomicBool = AtomicBool::new(false);
+    static CLAIM_BROKEN: AtomicBool = AtomicBool::new(false);
+    static GIVE_BACK: AtomicU8 = AtomicU8::new(0);
+
+    /// Where a dropped receive's item goes.
+    pub(crate) enum GiveBack {
+        Head,
+        Drop,
+        Tail,
+    }
 
     pub(crate) fn broken() -> bool {
         BROKEN.load(Ordering::Relaxed)
@@ -1002,5 +1257,26 @@ pub(crate) mod loom_control {
 
     pub(crate) fn break_wake_rule() {
         BROKEN.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn claim_broken() -> bool {
+        CLAIM_BROKEN.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn break_claim() {
+        CLAIM_BROKEN.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn give_back_rule() -> GiveBack {
+        match GIVE_BACK.load(Ordering::Relaxed) {
+            1 => GiveBack::Drop,
+            2 => GiveBack::Tail,
+            _ => GiveBack::Head,
+        }
+    }
+
+    /// `1`: drop the item; `2`: queue it at the tail.
+    pub(crate) fn break_give_back(how: u8) {
+        GIVE_BACK.store(how, Ordering::Relaxed);
     }
 }

@@ -1,4 +1,5 @@
 //! The models shared by `loom_wake.rs` and its positive control.
+#![allow(dead_code)] // each test binary uses its own subset
 
 use std::future::Future;
 use std::pin::pin;
@@ -55,16 +56,20 @@ pub(crate) fn forgotten_send(broken: bool) {
     });
 }
 
-/// Rendezvous: a forgotten receive and a live receiver; a sender offers one
-/// item: the live receiver returns it and the send completes.
+/// Rendezvous: a forgotten receive and a live receiver; a sender sends one
+/// item. Go's contract may hand it to the forgotten receive (the send
+/// completes at once); that future is then dropped, as a losing branch is,
+/// and the item goes back to the head of the line: the live receiver gets
+/// it either way.
 pub(crate) fn forgotten_rendezvous_receive(broken: bool) {
     model(broken, || {
         let (tx, rx) = chan::rendezvous::<u32>();
-        let mut forgotten = pin!(rx.recv());
+        let mut forgotten = Box::pin(rx.recv());
         poll_once_and_forget(forgotten.as_mut());
         let rx2 = rx.clone();
         let live = thread::spawn(move || rx2.recv_blocking());
         tx.send_blocking(5).unwrap();
+        drop(forgotten);
         assert_eq!(live.join().unwrap(), Some(5));
     });
 }

@@ -1,7 +1,9 @@
 //! Rendezvous channels (`rendezvous()` / `bounded(0)`, Go's unbuffered
-//! `make(chan T)`): a send completes only once a receive has *returned* its
-//! item; a receive that did not return took nothing; a `select!` never
-//! receives its own send; nothing is ever left behind in the channel.
+//! `make(chan T)`), on Go's contract: a send completes once a receive has
+//! *taken* its item (handed straight into a waiting receive, or taken from
+//! the waiting send); a receive dropped after an item was handed to it puts
+//! it back at the head of the line; a task never pairs with itself;
+//! `try_send` / `try_recv` succeed against a waiting counterpart.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -26,18 +28,39 @@ fn capacity_zero_and_nothing_buffered() {
     assert_eq!(tx0.try_send(1), Err(TrySendError::Full(1)));
 }
 
-/// `try_send` cannot wait for a receive to return its item, so on a
-/// rendezvous channel it never succeeds, even with receivers waiting: an
-/// item it "handed" to a waiting receive future could be stranded if that
-/// future were dropped (the old behaviour this guards against).
+/// Go's `select { case ch <- v: default: }` with a receiver waiting: the
+/// item goes straight into the waiting receive, which returns it.
+/// (Before Go's contract, `try_send` on a rendezvous channel was always
+/// `Full`.)
 #[tokio::test(flavor = "current_thread")]
-async fn try_send_never_strands_an_item_with_a_waiting_receiver() {
+async fn try_send_hands_the_item_to_a_waiting_receiver() {
     let (tx, rx) = chan::rendezvous();
+    assert_eq!(tx.try_send(0), Err(TrySendError::Full(0)), "nobody waits");
+    let woken = Arc::new(WakeFlag::default());
     let mut first = pin!(rx.recv());
-    assert!(poll!(&mut first).is_pending());
-    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
-    assert!(tx.is_full() && rx.is_full());
-    assert!(poll!(&mut first).is_pending(), "nothing was handed over");
+    assert!(poll_with(first.as_mut(), &woken).is_pending());
+    assert!(!tx.is_full(), "a receive is waiting");
+    assert_eq!(tx.try_send(1), Ok(()));
+    assert!(woken.was_woken(), "one wake-up: the receiver's");
+    assert!(tx.is_full(), "nobody waits any more");
+    assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    assert_eq!(first.await, Some(1));
+}
+
+/// A task never hands an item to its own receive: `try_send` in the task
+/// whose receive is waiting finds nobody (Go's `TestSelfSelect`).
+#[tokio::test(flavor = "current_thread")]
+async fn try_send_skips_a_receive_of_its_own_task() {
+    let (tx, rx) = chan::rendezvous::<u8>();
+    let task = tokio::spawn(async move {
+        let mut recv = pin!(rx.recv());
+        assert!(poll!(&mut recv).is_pending());
+        let own = tx.try_send(1);
+        (own, tx)
+    });
+    let (own, tx) = task.await.unwrap();
+    assert_eq!(own, Err(TrySendError::Full(1)));
+    drop(tx);
 }
 
 /// Go's receive from a blocked sender: `try_recv` takes the oldest waiting
@@ -57,28 +80,80 @@ async fn try_recv_takes_from_a_waiting_sender() {
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 }
 
-/// Issue 10 §1: a send completes only once a receive has *returned* the
-/// item. A receive waiting first and losing a `select!` after the send
-/// arrived took nothing: the send keeps waiting, another receive gets it.
+/// Issue 18 §2: a send into a waiting receive completes at once (the
+/// receive has taken the item); if that receive then loses a `select!` and
+/// is dropped before it returned, the item goes back to the head of the
+/// line, ahead of any later sender's item, and the next receive gets it.
 #[tokio::test(flavor = "current_thread")]
-async fn a_receive_that_loses_a_select_takes_nothing() {
+async fn a_receive_that_loses_a_select_gives_the_item_back_at_the_head() {
     let (tx, rx) = chan::rendezvous();
-    let mut recv = Box::pin(rx.recv());
-    assert!(poll!(&mut recv).is_pending()); // waiting first
-    let mut send = pin!(tx.send(5));
-    assert!(
-        poll!(&mut send).is_pending(),
-        "a send waits for the receive"
-    );
-    drop(recv); // lost a select before it was polled again
-    assert!(
-        poll!(&mut send).is_pending(),
-        "still waiting: nothing taken"
-    );
-    // Another task's receive gets it (a task never receives its own send).
-    let other = tokio::spawn(async move { rx.recv().await });
-    assert_eq!(send.await, Ok(()));
-    assert_eq!(other.await.unwrap(), Some(5));
+    let sender = tokio::spawn({
+        let tx = tx.clone();
+        async move {
+            tx.send(5).await.unwrap();
+            tx.send(6).await.unwrap();
+        }
+    });
+    // Pending on its first poll, ready on the next: the branch that wins
+    // once the sender task has handed 5 to the waiting receive (and woken
+    // this task).
+    let mut first = true;
+    let wins_second_time = std::future::poll_fn(move |_| {
+        if std::mem::take(&mut first) {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    });
+    let lost = tokio::select! {
+        biased;
+        () = wins_second_time => None,
+        v = rx.recv() => Some(v),
+    };
+    assert_eq!(lost, None, "the receive lost the select");
+    // The send of 5 completed when it was handed over; 6 waits behind it.
+    assert_eq!(rx.recv().await, Some(5), "the given-back item comes first");
+    assert_eq!(rx.recv().await, Some(6));
+    sender.await.unwrap();
+    drop(tx);
+    assert_eq!(rx.recv().await, None);
+}
+
+/// The same with a `futures::select!` under `futures::executor::block_on`
+/// on a thread of its own, the sender on another thread: nothing lost,
+/// nothing duplicated, order kept.
+#[test]
+fn a_give_back_under_block_on_keeps_order_and_loses_nothing() {
+    use futures::FutureExt;
+    let (tx, rx) = chan::rendezvous::<u32>();
+    let sender = thread::spawn(move || {
+        for i in 0..200 {
+            tx.send_blocking(i).unwrap();
+        }
+    });
+    let got = futures::executor::block_on(async {
+        let mut got = Vec::new();
+        let mut turn = 0u32;
+        loop {
+            turn += 1;
+            // Every other turn the receive races a ready future and may be
+            // dropped holding an item.
+            let v = if turn % 2 == 0 {
+                futures::select_biased! {
+                    () = futures::future::ready(()).fuse() => continue,
+                    v = rx.recv().fuse() => v,
+                }
+            } else {
+                rx.recv().await
+            };
+            match v {
+                Some(v) => got.push(v),
+                None => break got,
+            }
+        }
+    });
+    sender.join().unwrap();
+    assert_eq!(got, (0..200).collect::<Vec<_>>());
 }
 
 /// Issue 10 §1: an item whose send returned `Ok` has been received; when the
@@ -96,45 +171,51 @@ async fn the_last_receiver_dropping_hands_a_waiting_send_its_item() {
     assert!(tx.is_empty());
 }
 
-/// Go's `TestSelfSelect`: one task `select!`s both a send and a receive on
-/// the same unbuffered channel; it never receives its own value. Two tasks
-/// doing so pair with each other. (A task is a goroutine here: a receive
-/// never takes a send pending in its own task.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_select_never_receives_its_own_send() {
+/// A task never pairs with itself: `join!(tx.send(v), rx.recv())` in one
+/// task waits for another task, as one goroutine would; another task's
+/// receive then takes the send and another task's send feeds the receive.
+/// (Go's `TestSelfSelect` itself, on `chan::select!`, is in
+/// `select_golang.rs`.)
+#[tokio::test(flavor = "current_thread")]
+async fn a_task_never_pairs_its_own_send_and_receive() {
     let (tx, rx) = chan::rendezvous::<u32>();
-    // A task that is done closes `stop`, so the other one never waits for a
-    // partner that has left.
-    let (stop_tx, stop_rx) = chan::rendezvous::<()>();
-    let tasks: Vec<_> = (0..2u32)
+    let mut both = Box::pin(async { tokio::join!(tx.send(1), rx.recv()) });
+    for _ in 0..3 {
+        assert!(poll!(&mut both).is_pending(), "paired with itself");
+        tokio::task::yield_now().await;
+    }
+    let (tx2, rx2) = (tx.clone(), rx.clone());
+    let other = tokio::spawn(async move {
+        let got = rx2.recv().await;
+        tx2.send(2).await.unwrap();
+        got
+    });
+    let (sent, got) = both.await;
+    assert_eq!(sent, Ok(()));
+    assert_eq!(got, Some(2));
+    assert_eq!(other.await.unwrap(), Some(1));
+}
+
+/// The same with blocking calls: a thread is one task; under
+/// `futures::executor::block_on`, a thread's future is recognised by its
+/// waker. Two threads pair, each with the other.
+#[test]
+fn threads_under_block_on_pair_with_each_other_not_themselves() {
+    let (tx, rx) = chan::rendezvous::<u32>();
+    let threads: Vec<_> = (0..2u32)
         .map(|me| {
             let (tx, rx) = (tx.clone(), rx.clone());
-            let (stop_tx, stop_rx) = (stop_tx.clone(), stop_rx.clone());
-            tokio::spawn(async move {
-                for _ in 0..1000 {
-                    tokio::select! {
-                        r = tx.send(me) => r.unwrap(),
-                        v = rx.recv() => assert_ne!(v, Some(me), "received its own send"),
-                        _ = stop_rx.recv() => break,
-                    }
-                }
-                stop_tx.close();
+            thread::spawn(move || {
+                futures::executor::block_on(async {
+                    let (sent, got) = futures::join!(tx.send(me), rx.recv());
+                    sent.unwrap();
+                    assert_eq!(got, Some(1 - me), "received its own send");
+                })
             })
         })
         .collect();
-    drop((stop_tx, stop_rx));
-    // A single-task select with nobody else around must not complete.
-    let (tx1, rx1) = chan::rendezvous::<u32>();
-    let mut lonely = Box::pin(async move {
-        tokio::select! {
-            _ = tx1.send(1) => "sent",
-            _ = rx1.recv() => "received",
-        }
-    });
-    assert!(poll!(&mut lonely).is_pending());
-    assert!(poll!(&mut lonely).is_pending());
-    for t in tasks {
-        t.await.unwrap();
+    for t in threads {
+        t.join().unwrap();
     }
 }
 
@@ -281,10 +362,10 @@ async fn an_offer_taken_by_try_recv_still_lets_the_next_sender_in() {
     assert!(poll!(&mut recv).is_pending()); // found nothing, waits on
     let woken = Arc::new(WakeFlag::default());
     let mut b = pin!(tx.send('b'));
-    assert!(poll_with(b.as_mut(), &woken).is_pending());
+    // Handed straight into the waiting receive: done at once, no wake-up.
+    assert_eq!(poll_with(b.as_mut(), &woken), Poll::Ready(Ok(())));
+    assert!(!woken.was_woken());
     assert_eq!(recv.await, Some('b'));
-    assert!(woken.was_woken(), "the sender learns its item was taken");
-    assert_eq!(b.await, Ok(()));
 }
 
 /// `recv_many` on a rendezvous channel takes several waiting senders' items
@@ -315,8 +396,9 @@ async fn recv_many_takes_the_offers_of_several_waiting_senders() {
 }
 
 /// A `Receiver` polled as a `Stream` in a losing `select!` branch and then
-/// left alone holds nothing: a send still waits for a receive to return its
-/// item, and the next receive (by any receiver) gets it.
+/// left alone is never handed an item (its wait lives as long as the
+/// receiver and may never be polled again): a send waits with its offer,
+/// and the next receive (by any receiver) takes it.
 #[tokio::test(flavor = "current_thread")]
 async fn an_abandoned_stream_poll_holds_nothing() {
     let (tx, mut rx) = chan::rendezvous();

@@ -21,3 +21,6 @@ mod chan_waiters;
 mod golang;
 mod latch_latch;
 mod latch_wait_group;
+mod select_api;
+mod select_golang;
+mod select_props;
