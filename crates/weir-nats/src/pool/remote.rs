@@ -7,13 +7,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::consumer::pull;
 use async_nats::HeaderMap;
-use futures::StreamExt;
 use weir_core::chan::{self, Receiver, Sender};
 use weir_stage::{ConfigError, Scope};
 
 use super::{LagProbe, Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_RUN, H_STATUS};
 use crate::delivery::{AckShared, Acker, NakBackoff};
-use crate::source::{acker_for, bind, with_retries, Fetcher, API_TIMEOUT};
+use crate::pull::Fetcher;
+use crate::source::{acker_for, bind, with_retries, API_TIMEOUT};
 use crate::window::{Outgoing, Window};
 use crate::{Codec, Error, RemoteError};
 
@@ -356,7 +356,7 @@ where
         // dropped half-way by the select below.
         let (res_tx, res_rx) = chan::bounded::<(u64, Outcome<U>, Acker)>(pool.batch);
         let reader = tokio::spawn(read_results(
-            consumer,
+            Fetcher::new(consumer, js.clone()),
             shared,
             pool.codec.clone(),
             pool.batch,
@@ -482,20 +482,18 @@ async fn sample_lag(
 /// Reads the run's results, hands them to the stage (with their ack) until
 /// the stage drops its receiver.
 async fn read_results<U, C: Codec<U>>(
-    consumer: async_nats::jetstream::consumer::PullConsumer,
+    mut fetch: Fetcher,
     shared: Arc<AckShared>,
     codec: C,
     batch: usize,
     tx: Sender<(u64, Outcome<U>, Acker)>,
 ) {
-    let mut fetch = Fetcher::new(consumer);
     let mut closed = std::pin::pin!(tx.closed());
     loop {
         let Some(mut messages) = fetch.next_batch(batch, closed.as_mut()).await else {
             return;
         };
         while let Some(msg) = messages.next().await {
-            let Ok(msg) = msg else { break };
             let Some(acker) = acker_for(&shared, msg) else {
                 continue;
             };

@@ -17,7 +17,8 @@ use weir_cancel::{CancelHandle, Context, ContextError};
 use super::{Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_RUN, H_STATUS};
 use crate::delivery::{AckShared, Acker, NakBackoff};
 use crate::future::Serve;
-use crate::source::{acker_for, bind, with_retries, Fetcher, API_TIMEOUT};
+use crate::pull::Fetcher;
+use crate::source::{acker_for, bind, with_retries, API_TIMEOUT};
 use crate::window::{Outgoing, Window};
 use crate::{Codec, Error};
 
@@ -177,7 +178,7 @@ where
     // while another process might have run them.
     let permits = Arc::new(Semaphore::new(workers_per_process * 2));
     let workers = Arc::new(Semaphore::new(workers_per_process));
-    let mut fetch = Fetcher::new(consumer);
+    let mut fetch = Fetcher::new(consumer, js.clone());
     let mut stop = std::pin::pin!(ctx.cancelled());
     loop {
         let first = tokio::select! {
@@ -199,7 +200,7 @@ where
                 m = batch.next() => m,
                 () = stop.as_mut() => None,
             };
-            let Some(Ok(msg)) = msg else { break };
+            let Some(msg) = msg else { break };
             let Some(acker) = acker_for(&shared, msg) else {
                 continue;
             };
