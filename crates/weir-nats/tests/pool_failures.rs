@@ -418,6 +418,7 @@ async fn an_undecodable_job_is_dead_lettered_at_once_with_a_decode_result() {
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Weir-Job", "0");
     headers.insert("Weir-Run", "probe");
+    headers.insert("Weir-Nonce", "00000000000000aa");
     js.publish_with_headers(
         "weir.pool.undecodable.jobs.probe",
         headers,

@@ -18,16 +18,24 @@
 //! the results stream (deleted when the run ends).
 //!
 //! A job message carries headers `Weir-Job` (its number in the run),
-//! `Weir-Run`, `Weir-Deadline` (Unix milliseconds, when the producer has
-//! one) and `Nats-Msg-Id: <run>.<job>`. A result carries `Weir-Job`,
-//! `Weir-Status` (`ok`, `failed`, `lost`, `deadline`, `decode`) and
-//! `Nats-Msg-Id: <run>.<job>.r`; its payload is the encoded value, or the
-//! error's text. A producer cancels a run by publishing `cancel` on
+//! `Weir-Run`, `Weir-Nonce` (a keyed hash of the job number under a key
+//! the run draws at random: what binds the job to its result),
+//! `Weir-Deadline` (Unix milliseconds, when the producer has one) and
+//! `Nats-Msg-Id: <run>.<job>.<nonce>`. A result carries `Weir-Job`, the
+//! job's `Weir-Nonce` echoed, `Weir-Status` (`ok`, `failed`, `lost`,
+//! `deadline`, `decode`) and `Nats-Msg-Id: <run>.<job>.<nonce>.r`; its
+//! payload is the encoded value, or the error's text. The producer takes a
+//! result only for a job it sent, with that job's nonce; anything else is
+//! counted ([`LagProbe::mismatched_results`]) and dropped. Workers
+//! dead-letter a job without these headers at once, with no result. A
+//! producer cancels a run by publishing `cancel` on
 //! `weir.pool.squares.control.<run>` (core NATS) and purging the run's
 //! queued jobs.
 
+mod cleanup;
 mod probe;
 mod remote;
+mod run;
 mod serve;
 
 use std::sync::Arc;
@@ -49,6 +57,7 @@ pub(crate) const H_RUN: &str = "Weir-Run";
 pub(crate) const H_DEADLINE: &str = "Weir-Deadline";
 pub(crate) const H_STATUS: &str = "Weir-Status";
 pub(crate) const H_ATTEMPTS: &str = "Weir-Attempts";
+pub(crate) const H_NONCE: &str = "Weir-Nonce";
 
 /// A pool's consumer lag, from the server: see [`Pool::lag`].
 ///

@@ -14,7 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use weir_cancel::{CancelHandle, Context, ContextError};
 
-use super::{Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_RUN, H_STATUS};
+use super::{Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_NONCE, H_RUN, H_STATUS};
 use crate::delivery::{AckShared, Acker, NakBackoff};
 use crate::future::Serve;
 use crate::pull::Fetcher;
@@ -382,9 +382,9 @@ impl<F, C> JobCx<F, C> {
                 .map(|v| v.as_str().to_owned())
         };
         let job = header(H_JOB).and_then(|j| j.parse::<u64>().ok());
-        let (Some(job), Some(run)) = (job, header(H_RUN)) else {
+        let (Some(job), Some(run), Some(nonce)) = (job, header(H_RUN), header(H_NONCE)) else {
             let _ = acker
-                .dead_letter("not a weir job: no Weir-Job or Weir-Run header")
+                .dead_letter("not a weir job: no Weir-Job, Weir-Run or Weir-Nonce header")
                 .await;
             return;
         };
@@ -428,8 +428,9 @@ impl<F, C> JobCx<F, C> {
         headers.insert(H_ATTEMPTS, attempt.min(self.max_deliver).to_string());
         headers.insert(
             async_nats::header::NATS_MESSAGE_ID,
-            format!("{run}.{job}.r"),
+            format!("{run}.{job}.{nonce}.r"),
         );
+        headers.insert(H_NONCE, nonce);
         let msg = Outgoing {
             subject: format!("{}{run}", self.results),
             headers,
