@@ -98,6 +98,7 @@ async fn poison_job_is_dead_lettered_after_max_deliver_others_unaffected() {
     assert_eq!(
         err,
         &RemoteError::Failed {
+            job: 13,
             message: "job 13 is poison".into(),
             attempts: 3
         }
@@ -170,7 +171,7 @@ async fn results_in_input_order_and_job_deadlines() {
     scope.wait().await.unwrap();
     assert_eq!(
         all.await.unwrap(),
-        [Err(RemoteError::DeadlineExceeded), Ok(4)]
+        [Err(RemoteError::DeadlineExceeded { job: 0 }), Ok(4)]
     );
     stop.cancel();
     task.await.unwrap().unwrap();

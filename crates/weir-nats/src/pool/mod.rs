@@ -37,12 +37,12 @@ mod probe;
 mod remote;
 mod run;
 mod serve;
+mod streams;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull, AckPolicy};
-use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::StorageType;
 
 pub use probe::LagProbe;
 pub use remote::{Order, Remote};
@@ -80,6 +80,8 @@ pub struct Lag {
     pub redelivered: u64,
     /// Jobs in the pool's dead-letter stream.
     pub dead_lettered: u64,
+    /// Pull requests waiting on the server: workers with a free slot.
+    pub waiting: u64,
 }
 
 /// The settings of a distributed worker pool, shared by the producer
@@ -309,76 +311,6 @@ impl<C> Pool<C> {
     /// The jobs consumer's name (shared by all workers).
     pub(crate) const WORKERS: &'static str = "workers";
 
-    /// Creates the pool's streams if they are missing; checks them if not.
-    pub(crate) async fn ensure_streams(
-        &self,
-        js: &async_nats::jetstream::Context,
-        stage: &Arc<str>,
-    ) -> Result<(), Error> {
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Error::Misconfigured {
-                stage: stage.clone(),
-                what: format!(
-                    "pool name `{}` must be non-empty letters, digits, `-` or `_`",
-                    self.name
-                ),
-            });
-        }
-        let specs = [
-            (
-                "JOBS",
-                self.subject("jobs", ">"),
-                RetentionPolicy::WorkQueue,
-                Duration::ZERO,
-            ),
-            (
-                "RESULTS",
-                self.subject("results", ">"),
-                RetentionPolicy::WorkQueue,
-                Duration::from_secs(3600),
-            ),
-            (
-                "DEAD",
-                self.dead_subject(),
-                RetentionPolicy::Limits,
-                Duration::ZERO,
-            ),
-        ];
-        for (kind, subject, retention, max_age) in specs {
-            let name = self.stream_name(kind);
-            let config = stream::Config {
-                name: name.clone(),
-                subjects: vec![subject.clone()],
-                retention,
-                max_age,
-                storage: self.storage,
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            };
-            let mut handle = js
-                .get_or_create_stream(config)
-                .await
-                .map_err(|e| Error::nats(stage, e))?;
-            let info = handle.info().await.map_err(|e| Error::nats(stage, e))?;
-            if info.config.retention != retention || !info.config.subjects.contains(&subject) {
-                return Err(Error::Misconfigured {
-                    stage: stage.clone(),
-                    what: format!(
-                        "stream `{name}` exists with retention {:?} and subjects {:?}; \
-                         the pool needs {retention:?} on `{subject}`",
-                        info.config.retention, info.config.subjects
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// How far behind the pool's workers are, from the server's counters:
     /// jobs waiting, jobs handed out and not yet settled, retries in
     /// progress, and jobs dead-lettered (kept in the dead-letter stream).
@@ -409,21 +341,6 @@ impl<C> Pool<C> {
         let names = (self.stream_name("JOBS"), self.stream_name("DEAD"));
         GetLag::new(async move { lag(name, client, names).await })
     }
-
-    /// The jobs consumer every worker binds to (created if missing).
-    pub(crate) fn workers_config(&self) -> pull::Config {
-        pull::Config {
-            durable_name: Some(Self::WORKERS.to_owned()),
-            filter_subject: self.subject("jobs", ">"),
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: self.ack_wait,
-            // One spare delivery: a job delivered past `max_deliver` had
-            // its workers lost every time; that delivery dead-letters it.
-            max_deliver: i64::try_from(self.max_deliver.saturating_add(1)).unwrap_or(i64::MAX),
-            max_ack_pending: self.max_ack_pending,
-            ..Default::default()
-        }
-    }
 }
 
 async fn lag(
@@ -437,10 +354,11 @@ async fn lag(
     let (jobs, dead) = names;
     let mut consumer = crate::source::bind(&js, &stage, &jobs, Pool::<Json>::WORKERS).await?;
     let info = consumer.info().await.map_err(|e| Error::nats(&stage, e))?;
-    let (pending, ack_pending, redelivered) = (
+    let (pending, ack_pending, redelivered, waiting) = (
         info.num_pending,
         info.num_ack_pending as u64,
         info.num_redelivered as u64,
+        info.num_waiting as u64,
     );
     let mut dead = js
         .get_stream(dead)
@@ -457,5 +375,6 @@ async fn lag(
         ack_pending,
         redelivered,
         dead_lettered,
+        waiting,
     })
 }

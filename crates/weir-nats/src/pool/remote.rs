@@ -105,6 +105,7 @@ pub struct Remote<T, U, C> {
     pub(super) job_timeout: Option<Duration>,
     pub(super) lag: LagProbe,
     pub(super) lag_every: Duration,
+    pub(super) no_worker_after: Option<Duration>,
     _types: PhantomData<fn(T) -> U>,
 }
 
@@ -115,6 +116,7 @@ impl<T, U, C: std::fmt::Debug> std::fmt::Debug for Remote<T, U, C> {
             .field("order", &self.order)
             .field("job_timeout", &self.job_timeout)
             .field("lag_every", &self.lag_every)
+            .field("no_worker_after", &self.no_worker_after)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +140,7 @@ impl<C: Clone> Pool<C> {
             job_timeout: None,
             lag: LagProbe::new(),
             lag_every: Duration::from_secs(1),
+            no_worker_after: Some(NO_WORKER_AFTER),
             _types: PhantomData,
         }
     }
@@ -145,6 +148,9 @@ impl<C: Clone> Pool<C> {
 
 /// What the stage learnt about one job.
 type Outcome<U> = Result<U, RemoteError>;
+
+/// The default of [`Remote::no_worker_after`].
+const NO_WORKER_AFTER: Duration = Duration::from_secs(10);
 
 impl<T, U, C> Remote<T, U, C>
 where
@@ -184,9 +190,45 @@ where
         self
     }
 
+    /// Fail the stage with [`Error::NoWorkers`](crate::Error::NoWorkers)
+    /// when it has jobs waiting and, for `after`, the server has answered
+    /// that no worker is there: no pull request waiting and no job held by
+    /// a worker (10 s by default; `None` waits for workers for ever).
+    /// Time the server is away does not count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let Some(server) = weir_nats::testing::NatsServer::start_or_skip() else { return };
+    /// # let client = weir_nats::connect(&server.url()).await.unwrap();
+    /// let remote = weir_nats::Pool::new("nobody")
+    ///     .memory()
+    ///     .remote::<u64, u64>(client)
+    ///     .no_worker_after(Some(Duration::from_millis(300)));
+    /// let scope = Scope::new(&Context::background());
+    /// let results = remote.run(&scope, stage::generate(&scope, 0..3u64)).unwrap();
+    /// let _sink = stage::for_each(&scope, results, |_| {});
+    /// let err = scope.wait().await.unwrap_err();
+    /// let cause = std::error::Error::source(&err).unwrap().to_string();
+    /// assert!(cause.contains("no worker has pulled from pool `nobody`"), "{cause}");
+    /// # }
+    /// ```
+    pub fn no_worker_after(mut self, after: Option<Duration>) -> Self {
+        self.no_worker_after = after;
+        self
+    }
+
     /// How often the running stage samples the pool's consumer lag into
     /// its [`lag_probe`](Remote::lag_probe) (at least every 10 ms; 1 s by
-    /// default). Each sample is a few JetStream API requests.
+    /// default; at least every second while a
+    /// [`no_worker_after`](Remote::no_worker_after) bound is set). Each
+    /// sample is a few JetStream API requests.
     ///
     /// # Examples
     ///

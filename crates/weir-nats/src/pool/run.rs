@@ -12,16 +12,17 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::consumer::{pull, PullConsumer};
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::HeaderMap;
 use weir_core::chan::{self, Receiver, Sender};
 
 use super::cleanup::Cleanup;
 use super::remote::{Order, Remote};
-use super::{LagProbe, H_ATTEMPTS, H_DEADLINE, H_JOB, H_NONCE, H_RUN, H_STATUS};
+use super::{LagProbe, Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_NONCE, H_RUN, H_STATUS};
 use crate::delivery::{AckShared, Acker, NakBackoff};
 use crate::pull::Fetcher;
 use crate::source::{acker_for, bind, with_retries, API_TIMEOUT};
@@ -29,6 +30,11 @@ use crate::window::{Outgoing, Window};
 use crate::{Codec, Error, RemoteError};
 
 type Outcome<U> = Result<U, RemoteError>;
+
+/// The results consumer's `ack_wait`: results held (in-progress acks keep
+/// them) are fine; a result whose delivery a server crash lost comes again
+/// this soon.
+const RESULT_ACK_WAIT: Duration = Duration::from_secs(5);
 
 /// A result as read from the server: its job, the nonce it carries, what
 /// it says, and its ack.
@@ -75,6 +81,7 @@ where
         None,
         NakBackoff::default(),
     );
+    AckShared::keep_alive(&shared, RESULT_ACK_WAIT / 3);
     // The result reader: its own task, so that a pull request is never
     // dropped half-way by the select below.
     let (res_tx, res_rx) = chan::bounded::<Answer<U>>(remote.pool.batch);
@@ -91,12 +98,17 @@ where
         remote.pool.stream_name("JOBS"),
         remote.pool.stream_name("DEAD"),
     );
+    let seen = Arc::new(Mutex::new(tokio::time::Instant::now()));
+    let every = match remote.no_worker_after {
+        Some(_) => remote.lag_every.min(Duration::from_secs(1)),
+        None => remote.lag_every,
+    };
     let sampler = tokio::spawn(sample_lag(
         remote.pool.name.clone(),
         remote.client.clone(),
         lag_names.clone(),
-        remote.lag.clone(),
-        remote.lag_every,
+        (remote.lag.clone(), seen.clone()),
+        every,
     ));
     let sampler = AbortOnDrop(sampler);
     let window = Window::new(js.clone(), stage.clone(), remote.pool.in_flight.min(256));
@@ -114,6 +126,7 @@ where
         outputs: 0,
         pending: HashSet::new(),
         ready: BTreeMap::new(),
+        seen,
     };
     if !run.drive(&input, &res_rx).await? {
         return Ok(());
@@ -139,7 +152,11 @@ async fn open<T, U, C>(
     let pool = &remote.pool;
     let mut js = async_nats::jetstream::new(remote.client.clone());
     js.set_timeout(API_TIMEOUT);
-    with_retries(|| pool.ensure_streams(&js, stage)).await?;
+    with_retries(|| async {
+        pool.ensure_streams(&js, stage).await?;
+        check_workers(pool, &js, stage).await
+    })
+    .await?;
     let run = remote
         .client
         .new_inbox()
@@ -152,7 +169,7 @@ async fn open<T, U, C>(
     let config = pull::Config {
         durable_name: Some(results_consumer.clone()),
         filter_subject: guard.results_subject.clone(),
-        ack_wait: Duration::from_secs(30),
+        ack_wait: RESULT_ACK_WAIT,
         inactive_threshold: Duration::from_secs(3600),
         ..Default::default()
     };
@@ -167,6 +184,24 @@ async fn open<T, U, C>(
     })
     .await?;
     Ok((js, guard, consumer))
+}
+
+/// Checks the workers' consumer, if a worker has made it, against this
+/// producer's pool settings.
+async fn check_workers<C>(
+    pool: &Pool<C>,
+    js: &async_nats::jetstream::Context,
+    stage: &Arc<str>,
+) -> Result<(), Error> {
+    let jobs = js
+        .get_stream(pool.stream_name("JOBS"))
+        .await
+        .map_err(|e| Error::nats(stage, e))?;
+    match jobs.consumer_info(Pool::<C>::WORKERS).await {
+        Ok(info) => pool.check_workers(&info.config, stage),
+        Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::nats(stage, e)),
+    }
 }
 
 /// A run's state while it submits jobs and takes results.
@@ -186,6 +221,8 @@ struct Run<'a, T, U, C> {
     pending: HashSet<u64>,
     /// Answers held back for input order.
     ready: BTreeMap<u64, Outcome<U>>,
+    /// When a worker was last seen (or the server last away).
+    seen: Arc<Mutex<tokio::time::Instant>>,
 }
 
 impl<T, U, C> Run<'_, T, U, C>
@@ -203,6 +240,7 @@ where
     ) -> Result<bool, Error> {
         let cap = self.remote.pool.in_flight as u64;
         let mut open = true;
+        let mut watchdog = tokio::time::interval(Duration::from_millis(100));
         loop {
             let in_flight = self.next_job - self.outputs;
             if !open && self.pending.is_empty() && self.ready.is_empty() && self.window.is_empty() {
@@ -229,8 +267,29 @@ where
                         None => open = false,
                     }
                 }
+                _ = watchdog.tick(), if self.remote.no_worker_after.is_some() => self.no_worker()?,
             }
         }
+    }
+
+    /// Fails when jobs wait and no worker has been seen for the bound.
+    fn no_worker(&self) -> Result<(), Error> {
+        let (Some(after), false) = (self.remote.no_worker_after, self.pending.is_empty()) else {
+            return Ok(());
+        };
+        let waited = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed();
+        if waited < after {
+            return Ok(());
+        }
+        Err(Error::NoWorkers {
+            stage: self.stage.clone(),
+            pool: self.remote.pool.name.clone(),
+            waited,
+        })
     }
 
     /// Takes one result: output if it answers a pending job with that
@@ -326,17 +385,27 @@ where
 }
 
 /// Samples the pool's lag into `probe` every `every`, for as long as the
-/// stage runs (it aborts this task when it ends).
+/// stage runs (it aborts this task when it ends), and notes in `seen` when
+/// a worker was last there: a pull request waiting or a job held (or the
+/// server away, which is not the workers' fault).
 async fn sample_lag(
     name: String,
     client: async_nats::Client,
     names: (String, String),
-    probe: LagProbe,
+    (probe, seen): (LagProbe, Arc<Mutex<tokio::time::Instant>>),
     every: Duration,
 ) {
     loop {
-        if let Ok(lag) = super::lag(name.clone(), client.clone(), names.clone()).await {
-            probe.set(lag);
+        let there = match super::lag(name.clone(), client.clone(), names.clone()).await {
+            Ok(lag) => {
+                probe.set(lag);
+                lag.waiting > 0 || lag.ack_pending > 0
+            }
+            Err(Error::MissingStream { .. } | Error::MissingConsumer { .. }) => false,
+            Err(_) => true,
+        };
+        if there {
+            *seen.lock().unwrap_or_else(PoisonError::into_inner) = tokio::time::Instant::now();
         }
         tokio::time::sleep(every).await;
     }
@@ -387,17 +456,25 @@ async fn answer_of<U, C: Codec<U>>(codec: &C, acker: Acker) -> Option<Answer<U>>
     let outcome = match header(H_STATUS).as_deref() {
         Some("ok") => codec
             .decode(&acker.raw_payload())
-            .map_err(|e| RemoteError::Decode(format!("result: {e}"))),
+            .map_err(|e| RemoteError::Decode {
+                job,
+                message: format!("result: {e}"),
+            }),
         Some("failed") => Err(RemoteError::Failed {
+            job,
             message: text(),
             attempts,
         }),
-        Some("lost") => Err(RemoteError::Lost { attempts }),
-        Some("deadline") => Err(RemoteError::DeadlineExceeded),
-        Some("decode") => Err(RemoteError::Decode(text())),
-        other => Err(RemoteError::Decode(format!(
-            "unknown result status {other:?}"
-        ))),
+        Some("lost") => Err(RemoteError::Lost { job, attempts }),
+        Some("deadline") => Err(RemoteError::DeadlineExceeded { job }),
+        Some("decode") => Err(RemoteError::Decode {
+            job,
+            message: text(),
+        }),
+        other => Err(RemoteError::Decode {
+            job,
+            message: format!("unknown result status {other:?}"),
+        }),
     };
     Some(Answer {
         job,

@@ -7,7 +7,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::HeaderMap;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -145,7 +144,7 @@ where
         r = setup => r?,
         () = ctx.cancelled() => return Ok(()),
     };
-    check_consumer(&consumer, pool, &stage)?;
+    pool.check_workers(&consumer.cached_info().config, &stage)?;
 
     let shared = AckShared::new(
         client.clone(),
@@ -221,30 +220,6 @@ where
     }
     // Dropping the tasks drops their ackers: the jobs are naked at once.
     tasks.shutdown().await;
-    Ok(())
-}
-
-fn check_consumer<C>(
-    consumer: &PullConsumer,
-    pool: &Pool<C>,
-    stage: &Arc<str>,
-) -> Result<(), Error> {
-    let have = &consumer.cached_info().config;
-    let want = pool.workers_config();
-    if have.max_deliver != want.max_deliver || have.filter_subject != want.filter_subject {
-        return Err(Error::Misconfigured {
-            stage: stage.clone(),
-            what: format!(
-                "consumer `{}` exists with max_deliver {} and filter `{}`; this pool needs {} and `{}` \
-                 (give every process the same pool settings)",
-                Pool::<C>::WORKERS,
-                have.max_deliver,
-                have.filter_subject,
-                want.max_deliver,
-                want.filter_subject
-            ),
-        });
-    }
     Ok(())
 }
 
