@@ -420,6 +420,18 @@ async fn an_undecodable_job_is_dead_lettered_at_once_with_a_decode_result() {
     headers.insert("Weir-Job", "0");
     headers.insert("Weir-Run", "probe");
     headers.insert("Weir-Nonce", "00000000000000aa");
+    // The run's lease, as its producer would keep it.
+    let beat = tokio::spawn({
+        let client = client.clone();
+        async move {
+            loop {
+                let _ = client
+                    .publish("weir.pool.undecodable.control.probe", "alive".into())
+                    .await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    });
     js.publish_with_headers(
         "weir.pool.undecodable.jobs.probe",
         headers,
@@ -464,6 +476,7 @@ async fn an_undecodable_job_is_dead_lettered_at_once_with_a_decode_result() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0);
+    beat.abort();
     stop.cancel();
     task.await.unwrap().unwrap();
 }

@@ -4,19 +4,19 @@ use std::time::Duration;
 
 use super::Pool;
 
-/// Tidies a run away: on success its consumer and leftovers; on cancel (a
-/// drop before `finished`) also its queued jobs, and tells workers to drop
-/// its running ones.
+/// Tidies a run away: its result consumer and leftover results; on cancel
+/// (a drop before `finished`) it also tells workers to drop the run's
+/// running jobs and skip its queued ones.
 pub(super) struct Cleanup {
     client: async_nats::Client,
     js: async_nats::jetstream::Context,
     /// The run's id: the last token of its subjects.
     pub(super) run: String,
-    jobs_stream: String,
     results_stream: String,
     pub(super) jobs_subject: String,
     pub(super) results_subject: String,
-    control_subject: String,
+    /// Where the run's `cancel`, `alive` and `done` go.
+    pub(super) control_subject: String,
     /// The run's durable consumer on the results stream.
     pub(super) consumer: String,
     /// Set once the run ended well: only its consumer and leftovers go.
@@ -33,7 +33,6 @@ impl Cleanup {
         Cleanup {
             client,
             js,
-            jobs_stream: pool.stream_name("JOBS"),
             results_stream: pool.stream_name("RESULTS"),
             jobs_subject: pool.subject("jobs", &run),
             results_subject: pool.subject("results", &run),
@@ -45,16 +44,19 @@ impl Cleanup {
     }
 
     pub(super) async fn finish(&self, cancelled: bool) {
-        if cancelled {
+        if !cancelled {
+            // Workers stop tracking the run's lease.
             let _ = self
                 .client
-                .publish(self.control_subject.clone(), "cancel".into())
+                .publish(self.control_subject.clone(), "done".into())
                 .await;
-            let _ = self.client.flush().await;
-            if let Ok(jobs) = self.js.get_stream(&self.jobs_stream).await {
-                let _ = jobs.purge().filter(self.jobs_subject.clone()).await;
-            }
-            // Jobs that were running when the purge came: tell again.
+        }
+        if cancelled {
+            // Workers drop the run's running jobs and ack its queued ones
+            // unrun as they come. The queued jobs are not purged: a purge
+            // filtered on this run's subject moves the workers' consumer
+            // (filtered on all runs) past other runs' jobs on nats-server
+            // before 2.9.12 (nats-server#3838), and they are never delivered.
             let _ = self
                 .client
                 .publish(self.control_subject.clone(), "cancel".into())
@@ -77,7 +79,6 @@ impl Drop for Cleanup {
             client: self.client.clone(),
             js: self.js.clone(),
             run: std::mem::take(&mut self.run),
-            jobs_stream: std::mem::take(&mut self.jobs_stream),
             results_stream: std::mem::take(&mut self.results_stream),
             jobs_subject: std::mem::take(&mut self.jobs_subject),
             results_subject: std::mem::take(&mut self.results_subject),

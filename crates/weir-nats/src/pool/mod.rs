@@ -27,15 +27,20 @@
 //! payload is the encoded value, or the error's text. The producer takes a
 //! result only for a job it sent, with that job's nonce; anything else is
 //! counted ([`LagProbe::mismatched_results`]) and dropped. Workers
-//! dead-letter a job without these headers at once, with no result. A
-//! producer cancels a run by publishing `cancel` on
-//! `weir.pool.squares.control.<run>` (core NATS) and purging the run's
-//! queued jobs.
+//! dead-letter a job without these headers at once, with no result.
+//!
+//! On `weir.pool.squares.control.<run>` (core NATS) a producer publishes
+//! `alive` every second while its run lasts (the run's lease: workers take
+//! a run not heard for 5 s as dead, see `docs/distributed.md`), `done` when
+//! it ends, and `cancel` when it is cancelled; workers then drop the run's
+//! running jobs and ack its queued ones unrun.
 
 mod cleanup;
+mod job;
 mod probe;
 mod remote;
 mod run;
+mod runs;
 mod serve;
 mod streams;
 

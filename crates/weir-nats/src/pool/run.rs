@@ -111,6 +111,15 @@ where
         every,
     ));
     let sampler = AbortOnDrop(sampler);
+    // The first beat goes out before any job, on the same connection.
+    let _ = remote
+        .client
+        .publish(guard.control_subject.clone(), "alive".into())
+        .await;
+    let _beat = AbortOnDrop(tokio::spawn(super::runs::beat(
+        remote.client.clone(),
+        guard.control_subject.clone(),
+    )));
     let window = Window::new(js.clone(), stage.clone(), remote.pool.in_flight.min(256));
     let mut run = Run {
         remote: &remote,
