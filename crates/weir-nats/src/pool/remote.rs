@@ -44,15 +44,20 @@ pub enum Order {
 ///   job is redelivered after `ack_wait`, a failed one after a backoff),
 ///   and results are deduplicated by job id: the stream's duplicate window
 ///   drops a second result for the same job, and the stage drops any
-///   result whose job it already output.
+///   result whose job it already output. A result is taken only for a job
+///   this run sent, with that job's nonce (see the module docs); anything
+///   else is counted ([`LagProbe::mismatched_results`]) and dropped.
 /// * **Bounded**: at most [`Pool::in_flight`] jobs are submitted and not
 ///   yet output; a slow pool slows the input down.
 /// * **Context**: the scope's deadline (and [`job_timeout`](Remote::job_timeout))
 ///   travels with each job as a header; workers run the job under it and a
 ///   job past it yields [`RemoteError::DeadlineExceeded`]. When the scope
-///   is cancelled (or the stage dropped), the run's queued jobs are purged
-///   and a cancel message on the pool's control subject makes workers drop
-///   the run's running jobs.
+///   is cancelled (or the stage dropped), a cancel message on the pool's
+///   control subject makes workers drop the run's running jobs and skip
+///   its queued ones.
+/// * **Lease**: while the stage runs it renews its run's lease every
+///   second; if its process dies, workers stop serving the run within 5 s
+///   and tidy its results away.
 ///
 /// Use it with [`run`](Remote::run) under a [`Scope`], or in a `weir`
 /// pipeline with `flow.remote_pool(remote)` (the facade's `nats` feature),

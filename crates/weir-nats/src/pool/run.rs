@@ -73,44 +73,7 @@ where
 {
     let stage: Arc<str> = format!("nats remote_pool {}", remote.pool.name).into();
     let (js, mut guard, consumer) = open(&remote, &stage).await?;
-    let shared = AckShared::new(
-        remote.client.clone(),
-        js.clone(),
-        stage.clone(),
-        -1,
-        None,
-        NakBackoff::default(),
-    );
-    AckShared::keep_alive(&shared, RESULT_ACK_WAIT / 3);
-    // The result reader: its own task, so that a pull request is never
-    // dropped half-way by the select below.
-    let (res_tx, res_rx) = chan::bounded::<Answer<U>>(remote.pool.batch);
-    let reader = Fetcher::new(consumer, js.clone());
-    let reader = tokio::spawn(read_results(
-        reader,
-        shared,
-        remote.pool.codec.clone(),
-        remote.pool.batch,
-        res_tx,
-    ));
-    let _reader = AbortOnDrop(reader);
-    let lag_names = (
-        remote.pool.stream_name("JOBS"),
-        remote.pool.stream_name("DEAD"),
-    );
-    let seen = Arc::new(Mutex::new(tokio::time::Instant::now()));
-    let every = match remote.no_worker_after {
-        Some(_) => remote.lag_every.min(Duration::from_secs(1)),
-        None => remote.lag_every,
-    };
-    let sampler = tokio::spawn(sample_lag(
-        remote.pool.name.clone(),
-        remote.client.clone(),
-        lag_names.clone(),
-        (remote.lag.clone(), seen.clone()),
-        every,
-    ));
-    let sampler = AbortOnDrop(sampler);
+    let (res_rx, helpers, seen) = spawn_reader_and_sampler(&remote, &js, &stage, consumer);
     // The first beat goes out before any job, on the same connection.
     let _ = remote
         .client
@@ -142,7 +105,11 @@ where
     }
     // A last lag sample, so that a finished run's metrics show the pool
     // as it was left (bounded: the server may be away).
-    drop(sampler);
+    drop(helpers);
+    let lag_names = (
+        remote.pool.stream_name("JOBS"),
+        remote.pool.stream_name("DEAD"),
+    );
     let last = super::lag(remote.pool.name.clone(), remote.client.clone(), lag_names);
     if let Ok(Ok(lag)) = tokio::time::timeout(Duration::from_secs(1), last).await {
         remote.lag.set(lag);
@@ -151,6 +118,71 @@ where
     guard.finish(false).await;
     Ok(())
 }
+
+/// The run's helper tasks, aborted when their handles drop: the result
+/// reader (its own task, so that a pull request is never dropped half-way
+/// by the run's select) and the lag sampler, which also notes when a
+/// worker was last seen.
+fn spawn_reader_and_sampler<T, U, C>(
+    remote: &Remote<T, U, C>,
+    js: &async_nats::jetstream::Context,
+    stage: &Arc<str>,
+    consumer: PullConsumer,
+) -> (Receiver<Answer<U>>, Helpers, Seen)
+where
+    U: Send + 'static,
+    C: Codec<U>,
+{
+    let shared = AckShared::new(
+        remote.client.clone(),
+        js.clone(),
+        stage.clone(),
+        -1,
+        None,
+        NakBackoff::default(),
+    );
+    AckShared::keep_alive(&shared, RESULT_ACK_WAIT / 3);
+    let (res_tx, res_rx) = chan::bounded::<Answer<U>>(remote.pool.batch);
+    let reader = Fetcher::new(consumer, js.clone());
+    let codec = remote.pool.codec.clone();
+    let reader = tokio::spawn(read_results(
+        reader,
+        shared,
+        codec,
+        remote.pool.batch,
+        res_tx,
+    ));
+    let lag_names = (
+        remote.pool.stream_name("JOBS"),
+        remote.pool.stream_name("DEAD"),
+    );
+    let seen = Arc::new(Mutex::new(tokio::time::Instant::now()));
+    let every = match remote.no_worker_after {
+        Some(_) => remote.lag_every.min(Duration::from_secs(1)),
+        None => remote.lag_every,
+    };
+    let sampler = tokio::spawn(sample_lag(
+        remote.pool.name.clone(),
+        remote.client.clone(),
+        lag_names,
+        (remote.lag.clone(), seen.clone()),
+        every,
+    ));
+    let helpers = Helpers {
+        _reader: AbortOnDrop(reader),
+        _sampler: AbortOnDrop(sampler),
+    };
+    (res_rx, helpers, seen)
+}
+
+/// The reader's and the sampler's tasks, aborted together on drop.
+struct Helpers {
+    _reader: AbortOnDrop,
+    _sampler: AbortOnDrop,
+}
+
+/// When a worker was last seen (or the server last away).
+type Seen = Arc<Mutex<tokio::time::Instant>>;
 
 /// Makes the pool's streams and this run's result consumer; the guard
 /// tidies the run away however it ends.
