@@ -4,9 +4,10 @@
 //! # Leases
 //!
 //! A producer publishes `alive` on its run's control subject every
-//! [`BEAT_EVERY`]. A worker takes a run as dead once it has been listening
-//! for [`LEASE`] without hearing it (time the worker was disconnected does
-//! not count: the clock restarts when its client reconnects). A dead run is
+//! [`BEAT_EVERY`], and at once when a worker asks (`ping`). A worker takes
+//! a run as dead once it has been listening for [`LEASE`] without hearing
+//! it (time the worker was disconnected does not count: the clock restarts
+//! when its client reconnects). A dead run is
 //! treated as cancelled — its running jobs are dropped, its queued jobs
 //! acked unrun as they come (workers get through them at the rate of a
 //! round trip per batch) — and the worker tidies it away as its producer
@@ -189,6 +190,7 @@ impl Runs {
     /// on a worker that has just started or reconnected) to hear it. A
     /// dead run is cancelled and tidied away.
     pub(super) async fn alive(self: &Arc<Self>, run: &str) -> bool {
+        let mut pinged: Option<Instant> = None;
         loop {
             match self.lease(run) {
                 Lease::Alive => return true,
@@ -197,7 +199,15 @@ impl Runs {
                     return false;
                 }
                 Lease::Unknown(by) => {
-                    let poll = Instant::now() + Duration::from_millis(50);
+                    // Ask the producer to beat now rather than wait for its
+                    // next beat (every 250 ms while waiting).
+                    let now = Instant::now();
+                    if pinged.is_none_or(|at| now >= at + Duration::from_millis(250)) {
+                        pinged = Some(now);
+                        let subject = self.pool.subject("control", run);
+                        let _ = self.client.publish(subject, "ping".into()).await;
+                    }
+                    let poll = now + Duration::from_millis(10);
                     tokio::time::sleep_until(by.min(poll)).await;
                 }
             }
@@ -268,12 +278,31 @@ pub(super) async fn listen_control(mut control: async_nats::Subscriber, runs: Ar
 }
 
 /// A producer's side of its lease: `alive` on its control subject every
-/// [`BEAT_EVERY`], until the task is dropped.
+/// [`BEAT_EVERY`], and at once when a worker that has not heard it yet
+/// asks (`ping`), until the task is dropped.
 pub(super) async fn beat(client: async_nats::Client, control_subject: String) {
+    let mut pings = client.subscribe(control_subject.clone()).await.ok();
+    let mut every = tokio::time::interval(BEAT_EVERY);
     loop {
+        let ping = async {
+            match pings.as_mut() {
+                Some(sub) => sub.next().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = every.tick() => {}
+            msg = ping => match msg {
+                Some(msg) if &msg.payload[..] == b"ping" => {}
+                Some(_) => continue,
+                None => {
+                    pings = None;
+                    continue;
+                }
+            },
+        }
         let _ = client
             .publish(control_subject.clone(), "alive".into())
             .await;
-        tokio::time::sleep(BEAT_EVERY).await;
     }
 }
