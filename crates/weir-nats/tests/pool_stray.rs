@@ -30,10 +30,14 @@ async fn stray_jobs_and_results_with_a_live_run_id_do_not_replace_real_results()
         return;
     };
     let url = server.url();
-    let pool = Pool::new("stray").max_deliver(2).backoff(NakBackoff::new(
-        Duration::from_millis(10),
-        Duration::from_millis(100),
-    ));
+    // The worker's settings (the producer checks them).
+    let pool = Pool::new("stray")
+        .ack_wait(Duration::from_millis(2_000))
+        .max_deliver(2)
+        .backoff(NakBackoff::new(
+            Duration::from_millis(10),
+            Duration::from_millis(100),
+        ));
     let _worker = support::WorkerProcess::spawn(&url, "stray", 2, 2_000, 2);
     let client = weir_nats::connect(&url).await.unwrap();
     // What a stray publisher can see: the run's subjects, on core NATS.
@@ -47,7 +51,10 @@ async fn stray_jobs_and_results_with_a_live_run_id_do_not_replace_real_results()
     let probe = remote.lag_probe();
     let results = remote.run(&scope, jobs).unwrap();
     input.send(job(0)).await.unwrap();
-    let first = jobs_seen.next().await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(30), jobs_seen.next())
+        .await
+        .expect("hang guard: the first job")
+        .unwrap();
     let run = first
         .subject
         .as_str()
@@ -55,7 +62,10 @@ async fn stray_jobs_and_results_with_a_live_run_id_do_not_replace_real_results()
         .next()
         .unwrap()
         .to_owned();
-    assert_eq!(results.recv().await.unwrap(), Ok(0));
+    let first = tokio::time::timeout(Duration::from_secs(30), results.recv())
+        .await
+        .expect("hang guard: the first result");
+    assert_eq!(first.unwrap(), Ok(0));
 
     // Jobs 1-3 and the result of job 4, before the run sends them: an
     // undecodable job, a job with other content, a job carrying the id
@@ -105,7 +115,10 @@ async fn stray_jobs_and_results_with_a_live_run_id_do_not_replace_real_results()
     // The worker answered the three stray jobs (results of 0, 1, 2, 3, 4).
     let mut answered = 1;
     while answered < 5 {
-        results_seen.next().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(30), results_seen.next())
+            .await
+            .unwrap_or_else(|_| panic!("hang guard: {answered} of 5 results seen"))
+            .unwrap();
         answered += 1;
     }
 
