@@ -36,6 +36,7 @@
 //! running jobs and ack its queued ones unrun.
 
 mod cleanup;
+mod helpers;
 mod job;
 mod probe;
 mod remote;
