@@ -5,7 +5,16 @@
 //!
 //! ```text
 //! cargo run --release -p weir-benches --bin compare_nats [-- --jobs-1us N --jobs-100us N]
+//! cargo run --release -p weir-benches --bin compare_nats -- --restart [--jobs N --runs N]
 //! ```
+//!
+//! `--restart` is the server-restart scenario instead: a file-backed pool
+//! with two worker processes runs `--jobs` ~100 µs jobs (default 20,000);
+//! half-way through, `nats-server` is killed (SIGKILL) and restarted on the
+//! same port and store after 1 s or 5 s down. It reports the median total
+//! time of `--runs` runs (default 5) of each, against the target: the
+//! median time without a restart + the downtime + 5 s. Every run checks
+//! that each job's result arrived exactly once.
 //!
 //! Needs `nats-server` on PATH (it starts its own, memory storage). Each
 //! worker process runs 4 jobs at a time and pulls batches of 64. Both
@@ -35,7 +44,7 @@ fn pool(name: &str) -> Pool {
 }
 
 /// `spin` rounds taking about `us` microseconds on this machine.
-fn calibrate(us: u64) -> u32 {
+pub(crate) fn calibrate(us: u64) -> u32 {
     let k = 100_000u32;
     let t = Instant::now();
     black_box(spin(black_box(7), k));
@@ -55,6 +64,9 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
+    if args.iter().any(|a| a == "--restart") {
+        return restart::scenario(flag("--jobs", 20_000), flag("--runs", 5));
+    }
     let jobs_1us = flag("--jobs-1us", 20_000);
     let jobs_100us = flag("--jobs-100us", 4_000);
     let Some(server) = NatsServer::start_or_skip() else {
@@ -152,6 +164,8 @@ fn worker(args: &[String]) {
         let client = weir::nats::connect(&url).await.expect("connect");
         if imp == "raw" {
             raw_worker(client, &name, k).await;
+        } else if imp == "restart" {
+            restart::worker(client, &name, k).await;
         } else {
             weir::nats::serve(
                 &Context::background(),
@@ -282,4 +296,127 @@ async fn raw_produce(client: &async_nats::Client, name: &str, jobs: u64) -> u64 
     }
     publisher.await.expect("publisher");
     seen
+}
+
+/// The server-restart scenario (`--restart`).
+mod restart {
+    use std::time::{Duration, Instant};
+
+    use weir::cancel::Context;
+    use weir::nats::{testing::NatsServer, Pool};
+    use weir::stage::{self as stage, Scope};
+    use weir_benches::work::spin;
+
+    const PROCESSES: usize = 2;
+
+    /// File storage (the streams survive the restart); the other settings
+    /// as in the throughput table.
+    fn pool(name: &str) -> Pool {
+        Pool::new(name)
+            .batch(super::BATCH)
+            .in_flight(4096)
+            .max_ack_pending(4096)
+    }
+
+    pub(super) fn scenario(jobs: u64, runs: u64) {
+        let k = super::calibrate(100);
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let median = |down: Option<u64>| {
+            let mut times: Vec<Duration> = (0..runs)
+                .map(|i| rt.block_on(run(jobs, k, down.map(Duration::from_secs), i)))
+                .collect();
+            times.sort();
+            times[times.len() / 2]
+        };
+        let base = median(None);
+        println!(
+            "| server restart ({jobs} ~100 µs jobs, {PROCESSES} worker processes x {}, file storage) | median of {runs} | target | met |",
+            super::WORKERS_PER_PROCESS
+        );
+        println!("|---|---|---|---|");
+        println!("| no restart | {:.2} s | - | - |", base.as_secs_f64());
+        for down in [1, 5] {
+            let total = median(Some(down));
+            let target = base + Duration::from_secs(down + 5);
+            println!(
+                "| killed half-way, down {down} s | {:.2} s | <= {:.2} s | {} |",
+                total.as_secs_f64(),
+                target.as_secs_f64(),
+                if total <= target { "yes" } else { "NO" }
+            );
+        }
+    }
+
+    /// One run on a fresh server; the server is killed half-way and kept
+    /// down for `down` (if any). Returns the time from the first job
+    /// published to the last result read; panics unless every job's result
+    /// arrived exactly once.
+    async fn run(jobs: u64, k: u32, down: Option<Duration>, i: u64) -> Duration {
+        let mut server = NatsServer::start().expect("nats-server");
+        let url = server.url();
+        let name = format!("restart{i}");
+        let client = weir::nats::connect(&url).await.expect("connect");
+        // Set the pool up before the clock starts.
+        let ctx = Context::background().with_timeout(Duration::from_millis(10));
+        let _ = weir::nats::serve(&ctx, client.clone(), &pool(&name), 1, |x: u64| async move {
+            Ok::<_, std::io::Error>(x)
+        })
+        .await;
+        let exe = std::env::current_exe().expect("own executable");
+        let mut children: Vec<std::process::Child> = (0..PROCESSES)
+            .map(|_| {
+                std::process::Command::new(&exe)
+                    .args(["--worker", "restart", &url, &name, &k.to_string()])
+                    .spawn()
+                    .expect("spawn worker")
+            })
+            .collect();
+        let t = Instant::now();
+        let scope = Scope::new(&Context::background());
+        let results = pool(&name)
+            .remote::<u64, u64>(client)
+            .run(&scope, stage::generate(&scope, 0..jobs))
+            .expect("remote");
+        let mut seen = vec![0u32; jobs as usize];
+        let mut n = 0u64;
+        while let Some(r) = results.recv().await {
+            seen[r.expect("job result") as usize] += 1;
+            n += 1;
+            if n == jobs / 2 {
+                if let Some(down) = down {
+                    server.kill();
+                    tokio::time::sleep(down).await;
+                    tokio::task::block_in_place(|| server.restart()).expect("restart");
+                }
+            }
+            if n == jobs {
+                break;
+            }
+        }
+        let took = t.elapsed();
+        drop(results);
+        scope.cancel();
+        assert!(seen.iter().all(|&c| c == 1), "a result missing or repeated");
+        for c in &mut children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        took
+    }
+
+    /// A worker process: the job's own number back, after ~100 µs of work.
+    pub(super) async fn worker(client: weir::nats::async_nats::Client, name: &str, k: u32) {
+        weir::nats::serve(
+            &Context::background(),
+            client,
+            &pool(name),
+            super::WORKERS_PER_PROCESS,
+            move |x: u64| async move {
+                std::hint::black_box(spin(x, k));
+                Ok::<_, std::io::Error>(x)
+            },
+        )
+        .await
+        .expect("serve");
+    }
 }

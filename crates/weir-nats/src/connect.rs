@@ -75,7 +75,7 @@ async fn connect_inner(url: &str, timeout: Duration) -> Result<async_nats::Clien
     let unreachable = |source: crate::BoxError| Error::Unreachable {
         url: url.to_owned(),
         timeout,
-        source,
+        source: crate::error::cause(source),
     };
     match tokio::time::timeout(timeout, options.connect(url)).await {
         Ok(Ok(client)) => Ok(client),

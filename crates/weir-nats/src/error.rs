@@ -4,13 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A boxed error, as the client library and codecs return them.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use weir_stage::BoxError;
 
 /// Why a NATS edge (a [`connect`](crate::connect), a publishing sink, a
 /// consuming source, a remote pool or a [`serve`](crate::serve) loop) could
 /// not run. Every variant that comes from a stage names it, so an error
 /// surfacing from a pipeline says which edge failed.
+///
+/// Each variant's message says what failed; what caused it is its
+/// [`source`](std::error::Error::source), printed once when the chain is
+/// printed (`{err}: {cause}`), never repeated in the message itself.
 ///
 /// None of these is a hang: an unreachable server is reported within
 /// [`connect_timeout`](crate::connect_timeout)'s bound, a missing or
@@ -37,7 +40,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum Error {
     /// The server did not accept a connection within the bound.
-    #[error("nats server at {url} unreachable after {timeout:?}: {source}")]
+    #[error("nats server at {url} unreachable after {timeout:?}")]
     Unreachable {
         /// The address tried.
         url: String,
@@ -77,7 +80,7 @@ pub enum Error {
         what: String,
     },
     /// An item could not be encoded or a message could not be decoded.
-    #[error("stage `{stage}`: codec failed: {source}")]
+    #[error("stage `{stage}`: codec failed")]
     Codec {
         /// The stage's name.
         stage: Arc<str>,
@@ -85,8 +88,20 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The stage had jobs waiting, and for `waited` the server answered
+    /// that no worker was there (see
+    /// [`Remote::no_worker_after`](crate::Remote::no_worker_after)).
+    #[error("stage `{stage}`: no worker has pulled from pool `{pool}` for {waited:?}")]
+    NoWorkers {
+        /// The stage's name.
+        stage: Arc<str>,
+        /// The pool's name.
+        pool: String,
+        /// How long no worker was seen.
+        waited: Duration,
+    },
     /// Any other failure reported by the server or the client.
-    #[error("stage `{stage}`: {source}")]
+    #[error("stage `{stage}`: nats request failed")]
     Nats {
         /// The stage's name.
         stage: Arc<str>,
@@ -115,6 +130,7 @@ impl Error {
             | Error::MissingConsumer { stage, .. }
             | Error::Misconfigured { stage, .. }
             | Error::Codec { stage, .. }
+            | Error::NoWorkers { stage, .. }
             | Error::Nats { stage, .. } => Some(stage),
         }
     }
@@ -122,29 +138,64 @@ impl Error {
     pub(crate) fn nats(stage: &Arc<str>, source: impl Into<BoxError>) -> Error {
         Error::Nats {
             stage: stage.clone(),
-            source: source.into(),
+            source: cause(source.into()),
         }
     }
 }
 
+/// `source` as one cause that prints each part of its chain once: the
+/// client library's errors repeat their own source in their message
+/// ("IO error: connection refused", then "connection refused" again).
+pub(crate) fn cause(source: BoxError) -> BoxError {
+    let mut text = source.to_string();
+    let mut next = source.source();
+    while let Some(inner) = next {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = inner.source();
+    }
+    Box::new(Cause(text))
+}
+
+/// A cause, flattened to its text (see [`cause`]).
+#[derive(Debug)]
+struct Cause(String);
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Cause {}
+
 /// Why a job sent to a remote worker pool did not produce a value. The
-/// producer gets exactly one `Result<U, RemoteError>` per job.
+/// producer gets exactly one `Result<U, RemoteError>` per job; every
+/// variant says which job it is: `job`, the job's input index (the item's
+/// position in the stage's input, from 0), so a failure can be tied to its
+/// input whatever the output order.
 ///
 /// # Examples
 ///
 /// ```
 /// use weir_nats::RemoteError;
 ///
-/// let err = RemoteError::Failed { message: "bad input".into(), attempts: 3 };
-/// assert_eq!(err.to_string(), "job failed after 3 attempts: bad input");
+/// let err = RemoteError::Failed { job: 7, message: "bad input".into(), attempts: 3 };
+/// assert_eq!(err.to_string(), "job 7 failed after 3 attempts: bad input");
+/// assert_eq!(err.job(), 7);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RemoteError {
     /// The job's function returned an error (or panicked) on every attempt,
     /// up to `max_deliver`; the job was dead-lettered.
-    #[error("job failed after {attempts} attempts: {message}")]
+    #[error("job {job} failed after {attempts} attempts: {message}")]
     Failed {
+        /// The job's input index.
+        job: u64,
         /// The last error's text.
         message: String,
         /// How many times the job was tried.
@@ -152,15 +203,85 @@ pub enum RemoteError {
     },
     /// Workers holding the job were lost (crashed, or kept it past
     /// `ack_wait`) on every attempt; the job was dead-lettered.
-    #[error("job lost by workers after {attempts} attempts")]
+    #[error("job {job} lost by workers after {attempts} attempts")]
     Lost {
+        /// The job's input index.
+        job: u64,
         /// How many times the job was delivered.
         attempts: u64,
     },
     /// The producer's deadline passed before the job finished.
-    #[error("job deadline exceeded")]
-    DeadlineExceeded,
+    #[error("job {job}: deadline exceeded")]
+    DeadlineExceeded {
+        /// The job's input index.
+        job: u64,
+    },
     /// The job or its result could not be decoded; it was dead-lettered.
-    #[error("job could not be decoded: {0}")]
-    Decode(String),
+    #[error("job {job} could not be decoded: {message}")]
+    Decode {
+        /// The job's input index.
+        job: u64,
+        /// What the codec reported.
+        message: String,
+    },
+}
+
+impl RemoteError {
+    /// The job's input index: the position, from 0, of the item in the
+    /// stage's input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = weir_nats::RemoteError::DeadlineExceeded { job: 2 };
+    /// assert_eq!(err.job(), 2);
+    /// assert_eq!(err.to_string(), "job 2: deadline exceeded");
+    /// ```
+    pub fn job(&self) -> u64 {
+        match self {
+            RemoteError::Failed { job, .. }
+            | RemoteError::Lost { job, .. }
+            | RemoteError::DeadlineExceeded { job }
+            | RemoteError::Decode { job, .. } => *job,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message and its causes, as `anyhow`'s `{:#}` prints them.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut next = err.source();
+        while let Some(inner) = next {
+            text = format!("{text}: {inner}");
+            next = inner.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_cause_prints_once_in_the_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        // What the client library does: its message repeats its source.
+        #[derive(Debug, thiserror::Error)]
+        #[error("IO error: {0}")]
+        struct Client(#[source] std::io::Error);
+        let err = Error::Unreachable {
+            url: "nats://127.0.0.1:1".into(),
+            timeout: Duration::from_millis(300),
+            source: cause(Box::new(Client(io))),
+        };
+        assert_eq!(
+            chain(&err),
+            "nats server at nats://127.0.0.1:1 unreachable after 300ms: IO error: connection refused"
+        );
+        let err = Error::nats(&"s".into(), "no stream answered");
+        assert_eq!(
+            chain(&err),
+            "stage `s`: nats request failed: no stream answered"
+        );
+    }
 }

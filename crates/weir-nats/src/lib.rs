@@ -81,6 +81,7 @@ mod delivery;
 mod error;
 mod future;
 mod pool;
+mod pull;
 mod sink;
 mod source;
 #[cfg(feature = "testing")]

@@ -7,16 +7,14 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use async_nats::jetstream::context::{ConsumerInfoErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::ErrorCode;
-use futures::StreamExt;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver, Sender};
 use weir_stage::Scope;
 
 use crate::delivery::{AckShared, Acker, Delivery, NakBackoff, Raw};
+use crate::pull::Fetcher;
 use crate::{Codec, Error};
 
-/// How long a fetch waits on the server for messages before asking again.
-const FETCH_EXPIRES: Duration = Duration::from_secs(1);
 /// How long each JetStream API request (stream or consumer lookup) may take.
 pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -25,7 +23,8 @@ pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(5);
 /// server-side acknowledgement, redelivery and back-pressure.
 ///
 /// Messages are fetched `batch` at a time (a pull request waits on the
-/// server up to 1 s for them), and a new batch is requested only once the
+/// server up to 2 s for them, with idle heartbeats, so that a request lost
+/// in a server restart is noticed within 1.5 s and asked again), and a new batch is requested only once the
 /// previous one has been handed downstream, so the edge holds at most
 /// `batch` messages plus what its output channel (of `batch` items) holds.
 /// While downstream holds a delivery unsettled, the edge sends in-progress
@@ -251,7 +250,7 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
             &shared,
             (info.config.ack_wait / 3).max(Duration::from_millis(50)),
         );
-        let mut fetch = Fetcher::new(consumer);
+        let mut fetch = Fetcher::new(consumer, js.clone());
         let stop = self.stop.clone().unwrap_or_else(Context::background);
         let mut closed = std::pin::pin!(async {
             tokio::select! {
@@ -268,7 +267,7 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
                     m = batch.next() => m,
                     () = closed.as_mut() => return Ok(()),
                 };
-                let Some(Ok(msg)) = msg else { break };
+                let Some(msg) = msg else { break };
                 let Some(acker) = acker_for(&shared, msg) else {
                     continue;
                 };
@@ -390,55 +389,4 @@ pub(crate) async fn bind(
         .get_consumer::<pull::Config>(consumer)
         .await
         .map_err(|e| Error::nats(stage, e))
-}
-
-/// Pull requests in a loop, riding out a server that goes away.
-pub(crate) struct Fetcher {
-    consumer: PullConsumer,
-    failures: u32,
-}
-
-impl Fetcher {
-    pub(crate) fn new(consumer: PullConsumer) -> Fetcher {
-        Fetcher {
-            consumer,
-            failures: 0,
-        }
-    }
-
-    /// The next pull request's messages (`None` once `stop` resolves).
-    /// Failed requests (server away) are retried with a backoff of up to
-    /// 800 ms.
-    pub(crate) async fn next_batch<F: std::future::Future<Output = ()>>(
-        &mut self,
-        n: usize,
-        mut stop: std::pin::Pin<&mut F>,
-    ) -> Option<async_nats::jetstream::consumer::pull::Batch> {
-        loop {
-            let request = self
-                .consumer
-                .batch()
-                .max_messages(n)
-                .expires(FETCH_EXPIRES)
-                .messages();
-            let result = tokio::select! {
-                r = request => r,
-                () = stop.as_mut() => return None,
-            };
-            match result {
-                Ok(batch) => {
-                    self.failures = 0;
-                    return Some(batch);
-                }
-                Err(_) => {
-                    self.failures = self.failures.saturating_add(1);
-                    let pause = Duration::from_millis(50u64 << self.failures.min(4));
-                    tokio::select! {
-                        () = tokio::time::sleep(pause) => {}
-                        () = stop.as_mut() => return None,
-                    }
-                }
-            }
-        }
-    }
 }

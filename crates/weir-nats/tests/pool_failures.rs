@@ -98,6 +98,7 @@ async fn poison_job_is_dead_lettered_after_max_deliver_others_unaffected() {
     assert_eq!(
         err,
         &RemoteError::Failed {
+            job: 13,
             message: "job 13 is poison".into(),
             attempts: 3
         }
@@ -170,7 +171,7 @@ async fn results_in_input_order_and_job_deadlines() {
     scope.wait().await.unwrap();
     assert_eq!(
         all.await.unwrap(),
-        [Err(RemoteError::DeadlineExceeded), Ok(4)]
+        [Err(RemoteError::DeadlineExceeded { job: 0 }), Ok(4)]
     );
     stop.cancel();
     task.await.unwrap().unwrap();
@@ -418,6 +419,19 @@ async fn an_undecodable_job_is_dead_lettered_at_once_with_a_decode_result() {
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Weir-Job", "0");
     headers.insert("Weir-Run", "probe");
+    headers.insert("Weir-Nonce", "00000000000000aa");
+    // The run's lease, as its producer would keep it.
+    let beat = tokio::spawn({
+        let client = client.clone();
+        async move {
+            loop {
+                let _ = client
+                    .publish("weir.pool.undecodable.control.probe", "alive".into())
+                    .await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    });
     js.publish_with_headers(
         "weir.pool.undecodable.jobs.probe",
         headers,
@@ -462,6 +476,7 @@ async fn an_undecodable_job_is_dead_lettered_at_once_with_a_decode_result() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0);
+    beat.abort();
     stop.cancel();
     task.await.unwrap().unwrap();
 }

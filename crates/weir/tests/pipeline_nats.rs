@@ -181,7 +181,14 @@ async fn remote_stage_shows_its_subjects_and_the_pools_lag() {
     assert_eq!(results.len(), 10);
     let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
     assert!(
-        matches!(failed[..], [Err(RemoteError::Failed { attempts: 1, .. })]),
+        matches!(
+            failed[..],
+            [Err(RemoteError::Failed {
+                job: 0,
+                attempts: 1,
+                ..
+            })]
+        ),
         "{failed:?}"
     );
     let mut ok: Vec<u64> = results.into_iter().filter_map(Result::ok).collect();

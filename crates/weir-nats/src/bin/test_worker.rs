@@ -3,6 +3,11 @@
 //! `max_deliver` `$5`. A job is `{"n": u64, "sleep_ms": u64, "fail": bool}`;
 //! its result is `2n`. Prints `started <n>` when a job starts and
 //! `finished <n>` when it returns, so a test knows when to kill it.
+//!
+//! With `produce` as its first argument it is a producer instead:
+//! `produce <url> <pool> <ack_wait_ms> <max_deliver> <jobs> <sleep_ms>`
+//! sends jobs `0..jobs` (each sleeping `sleep_ms`) through the pool (whose
+//! settings must match the workers') and waits for their results.
 
 use std::io::Write;
 use std::time::Duration;
@@ -25,6 +30,9 @@ fn arg(i: usize) -> String {
 
 #[tokio::main]
 async fn main() {
+    if arg(1) == "produce" {
+        return produce().await;
+    }
     let url = arg(1);
     let pool = Pool::new(arg(2))
         .ack_wait(Duration::from_millis(arg(4).parse().expect("ack_wait ms")))
@@ -54,4 +62,29 @@ async fn main() {
     )
     .await;
     served.expect("serve");
+}
+
+async fn produce() {
+    let url = arg(2);
+    let pool = Pool::new(arg(3))
+        .ack_wait(Duration::from_millis(arg(4).parse().expect("ack_wait ms")))
+        .max_deliver(arg(5).parse().expect("max_deliver"));
+    let jobs: u64 = arg(6).parse().expect("jobs");
+    let sleep_ms: u64 = arg(7).parse().expect("sleep_ms");
+    let client = weir_nats::connect(&url).await.expect("connect");
+    let scope = weir_stage::Scope::new(&Context::background());
+    let input = weir_stage::generate(
+        &scope,
+        (0..jobs).map(move |n| Job {
+            n,
+            sleep_ms,
+            fail: false,
+        }),
+    );
+    let results = pool
+        .remote::<Job, u64>(client)
+        .run(&scope, input)
+        .expect("remote");
+    let _all = weir_stage::count(&scope, results);
+    scope.wait().await.expect("producer");
 }

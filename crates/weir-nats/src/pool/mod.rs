@@ -18,23 +18,37 @@
 //! the results stream (deleted when the run ends).
 //!
 //! A job message carries headers `Weir-Job` (its number in the run),
-//! `Weir-Run`, `Weir-Deadline` (Unix milliseconds, when the producer has
-//! one) and `Nats-Msg-Id: <run>.<job>`. A result carries `Weir-Job`,
-//! `Weir-Status` (`ok`, `failed`, `lost`, `deadline`, `decode`) and
-//! `Nats-Msg-Id: <run>.<job>.r`; its payload is the encoded value, or the
-//! error's text. A producer cancels a run by publishing `cancel` on
-//! `weir.pool.squares.control.<run>` (core NATS) and purging the run's
-//! queued jobs.
+//! `Weir-Run`, `Weir-Nonce` (a keyed hash of the job number under a key
+//! the run draws at random: what binds the job to its result),
+//! `Weir-Deadline` (Unix milliseconds, when the producer has one) and
+//! `Nats-Msg-Id: <run>.<job>.<nonce>`. A result carries `Weir-Job`, the
+//! job's `Weir-Nonce` echoed, `Weir-Status` (`ok`, `failed`, `lost`,
+//! `deadline`, `decode`) and `Nats-Msg-Id: <run>.<job>.<nonce>.r`; its
+//! payload is the encoded value, or the error's text. The producer takes a
+//! result only for a job it sent, with that job's nonce; anything else is
+//! counted ([`LagProbe::mismatched_results`]) and dropped. Workers
+//! dead-letter a job without these headers at once, with no result.
+//!
+//! On `weir.pool.squares.control.<run>` (core NATS) a producer publishes
+//! `alive` every second while its run lasts (the run's lease: workers take
+//! a run not heard for 5 s as dead, see `docs/distributed.md`), `done` when
+//! it ends, and `cancel` when it is cancelled; workers then drop the run's
+//! running jobs and ack its queued ones unrun.
 
+mod cleanup;
+mod helpers;
+mod job;
 mod probe;
 mod remote;
+mod run;
+mod runs;
 mod serve;
+mod streams;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull, AckPolicy};
-use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::StorageType;
 
 pub use probe::LagProbe;
 pub use remote::{Order, Remote};
@@ -49,6 +63,7 @@ pub(crate) const H_RUN: &str = "Weir-Run";
 pub(crate) const H_DEADLINE: &str = "Weir-Deadline";
 pub(crate) const H_STATUS: &str = "Weir-Status";
 pub(crate) const H_ATTEMPTS: &str = "Weir-Attempts";
+pub(crate) const H_NONCE: &str = "Weir-Nonce";
 
 /// A pool's consumer lag, from the server: see [`Pool::lag`].
 ///
@@ -71,6 +86,8 @@ pub struct Lag {
     pub redelivered: u64,
     /// Jobs in the pool's dead-letter stream.
     pub dead_lettered: u64,
+    /// Pull requests waiting on the server: workers with a free slot.
+    pub waiting: u64,
 }
 
 /// The settings of a distributed worker pool, shared by the producer
@@ -300,76 +317,6 @@ impl<C> Pool<C> {
     /// The jobs consumer's name (shared by all workers).
     pub(crate) const WORKERS: &'static str = "workers";
 
-    /// Creates the pool's streams if they are missing; checks them if not.
-    pub(crate) async fn ensure_streams(
-        &self,
-        js: &async_nats::jetstream::Context,
-        stage: &Arc<str>,
-    ) -> Result<(), Error> {
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Error::Misconfigured {
-                stage: stage.clone(),
-                what: format!(
-                    "pool name `{}` must be non-empty letters, digits, `-` or `_`",
-                    self.name
-                ),
-            });
-        }
-        let specs = [
-            (
-                "JOBS",
-                self.subject("jobs", ">"),
-                RetentionPolicy::WorkQueue,
-                Duration::ZERO,
-            ),
-            (
-                "RESULTS",
-                self.subject("results", ">"),
-                RetentionPolicy::WorkQueue,
-                Duration::from_secs(3600),
-            ),
-            (
-                "DEAD",
-                self.dead_subject(),
-                RetentionPolicy::Limits,
-                Duration::ZERO,
-            ),
-        ];
-        for (kind, subject, retention, max_age) in specs {
-            let name = self.stream_name(kind);
-            let config = stream::Config {
-                name: name.clone(),
-                subjects: vec![subject.clone()],
-                retention,
-                max_age,
-                storage: self.storage,
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            };
-            let mut handle = js
-                .get_or_create_stream(config)
-                .await
-                .map_err(|e| Error::nats(stage, e))?;
-            let info = handle.info().await.map_err(|e| Error::nats(stage, e))?;
-            if info.config.retention != retention || !info.config.subjects.contains(&subject) {
-                return Err(Error::Misconfigured {
-                    stage: stage.clone(),
-                    what: format!(
-                        "stream `{name}` exists with retention {:?} and subjects {:?}; \
-                         the pool needs {retention:?} on `{subject}`",
-                        info.config.retention, info.config.subjects
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// How far behind the pool's workers are, from the server's counters:
     /// jobs waiting, jobs handed out and not yet settled, retries in
     /// progress, and jobs dead-lettered (kept in the dead-letter stream).
@@ -400,21 +347,6 @@ impl<C> Pool<C> {
         let names = (self.stream_name("JOBS"), self.stream_name("DEAD"));
         GetLag::new(async move { lag(name, client, names).await })
     }
-
-    /// The jobs consumer every worker binds to (created if missing).
-    pub(crate) fn workers_config(&self) -> pull::Config {
-        pull::Config {
-            durable_name: Some(Self::WORKERS.to_owned()),
-            filter_subject: self.subject("jobs", ">"),
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: self.ack_wait,
-            // One spare delivery: a job delivered past `max_deliver` had
-            // its workers lost every time; that delivery dead-letters it.
-            max_deliver: i64::try_from(self.max_deliver.saturating_add(1)).unwrap_or(i64::MAX),
-            max_ack_pending: self.max_ack_pending,
-            ..Default::default()
-        }
-    }
 }
 
 async fn lag(
@@ -428,10 +360,11 @@ async fn lag(
     let (jobs, dead) = names;
     let mut consumer = crate::source::bind(&js, &stage, &jobs, Pool::<Json>::WORKERS).await?;
     let info = consumer.info().await.map_err(|e| Error::nats(&stage, e))?;
-    let (pending, ack_pending, redelivered) = (
+    let (pending, ack_pending, redelivered, waiting) = (
         info.num_pending,
         info.num_ack_pending as u64,
         info.num_redelivered as u64,
+        info.num_waiting as u64,
     );
     let mut dead = js
         .get_stream(dead)
@@ -448,5 +381,6 @@ async fn lag(
         ack_pending,
         redelivered,
         dead_lettered,
+        waiting,
     })
 }

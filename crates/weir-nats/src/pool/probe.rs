@@ -1,5 +1,6 @@
 //! [`LagProbe`]: a pool's consumer lag as a running producer last saw it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Lag;
@@ -24,6 +25,7 @@ use super::Lag;
 #[derive(Debug, Clone, Default)]
 pub struct LagProbe {
     latest: Arc<Mutex<Option<Lag>>>,
+    mismatched: Arc<AtomicU64>,
 }
 
 impl LagProbe {
@@ -43,6 +45,26 @@ impl LagProbe {
     /// See [`LagProbe`] and [`Remote::lag_probe`](crate::Remote::lag_probe).
     pub fn latest(&self) -> Option<Lag> {
         *self.latest.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Results the producer dropped because they answer no job it sent
+    /// with that content: a job number it has not sent, or without the
+    /// job's nonce (a stray or forged message on the pool's subjects). Each
+    /// is counted here and dropped; it never stands in for the real
+    /// result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let probe = weir_nats::LagProbe::new();
+    /// assert_eq!(probe.mismatched_results(), 0);
+    /// ```
+    pub fn mismatched_results(&self) -> u64 {
+        self.mismatched.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_mismatched(&self) {
+        self.mismatched.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn set(&self, lag: Lag) {

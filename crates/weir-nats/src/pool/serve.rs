@@ -1,26 +1,23 @@
 //! [`serve`]: the worker side of the distributed pool.
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Display;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
-use async_nats::HeaderMap;
-use futures::{FutureExt, StreamExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use weir_cancel::{CancelHandle, Context, ContextError};
+use weir_cancel::Context;
 
-use super::{Pool, H_ATTEMPTS, H_DEADLINE, H_JOB, H_RUN, H_STATUS};
-use crate::delivery::{AckShared, Acker, NakBackoff};
+use super::job::JobCx;
+use super::runs::{listen_control, Runs};
+use super::Pool;
+use crate::delivery::AckShared;
 use crate::future::Serve;
-use crate::source::{acker_for, bind, with_retries, Fetcher, API_TIMEOUT};
-use crate::window::{Outgoing, Window};
+use crate::pull::Fetcher;
+use crate::source::{acker_for, bind, with_retries, API_TIMEOUT};
 use crate::{Codec, Error};
-
 /// Runs this process's share of a distributed worker pool:
 /// `workers_per_process` jobs at a time, each through `f`, until `ctx` is
 /// cancelled — the worker goroutines of Go's worker pool, in a process of
@@ -124,28 +121,10 @@ where
     }
     let mut js = async_nats::jetstream::new(client.clone());
     js.set_timeout(API_TIMEOUT);
-    let setup = with_retries(|| async {
-        pool.ensure_streams(&js, &stage).await?;
-        let jobs = pool.stream_name("JOBS");
-        js.get_stream(&jobs)
-            .await
-            .map_err(|e| Error::nats(&stage, e))?
-            .get_or_create_consumer(Pool::<C>::WORKERS, pool.workers_config())
-            .await
-            .map_err(|e| Error::nats(&stage, e))?;
-        let consumer = bind(&js, &stage, &jobs, Pool::<C>::WORKERS).await?;
-        let control = client
-            .subscribe(pool.subject("control", "*"))
-            .await
-            .map_err(|e| Error::nats(&stage, e))?;
-        Ok::<_, Error>((consumer, control))
-    });
     let (consumer, control) = tokio::select! {
-        r = setup => r?,
+        r = setup(&client, &js, pool, &stage) => r?,
         () = ctx.cancelled() => return Ok(()),
     };
-    check_consumer(&consumer, pool, &stage)?;
-
     let shared = AckShared::new(
         client.clone(),
         js.clone(),
@@ -155,7 +134,7 @@ where
         pool.backoff,
     );
     AckShared::keep_alive(&shared, (pool.ack_wait / 3).max(Duration::from_millis(50)));
-    let runs = Arc::new(Runs::default());
+    let runs = Arc::new(Runs::new(client.clone(), js.clone(), pool));
     let job = Arc::new(JobCx {
         f,
         codec: pool.codec.clone(),
@@ -167,9 +146,72 @@ where
         results: pool.subject("results", ""),
         ctx: ctx.clone(),
     });
-
     let mut tasks = JoinSet::new();
     tasks.spawn(listen_control(control, runs));
+    let fetch = Fetcher::new(consumer, js.clone());
+    let result = fetch_jobs(
+        ctx,
+        fetch,
+        &shared,
+        pool,
+        workers_per_process,
+        job,
+        &mut tasks,
+    )
+    .await;
+    // Dropping the tasks drops their ackers: the jobs are naked at once.
+    tasks.shutdown().await;
+    result
+}
+
+/// Makes (or checks) the pool's streams and the workers' consumer, and
+/// follows the pool's control subjects.
+async fn setup<C>(
+    client: &async_nats::Client,
+    js: &async_nats::jetstream::Context,
+    pool: &Pool<C>,
+    stage: &Arc<str>,
+) -> Result<(PullConsumer, async_nats::Subscriber), Error> {
+    let (consumer, control) = with_retries(|| async {
+        pool.ensure_streams(js, stage).await?;
+        let jobs = pool.stream_name("JOBS");
+        js.get_stream(&jobs)
+            .await
+            .map_err(|e| Error::nats(stage, e))?
+            .get_or_create_consumer(Pool::<C>::WORKERS, pool.workers_config())
+            .await
+            .map_err(|e| Error::nats(stage, e))?;
+        let consumer = bind(js, stage, &jobs, Pool::<C>::WORKERS).await?;
+        let control = client
+            .subscribe(pool.subject("control", "*"))
+            .await
+            .map_err(|e| Error::nats(stage, e))?;
+        Ok::<_, Error>((consumer, control))
+    })
+    .await?;
+    pool.check_workers(&consumer.cached_info().config, stage)?;
+    Ok((consumer, control))
+}
+
+/// Pulls jobs while there are free slots and hands each to a task, until
+/// `ctx` is cancelled.
+async fn fetch_jobs<T, U, E, C, F, Fut>(
+    ctx: &Context,
+    mut fetch: Fetcher,
+    shared: &Arc<AckShared>,
+    pool: &Pool<C>,
+    workers_per_process: usize,
+    job: Arc<JobCx<F, C>>,
+    tasks: &mut JoinSet<()>,
+) -> Result<(), Error>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    E: Display + Send + 'static,
+    C: Codec<T> + Codec<U>,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<U, E>> + Send + 'static,
+{
     // A job holds a slot from when it is fetched until `f` returns; it runs
     // once it also has a worker. Twice as many slots as workers: the next
     // jobs are already here when a worker frees up (one pull request per
@@ -177,11 +219,10 @@ where
     // while another process might have run them.
     let permits = Arc::new(Semaphore::new(workers_per_process * 2));
     let workers = Arc::new(Semaphore::new(workers_per_process));
-    let mut fetch = Fetcher::new(consumer);
     let mut stop = std::pin::pin!(ctx.cancelled());
-    loop {
+    while !ctx.is_cancelled() {
         let first = tokio::select! {
-            p = permits.clone().acquire_owned() => p.map_err(|e| Error::nats(&stage, e))?,
+            p = permits.clone().acquire_owned() => p.map_err(|e| Error::nats(&job.stage, e))?,
             () = stop.as_mut() => break,
         };
         let mut held = vec![first];
@@ -199,8 +240,8 @@ where
                 m = batch.next() => m,
                 () = stop.as_mut() => None,
             };
-            let Some(Ok(msg)) = msg else { break };
-            let Some(acker) = acker_for(&shared, msg) else {
+            let Some(msg) = msg else { break };
+            let Some(acker) = acker_for(shared, msg) else {
                 continue;
             };
             let Some(permit) = held.pop() else { break };
@@ -214,310 +255,6 @@ where
             // Reap finished tasks so the set stays small.
             while tasks.try_join_next().is_some() {}
         }
-        if ctx.is_cancelled() {
-            break;
-        }
-    }
-    // Dropping the tasks drops their ackers: the jobs are naked at once.
-    tasks.shutdown().await;
-    Ok(())
-}
-
-fn check_consumer<C>(
-    consumer: &PullConsumer,
-    pool: &Pool<C>,
-    stage: &Arc<str>,
-) -> Result<(), Error> {
-    let have = &consumer.cached_info().config;
-    let want = pool.workers_config();
-    if have.max_deliver != want.max_deliver || have.filter_subject != want.filter_subject {
-        return Err(Error::Misconfigured {
-            stage: stage.clone(),
-            what: format!(
-                "consumer `{}` exists with max_deliver {} and filter `{}`; this pool needs {} and `{}` \
-                 (give every process the same pool settings)",
-                Pool::<C>::WORKERS,
-                have.max_deliver,
-                have.filter_subject,
-                want.max_deliver,
-                want.filter_subject
-            ),
-        });
     }
     Ok(())
-}
-
-/// Runs cancelled by their producers, and the jobs running for each run.
-#[derive(Default)]
-struct Runs {
-    inner: Mutex<RunsInner>,
-}
-
-#[derive(Default)]
-struct RunsInner {
-    cancelled: HashSet<String>,
-    order: VecDeque<String>,
-    running: HashMap<String, HashMap<u64, CancelHandle>>,
-}
-
-/// Cancelled runs remembered (oldest forgotten first).
-const REMEMBERED: usize = 4096;
-
-impl Runs {
-    fn lock(&self) -> std::sync::MutexGuard<'_, RunsInner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn cancel(&self, run: &str) {
-        let mut inner = self.lock();
-        if inner.cancelled.insert(run.to_owned()) {
-            inner.order.push_back(run.to_owned());
-            if inner.order.len() > REMEMBERED {
-                if let Some(old) = inner.order.pop_front() {
-                    inner.cancelled.remove(&old);
-                }
-            }
-        }
-        if let Some(jobs) = inner.running.remove(run) {
-            for handle in jobs.values() {
-                handle.cancel();
-            }
-        }
-    }
-
-    fn is_cancelled(&self, run: &str) -> bool {
-        self.lock().cancelled.contains(run)
-    }
-
-    /// Registers a running job; `false` if its run is already cancelled.
-    fn start(&self, run: &str, job: u64, handle: CancelHandle) -> bool {
-        let mut inner = self.lock();
-        if inner.cancelled.contains(run) {
-            return false;
-        }
-        inner
-            .running
-            .entry(run.to_owned())
-            .or_default()
-            .insert(job, handle);
-        true
-    }
-
-    fn end(&self, run: &str, job: u64) {
-        let mut inner = self.lock();
-        if let Some(jobs) = inner.running.get_mut(run) {
-            jobs.remove(&job);
-            if jobs.is_empty() {
-                inner.running.remove(run);
-            }
-        }
-    }
-}
-
-async fn listen_control(mut control: async_nats::Subscriber, runs: Arc<Runs>) {
-    while let Some(msg) = control.next().await {
-        if &msg.payload[..] == b"cancel" {
-            if let Some(run) = msg.subject.as_str().rsplit('.').next() {
-                runs.cancel(run);
-            }
-        }
-    }
-}
-
-/// Everything a job task needs.
-struct JobCx<F, C> {
-    f: F,
-    codec: C,
-    js: async_nats::jetstream::Context,
-    stage: Arc<str>,
-    runs: Arc<Runs>,
-    max_deliver: u64,
-    backoff: NakBackoff,
-    /// The results subject without its run token (ends in `.`).
-    results: String,
-    ctx: Context,
-}
-
-/// How a job ended, as the producer will see it.
-enum Settled {
-    Ok(bytes::Bytes),
-    Failed(String),
-    Lost,
-    Deadline,
-    Decode(String),
-}
-
-/// What one attempt at a job came to.
-enum Attempt {
-    /// A final outcome: publish it as the result.
-    Settled(Settled),
-    /// `f` failed: retry, unless this was the last attempt.
-    Retry(String),
-    /// The run was cancelled: drop the job.
-    Ack,
-    /// This worker is stopping: give the job back.
-    GiveBack,
-}
-
-impl<F, C> JobCx<F, C> {
-    /// Runs one job, then publishes its result and settles it. The worker
-    /// and its slot (`permit`) are freed as soon as `f` returns: the next job runs
-    /// while this one's result is in flight (the server's
-    /// `max_ack_pending` still bounds the jobs held).
-    async fn handle<T, U, E, Fut>(
-        &self,
-        acker: Acker,
-        permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
-    ) where
-        C: Codec<T> + Codec<U>,
-        F: Fn(T) -> Fut,
-        E: Display,
-        Fut: Future<Output = Result<U, E>>,
-    {
-        let header = |name: &str| {
-            acker
-                .headers()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_owned())
-        };
-        let job = header(H_JOB).and_then(|j| j.parse::<u64>().ok());
-        let (Some(job), Some(run)) = (job, header(H_RUN)) else {
-            let _ = acker
-                .dead_letter("not a weir job: no Weir-Job or Weir-Run header")
-                .await;
-            return;
-        };
-        let deadline = header(H_DEADLINE)
-            .and_then(|d| d.parse::<u64>().ok())
-            .map(instant_of);
-        let attempt = acker.attempt();
-        let outcome = self.attempt(&acker, job, &run, deadline).await;
-        drop(permit);
-        let settled = match outcome {
-            Attempt::Settled(settled) => settled,
-            Attempt::Retry(reason) if attempt >= self.max_deliver => Settled::Failed(reason),
-            Attempt::Retry(_) => {
-                let _ = acker.nak(self.backoff.delay(attempt)).await;
-                return;
-            }
-            Attempt::Ack => {
-                let _ = acker.ack().await;
-                return;
-            }
-            Attempt::GiveBack => return,
-        };
-        let (status, payload, dead) = match settled {
-            Settled::Ok(bytes) => ("ok", bytes, None),
-            Settled::Deadline => ("deadline", bytes::Bytes::new(), None),
-            Settled::Failed(reason) => ("failed", reason.clone().into(), Some(reason)),
-            Settled::Lost => (
-                "lost",
-                bytes::Bytes::new(),
-                Some(format!("lost by workers {} times", attempt - 1)),
-            ),
-            Settled::Decode(reason) => (
-                "decode",
-                reason.clone().into(),
-                Some(format!("decode failed: {reason}")),
-            ),
-        };
-        let mut headers = HeaderMap::new();
-        headers.insert(H_JOB, job.to_string());
-        headers.insert(H_STATUS, status);
-        headers.insert(H_ATTEMPTS, attempt.min(self.max_deliver).to_string());
-        headers.insert(
-            async_nats::header::NATS_MESSAGE_ID,
-            format!("{run}.{job}.r"),
-        );
-        let msg = Outgoing {
-            subject: format!("{}{run}", self.results),
-            headers,
-            payload,
-        };
-        let mut window: Window<()> = Window::new(self.js.clone(), self.stage.clone(), 1);
-        let published = match window.send((), msg).await {
-            Ok(()) => window.next().await.map(|r| r.map(|_| ())),
-            Err(e) => Some(Err(e)),
-        };
-        if !matches!(published, Some(Ok(()))) {
-            // No result stored: give the job back to be tried again.
-            return;
-        }
-        let _ = match dead {
-            None => acker.ack().await,
-            Some(reason) => acker.dead_letter(&reason).await,
-        };
-    }
-
-    async fn attempt<T, U, E, Fut>(
-        &self,
-        acker: &Acker,
-        job: u64,
-        run: &str,
-        deadline: Option<tokio::time::Instant>,
-    ) -> Attempt
-    where
-        C: Codec<T> + Codec<U>,
-        F: Fn(T) -> Fut,
-        E: Display,
-        Fut: Future<Output = Result<U, E>>,
-    {
-        if self.runs.is_cancelled(run) {
-            return Attempt::Ack;
-        }
-        if acker.attempt() > self.max_deliver {
-            return Attempt::Settled(Settled::Lost);
-        }
-        if deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
-            return Attempt::Settled(Settled::Deadline);
-        }
-        let item = match Codec::<T>::decode(&self.codec, &acker.raw_payload()) {
-            Ok(item) => item,
-            Err(e) => return Attempt::Settled(Settled::Decode(e.to_string())),
-        };
-        let job_ctx = match deadline {
-            Some(d) => self.ctx.with_deadline(d),
-            None => self.ctx.child(),
-        };
-        let (job_ctx, handle) = job_ctx.with_cancel();
-        if !self.runs.start(run, job, handle) {
-            return Attempt::Ack;
-        }
-        let ran = AssertUnwindSafe(job_ctx.run((self.f)(item)))
-            .catch_unwind()
-            .await;
-        self.runs.end(run, job);
-        match ran {
-            Ok(Ok(Ok(value))) => match Codec::<U>::encode(&self.codec, &value) {
-                Ok(bytes) => Attempt::Settled(Settled::Ok(bytes)),
-                Err(e) => Attempt::Retry(format!("result does not encode: {e}")),
-            },
-            Ok(Ok(Err(e))) => Attempt::Retry(e.to_string()),
-            Ok(Err(ContextError::DeadlineExceeded)) => Attempt::Settled(Settled::Deadline),
-            Ok(Err(ContextError::Canceled)) if self.runs.is_cancelled(run) => Attempt::Ack,
-            Ok(Err(ContextError::Canceled)) => Attempt::GiveBack,
-            Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string panic payload".to_owned());
-                Attempt::Retry(format!("panicked: {message}"))
-            }
-        }
-    }
-}
-
-/// Wall-clock Unix milliseconds to a tokio instant.
-fn instant_of(unix_ms: u64) -> tokio::time::Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let now = tokio::time::Instant::now();
-    if unix_ms >= now_ms {
-        now + Duration::from_millis(unix_ms - now_ms)
-    } else {
-        now.checked_sub(Duration::from_millis(now_ms - unix_ms))
-            .unwrap_or(now)
-    }
 }

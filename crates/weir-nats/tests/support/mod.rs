@@ -150,3 +150,46 @@ impl Drop for WorkerProcess {
         self.kill();
     }
 }
+
+/// A producer process (`weir-nats-test-worker produce …`) sending `jobs`
+/// jobs of `sleep_ms` each through pool `pool`; killed (SIGKILL) on drop.
+pub struct ProducerProcess(Child);
+
+impl ProducerProcess {
+    pub fn spawn(
+        url: &str,
+        pool: &str,
+        ack_wait_ms: u64,
+        max_deliver: u64,
+        jobs: u64,
+        sleep_ms: u64,
+    ) -> ProducerProcess {
+        let child = Command::new(env!("CARGO_BIN_EXE_weir-nats-test-worker"))
+            .args([
+                "produce",
+                url,
+                pool,
+                &ack_wait_ms.to_string(),
+                &max_deliver.to_string(),
+                &jobs.to_string(),
+                &sleep_ms.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the test producer");
+        ProducerProcess(child)
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ProducerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -45,8 +45,8 @@ impl<T: Send + 'static> Flow<T> {
     /// their results come out, then the stage ends. When the pipeline is
     /// cancelled — [`Pipeline::cancel`](super::Pipeline::cancel), its
     /// context's deadline, another stage's error, or the sink's future
-    /// dropped — the stage stops at once: the run's queued jobs are purged
-    /// from the server and the workers drop its running ones. Jobs are
+    /// dropped — the stage stops at once: the workers drop the run's
+    /// running jobs and skip its queued ones. Jobs are
     /// delivered to workers at least once (a job whose worker crashed is
     /// run again elsewhere), so the function the workers run should be
     /// idempotent.

@@ -1,0 +1,203 @@
+//! A producer run's helper tasks: the result reader, which turns result
+//! messages into [`Answer`]s, and the lag sampler, which also notes when a
+//! worker was last seen.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::PullConsumer;
+use weir_core::chan::{self, Receiver, Sender};
+
+use super::remote::Remote;
+use super::{LagProbe, H_ATTEMPTS, H_JOB, H_NONCE, H_STATUS};
+use crate::delivery::{AckShared, Acker, NakBackoff};
+use crate::pull::Fetcher;
+use crate::source::acker_for;
+use crate::{Codec, Error, RemoteError};
+
+/// The results consumer's `ack_wait`: results held (in-progress acks keep
+/// them) are fine; a result whose delivery a server crash lost comes again
+/// this soon.
+pub(super) const RESULT_ACK_WAIT: Duration = Duration::from_secs(5);
+
+/// A result as read from the server: its job, the nonce it carries, what
+/// it says, and its ack.
+pub(super) struct Answer<U> {
+    pub(super) job: u64,
+    pub(super) nonce: Option<String>,
+    pub(super) outcome: Result<U, RemoteError>,
+    pub(super) acker: Acker,
+}
+
+/// The run's helper tasks, aborted when their handles drop: the result
+/// reader (its own task, so that a pull request is never dropped half-way
+/// by the run's select) and the lag sampler, which also notes when a
+/// worker was last seen.
+pub(super) fn spawn_reader_and_sampler<T, U, C>(
+    remote: &Remote<T, U, C>,
+    js: &async_nats::jetstream::Context,
+    stage: &Arc<str>,
+    consumer: PullConsumer,
+) -> (Receiver<Answer<U>>, Helpers, Seen)
+where
+    U: Send + 'static,
+    C: Codec<U>,
+{
+    let shared = AckShared::new(
+        remote.client.clone(),
+        js.clone(),
+        stage.clone(),
+        -1,
+        None,
+        NakBackoff::default(),
+    );
+    AckShared::keep_alive(&shared, RESULT_ACK_WAIT / 3);
+    let (res_tx, res_rx) = chan::bounded::<Answer<U>>(remote.pool.batch);
+    let reader = Fetcher::new(consumer, js.clone());
+    let codec = remote.pool.codec.clone();
+    let reader = tokio::spawn(read_results(
+        reader,
+        shared,
+        codec,
+        remote.pool.batch,
+        res_tx,
+    ));
+    let lag_names = (
+        remote.pool.stream_name("JOBS"),
+        remote.pool.stream_name("DEAD"),
+    );
+    let seen = Arc::new(Mutex::new(tokio::time::Instant::now()));
+    let every = match remote.no_worker_after {
+        Some(_) => remote.lag_every.min(Duration::from_secs(1)),
+        None => remote.lag_every,
+    };
+    let sampler = tokio::spawn(sample_lag(
+        remote.pool.name.clone(),
+        remote.client.clone(),
+        lag_names,
+        (remote.lag.clone(), seen.clone()),
+        every,
+    ));
+    let helpers = Helpers {
+        _reader: AbortOnDrop(reader),
+        _sampler: AbortOnDrop(sampler),
+    };
+    (res_rx, helpers, seen)
+}
+
+/// The reader's and the sampler's tasks, aborted together on drop.
+pub(super) struct Helpers {
+    _reader: AbortOnDrop,
+    _sampler: AbortOnDrop,
+}
+
+/// When a worker was last seen (or the server last away).
+pub(super) type Seen = Arc<Mutex<tokio::time::Instant>>;
+
+/// Samples the pool's lag into `probe` every `every`, for as long as the
+/// stage runs (it aborts this task when it ends), and notes in `seen` when
+/// a worker was last there: a pull request waiting or a job held (or the
+/// server away, which is not the workers' fault).
+async fn sample_lag(
+    name: String,
+    client: async_nats::Client,
+    names: (String, String),
+    (probe, seen): (LagProbe, Arc<Mutex<tokio::time::Instant>>),
+    every: Duration,
+) {
+    loop {
+        let there = match super::lag(name.clone(), client.clone(), names.clone()).await {
+            Ok(lag) => {
+                probe.set(lag);
+                lag.waiting > 0 || lag.ack_pending > 0
+            }
+            Err(Error::MissingStream { .. } | Error::MissingConsumer { .. }) => false,
+            Err(_) => true,
+        };
+        if there {
+            *seen.lock().unwrap_or_else(PoisonError::into_inner) = tokio::time::Instant::now();
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Reads the run's results and hands them to the stage (with their ack)
+/// until the stage drops its receiver.
+async fn read_results<U, C: Codec<U>>(
+    mut fetch: Fetcher,
+    shared: Arc<AckShared>,
+    codec: C,
+    batch: usize,
+    tx: Sender<Answer<U>>,
+) {
+    let mut closed = std::pin::pin!(tx.closed());
+    loop {
+        let Some(mut messages) = fetch.next_batch(batch, closed.as_mut()).await else {
+            return;
+        };
+        while let Some(msg) = messages.next().await {
+            let Some(acker) = acker_for(&shared, msg) else {
+                continue;
+            };
+            let Some(answer) = answer_of(&codec, acker).await else {
+                continue;
+            };
+            if tx.send(answer).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// What a result message says (`None`, acked away, when it names no job).
+async fn answer_of<U, C: Codec<U>>(codec: &C, acker: Acker) -> Option<Answer<U>> {
+    let header = |name: &str| {
+        acker
+            .headers()
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
+    let Some(job) = header(H_JOB).and_then(|j| j.parse::<u64>().ok()) else {
+        let _ = acker.ack().await;
+        return None;
+    };
+    let attempts = header(H_ATTEMPTS).and_then(|a| a.parse().ok()).unwrap_or(0);
+    let text = || String::from_utf8_lossy(&acker.raw_payload()).into_owned();
+    let outcome = match header(H_STATUS).as_deref() {
+        Some("ok") => codec
+            .decode(&acker.raw_payload())
+            .map_err(|e| RemoteError::Decode {
+                job,
+                message: format!("result: {e}"),
+            }),
+        Some("failed") => Err(RemoteError::Failed {
+            job,
+            message: text(),
+            attempts,
+        }),
+        Some("lost") => Err(RemoteError::Lost { job, attempts }),
+        Some("deadline") => Err(RemoteError::DeadlineExceeded { job }),
+        Some("decode") => Err(RemoteError::Decode {
+            job,
+            message: text(),
+        }),
+        other => Err(RemoteError::Decode {
+            job,
+            message: format!("unknown result status {other:?}"),
+        }),
+    };
+    Some(Answer {
+        job,
+        nonce: header(H_NONCE),
+        outcome,
+        acker,
+    })
+}
+
+pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
