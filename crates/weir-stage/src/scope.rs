@@ -265,7 +265,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// A stage's failure: the first one cancels the scope with itself as
+    /// the cause (what every stage then sees in its context's
+    /// [`cause`](weir_cancel::Context::cause)).
     fn record(&self, id: Option<StageId>, error: Error) {
+        if !self.collect && !matches!(error, Error::Cancelled(_)) {
+            self.cancel
+                .cancel_with(weir_cancel::Cause::new(error.replicate()));
+        }
         self.push(&self.errors, id, error);
     }
 

@@ -19,18 +19,18 @@ impl<T: Send + 'static> Flow<T> {
         M: FnOnce(&Scope, Receiver<T>) -> Result<Receiver<U>, ConfigError> + Send + 'static,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage(kind, &[segment.tail], false);
+        let node = shared.add_stage(kind, std::slice::from_ref(&segment.edge), false);
+        shared.graph().set_tasks(node);
         let slot = Slot::<U>::default();
         let out = slot.clone();
         shared.defer(move |shared, scope| {
             let input = segment.spawn(shared, scope);
-            shared.graph().set_input(node, input.observer());
             match make(&view(shared, scope, node), input) {
                 Ok(rx) => fill(shared, node, &out, rx),
                 Err(e) => shared.fault(e.into()),
             }
         });
-        Flow::from_channel(shared, node, None, Some(slot))
+        Flow::from_channel(shared, node, slot, None)
     }
 
     /// Splits this flow into `n` branches with `split`, when the pipeline
@@ -40,7 +40,8 @@ impl<T: Send + 'static> Flow<T> {
         S: FnOnce(&Scope, Receiver<T>) -> Result<Vec<Receiver<T>>, ConfigError> + Send + 'static,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage(kind, &[segment.tail], false);
+        let node = shared.add_stage(kind, std::slice::from_ref(&segment.edge), false);
+        shared.graph().set_tasks(node);
         check(&shared, node, n, "branches");
         let slots: Vec<Slot<T>> = (0..n).map(|_| Slot::default()).collect();
         let outs = slots.clone();
@@ -57,7 +58,8 @@ impl<T: Send + 'static> Flow<T> {
         });
         slots
             .into_iter()
-            .map(|slot| Flow::from_channel(shared.clone(), node, None, Some(slot)))
+            .enumerate()
+            .map(|(i, slot)| Flow::from_channel(shared.clone(), node, slot, Some(i)))
             .collect()
     }
 
@@ -214,7 +216,7 @@ impl<T: Send + 'static> Flow<T> {
         B: FnMut(Flow<T>) -> Flow<U>,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage("fan_out", &[segment.tail], false);
+        let node = shared.add_stage("fan_out", std::slice::from_ref(&segment.edge), false);
         shared.graph().set_relay(node);
         check(&shared, node, n, "branches");
         if n == 0 {
@@ -234,23 +236,24 @@ impl<T: Send + 'static> Flow<T> {
         let outs: Vec<Segment<U>> = slots
             .into_iter()
             .map(|slot| {
-                branch(Flow::from_channel(shared.clone(), node, None, Some(slot)))
+                branch(Flow::from_shared_channel(shared.clone(), node, slot))
                     .into_segment()
                     .1
             })
             .collect();
-        let tails: Vec<NodeId> = outs.iter().map(|s| s.tail).collect();
+        let tails: Vec<_> = outs.iter().map(|s| s.edge.clone()).collect();
         let merged = shared.add_stage("fan_in", &tails, false);
+        shared.graph().set_tasks(merged);
         let slot = Slot::<U>::default();
         let out = slot.clone();
         shared.defer(move |shared, scope| {
             let (tx, rx) = weir_core::chan::bounded(shared.capacity);
             for segment in outs {
-                segment.spawn_into(shared, scope, tx.clone());
+                segment.spawn_shared(shared, scope, tx.clone());
             }
             fill(shared, merged, &out, rx);
         });
-        Flow::from_channel(shared, merged, None, Some(slot))
+        Flow::from_channel(shared, merged, slot, None)
     }
 
     /// Merges this flow with `others` (Go's `fanIn`): the output ends when
@@ -275,8 +278,9 @@ impl<T: Send + 'static> Flow<T> {
         let segments: Vec<Segment<T>> = std::iter::once(first)
             .chain(others.into_iter().map(|f| f.into_segment().1))
             .collect();
-        let tails: Vec<NodeId> = segments.iter().map(|s| s.tail).collect();
+        let tails: Vec<_> = segments.iter().map(|s| s.edge.clone()).collect();
         let node = shared.add_stage("merge", &tails, false);
+        shared.graph().set_tasks(node);
         let slot = Slot::<T>::default();
         let out = slot.clone();
         shared.defer(move |shared, scope| {
@@ -287,12 +291,11 @@ impl<T: Send + 'static> Flow<T> {
             let rx = weir_stage::merge(&view(shared, scope, node), inputs);
             fill(shared, node, &out, rx);
         });
-        Flow::from_channel(shared, node, None, Some(slot))
+        Flow::from_channel(shared, node, slot, None)
     }
 }
 
-/// The scope view a stage of node `node` spawns in: named after it.
-/// The scope, building graph node `node`'s stage (its name and id).
+/// The scope view graph node `node`'s stage spawns in (its name and id).
 fn view(shared: &Shared, scope: &Scope, node: NodeId) -> ScopeView {
     scope.stage(&shared.stage(node))
 }
@@ -304,10 +307,9 @@ pub(crate) fn fill<T: Send + 'static>(
     slot: &Slot<T>,
     rx: Receiver<T>,
 ) {
-    let mut graph = shared.graph();
-    graph.set_output(node, rx.observer());
-    graph.set_tasks(node);
-    drop(graph);
+    shared
+        .graph()
+        .filled(node, super::flow::slot_key(slot), rx.observer());
     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(rx);
 }
 

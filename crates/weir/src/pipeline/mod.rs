@@ -187,4 +187,4 @@ pub use flow::{Flow, Pipeline};
 pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
 pub use recover::Guarded;
 pub use run::{Diagnosis, EdgeState, Join, RunHandle, Sink, SinkFuture};
-pub use stream::FlowStream;
+pub use stream::{FlowStream, StreamNotRead, UNREAD_GRACE};

@@ -36,7 +36,11 @@ impl<T: Send + 'static> Flow<T> {
         F: Future<Output = Result<A, StageError>> + Send + 'static,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
+        let node = shared.add_stage(
+            kind,
+            std::slice::from_ref(&segment.edge),
+            !segment.at_channel,
+        );
         let (tx, rx) = oneshot::channel();
         let spawned = Arc::new(AtomicBool::new(false));
         let mark = spawned.clone();
@@ -245,11 +249,14 @@ async fn drive<A>(
     match started {
         Start::Refused(e) => return Err(e),
         Start::Run(scope, drains) => {
-            drop(shared);
+            // If this future is dropped first, the others hear "cancelled".
+            let _told = Told(&shared);
             let waited = scope.wait().await;
             drains.iter().for_each(|d| {
                 d.stop();
             });
+            // Every other sink reports the same outcome.
+            shared.finish(waited.as_ref().err());
             waited?;
         }
         Start::Joined => {
@@ -260,9 +267,31 @@ async fn drive<A>(
             }
         }
     }
-    result
-        .await
-        .map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
+    match result.await {
+        Ok(result) => Ok(result),
+        // No result: the pipeline failed or was cancelled; its first
+        // error, when the sink that ran it has it, is this sink's too.
+        Err(_) => Err(match shared.outcome().await {
+            Some(e) => e.into(),
+            None => StageError::Cancelled(cancelled(&ctx)).into(),
+        }),
+    }
+}
+
+/// Tells the other sinks the run ended (cancelled) if the sink running it
+/// goes away without saying how it ended.
+struct Told<'a>(&'a Shared);
+
+impl Drop for Told<'_> {
+    fn drop(&mut self) {
+        self.0.ended.send_if_modified(|ended| {
+            let unset = ended.is_none();
+            if unset {
+                *ended = Some(None);
+            }
+            unset
+        });
+    }
 }
 
 fn already_started() -> Error {
@@ -282,8 +311,10 @@ fn start(shared: &Arc<Shared>) -> Start {
     let Some(scope) = slot.take() else {
         return Start::Joined;
     };
-    if shared.open_flows.load(Ordering::Acquire) > 0 {
-        shared.fault(unconnected("pipeline".into()));
+    let open = shared.graph().open_outputs();
+    if let Some(edge) = open.first() {
+        let stage = shared.stage(edge.from());
+        shared.fault(unconnected(&stage, edge));
     }
     if let Some(fault) = shared.first_fault() {
         return refuse(shared, scope, fault);

@@ -15,6 +15,8 @@ use weir_core::chan::Receiver;
 use weir_stage::engine::{BatchSource, BoxSource, Stage, BATCH};
 use weir_stage::Error;
 
+use super::graph::EdgeCell;
+
 /// An iterator source gives other tasks a turn after this many batches,
 /// so a long CPU-bound source neither starves its worker thread nor delays
 /// cancellation.
@@ -88,12 +90,13 @@ impl<I> Drop for IterSource<I> {
 /// that reads it (stages are built before anything is spawned).
 pub(crate) type Slot<T> = Arc<Mutex<Option<Receiver<T>>>>;
 
-/// A channel fed by an upstream segment or stage, given now or through a
-/// [`Slot`] once the pipeline starts.
+/// A channel fed from outside the pipeline (`from_receiver`, a NATS
+/// consumer's deliveries), given now or through a [`Slot`] once the
+/// pipeline starts: the source stage `upstream` counts what it reads.
 pub(crate) struct RecvSource<T> {
     pub(crate) rx: Option<Receiver<T>>,
     pub(crate) slot: Option<Slot<T>>,
-    /// Counts what arrives as the upstream stage's output.
+    /// The source stage reading it: counts what it reads.
     pub(crate) upstream: Arc<Stage>,
     /// Stops reading on graceful shutdown (a source fed from outside, whose
     /// producer may never close its end).
@@ -155,6 +158,49 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
             return Err(self); // it must watch for shutdown itself
         }
         let RecvSource { rx, slot, .. } = *self;
+        rx.or_else(|| slot.and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take()))
+            .ok_or_else(|| Box::new(Empty) as BoxSource<T>)
+    }
+}
+
+/// A channel made inside the pipeline (a stage's output), read by the
+/// flow after it: given now or through a [`Slot`] once the pipeline
+/// starts. It counts nothing (what crossed is read off the channel) but
+/// samples how full the channel is, for its edge's peak.
+pub(crate) struct ChannelSource<T> {
+    pub(crate) rx: Option<Receiver<T>>,
+    pub(crate) slot: Option<Slot<T>>,
+    pub(crate) edge: Arc<EdgeCell>,
+    /// The channel is shared with other readers (a `fan_out` branch): a
+    /// stage with tasks of its own gets it through a relay, so that each
+    /// reader is an edge of its own.
+    pub(crate) shared: bool,
+}
+
+impl<T: Send + 'static> BatchSource<T> for ChannelSource<T> {
+    fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>> {
+        if self.rx.is_none() {
+            self.rx = self
+                .slot
+                .take()
+                .and_then(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner).take());
+        }
+        // No channel: its producer never started (the run was refused).
+        let Some(rx) = &mut self.rx else {
+            return Poll::Ready(Ok(false));
+        };
+        let queued = rx.len();
+        rx.poll_recv_many(cx, out, BATCH).map(|n| {
+            self.edge.queued(queued.max(n)); // what it took was queued
+            Ok(n > 0)
+        })
+    }
+
+    fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
+        if self.shared {
+            return Err(self);
+        }
+        let ChannelSource { rx, slot, .. } = *self;
         rx.or_else(|| slot.and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take()))
             .ok_or_else(|| Box::new(Empty) as BoxSource<T>)
     }

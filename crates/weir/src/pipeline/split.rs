@@ -20,6 +20,34 @@ fn array<T, const N: usize>(branches: Vec<Flow<T>>) -> [Flow<T>; N] {
 }
 
 impl<T: Send + 'static> Flow<T> {
+    /// On a branch of a split, straight after the split: names the split
+    /// stage itself (in errors, metrics and the graph export). Any branch
+    /// will do; [`named`](Flow::named) on a branch names that branch.
+    /// Elsewhere it names the last stage added, like `named`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let [small, big] = p.source(0..10u32).route(|n| usize::from(*n >= 5));
+    /// let small = small.name_split("by_size").named("small");
+    /// let (a, b) = (small.count(), big.count());
+    /// assert_eq!((a.await.unwrap(), b.await.unwrap()), (5, 5));
+    /// let m = p.metrics();
+    /// assert_eq!(m.stages[1].name, "by_size");
+    /// assert_eq!(m.edges[1].branch.as_deref(), Some("small"));
+    /// # }
+    /// ```
+    pub fn name_split(self, name: impl Into<std::sync::Arc<str>>) -> Flow<T> {
+        self.shared.graph().rename(self.tail(), name.into());
+        self
+    }
+
     /// Splits into `N` branches that compete for items: each item goes to
     /// exactly one branch, whichever is free (Go's `fanOut`). Each branch
     /// sees its items in input order. See [`weir_stage::balance`].

@@ -13,6 +13,7 @@ mod pipeline_limits;
 mod pipeline_linear;
 mod pipeline_metrics;
 mod pipeline_props;
+mod pipeline_record;
 mod pipeline_recovery;
 mod pipeline_sinks;
 mod pipeline_split;
