@@ -34,8 +34,14 @@ impl<T: Send + 'static> Flow<T> {
     }
 
     /// Splits this flow into `n` branches with `split`, when the pipeline
-    /// starts.
-    pub(crate) fn branches<S>(self, kind: &'static str, n: usize, split: S) -> Vec<Flow<T>>
+    /// starts; `shared`: the branches are clones of one receiver.
+    pub(crate) fn branches<S>(
+        self,
+        kind: &'static str,
+        n: usize,
+        shared_rx: bool,
+        split: S,
+    ) -> Vec<Flow<T>>
     where
         S: FnOnce(&Scope, Receiver<T>) -> Result<Vec<Receiver<T>>, ConfigError> + Send + 'static,
     {
@@ -59,7 +65,10 @@ impl<T: Send + 'static> Flow<T> {
         slots
             .into_iter()
             .enumerate()
-            .map(|(i, slot)| Flow::from_channel(shared.clone(), node, slot, Some(i)))
+            .map(|(i, slot)| match shared_rx {
+                true => Flow::from_shared_channel(shared.clone(), node, slot, Some(i), true),
+                false => Flow::from_channel(shared.clone(), node, slot, Some(i)),
+            })
             .collect()
     }
 
@@ -236,9 +245,15 @@ impl<T: Send + 'static> Flow<T> {
         let outs: Vec<Segment<U>> = slots
             .into_iter()
             .map(|slot| {
-                branch(Flow::from_shared_channel(shared.clone(), node, slot))
-                    .into_segment()
-                    .1
+                branch(Flow::from_shared_channel(
+                    shared.clone(),
+                    node,
+                    slot,
+                    None,
+                    false,
+                ))
+                .into_segment()
+                .1
             })
             .collect();
         let tails: Vec<_> = outs.iter().map(|s| s.edge.clone()).collect();

@@ -705,18 +705,25 @@ impl<T: Send + 'static> Flow<T> {
         Flow::with_edge(shared, Box::new(src), node, true, edge)
     }
 
-    /// A `fan_out` branch: reads stage `node`'s input channel, shared with
-    /// the other branches, as if fused on it (each branch is an edge of
-    /// its own, with no queue of its own).
-    pub(crate) fn from_shared_channel(shared: Arc<Shared>, node: NodeId, slot: Slot<T>) -> Flow<T> {
-        let edge = EdgeCell::new(node, None);
+    /// A reader of a channel of stage `node` shared with its other
+    /// outputs (a `balance` branch, its `branch`; a `fan_out` branch,
+    /// which reads the stage's input as if fused on it, `at_channel`
+    /// false): an edge of its own with no queue of its own.
+    pub(crate) fn from_shared_channel(
+        shared: Arc<Shared>,
+        node: NodeId,
+        slot: Slot<T>,
+        branch: Option<usize>,
+        at_channel: bool,
+    ) -> Flow<T> {
+        let edge = EdgeCell::reader(node, branch);
         let src = ChannelSource {
             rx: None,
             slot: Some(slot),
             edge: edge.clone(),
             shared: true,
         };
-        Flow::with_edge(shared, Box::new(src), node, false, edge)
+        Flow::with_edge(shared, Box::new(src), node, at_channel, edge)
     }
 
     /// Takes the segment out: the flow counts as connected from now on.

@@ -79,17 +79,34 @@ enum Link {
     None,
     /// A channel of its own.
     Channel(Observer),
-    /// A channel shared with other edges into the same fan-in stage.
+    /// A channel shared with other edges into the same fan-in stage:
+    /// what crossed is what the stage before it sent.
     Shared,
+    /// A channel shared with other edges out of the same stage (the
+    /// branches of a `balance` or a `fan_out` compete for its items):
+    /// what crossed is what the stage after it took in. A stage with
+    /// tasks of its own reads such a branch through a relay, whose channel
+    /// is then the edge's own.
+    Reader,
 }
 
 impl EdgeCell {
     pub(crate) fn new(from: NodeId, branch: Option<usize>) -> Arc<EdgeCell> {
+        EdgeCell::with_link(from, branch, Link::None)
+    }
+
+    /// The edge of a reader of a channel shared with other edges out of
+    /// `from` (see [`Link::Reader`]).
+    pub(crate) fn reader(from: NodeId, branch: Option<usize>) -> Arc<EdgeCell> {
+        EdgeCell::with_link(from, branch, Link::Reader)
+    }
+
+    fn with_link(from: NodeId, branch: Option<usize>, link: Link) -> Arc<EdgeCell> {
         Arc::new(EdgeCell {
             from,
             branch,
             name: Mutex::new(None),
-            link: Mutex::new(Link::None),
+            link: Mutex::new(link),
             peak: AtomicUsize::new(0),
         })
     }
@@ -307,6 +324,7 @@ impl Graph {
                 }
             }
             Link::Shared => self.direct(stages[e.from].items_out),
+            Link::Reader => self.direct(self.nodes[e.to].stage.counters().snapshot().items_in),
             Link::None if e.fused => {
                 self.direct(self.nodes[e.to].stage.counters().snapshot().items_in)
             }

@@ -109,7 +109,7 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn balance_n(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("balance", n, move |scope, rx| {
+        self.branches("balance", n, true, move |scope, rx| {
             weir_stage::balance(scope, rx, n)
         })
     }
@@ -165,7 +165,7 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn round_robin_n(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("round_robin", n, move |scope, rx| {
+        self.branches("round_robin", n, false, move |scope, rx| {
             weir_stage::round_robin(scope, rx, n)
         })
     }
@@ -242,7 +242,7 @@ impl<T: Send + 'static> Flow<T> {
         K: Hash,
         F: FnMut(&T) -> K + Send + 'static,
     {
-        self.branches("partition", n, move |scope, rx| {
+        self.branches("partition", n, false, move |scope, rx| {
             weir_stage::partition(scope, rx, n, key)
         })
     }
@@ -324,7 +324,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         F: FnMut(&T) -> usize + Send + 'static,
     {
-        self.branches("route", n, move |scope, rx| {
+        self.branches("route", n, false, move |scope, rx| {
             weir_stage::route(scope, rx, n, index)
         })
     }
@@ -394,7 +394,7 @@ impl<T: Clone + Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn broadcast_n(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("broadcast", n, move |scope, rx| {
+        self.branches("broadcast", n, false, move |scope, rx| {
             weir_stage::broadcast(scope, rx, n)
         })
     }

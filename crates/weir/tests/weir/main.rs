@@ -9,6 +9,7 @@ mod pipeline_drain;
 mod pipeline_errors;
 mod pipeline_fanout;
 mod pipeline_faults;
+mod pipeline_invariants;
 mod pipeline_limits;
 mod pipeline_linear;
 mod pipeline_metrics;
