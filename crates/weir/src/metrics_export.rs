@@ -72,7 +72,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::pipeline::{Metrics, StageMetrics};
+use crate::observe::{Metrics, StageMetrics};
 
 /// Publishes a pipeline's counters through the [`metrics`] facade.
 ///

@@ -12,8 +12,8 @@ use weir_stage::engine::{
 use weir_stage::{BoxError, ConfigError, Error, Scope};
 
 use super::graph::{EdgeCell, Graph, NodeId};
-use super::metrics::Metrics;
 use super::source::{ChannelSource, IterSource, RecvSource, Slot, Stop, StreamSource};
+use crate::observe::Metrics;
 
 /// A typed pipeline graph under a [`Context`]: Go's pipeline pattern with
 /// the goroutines, channels, `WaitGroup` and `errgroup` handled for you.

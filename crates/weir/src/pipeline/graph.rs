@@ -29,7 +29,7 @@ use weir_core::chan::Observer;
 use weir_stage::engine::Stage;
 use weir_stage::ScopeStats;
 
-use super::metrics::{EdgeMetrics, Metrics, StageMetrics};
+use crate::observe::{EdgeMetrics, Metrics, StageMetrics};
 
 pub(crate) type NodeId = usize;
 
