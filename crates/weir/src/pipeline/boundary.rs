@@ -10,6 +10,14 @@ use super::flow::{Flow, Segment, Shared};
 use super::graph::NodeId;
 use super::source::{Empty, Slot};
 
+/// # Concurrency: worker pools and fan-out
+///
+/// Stages with tasks of their own, between channels: where work runs in
+/// parallel across cores ([`worker_pool`](Flow::worker_pool),
+/// [`fan_out`](Flow::fan_out)) or many futures at once in one task
+/// ([`map_concurrent`](Flow::map_concurrent)), and the door for any
+/// `weir-stage` stage ([`through_stage`](Flow::through_stage)). Each is one
+/// stage in the metrics, counted off its input and output edges.
 impl<T: Send + 'static> Flow<T> {
     /// Adds a stage with its own tasks, made by `make` when the pipeline
     /// starts, reading this flow through a channel.
@@ -270,48 +278,10 @@ impl<T: Send + 'static> Flow<T> {
         });
         Flow::from_channel(shared, merged, slot, None)
     }
-
-    /// Merges this flow with `others` (Go's `fanIn`): the output ends when
-    /// every input has ended; each input's order is kept, inputs interleave.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let p = Pipeline::new(&Context::background());
-    /// let mut v = p.source(0..3).merge([p.source(10..13)]).collect::<Vec<_>>().await.unwrap();
-    /// v.sort();
-    /// assert_eq!(v, [0, 1, 2, 10, 11, 12]);
-    /// # }
-    /// ```
-    pub fn merge(self, others: impl IntoIterator<Item = Flow<T>>) -> Flow<T> {
-        let (shared, first) = self.into_segment();
-        let segments: Vec<Segment<T>> = std::iter::once(first)
-            .chain(others.into_iter().map(|f| f.into_segment().1))
-            .collect();
-        let tails: Vec<_> = segments.iter().map(|s| s.edge.clone()).collect();
-        let node = shared.add_stage("merge", &tails, false);
-        shared.graph().set_tasks(node);
-        let slot = Slot::<T>::default();
-        let out = slot.clone();
-        shared.defer(move |shared, scope| {
-            let inputs: Vec<Receiver<T>> = segments
-                .into_iter()
-                .map(|s| s.spawn(shared, scope))
-                .collect();
-            let rx = weir_stage::merge(&view(shared, scope, node), inputs);
-            fill(shared, node, &out, rx);
-        });
-        Flow::from_channel(shared, node, slot, None)
-    }
 }
 
 /// The scope view graph node `node`'s stage spawns in (its name and id).
-fn view(shared: &Shared, scope: &Scope, node: NodeId) -> ScopeView {
+pub(crate) fn view(shared: &Shared, scope: &Scope, node: NodeId) -> ScopeView {
     scope.stage(&shared.stage(node))
 }
 

@@ -651,6 +651,15 @@ impl<T: Send + 'static> Segment<T> {
     }
 }
 
+/// # Transforms (fused)
+///
+/// One item in, at most one out, in order: these stages run in the task of
+/// the stage before them, a batch at a time, with no channel in between
+/// (see [fusion](crate::pipeline#fusion-where-the-tasks-are)). Each keeps its
+/// own name, counters and panics; [`named`](Flow::named) names the last
+/// stage added. The sources that start a flow are on [`Pipeline`]
+/// ([`source`](Pipeline::source), [`from_receiver`](Pipeline::from_receiver),
+/// [`from_stream`](Pipeline::from_stream)).
 impl<T: Send + 'static> Flow<T> {
     pub(crate) fn new(shared: Arc<Shared>, src: BoxSource<T>, tail: NodeId) -> Flow<T> {
         Flow::with_segment(shared, src, tail, false)
@@ -908,6 +917,9 @@ impl<T: Send + 'static> Flow<T> {
     }
 }
 
+/// # Transforms (fused), continued
+///
+/// A fused stage with state of its own: [`scan`](Flow::scan).
 impl<T: Send + 'static> Flow<T> {
     /// Applies `f` to a running state and every item, in order, sending
     /// on what it returns (running totals, deltas, numbering). Fused.
@@ -942,6 +954,9 @@ impl<T: Send + 'static> Flow<T> {
     }
 }
 
+/// # Transforms (fused), for numbers
+///
+/// [`square`](Flow::square), the `sq` stage of Go's pipeline pattern.
 impl<T> Flow<T>
 where
     T: std::ops::Mul<Output = T> + Copy + Send + 'static,

@@ -17,6 +17,12 @@ use super::flow::{unconnected, Flow, Shared};
 use crate::observe::{Diagnosis, Metrics};
 use crate::Error;
 
+/// # Sinks
+///
+/// The end of a flow: a [`Sink`] to `.await` (or [`run`](Sink::run)), which
+/// starts the whole pipeline. [`fold`](Flow::fold),
+/// [`collect`](Flow::collect), [`count`](Flow::count) and
+/// [`for_each`](Flow::for_each) are fused into the task before them.
 impl<T: Send + 'static> Flow<T> {
     /// Ends the flow in the engine's sink step `sink` (the same step
     /// `weir_stage`'s sink functions run), fused into this flow's task; its
@@ -102,6 +108,25 @@ impl<T: Send + 'static> Flow<T> {
         C: Default + Extend<T> + Send + 'static,
     {
         self.sink_step(Collect::<C>::default())
+    }
+
+    /// Counts the items: a sink (the engine's [`Count`](weir_stage::engine::Count),
+    /// as [`weir_stage::count`] runs it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let n = Pipeline::new(&Context::background()).source(0..10).filter(|n| n % 3 == 0).count().await;
+    /// assert_eq!(n.unwrap(), 4);
+    /// # }
+    /// ```
+    pub fn count(self) -> Sink<u64> {
+        self.sink_step(weir_stage::engine::Count::default())
     }
 
     /// Runs `f` on every item, in order.

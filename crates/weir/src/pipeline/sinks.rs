@@ -18,6 +18,12 @@ use super::boundary::check;
 use super::flow::Flow;
 use super::run::Sink;
 
+/// # Sinks: async, fallible, and into any `futures::Sink`
+///
+/// [`for_each_async`](Flow::for_each_async) and
+/// [`for_each_concurrent`](Flow::for_each_concurrent) await a future per
+/// item; [`try_for_each`](Flow::try_for_each) stops at the first error;
+/// [`forward_sink`](Flow::forward_sink) writes into any `futures::Sink`.
 impl<T: Send + 'static> Flow<T> {
     /// Ends the flow in a sink stage with tasks of its own, made by `make`
     /// when the pipeline starts, reading this flow through a channel: what

@@ -54,6 +54,10 @@ pub struct StreamNotRead {
     pub capacity: usize,
 }
 
+/// # Sinks: out to other code
+///
+/// [`forward`](Flow::forward) sends into a channel;
+/// [`into_stream`](Flow::into_stream) hands the items out as a `Stream`.
 impl<T: Send + 'static> Flow<T> {
     /// Ends the flow by sending every item, in order, into `tx` (a channel
     /// read by code outside the pipeline). The sink resolves once
