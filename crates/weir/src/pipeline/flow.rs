@@ -52,24 +52,50 @@ pub(crate) struct Shared {
     pub(crate) cancel: CancelHandle,
     /// Stops the sources (graceful shutdown): they watch `stop`.
     pub(crate) stop_handle: CancelHandle,
-    pub(crate) graph: Mutex<Graph>,
-    /// Problems found while building (unconnected outputs, bad settings),
-    /// reported when the pipeline is joined, before anything runs.
-    pub(crate) faults: Mutex<Vec<Fault>>,
-    /// Why the pipeline was refused to start, if it was.
-    pub(crate) refused: Mutex<Option<ConfigError>>,
-    /// Stage spawns, run in build order (upstream first) when the pipeline
-    /// starts: nothing runs until a sink is awaited or run.
-    pub(crate) deferred: Mutex<Vec<Deferred>>,
+    /// Everything the builder records, in one value.
+    state: Mutex<Builder>,
     pub(crate) capacity: usize,
     /// Set when a graceful stop ended a source before its input ended.
     pub(crate) cut_short: Arc<AtomicBool>,
-    /// Contexts whose end stops the sources gracefully (drain mode).
-    pub(crate) drain: Mutex<Vec<Context>>,
     /// How the run ended, told by the sink that ran it to the others:
     /// `None` while running; `Some(None)` a clean end; `Some(Some(e))` its
     /// first error.
     pub(crate) ended: tokio::sync::watch::Sender<Option<Option<Arc<Error>>>>,
+}
+
+/// What the builder records: the graph, the spawns waiting for the start,
+/// the problems found while building, and the drain-mode contexts. One
+/// lock; the start itself is serialized by [`Shared::scope`]'s lock.
+struct Builder {
+    graph: Graph,
+    /// Problems found while building (unconnected outputs, bad settings),
+    /// reported when the pipeline is joined, before anything runs.
+    faults: Vec<Fault>,
+    /// Why the pipeline was refused to start, if it was.
+    refused: Option<ConfigError>,
+    /// Stage spawns, run in build order (upstream first) when the pipeline
+    /// starts: nothing runs until a sink is awaited or run.
+    deferred: Vec<Deferred>,
+    /// Contexts whose end stops the sources gracefully (drain mode).
+    drain: Vec<Context>,
+}
+
+/// The builder's graph, locked (a guard on the builder's one lock that
+/// shows only the graph).
+pub(crate) struct GraphGuard<'a>(std::sync::MutexGuard<'a, Builder>);
+
+impl std::ops::Deref for GraphGuard<'_> {
+    type Target = Graph;
+
+    fn deref(&self) -> &Graph {
+        &self.0.graph
+    }
+}
+
+impl std::ops::DerefMut for GraphGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Graph {
+        &mut self.0.graph
+    }
 }
 
 pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
@@ -87,16 +113,28 @@ impl Shared {
         }
     }
 
-    pub(crate) fn graph(&self) -> std::sync::MutexGuard<'_, Graph> {
-        self.graph.lock().unwrap_or_else(PoisonError::into_inner)
+    fn state(&self) -> std::sync::MutexGuard<'_, Builder> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The graph (holding the builder's lock).
+    pub(crate) fn graph(&self) -> GraphGuard<'_> {
+        GraphGuard(self.state())
     }
 
     /// Queues a spawn for when the pipeline starts.
     pub(crate) fn defer(&self, spawn: impl FnOnce(&Arc<Shared>, &Scope) + Send + 'static) {
-        self.deferred
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Box::new(spawn));
+        self.state().deferred.push(Box::new(spawn));
+    }
+
+    /// Takes the queued spawns (to run them, or, refused, to drop them).
+    pub(crate) fn take_deferred(&self) -> Vec<Deferred> {
+        std::mem::take(&mut self.state().deferred)
+    }
+
+    /// Takes the drain-mode contexts (when the pipeline starts).
+    pub(crate) fn take_drains(&self) -> Vec<Context> {
+        std::mem::take(&mut self.state().drain)
     }
 
     /// Adds a stage fed by the edges `from` (through a channel unless
@@ -126,21 +164,17 @@ impl Shared {
 
     /// Records a fault whose error is made when the pipeline starts.
     pub(crate) fn fault_with(&self, fault: impl FnOnce() -> Error + Send + 'static) {
-        self.faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Box::new(fault));
+        self.state().faults.push(Box::new(fault));
     }
 
     /// Records why the pipeline was refused, for its other sinks.
     pub(crate) fn refuse(&self, why: ConfigError) {
-        *self.refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
+        self.state().refused = Some(why);
     }
 
     /// Why the pipeline was refused, if it was.
     pub(crate) fn refusal(&self) -> Option<crate::Error> {
-        let refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
-        refused.clone().map(crate::Error::from)
+        self.state().refused.clone().map(crate::Error::from)
     }
 
     /// The run ended, with `error` its first error if it failed: told to
@@ -161,8 +195,7 @@ impl Shared {
 
     /// The first fault recorded so far, if any (the rest are dropped).
     pub(crate) fn first_fault(&self) -> Option<Error> {
-        let faults =
-            std::mem::take(&mut *self.faults.lock().unwrap_or_else(PoisonError::into_inner));
+        let faults = std::mem::take(&mut self.state().faults);
         faults.into_iter().next().map(|make| make())
     }
 }
@@ -218,14 +251,16 @@ impl Pipeline {
                 stop_handle,
                 stop,
                 ctx: scope.context().clone(),
-                graph: Mutex::new(Graph::new(scope.stats())),
+                state: Mutex::new(Builder {
+                    graph: Graph::new(scope.stats()),
+                    faults: Vec::new(),
+                    refused: None,
+                    deferred: Vec::new(),
+                    drain: Vec::new(),
+                }),
                 scope: Mutex::new(Some(scope)),
-                faults: Mutex::new(Vec::new()),
-                refused: Mutex::new(None),
-                deferred: Mutex::new(Vec::new()),
                 capacity,
                 cut_short: Arc::default(),
-                drain: Mutex::new(Vec::new()),
                 ended: tokio::sync::watch::Sender::new(None),
             }),
         }
@@ -379,11 +414,7 @@ impl Pipeline {
     /// ```
     #[must_use = "it returns the pipeline to build on"]
     pub fn drain_on(self, ctx: &Context) -> Pipeline {
-        self.shared
-            .drain
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(ctx.clone());
+        self.shared.state().drain.push(ctx.clone());
         self
     }
 

@@ -344,13 +344,7 @@ fn start(shared: &Arc<Shared>) -> Start {
     if let Some(fault) = shared.first_fault() {
         return refuse(shared, scope, fault);
     }
-    let deferred = std::mem::take(
-        &mut *shared
-            .deferred
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner),
-    );
-    for spawn in deferred {
+    for spawn in shared.take_deferred() {
         spawn(shared, &scope);
     }
     // A stage's settings may only be checked once it is made.
@@ -358,7 +352,8 @@ fn start(shared: &Arc<Shared>) -> Start {
         return refuse(shared, scope, fault);
     }
     // Drain mode: the end of each of these contexts stops the sources.
-    let drains = std::mem::take(&mut *shared.drain.lock().unwrap_or_else(PoisonError::into_inner))
+    let drains = shared
+        .take_drains()
         .iter()
         .map(|ctx| {
             let stop = shared.stop_handle.clone();
@@ -373,11 +368,7 @@ fn start(shared: &Arc<Shared>) -> Start {
 /// Refuses to run: nothing more is spawned, every other sink gets the
 /// same error.
 fn refuse(shared: &Shared, scope: weir_stage::Scope, fault: StageError) -> Start {
-    shared
-        .deferred
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clear();
+    drop(shared.take_deferred());
     if let StageError::Config(config) = &fault {
         shared.refuse(config.clone());
     }
