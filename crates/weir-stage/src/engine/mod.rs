@@ -40,11 +40,13 @@
 //! # }
 //! ```
 
+mod door;
 mod run;
 mod source;
 mod stage;
 mod step;
 
+pub(crate) use door::{Door, Received};
 pub(crate) use run::next_batch;
 pub use run::{run_into, run_sink};
 pub use source::{BatchSource, BoxSource, Fused, RecvSource, Report};
