@@ -11,6 +11,8 @@ use std::task::{Context as TaskContext, Poll};
 use futures::FutureExt;
 use tokio::task::JoinSet;
 use weir_cancel::{CancelHandle, Context, ContextError};
+
+use crate::scope_handle::ScopeHandle;
 use weir_core::chan::{self, Receiver, Sender};
 
 use crate::driver::SinkOutput;
@@ -561,6 +563,26 @@ impl Scope {
     /// ```
     pub fn context(&self) -> &Context {
         &self.shared.ctx
+    }
+
+    /// A handle that cancels or shuts down this scope from anywhere,
+    /// without owning it (the scope itself may be inside a task, waited
+    /// on).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// let handle = scope.handle();
+    /// handle.shutdown();
+    /// assert!(scope.shutdown_signal().is_cancelled());
+    /// assert!(!scope.context().is_cancelled());
+    /// ```
+    pub fn handle(&self) -> ScopeHandle {
+        ScopeHandle::new(self.shared.cancel.clone(), self.shared.stop.clone())
     }
 
     /// Per-stage statistics — tasks, tasks still running, time busy,

@@ -4,12 +4,12 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use weir_cancel::{CancelHandle, Context};
+use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
 use weir_stage::engine::{
     self, BoxSource, FilterMap, Fused, Inspect, Map, Square, Stage, Step, TryMap,
 };
-use weir_stage::{BoxError, ConfigError, Error, Scope};
+use weir_stage::{BoxError, ConfigError, Error, Scope, ScopeHandle};
 
 use super::graph::{EdgeCell, Graph, NodeId};
 use super::source::{ChannelSource, IterSource, RecvSource, Slot, Stop, StreamSource};
@@ -45,13 +45,12 @@ pub struct Pipeline {
 pub(crate) struct Shared {
     /// Taken by whoever joins the pipeline.
     pub(crate) scope: Mutex<Option<Scope>>,
-    /// The scope's context and shutdown signal, kept for after it is taken.
+    /// The scope's context and shutdown signal (the sources watch it),
+    /// kept for after the scope is taken.
     pub(crate) ctx: Context,
     pub(crate) stop: Context,
-    /// Cancels the scope's context, wherever the scope itself is.
-    pub(crate) cancel: CancelHandle,
-    /// Stops the sources (graceful shutdown): they watch `stop`.
-    pub(crate) stop_handle: CancelHandle,
+    /// Cancels or shuts down the scope, wherever the scope itself is.
+    pub(crate) handle: ScopeHandle,
     /// Everything the builder records, in one value.
     state: Mutex<Builder>,
     pub(crate) capacity: usize,
@@ -242,14 +241,11 @@ impl Pipeline {
     /// # }
     /// ```
     pub fn with_capacity(ctx: &Context, capacity: usize) -> Pipeline {
-        let (ctx, cancel) = ctx.with_cancel();
-        let scope = Scope::builder(&ctx).capacity(capacity).build();
-        let (stop, stop_handle) = scope.context().with_cancel();
+        let scope = Scope::builder(ctx).capacity(capacity).build();
         Pipeline {
             shared: Arc::new(Shared {
-                cancel,
-                stop_handle,
-                stop,
+                handle: scope.handle(),
+                stop: scope.shutdown_signal().clone(),
                 ctx: scope.context().clone(),
                 state: Mutex::new(Builder {
                     graph: Graph::new(scope.stats()),
@@ -563,7 +559,7 @@ impl Pipeline {
     /// # }
     /// ```
     pub fn shutdown(&self) {
-        self.shared.stop_handle.cancel();
+        self.shared.handle.shutdown();
     }
 
     /// Cancels the pipeline: every stage stops now.
@@ -583,7 +579,7 @@ impl Pipeline {
     /// # }
     /// ```
     pub fn cancel(&self) {
-        self.shared.cancel.cancel();
+        self.shared.handle.cancel();
     }
 }
 

@@ -356,10 +356,8 @@ fn start(shared: &Arc<Shared>) -> Start {
         .take_drains()
         .iter()
         .map(|ctx| {
-            let stop = shared.stop_handle.clone();
-            ctx.after_cancel(move || {
-                stop.cancel();
-            })
+            let stop = shared.handle.clone();
+            ctx.after_cancel(move || stop.shutdown())
         })
         .collect();
     Start::Run(scope, drains)
@@ -587,7 +585,7 @@ impl<A: Send + 'static> RunHandle<A> {
     /// # }
     /// ```
     pub fn shutdown(&self) {
-        self.shared.stop_handle.cancel();
+        self.shared.handle.shutdown();
     }
 
     /// A snapshot of every stage's and edge's counters, live.
@@ -661,7 +659,7 @@ fn task_failed(sink: &Stage, e: tokio::task::JoinError) -> Error {
 
 fn cancel(shared: &Shared) {
     // The scope is inside the running task now; its context is ours too.
-    shared.cancel.cancel();
+    shared.handle.cancel();
 }
 
 impl<A> Drop for RunHandle<A> {
