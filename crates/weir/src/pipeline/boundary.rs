@@ -4,11 +4,12 @@ use std::future::Future;
 use std::sync::PoisonError;
 
 use weir_core::chan::Receiver;
+use weir_stage::engine::Ended;
 use weir_stage::{BoxError, ConfigError, Scope, ScopeView};
 
 use super::flow::{Flow, Segment, Shared};
 use super::graph::NodeId;
-use super::source::{Empty, Slot};
+use super::source::Slot;
 
 /// # Concurrency: worker pools and fan-out
 ///
@@ -237,7 +238,7 @@ impl<T: Send + 'static> Flow<T> {
         shared.graph().set_relay(node);
         check(&shared, node, n, "branches");
         if n == 0 {
-            return Flow::new(shared, Box::new(Empty), node);
+            return Flow::new(shared, Box::new(Ended), node);
         }
         // The branches compete for the input channel directly (clones of
         // one receiver), and send into one shared output channel: no relay

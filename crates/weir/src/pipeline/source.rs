@@ -12,7 +12,7 @@ use std::time::Instant;
 use futures_core::Stream;
 use weir_cancel::{CancelledOwned, Context as Ctx};
 use weir_core::chan::Receiver;
-use weir_stage::engine::{BatchSource, BoxSource, Stage, BATCH};
+use weir_stage::engine::{BatchSource, BoxSource, Ended, Stage, BATCH};
 use weir_stage::Error;
 
 use super::graph::EdgeCell;
@@ -159,7 +159,7 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
         }
         let RecvSource { rx, slot, .. } = *self;
         rx.or_else(|| slot.and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take()))
-            .ok_or_else(|| Box::new(Empty) as BoxSource<T>)
+            .ok_or_else(|| Box::new(Ended) as BoxSource<T>)
     }
 }
 
@@ -202,20 +202,7 @@ impl<T: Send + 'static> BatchSource<T> for ChannelSource<T> {
         }
         let ChannelSource { rx, slot, .. } = *self;
         rx.or_else(|| slot.and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take()))
-            .ok_or_else(|| Box::new(Empty) as BoxSource<T>)
-    }
-}
-
-/// A source with nothing in it (a channel whose producer never started).
-pub(crate) struct Empty;
-
-impl<T: Send + 'static> BatchSource<T> for Empty {
-    fn poll_batch(&mut self, _: &mut Context<'_>, _: &mut Vec<T>) -> Poll<Result<bool, Error>> {
-        Poll::Ready(Ok(false))
-    }
-
-    fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
-        Err(self)
+            .ok_or_else(|| Box::new(Ended) as BoxSource<T>)
     }
 }
 
