@@ -215,7 +215,18 @@ impl Scope {
         B: FnOnce(Arc<Stage>) -> F,
         F: Future<Output = Result<(), Error>> + Send + 'static,
     {
-        self.spawn_raw(kind, Role::Stage, move |cx| {
+        self.spawn_engine_as(kind, Role::Stage, body);
+    }
+
+    /// [`spawn_engine`](Scope::spawn_engine) in `role` (a
+    /// [`Role::Source`] also stops, as a success, on shutdown).
+    #[track_caller]
+    pub(crate) fn spawn_engine_as<B, F>(&self, kind: &'static str, role: Role, body: B)
+    where
+        B: FnOnce(Arc<Stage>) -> F,
+        F: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        self.spawn_raw(kind, role, move |cx| {
             let run = body(cx.engine_stage(kind));
             async move { run.await.map_err(Failure::Named) }
         });

@@ -106,10 +106,7 @@ pub(crate) type Fault = Box<dyn FnOnce() -> Error + Send>;
 impl Shared {
     /// The graceful stop, as a source fed from outside watches it.
     pub(crate) fn stop_signal(&self) -> Stop {
-        Stop {
-            signal: self.stop.cancelled_owned(),
-            cut_short: self.cut_short.clone(),
-        }
+        Stop::new(&self.stop, self.cut_short.clone())
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, Builder> {
@@ -290,14 +287,13 @@ impl Pipeline {
         let node = self.shared.add_stage("source", &[], false);
         Flow::new(
             self.shared.clone(),
-            Box::new(IterSource {
-                iter: items.into_iter(),
-                stage: self.shared.stage(node),
-                stop: self.shared.stop.clone(),
-                ctx: self.shared.ctx.clone(),
-                streak: 0,
-                cut_short: self.shared.cut_short.clone(),
-            }),
+            Box::new(IterSource::new(
+                items,
+                self.shared.stage(node),
+                &self.shared.stop,
+                &self.shared.ctx,
+                self.shared.cut_short.clone(),
+            )),
             node,
         )
     }
@@ -369,11 +365,7 @@ impl Pipeline {
         S::Item: Send + 'static,
     {
         let node = self.shared.add_stage("stream", &[], false);
-        let src = StreamSource {
-            stream: Some(Box::pin(stream)),
-            stage: self.shared.stage(node),
-            stop: self.shared.stop_signal(),
-        };
+        let src = StreamSource::new(stream, self.shared.stage(node), self.shared.stop_signal());
         Flow::new(self.shared.clone(), Box::new(src), node)
     }
 
