@@ -363,8 +363,8 @@ impl Graph {
         // A task stage's output, now that every edge is read.
         for (id, m) in stages.iter_mut().enumerate() {
             if self.nodes[id].tasks {
-                m.items_out = self.sum_out(id, &crossings, |c| c.sent);
-                m.send_wait = self.sum_out(id, &crossings, |c| c.send_wait);
+                m.items_out = self.sum(id, true, &crossings, |c| c.sent);
+                m.send_wait = self.sum(id, true, &crossings, |c| c.send_wait);
             }
         }
         let edges = self
@@ -392,30 +392,18 @@ impl Graph {
         Metrics { stages, edges }
     }
 
-    fn sum_out<A: std::iter::Sum<A>>(
+    /// `f` summed over the edges out of stage `id` (`out`) or into it.
+    fn sum<A: std::iter::Sum<A>>(
         &self,
         id: NodeId,
+        out: bool,
         crossings: &[Option<Crossing>],
         f: impl Fn(&Crossing) -> A,
     ) -> A {
         self.edges
             .iter()
             .zip(crossings)
-            .filter(|(e, _)| e.from == id)
-            .filter_map(|(_, c)| c.as_ref().map(&f))
-            .sum()
-    }
-
-    fn sum_in<A: std::iter::Sum<A>>(
-        &self,
-        id: NodeId,
-        crossings: &[Option<Crossing>],
-        f: impl Fn(&Crossing) -> A,
-    ) -> A {
-        self.edges
-            .iter()
-            .zip(crossings)
-            .filter(|(e, _)| e.to == id)
+            .filter(|(e, _)| if out { e.from == id } else { e.to == id })
             .filter_map(|(_, c)| c.as_ref().map(&f))
             .sum()
     }
@@ -424,15 +412,15 @@ impl Graph {
         let n = &self.nodes[id];
         let mut m = StageMetrics::of(&n.stage);
         if n.relay {
-            m.items_in = self.sum_in(id, crossings, |c| c.received);
+            m.items_in = self.sum(id, false, crossings, |c| c.received);
             m.items_out = m.items_in;
         }
         if n.tasks {
             // What its input edges delivered (its output is summed once
             // every edge is read); the rest from the scope's statistics
             // of its tasks and from its channels.
-            m.items_in = self.sum_in(id, crossings, |c| c.received);
-            m.recv_wait = self.sum_in(id, crossings, |c| c.recv_wait);
+            m.items_in = self.sum(id, false, crossings, |c| c.received);
+            m.recv_wait = self.sum(id, false, crossings, |c| c.recv_wait);
             if let Some(stats) = self.stats.by_id(m.id) {
                 m.running = stats.running > 0;
                 m.busy = stats.busy;

@@ -18,6 +18,20 @@ use super::graph::EdgeCell;
 /// that reads it (stages are built before anything is spawned).
 pub(crate) type Slot<T> = Arc<Mutex<Option<Receiver<T>>>>;
 
+/// The channel a source reads: `rx`, or, the first time, what `slot`
+/// was filled with (taken out of it); `None` if it never was.
+fn channel<'a, T>(
+    rx: &'a mut Option<Receiver<T>>,
+    slot: &mut Option<Slot<T>>,
+) -> Option<&'a mut Receiver<T>> {
+    if rx.is_none() {
+        *rx = slot
+            .take()
+            .and_then(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner).take());
+    }
+    rx.as_mut()
+}
+
 /// A channel fed from outside the pipeline (`from_receiver`, a NATS
 /// consumer's deliveries), given now or through a [`Slot`] once the
 /// pipeline starts: the source stage `upstream` counts what it reads.
@@ -33,14 +47,8 @@ pub(crate) struct RecvSource<T> {
 
 impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
     fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>> {
-        if self.rx.is_none() {
-            self.rx = self
-                .slot
-                .take()
-                .and_then(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner).take());
-        }
         // No channel: its producer never started (the run was refused).
-        let Some(rx) = &mut self.rx else {
+        let Some(rx) = channel(&mut self.rx, &mut self.slot) else {
             return Poll::Ready(Ok(false));
         };
         if let Some(stop) = &mut self.stop {
@@ -68,8 +76,9 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
             return Err(self); // it must watch for shutdown itself
         }
         let RecvSource { rx, slot, .. } = *self;
-        rx.or_else(|| slot.and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take()))
-            .ok_or_else(|| Box::new(Ended) as BoxSource<T>)
+        let (mut rx, mut slot) = (rx, slot);
+        channel(&mut rx, &mut slot);
+        rx.ok_or_else(|| Box::new(Ended) as BoxSource<T>)
     }
 }
 
@@ -89,14 +98,8 @@ pub(crate) struct ChannelSource<T> {
 
 impl<T: Send + 'static> BatchSource<T> for ChannelSource<T> {
     fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>> {
-        if self.rx.is_none() {
-            self.rx = self
-                .slot
-                .take()
-                .and_then(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner).take());
-        }
         // No channel: its producer never started (the run was refused).
-        let Some(rx) = &mut self.rx else {
+        let Some(rx) = channel(&mut self.rx, &mut self.slot) else {
             return Poll::Ready(Ok(false));
         };
         let queued = rx.len();
@@ -111,7 +114,8 @@ impl<T: Send + 'static> BatchSource<T> for ChannelSource<T> {
             return Err(self);
         }
         let ChannelSource { rx, slot, .. } = *self;
-        rx.or_else(|| slot.and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take()))
-            .ok_or_else(|| Box::new(Ended) as BoxSource<T>)
+        let (mut rx, mut slot) = (rx, slot);
+        channel(&mut rx, &mut slot);
+        rx.ok_or_else(|| Box::new(Ended) as BoxSource<T>)
     }
 }
