@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use weir_core::chan::Receiver;
 
+use crate::engine::{Door, Received};
 use crate::error::ConfigError;
 use crate::scope::{Role, Scope};
 
@@ -82,6 +83,7 @@ where
         // When the batch being built must go out; `None` while it is empty
         // or when `max_wait` is too long to matter.
         let mut deadline: Option<Instant> = None;
+        let door = Door::new(&input, &tx);
         loop {
             let was_empty = buf.is_empty();
             let room = size - buf.len();
@@ -91,31 +93,26 @@ where
                     None => std::future::pending().await,
                 }
             };
-            let received = tokio::select! {
-                biased;
-                n = input.recv_many(&mut buf, room) => Some(n),
-                () = timer => None,
-                () = tx.closed() => return Ok(()),
-            };
-            let flush = match received {
-                Some(0) => {
+            let flush = match door.recv_or(&mut buf, room, timer).await {
+                Received::Closed => return Ok(()),
+                Received::Items(0) => {
                     if !buf.is_empty() {
-                        let _ = tx.send(buf).await;
+                        door.send_one(buf).await;
                     }
                     return Ok(());
                 }
-                Some(_) => {
+                Received::Items(_) => {
                     if was_empty {
                         deadline = Instant::now().checked_add(max_wait);
                     }
                     buf.len() == size || deadline.is_some_and(|at| at <= Instant::now())
                 }
-                None => true,
+                Received::Other => true,
             };
             if flush {
                 deadline = None;
                 let full = std::mem::replace(&mut buf, Vec::with_capacity(reserve));
-                if tx.send(full).await.is_err() {
+                if !door.send_one(full).await {
                     return Ok(());
                 }
             }

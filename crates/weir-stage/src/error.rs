@@ -150,6 +150,68 @@ impl Error {
             Error::Cancelled(_) => None,
         }
     }
+
+    /// A copy of this error for another reader (every sink of a failed
+    /// pipeline reports its first error; a cancel carries it as its
+    /// cause): the same variant, stage names and messages. The source of
+    /// a [`Failed`](Error::Failed) is copied as its chain of messages (its
+    /// type is not kept: downcast the original).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::Error;
+    ///
+    /// let err = Error::Failed { stage: "parse".into(), source: "bad digit".into() };
+    /// let copy = err.replicate();
+    /// assert_eq!(copy.stage(), Some("parse"));
+    /// assert_eq!(std::error::Error::source(&copy).unwrap().to_string(), "bad digit");
+    /// ```
+    pub fn replicate(&self) -> Error {
+        match self {
+            Error::Failed { stage, source } => Error::Failed {
+                stage: stage.clone(),
+                source: Box::new(Copied::of(&**source)),
+            },
+            Error::Panicked { stage, message } => Error::Panicked {
+                stage: stage.clone(),
+                message: message.clone(),
+            },
+            Error::Cancelled(e) => Error::Cancelled(*e),
+            Error::Config(e) => Error::Config(e.clone()),
+            Error::Multiple(errors) => {
+                Error::Multiple(errors.iter().map(Error::replicate).collect())
+            }
+        }
+    }
+}
+
+/// An error's message and its sources' messages, copied.
+#[derive(Debug)]
+struct Copied {
+    message: String,
+    source: Option<Box<Copied>>,
+}
+
+impl Copied {
+    fn of(e: &(dyn std::error::Error + 'static)) -> Copied {
+        Copied {
+            message: e.to_string(),
+            source: e.source().map(|s| Box::new(Copied::of(s))),
+        }
+    }
+}
+
+impl fmt::Display for Copied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Copied {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|s| s as _)
+    }
 }
 
 /// Invalid stage configuration, reported when the stage is built instead of

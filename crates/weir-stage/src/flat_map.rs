@@ -3,6 +3,7 @@
 use weir_core::chan::Receiver;
 
 use crate::driver::BATCH;
+use crate::engine::Door;
 use crate::scope::{Role, Scope};
 
 /// Applies `f` to every item and sends on every item of the iterable it
@@ -69,39 +70,23 @@ where
 {
     let (tx, rx) = scope.channel();
     scope.spawn_stage(kind, Role::Stage, move |_| async move {
+        let door = Door::new(&input, &tx);
         let mut batch = Vec::with_capacity(BATCH);
         let mut out = Vec::with_capacity(BATCH);
-        loop {
-            let received = tokio::select! {
-                biased;
-                n = input.recv_many(&mut batch, BATCH) => n,
-                () = tx.closed() => return Ok(()),
-            };
-            if received == 0 {
-                return Ok(());
-            }
+        while let Some(1..) = door.recv(&mut batch, BATCH).await {
             for item in batch.drain(..) {
                 for value in f(item) {
                     out.push(value);
-                    if out.len() == BATCH
-                        && tx
-                            .send_all(std::mem::replace(&mut out, Vec::with_capacity(BATCH)))
-                            .await
-                            .is_err()
-                    {
+                    if out.len() == BATCH && !door.flush(&mut out).await {
                         return Ok(());
                     }
                 }
             }
-            if !out.is_empty()
-                && tx
-                    .send_all(std::mem::replace(&mut out, Vec::with_capacity(BATCH)))
-                    .await
-                    .is_err()
-            {
+            if !door.flush(&mut out).await {
                 return Ok(());
             }
         }
+        Ok(())
     });
     rx
 }

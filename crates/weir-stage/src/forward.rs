@@ -3,6 +3,7 @@
 use weir_core::chan::{Receiver, Sender};
 
 use crate::driver::{SinkOutput, BATCH};
+use crate::engine::Door;
 use crate::scope::{Role, Scope};
 
 /// Sends every item of `input` into `sender`, a channel owned elsewhere, in
@@ -75,18 +76,15 @@ where
 /// Dropped while waiting for input it takes nothing; dropped while sending
 /// (a cancelled stage), the rest of that batch is dropped with it.
 pub(crate) async fn relay<T>(input: &Receiver<T>, output: &Sender<T>) -> bool {
+    let door = Door::new(input, output);
     let mut batch = Vec::with_capacity(BATCH);
     loop {
-        let got = tokio::select! {
-            biased;
-            got = input.recv_many(&mut batch, BATCH) => got,
-            () = output.closed() => return false,
-        };
-        if got == 0 {
-            return true;
+        match door.recv(&mut batch, BATCH).await {
+            None => return false,
+            Some(0) => return true,
+            Some(_) => {}
         }
-        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-        if output.send_all(full).await.is_err() {
+        if !door.flush(&mut batch).await {
             return false;
         }
     }

@@ -1,12 +1,11 @@
 //! [`from_stream`]: a source from any `Stream`.
 
-use std::pin::pin;
-use std::task::Poll;
+use std::sync::Arc;
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use weir_core::chan::Receiver;
 
-use crate::driver::BATCH;
+use crate::engine::{self, Stop, StreamSource};
 use crate::scope::{Role, Scope};
 
 /// A source that sends every item of `stream`, then closes its output:
@@ -68,34 +67,11 @@ where
     S::Item: Send + 'static,
 {
     let (tx, rx) = scope.channel();
-    scope.spawn_stage(kind, Role::Source, move |_| async move {
-        let mut stream = pin!(stream);
-        loop {
-            let first = tokio::select! {
-                biased;
-                item = stream.next() => item,
-                () = tx.closed() => return Ok(()),
-            };
-            let Some(first) = first else {
-                return Ok(());
-            };
-            let mut batch = Vec::with_capacity(BATCH);
-            batch.push(first);
-            let mut ended = false;
-            while batch.len() < BATCH {
-                match futures::poll!(stream.next()) {
-                    Poll::Ready(Some(item)) => batch.push(item),
-                    Poll::Ready(None) => {
-                        ended = true;
-                        break;
-                    }
-                    Poll::Pending => break,
-                }
-            }
-            if tx.send_all(batch).await.is_err() || ended {
-                return Ok(());
-            }
-        }
+    let stop = scope.shutdown_signal().clone();
+    scope.spawn_engine_as(kind, Role::Source, move |stage| {
+        let stop = Stop::new(&stop, Arc::default());
+        let src = StreamSource::new(stream, stage.clone(), stop);
+        async move { engine::run_into(Box::new(src), tx, &stage).await }
     });
     rx
 }

@@ -1,8 +1,10 @@
 //! [`generate`]: a source from an iterator.
 
+use std::sync::Arc;
+
 use weir_core::chan::Receiver;
 
-use crate::driver::BATCH;
+use crate::engine::{self, IterSource};
 use crate::scope::{Role, Scope};
 
 /// A source that sends every item of `items`, then closes its output: Go's
@@ -35,14 +37,11 @@ where
     I::Item: Send + 'static,
 {
     let (tx, rx) = scope.channel();
-    let mut items = items.into_iter();
-    scope.spawn_stage("generate", Role::Source, move |_| async move {
-        loop {
-            let batch: Vec<_> = items.by_ref().take(BATCH).collect();
-            if batch.is_empty() || tx.send_all(batch).await.is_err() {
-                return Ok(());
-            }
-        }
+    let (stop, ctx) = (scope.shutdown_signal().clone(), scope.context().clone());
+    scope.spawn_engine_as("generate", Role::Source, move |stage| {
+        // Ends on shutdown by itself too (no batch is cut in two).
+        let src = IterSource::new(items, stage.clone(), &stop, &ctx, Arc::default());
+        async move { engine::run_into(Box::new(src), tx, &stage).await }
     });
     rx
 }

@@ -117,6 +117,7 @@ mod driver;
 pub mod engine;
 mod error;
 mod scope;
+mod scope_handle;
 mod stats;
 
 mod batch;
@@ -162,6 +163,7 @@ pub use driver::{Incomplete, SinkOutput};
 pub use engine::StageId;
 pub use error::{BoxError, BranchOutOfRange, ConfigError, Error};
 pub use scope::{Scope, ScopeBuilder, ScopeView, Wait, DEFAULT_CAPACITY};
+pub use scope_handle::ScopeHandle;
 pub use stats::{ScopeStats, StageStats};
 
 pub use collect::collect;

@@ -7,6 +7,7 @@ use std::task::Poll;
 use weir_core::chan::Receiver;
 
 use crate::driver::BATCH;
+use crate::engine::Door;
 use crate::scope::{Role, Scope, StageCx};
 
 /// Applies the async function `f` to every item, one at a time, in order:
@@ -91,32 +92,22 @@ where
     scope.spawn_stage("then", Role::Stage, move |cx| {
         let mut f = make(&cx);
         async move {
+            let door = Door::new(&input, &tx);
             let mut batch = Vec::with_capacity(BATCH);
             let mut out = Vec::with_capacity(BATCH);
-            loop {
-                let received = tokio::select! {
-                    biased;
-                    n = input.recv_many(&mut batch, BATCH) => n,
-                    () = tx.closed() => return Ok(()),
-                };
-                if received == 0 {
-                    return Ok(());
-                }
+            while let Some(1..) = door.recv(&mut batch, BATCH).await {
                 for item in batch.drain(..) {
                     let mut fut = pin!(f(item));
                     let value = match futures::poll!(fut.as_mut()) {
                         Poll::Ready(value) => value,
                         Poll::Pending => {
                             // Don't hold finished results back while `f` waits.
-                            if !out.is_empty()
-                                && tx.send_all(std::mem::take(&mut out)).await.is_err()
-                            {
+                            if !door.flush(&mut out).await {
                                 return Ok(());
                             }
-                            tokio::select! {
-                                biased;
-                                value = fut => value,
-                                () = tx.closed() => return Ok(()),
+                            match door.unless_closed(fut).await {
+                                Some(value) => value,
+                                None => return Ok(()),
                             }
                         }
                     };
@@ -124,10 +115,11 @@ where
                         out.push(value);
                     }
                 }
-                if !out.is_empty() && tx.send_all(std::mem::take(&mut out)).await.is_err() {
+                if !door.flush(&mut out).await {
                     return Ok(());
                 }
             }
+            Ok(())
         }
     });
     rx

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use weir_core::chan::Receiver;
 
 use crate::driver::BATCH;
+use crate::engine::Door;
 use crate::error::ConfigError;
 use crate::scope::{Role, Scope};
 
@@ -160,6 +161,7 @@ where
     scope.spawn_stage("throttle", Role::Stage, move |_| async move {
         let mut window = Window::new(rate);
         let mut buf = Vec::with_capacity(BATCH.min(rate.items));
+        let door = Door::new(&input, &tx);
         loop {
             let allowed = window.allowed(Instant::now());
             if allowed == 0 {
@@ -170,22 +172,17 @@ where
                         None => std::future::pending().await, // `period` of ~forever
                     }
                 };
-                tokio::select! {
-                    biased;
-                    () = timer => continue,
-                    () = tx.closed() => return Ok(()),
+                match door.unless_closed(timer).await {
+                    Some(()) => continue,
+                    None => return Ok(()),
                 }
             }
-            let received = tokio::select! {
-                biased;
-                n = input.recv_many(&mut buf, allowed.min(BATCH)) => n,
-                () = tx.closed() => return Ok(()),
+            let received = match door.recv(&mut buf, allowed.min(BATCH)).await {
+                Some(0) | None => return Ok(()),
+                Some(n) => n,
             };
-            if received == 0 {
-                return Ok(());
-            }
             let items = std::mem::replace(&mut buf, Vec::with_capacity(BATCH.min(rate.items)));
-            if tx.send_all(items).await.is_err() {
+            if !door.send(items).await {
                 return Ok(());
             }
             // After the send: the items entered the channel by now, so

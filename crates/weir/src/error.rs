@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use weir_cancel::ContextError;
 
-use crate::pipeline::Diagnosis;
+use crate::observe::Diagnosis;
 
 /// Why a pipeline did not produce its result.
 ///

@@ -137,6 +137,7 @@ mod error;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics_export;
+mod observe;
 pub mod pipeline;
 
 pub use error::Error;

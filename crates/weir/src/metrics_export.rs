@@ -72,7 +72,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::pipeline::{Metrics, StageMetrics};
+use crate::observe::{Metrics, StageMetrics};
 
 /// Publishes a pipeline's counters through the [`metrics`] facade.
 ///
@@ -472,5 +472,92 @@ impl fmt::Debug for Exporting {
         f.debug_struct("Exporting")
             .field("running", &self.task.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder};
+    use weir_cancel::Context;
+
+    use super::*;
+    use crate::pipeline::Pipeline;
+
+    /// Counters by metric name and `stage` label, as a scrape would show.
+    #[derive(Default)]
+    struct Scrape {
+        counters: Mutex<HashMap<(String, String), Arc<AtomicU64>>>,
+    }
+
+    impl Scrape {
+        fn get(&self, name: &str, stage: &str) -> u64 {
+            let counters = self.counters.lock().unwrap();
+            let key = (name.to_string(), stage.to_string());
+            counters.get(&key).map_or(0, |c| c.load(Ordering::Relaxed))
+        }
+    }
+
+    impl Recorder for Scrape {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let stage = key
+                .labels()
+                .find(|l| l.key() == "stage")
+                .map_or_else(String::new, |l| l.value().to_string());
+            let mut counters = self.counters.lock().unwrap();
+            let cell = counters
+                .entry((key.name().to_string(), stage))
+                .or_default()
+                .clone();
+            Counter::from_arc(cell)
+        }
+
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    /// A stage with tasks feeding another such stage is exported with what
+    /// it sent (it was exported as 0 before issue 19's fix), and every
+    /// stage's exported counts are its metrics' counts.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn stages_with_tasks_in_a_row_export_what_they_sent() {
+        let p = Pipeline::with_capacity(&Context::background(), 8);
+        let batches = p
+            .source(0..500u64)
+            .map_unordered(4, |n| async move { n })
+            .named("fetch")
+            .batch(10, Duration::from_secs(1))
+            .named("batch")
+            .worker_pool(2, |b: Vec<u64>| async move { Ok::<_, std::io::Error>(b) })
+            .named("pool")
+            .count()
+            .await
+            .unwrap();
+        let scrape = Scrape::default();
+        let snapshot = p.metrics();
+        metrics::with_local_recorder(&scrape, || {
+            MetricsExporter::new("t").publish(&snapshot);
+        });
+        let out = |stage| scrape.get("weir_stage_items_out_total", stage);
+        assert_eq!(out("fetch"), 500);
+        assert_eq!(out("batch"), batches);
+        assert_eq!(out("pool"), batches);
+        for s in &snapshot.stages {
+            assert_eq!(scrape.get("weir_stage_items_in_total", &s.name), s.items_in);
+            assert_eq!(out(&s.name), s.items_out, "{}", s.name);
+        }
     }
 }

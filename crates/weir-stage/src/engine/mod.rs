@@ -40,14 +40,18 @@
 //! # }
 //! ```
 
+mod door;
 mod run;
 mod source;
+mod sources;
 mod stage;
 mod step;
 
+pub(crate) use door::{Door, Received};
 pub(crate) use run::next_batch;
 pub use run::{run_into, run_sink};
-pub use source::{BatchSource, BoxSource, Fused, RecvSource, Report};
+pub use source::{BatchSource, BoxSource, Ended, Fused, RecvSource, Report};
+pub use sources::{IterSource, Stop, StreamSource};
 pub use stage::{Counters, Counts, Stage, StageId};
 pub use step::{Faults, SinkStep, Step};
 

@@ -272,8 +272,25 @@ where
     }
 }
 
-/// What a [`Fused`] stage whose step is done reads instead of its input.
-struct Ended;
+/// A source with nothing (more) in it: what a [`Fused`] stage whose step
+/// is done reads instead of its input, and what a pipeline reads where a
+/// channel never came to be (its producer never started).
+///
+/// # Examples
+///
+/// ```
+/// use weir_stage::engine::{BatchSource, Ended};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut src = Ended;
+/// let mut out: Vec<u8> = Vec::new();
+/// let more = std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await;
+/// assert!(!more.unwrap());
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ended;
 
 impl<T: Send + 'static> BatchSource<T> for Ended {
     fn poll_batch(&mut self, _: &mut Context<'_>, _: &mut Vec<T>) -> Poll<Result<bool, Error>> {

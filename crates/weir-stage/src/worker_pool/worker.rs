@@ -60,38 +60,10 @@ where
     ) -> Result<(), BoxError> {
         let mut oldest: Option<Instant> = None;
         loop {
-            if slot.surplus() {
-                self.flush(&mut done).await;
-                return Ok(());
-            }
-            let job = match self.jobs.try_recv() {
-                Ok(job) => job,
-                Err(TryRecvError::Closed) => {
-                    self.flush(&mut done).await;
-                    return Ok(());
-                }
-                Err(TryRecvError::Empty) => {
-                    // Idle: hand on what is done before waiting.
-                    if !self.flush(&mut done).await {
-                        return Ok(());
-                    }
-                    oldest = None;
-                    let shrunk = self.control.shrunk.notified();
-                    let mut shrunk = std::pin::pin!(shrunk);
-                    shrunk.as_mut().enable();
-                    if slot.surplus() {
-                        return Ok(());
-                    }
-                    tokio::select! {
-                        biased;
-                        () = shrunk => continue,
-                        () = self.results.closed() => return Ok(()),
-                        job = self.jobs.recv() => match job {
-                            Some(job) => job,
-                            None => return Ok(()),
-                        },
-                    }
-                }
+            let job = match self.next_job(&mut slot, &mut done, &mut oldest).await {
+                Next::Job(job) => job,
+                Next::Again => continue,
+                Next::Stop => return Ok(()),
             };
             // A job done at its first poll (CPU work) costs no more than
             // that poll. One that has to wait (I/O) first hands on the
@@ -142,6 +114,51 @@ where
         }
     }
 
+    /// The next job: one queued now, or, once idle (what is done handed
+    /// on first), the next to come. [`Next::Stop`] when this worker is
+    /// surplus, the jobs have ended or nobody reads the results;
+    /// [`Next::Again`] when the pool shrank while it waited.
+    async fn next_job(
+        &self,
+        slot: &mut Slot,
+        done: &mut Vec<U>,
+        oldest: &mut Option<Instant>,
+    ) -> Next<T> {
+        if slot.surplus() {
+            self.flush(done).await;
+            return Next::Stop;
+        }
+        match self.jobs.try_recv() {
+            Ok(job) => Next::Job(job),
+            Err(TryRecvError::Closed) => {
+                self.flush(done).await;
+                Next::Stop
+            }
+            Err(TryRecvError::Empty) => {
+                // Idle: hand on what is done before waiting.
+                if !self.flush(done).await {
+                    return Next::Stop;
+                }
+                *oldest = None;
+                let shrunk = self.control.shrunk.notified();
+                let mut shrunk = std::pin::pin!(shrunk);
+                shrunk.as_mut().enable();
+                if slot.surplus() {
+                    return Next::Stop;
+                }
+                tokio::select! {
+                    biased;
+                    () = shrunk => Next::Again,
+                    () = self.results.closed() => Next::Stop,
+                    job = self.jobs.recv() => match job {
+                        Some(job) => Next::Job(job),
+                        None => Next::Stop,
+                    },
+                }
+            }
+        }
+    }
+
     /// Sends the results held back; `false` when nobody listens any more.
     async fn flush(&self, done: &mut Vec<U>) -> bool {
         done.is_empty() || self.results.send_all(std::mem::take(done)).await.is_ok()
@@ -161,4 +178,14 @@ where
             self.spawn_worker(Slot::new(self.control.clone()), Vec::new());
         }
     }
+}
+
+/// What a worker does next (see `Pool::next_job`).
+enum Next<T> {
+    /// Run this job.
+    Job(T),
+    /// Look again (the pool shrank: this worker may be surplus).
+    Again,
+    /// End.
+    Stop,
 }

@@ -197,3 +197,30 @@ fn a_wait_in_progress_when_the_runtime_shuts_down_panics_nowhere() {
     });
     books.accounting().assert_exact();
 }
+
+/// A stage's failure cancels the scope with itself as the cause: a stage
+/// still running sees why it is being stopped (it used to see a bare
+/// "context canceled").
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_cancel_after_a_failure_carries_it_as_its_cause() {
+    let scope = Scope::new(&weir_cancel::Context::background());
+    let ctx = scope.context().clone();
+    let nums = stage::generate(&scope, 0..10u32);
+    let parsed = stage::try_map(&scope.named("parse"), nums, |n: u32| {
+        if n == 3 {
+            Err("three is not allowed")
+        } else {
+            Ok(n)
+        }
+    });
+    let _sink = stage::for_each(&scope, parsed, drop);
+    let err = scope.wait().await.unwrap_err();
+    assert_eq!(err.stage(), Some("parse"));
+    let cause = ctx.cause().expect("the scope was cancelled");
+    let failure = cause
+        .downcast_ref::<stage::Error>()
+        .expect("the cause is the stage's error");
+    assert_eq!(failure.stage(), Some("parse"));
+    let why = std::error::Error::source(failure).unwrap().to_string();
+    assert_eq!(why, "three is not allowed");
+}

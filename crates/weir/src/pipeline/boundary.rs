@@ -4,12 +4,21 @@ use std::future::Future;
 use std::sync::PoisonError;
 
 use weir_core::chan::Receiver;
+use weir_stage::engine::Ended;
 use weir_stage::{BoxError, ConfigError, Scope, ScopeView};
 
 use super::flow::{Flow, Segment, Shared};
 use super::graph::NodeId;
-use super::source::{Empty, Slot};
+use super::source::Slot;
 
+/// # Concurrency: worker pools and fan-out
+///
+/// Stages with tasks of their own, between channels: where work runs in
+/// parallel across cores ([`worker_pool`](Flow::worker_pool),
+/// [`fan_out`](Flow::fan_out)) or many futures at once in one task
+/// ([`map_concurrent`](Flow::map_concurrent)), and the door for any
+/// `weir-stage` stage ([`through_stage`](Flow::through_stage)). Each is one
+/// stage in the metrics, counted off its input and output edges.
 impl<T: Send + 'static> Flow<T> {
     /// Adds a stage with its own tasks, made by `make` when the pipeline
     /// starts, reading this flow through a channel.
@@ -19,28 +28,35 @@ impl<T: Send + 'static> Flow<T> {
         M: FnOnce(&Scope, Receiver<T>) -> Result<Receiver<U>, ConfigError> + Send + 'static,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage(kind, &[segment.tail], false);
+        let node = shared.add_stage(kind, std::slice::from_ref(&segment.edge), false);
+        shared.graph().set_tasks(node);
         let slot = Slot::<U>::default();
         let out = slot.clone();
         shared.defer(move |shared, scope| {
             let input = segment.spawn(shared, scope);
-            shared.graph().set_input(node, input.observer());
             match make(&view(shared, scope, node), input) {
                 Ok(rx) => fill(shared, node, &out, rx),
                 Err(e) => shared.fault(e.into()),
             }
         });
-        Flow::from_channel(shared, node, None, Some(slot))
+        Flow::from_channel(shared, node, slot, None)
     }
 
     /// Splits this flow into `n` branches with `split`, when the pipeline
-    /// starts.
-    pub(crate) fn branches<S>(self, kind: &'static str, n: usize, split: S) -> Vec<Flow<T>>
+    /// starts; `shared`: the branches are clones of one receiver.
+    pub(crate) fn branches<S>(
+        self,
+        kind: &'static str,
+        n: usize,
+        shared_rx: bool,
+        split: S,
+    ) -> Vec<Flow<T>>
     where
         S: FnOnce(&Scope, Receiver<T>) -> Result<Vec<Receiver<T>>, ConfigError> + Send + 'static,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage(kind, &[segment.tail], false);
+        let node = shared.add_stage(kind, std::slice::from_ref(&segment.edge), false);
+        shared.graph().set_tasks(node);
         check(&shared, node, n, "branches");
         let slots: Vec<Slot<T>> = (0..n).map(|_| Slot::default()).collect();
         let outs = slots.clone();
@@ -57,7 +73,11 @@ impl<T: Send + 'static> Flow<T> {
         });
         slots
             .into_iter()
-            .map(|slot| Flow::from_channel(shared.clone(), node, None, Some(slot)))
+            .enumerate()
+            .map(|(i, slot)| match shared_rx {
+                true => Flow::from_shared_channel(shared.clone(), node, slot, Some(i), true),
+                false => Flow::from_channel(shared.clone(), node, slot, Some(i)),
+            })
             .collect()
     }
 
@@ -214,11 +234,11 @@ impl<T: Send + 'static> Flow<T> {
         B: FnMut(Flow<T>) -> Flow<U>,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage("fan_out", &[segment.tail], false);
+        let node = shared.add_stage("fan_out", std::slice::from_ref(&segment.edge), false);
         shared.graph().set_relay(node);
         check(&shared, node, n, "branches");
         if n == 0 {
-            return Flow::new(shared, Box::new(Empty), node);
+            return Flow::new(shared, Box::new(Ended), node);
         }
         // The branches compete for the input channel directly (clones of
         // one receiver), and send into one shared output channel: no relay
@@ -234,66 +254,35 @@ impl<T: Send + 'static> Flow<T> {
         let outs: Vec<Segment<U>> = slots
             .into_iter()
             .map(|slot| {
-                branch(Flow::from_channel(shared.clone(), node, None, Some(slot)))
-                    .into_segment()
-                    .1
+                branch(Flow::from_shared_channel(
+                    shared.clone(),
+                    node,
+                    slot,
+                    None,
+                    false,
+                ))
+                .into_segment()
+                .1
             })
             .collect();
-        let tails: Vec<NodeId> = outs.iter().map(|s| s.tail).collect();
+        let tails: Vec<_> = outs.iter().map(|s| s.edge.clone()).collect();
         let merged = shared.add_stage("fan_in", &tails, false);
+        shared.graph().set_tasks(merged);
         let slot = Slot::<U>::default();
         let out = slot.clone();
         shared.defer(move |shared, scope| {
             let (tx, rx) = weir_core::chan::bounded(shared.capacity);
             for segment in outs {
-                segment.spawn_into(shared, scope, tx.clone());
+                segment.spawn_shared(shared, scope, tx.clone());
             }
             fill(shared, merged, &out, rx);
         });
-        Flow::from_channel(shared, merged, None, Some(slot))
-    }
-
-    /// Merges this flow with `others` (Go's `fanIn`): the output ends when
-    /// every input has ended; each input's order is kept, inputs interleave.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let p = Pipeline::new(&Context::background());
-    /// let mut v = p.source(0..3).merge([p.source(10..13)]).collect::<Vec<_>>().await.unwrap();
-    /// v.sort();
-    /// assert_eq!(v, [0, 1, 2, 10, 11, 12]);
-    /// # }
-    /// ```
-    pub fn merge(self, others: impl IntoIterator<Item = Flow<T>>) -> Flow<T> {
-        let (shared, first) = self.into_segment();
-        let segments: Vec<Segment<T>> = std::iter::once(first)
-            .chain(others.into_iter().map(|f| f.into_segment().1))
-            .collect();
-        let tails: Vec<NodeId> = segments.iter().map(|s| s.tail).collect();
-        let node = shared.add_stage("merge", &tails, false);
-        let slot = Slot::<T>::default();
-        let out = slot.clone();
-        shared.defer(move |shared, scope| {
-            let inputs: Vec<Receiver<T>> = segments
-                .into_iter()
-                .map(|s| s.spawn(shared, scope))
-                .collect();
-            let rx = weir_stage::merge(&view(shared, scope, node), inputs);
-            fill(shared, node, &out, rx);
-        });
-        Flow::from_channel(shared, node, None, Some(slot))
+        Flow::from_channel(shared, merged, slot, None)
     }
 }
 
-/// The scope view a stage of node `node` spawns in: named after it.
-/// The scope, building graph node `node`'s stage (its name and id).
-fn view(shared: &Shared, scope: &Scope, node: NodeId) -> ScopeView {
+/// The scope view graph node `node`'s stage spawns in (its name and id).
+pub(crate) fn view(shared: &Shared, scope: &Scope, node: NodeId) -> ScopeView {
     scope.stage(&shared.stage(node))
 }
 
@@ -304,10 +293,9 @@ pub(crate) fn fill<T: Send + 'static>(
     slot: &Slot<T>,
     rx: Receiver<T>,
 ) {
-    let mut graph = shared.graph();
-    graph.set_output(node, rx.observer());
-    graph.set_tasks(node);
-    drop(graph);
+    shared
+        .graph()
+        .filled(node, super::flow::slot_key(slot), rx.observer());
     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(rx);
 }
 

@@ -1,19 +1,19 @@
 //! [`Pipeline`] and [`Flow`]: building the graph, and the fused stages.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use weir_cancel::{CancelHandle, Context};
+use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
 use weir_stage::engine::{
     self, BoxSource, FilterMap, Fused, Inspect, Map, Square, Stage, Step, TryMap,
 };
-use weir_stage::{BoxError, ConfigError, Error, Scope};
+use weir_stage::{BoxError, ConfigError, Error, Scope, ScopeHandle};
 
-use super::graph::{Graph, NodeId};
-use super::metrics::Metrics;
-use super::source::{IterSource, RecvSource, Slot, Stop, StreamSource};
+use super::graph::{EdgeCell, Graph, NodeId};
+use super::source::{ChannelSource, IterSource, RecvSource, Slot, Stop, StreamSource};
+use crate::observe::Metrics;
 
 /// A typed pipeline graph under a [`Context`]: Go's pipeline pattern with
 /// the goroutines, channels, `WaitGroup` and `errgroup` handled for you.
@@ -45,29 +45,56 @@ pub struct Pipeline {
 pub(crate) struct Shared {
     /// Taken by whoever joins the pipeline.
     pub(crate) scope: Mutex<Option<Scope>>,
-    /// The scope's context and shutdown signal, kept for after it is taken.
+    /// The scope's context and shutdown signal (the sources watch it),
+    /// kept for after the scope is taken.
     pub(crate) ctx: Context,
     pub(crate) stop: Context,
-    /// Cancels the scope's context, wherever the scope itself is.
-    pub(crate) cancel: CancelHandle,
-    /// Stops the sources (graceful shutdown): they watch `stop`.
-    pub(crate) stop_handle: CancelHandle,
-    pub(crate) graph: Mutex<Graph>,
-    /// Problems found while building (unconnected outputs, bad settings),
-    /// reported when the pipeline is joined, before anything runs.
-    pub(crate) faults: Mutex<Vec<Fault>>,
-    /// Why the pipeline was refused to start, if it was.
-    pub(crate) refused: Mutex<Option<ConfigError>>,
-    /// Stage spawns, run in build order (upstream first) when the pipeline
-    /// starts: nothing runs until a sink is awaited or run.
-    pub(crate) deferred: Mutex<Vec<Deferred>>,
-    /// Flows made and not yet consumed: each is an unconnected output.
-    pub(crate) open_flows: AtomicUsize,
+    /// Cancels or shuts down the scope, wherever the scope itself is.
+    pub(crate) handle: ScopeHandle,
+    /// Everything the builder records, in one value.
+    state: Mutex<Builder>,
     pub(crate) capacity: usize,
     /// Set when a graceful stop ended a source before its input ended.
     pub(crate) cut_short: Arc<AtomicBool>,
+    /// How the run ended, told by the sink that ran it to the others:
+    /// `None` while running; `Some(None)` a clean end; `Some(Some(e))` its
+    /// first error.
+    pub(crate) ended: tokio::sync::watch::Sender<Option<Option<Arc<Error>>>>,
+}
+
+/// What the builder records: the graph, the spawns waiting for the start,
+/// the problems found while building, and the drain-mode contexts. One
+/// lock; the start itself is serialized by [`Shared::scope`]'s lock.
+struct Builder {
+    graph: Graph,
+    /// Problems found while building (unconnected outputs, bad settings),
+    /// reported when the pipeline is joined, before anything runs.
+    faults: Vec<Fault>,
+    /// Why the pipeline was refused to start, if it was.
+    refused: Option<ConfigError>,
+    /// Stage spawns, run in build order (upstream first) when the pipeline
+    /// starts: nothing runs until a sink is awaited or run.
+    deferred: Vec<Deferred>,
     /// Contexts whose end stops the sources gracefully (drain mode).
-    pub(crate) drain: Mutex<Vec<Context>>,
+    drain: Vec<Context>,
+}
+
+/// The builder's graph, locked (a guard on the builder's one lock that
+/// shows only the graph).
+pub(crate) struct GraphGuard<'a>(std::sync::MutexGuard<'a, Builder>);
+
+impl std::ops::Deref for GraphGuard<'_> {
+    type Target = Graph;
+
+    fn deref(&self) -> &Graph {
+        &self.0.graph
+    }
+}
+
+impl std::ops::DerefMut for GraphGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Graph {
+        &mut self.0.graph
+    }
 }
 
 pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
@@ -79,30 +106,45 @@ pub(crate) type Fault = Box<dyn FnOnce() -> Error + Send>;
 impl Shared {
     /// The graceful stop, as a source fed from outside watches it.
     pub(crate) fn stop_signal(&self) -> Stop {
-        Stop {
-            signal: self.stop.cancelled_owned(),
-            cut_short: self.cut_short.clone(),
-        }
+        Stop::new(&self.stop, self.cut_short.clone())
     }
 
-    pub(crate) fn graph(&self) -> std::sync::MutexGuard<'_, Graph> {
-        self.graph.lock().unwrap_or_else(PoisonError::into_inner)
+    fn state(&self) -> std::sync::MutexGuard<'_, Builder> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The graph (holding the builder's lock).
+    pub(crate) fn graph(&self) -> GraphGuard<'_> {
+        GraphGuard(self.state())
     }
 
     /// Queues a spawn for when the pipeline starts.
     pub(crate) fn defer(&self, spawn: impl FnOnce(&Arc<Shared>, &Scope) + Send + 'static) {
-        self.deferred
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Box::new(spawn));
+        self.state().deferred.push(Box::new(spawn));
     }
 
-    /// Adds a stage fed from `from` (through a channel unless `fused`).
-    pub(crate) fn add_stage(&self, kind: &'static str, from: &[NodeId], fused: bool) -> NodeId {
+    /// Takes the queued spawns (to run them, or, refused, to drop them).
+    pub(crate) fn take_deferred(&self) -> Vec<Deferred> {
+        std::mem::take(&mut self.state().deferred)
+    }
+
+    /// Takes the drain-mode contexts (when the pipeline starts).
+    pub(crate) fn take_drains(&self) -> Vec<Context> {
+        std::mem::take(&mut self.state().drain)
+    }
+
+    /// Adds a stage fed by the edges `from` (through a channel unless
+    /// `fused`).
+    pub(crate) fn add_stage(
+        &self,
+        kind: &'static str,
+        from: &[Arc<EdgeCell>],
+        fused: bool,
+    ) -> NodeId {
         let mut g = self.graph();
         let node = g.add(kind, None);
-        for &f in from {
-            g.connect(f, node, fused);
+        for cell in from {
+            g.connect(cell.clone(), node, fused);
         }
         node
     }
@@ -118,27 +160,38 @@ impl Shared {
 
     /// Records a fault whose error is made when the pipeline starts.
     pub(crate) fn fault_with(&self, fault: impl FnOnce() -> Error + Send + 'static) {
-        self.faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Box::new(fault));
+        self.state().faults.push(Box::new(fault));
     }
 
     /// Records why the pipeline was refused, for its other sinks.
     pub(crate) fn refuse(&self, why: ConfigError) {
-        *self.refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
+        self.state().refused = Some(why);
     }
 
     /// Why the pipeline was refused, if it was.
     pub(crate) fn refusal(&self) -> Option<crate::Error> {
-        let refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
-        refused.clone().map(crate::Error::from)
+        self.state().refused.clone().map(crate::Error::from)
+    }
+
+    /// The run ended, with `error` its first error if it failed: told to
+    /// every sink waiting in [`outcome`](Shared::outcome).
+    pub(crate) fn finish(&self, error: Option<&Error>) {
+        let error = error.map(|e| Arc::new(e.replicate()));
+        self.ended.send_replace(Some(error));
+    }
+
+    /// Waits for the run to end; its first error (a copy), if it failed.
+    /// `None` also when the sink running it was dropped first (the run was
+    /// cancelled).
+    pub(crate) async fn outcome(&self) -> Option<Error> {
+        let mut ended = self.ended.subscribe();
+        let seen = ended.wait_for(Option::is_some).await.ok()?;
+        seen.as_ref()?.as_ref().map(|e| e.replicate())
     }
 
     /// The first fault recorded so far, if any (the rest are dropped).
     pub(crate) fn first_fault(&self) -> Option<Error> {
-        let faults =
-            std::mem::take(&mut *self.faults.lock().unwrap_or_else(PoisonError::into_inner));
+        let faults = std::mem::take(&mut self.state().faults);
         faults.into_iter().next().map(|make| make())
     }
 }
@@ -185,24 +238,23 @@ impl Pipeline {
     /// # }
     /// ```
     pub fn with_capacity(ctx: &Context, capacity: usize) -> Pipeline {
-        let (ctx, cancel) = ctx.with_cancel();
-        let scope = Scope::builder(&ctx).capacity(capacity).build();
-        let (stop, stop_handle) = scope.context().with_cancel();
+        let scope = Scope::builder(ctx).capacity(capacity).build();
         Pipeline {
             shared: Arc::new(Shared {
-                cancel,
-                stop_handle,
-                stop,
+                handle: scope.handle(),
+                stop: scope.shutdown_signal().clone(),
                 ctx: scope.context().clone(),
-                graph: Mutex::new(Graph::new(scope.stats())),
+                state: Mutex::new(Builder {
+                    graph: Graph::new(scope.stats()),
+                    faults: Vec::new(),
+                    refused: None,
+                    deferred: Vec::new(),
+                    drain: Vec::new(),
+                }),
                 scope: Mutex::new(Some(scope)),
-                faults: Mutex::new(Vec::new()),
-                refused: Mutex::new(None),
-                deferred: Mutex::new(Vec::new()),
-                open_flows: AtomicUsize::new(0),
                 capacity,
                 cut_short: Arc::default(),
-                drain: Mutex::new(Vec::new()),
+                ended: tokio::sync::watch::Sender::new(None),
             }),
         }
     }
@@ -235,14 +287,13 @@ impl Pipeline {
         let node = self.shared.add_stage("source", &[], false);
         Flow::new(
             self.shared.clone(),
-            Box::new(IterSource {
-                iter: items.into_iter(),
-                stage: self.shared.stage(node),
-                stop: self.shared.stop.clone(),
-                ctx: self.shared.ctx.clone(),
-                streak: 0,
-                cut_short: self.shared.cut_short.clone(),
-            }),
+            Box::new(IterSource::new(
+                items,
+                self.shared.stage(node),
+                &self.shared.stop,
+                &self.shared.ctx,
+                self.shared.cut_short.clone(),
+            )),
             node,
         )
     }
@@ -267,14 +318,16 @@ impl Pipeline {
     /// ```
     pub fn from_receiver<T: Send + 'static>(&self, rx: Receiver<T>) -> Flow<T> {
         let node = self.shared.add_stage("receiver", &[], false);
-        self.shared.graph().set_output(node, rx.observer());
+        let probe = rx.observer();
         let src = RecvSource {
             rx: Some(rx),
             slot: None,
             upstream: self.shared.stage(node),
             stop: Some(self.shared.stop_signal()),
         };
-        Flow::with_segment(self.shared.clone(), Box::new(src), node, true)
+        let flow = Flow::with_segment(self.shared.clone(), Box::new(src), node, true);
+        flow.edge().attach(probe);
+        flow
     }
 
     /// A source stage reading a [`Stream`] (fed by code outside the
@@ -312,11 +365,7 @@ impl Pipeline {
         S::Item: Send + 'static,
     {
         let node = self.shared.add_stage("stream", &[], false);
-        let src = StreamSource {
-            stream: Some(Box::pin(stream)),
-            stage: self.shared.stage(node),
-            stop: self.shared.stop_signal(),
-        };
+        let src = StreamSource::new(stream, self.shared.stage(node), self.shared.stop_signal());
         Flow::new(self.shared.clone(), Box::new(src), node)
     }
 
@@ -353,11 +402,7 @@ impl Pipeline {
     /// ```
     #[must_use = "it returns the pipeline to build on"]
     pub fn drain_on(self, ctx: &Context) -> Pipeline {
-        self.shared
-            .drain
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(ctx.clone());
+        self.shared.state().drain.push(ctx.clone());
         self
     }
 
@@ -506,7 +551,7 @@ impl Pipeline {
     /// # }
     /// ```
     pub fn shutdown(&self) {
-        self.shared.stop_handle.cancel();
+        self.shared.handle.shutdown();
     }
 
     /// Cancels the pipeline: every stage stops now.
@@ -526,7 +571,7 @@ impl Pipeline {
     /// # }
     /// ```
     pub fn cancel(&self) {
-        self.shared.cancel.cancel();
+        self.shared.handle.cancel();
     }
 }
 
@@ -577,6 +622,9 @@ pub(crate) struct Segment<T> {
     /// The segment is still just the output channel of `tail` (no stage
     /// fused on it yet), so the next stage is fed through that channel.
     pub(crate) at_channel: bool,
+    /// The record of the edge out of `tail` into whatever consumes the
+    /// segment.
+    pub(crate) edge: Arc<EdgeCell>,
 }
 
 impl<T: Send + 'static> Segment<T> {
@@ -584,18 +632,36 @@ impl<T: Send + 'static> Segment<T> {
     /// returns: where a fused chain meets a stage with tasks of its own.
     pub(crate) fn spawn(self, shared: &Arc<Shared>, scope: &Scope) -> Receiver<T> {
         let src = match self.src.into_receiver() {
-            Ok(rx) => return rx, // a bare channel: no relay task needed
+            Ok(rx) => {
+                // A bare channel: no relay task needed.
+                self.edge.attach(rx.observer());
+                return rx;
+            }
             Err(src) => src,
         };
-        let (tx, rx) = chan::bounded(shared.capacity);
+        // A channel fed from outside is relayed through one as large.
+        let capacity = self.edge.capacity().unwrap_or(shared.capacity);
+        let (tx, rx) = chan::bounded(capacity);
+        self.edge.attach(rx.observer());
         Segment { src, ..self }.spawn_into(shared, scope, tx);
         rx
     }
 
-    /// Spawns the segment as one task sending into `tx` (which other
-    /// segments may share: an MPMC fan-in with no merge task).
-    pub(crate) fn spawn_into(self, shared: &Arc<Shared>, scope: &Scope, tx: chan::Sender<T>) {
-        shared.graph().set_only_output(self.tail, tx.observer());
+    /// Spawns the segment as one task sending into `tx`, which other
+    /// segments share (an MPMC fan-in with no merge task): its edge has no
+    /// queue of its own.
+    ///
+    /// A segment that is still a stage's output channel keeps that
+    /// channel as its edge (a relay task moves it into `tx`).
+    pub(crate) fn spawn_shared(self, shared: &Arc<Shared>, scope: &Scope, tx: chan::Sender<T>) {
+        if !self.at_channel {
+            self.edge.share();
+        }
+        self.spawn_into(shared, scope, tx);
+    }
+
+    /// Spawns the segment as one task sending into `tx`.
+    fn spawn_into(self, shared: &Arc<Shared>, scope: &Scope, tx: chan::Sender<T>) {
         let stage = shared.stage(self.tail);
         let src = self.src;
         scope
@@ -604,6 +670,15 @@ impl<T: Send + 'static> Segment<T> {
     }
 }
 
+/// # Transforms (fused)
+///
+/// One item in, at most one out, in order: these stages run in the task of
+/// the stage before them, a batch at a time, with no channel in between
+/// (see [fusion](crate::pipeline#fusion-where-the-tasks-are)). Each keeps its
+/// own name, counters and panics; [`named`](Flow::named) names the last
+/// stage added. The sources that start a flow are on [`Pipeline`]
+/// ([`source`](Pipeline::source), [`from_receiver`](Pipeline::from_receiver),
+/// [`from_stream`](Pipeline::from_stream)).
 impl<T: Send + 'static> Flow<T> {
     pub(crate) fn new(shared: Arc<Shared>, src: BoxSource<T>, tail: NodeId) -> Flow<T> {
         Flow::with_segment(shared, src, tail, false)
@@ -615,40 +690,80 @@ impl<T: Send + 'static> Flow<T> {
         tail: NodeId,
         at_channel: bool,
     ) -> Flow<T> {
-        shared.open_flows.fetch_add(1, Ordering::AcqRel);
+        Flow::with_edge(shared, src, tail, at_channel, EdgeCell::new(tail, None))
+    }
+
+    /// A flow whose output edge is recorded in `edge`.
+    fn with_edge(
+        shared: Arc<Shared>,
+        src: BoxSource<T>,
+        tail: NodeId,
+        at_channel: bool,
+        edge: Arc<EdgeCell>,
+    ) -> Flow<T> {
+        shared.graph().open(&edge);
         Flow {
             shared,
             src: Some(Segment {
                 src,
                 tail,
                 at_channel,
+                edge,
             }),
         }
     }
 
-    /// A flow reading the output channel of stage `node`: given now, or
-    /// through `slot` once the pipeline starts.
+    /// A flow reading the output channel of stage `node` (its output
+    /// `branch` for a split), filled into `slot` once the pipeline starts.
     pub(crate) fn from_channel(
         shared: Arc<Shared>,
         node: NodeId,
-        rx: Option<Receiver<T>>,
-        slot: Option<Slot<T>>,
+        slot: Slot<T>,
+        branch: Option<usize>,
     ) -> Flow<T> {
-        let upstream = shared.stage(node);
-        let src = RecvSource {
-            rx,
-            slot,
-            upstream,
-            stop: None,
+        let edge = EdgeCell::new(node, branch);
+        let key = slot_key(&slot);
+        shared.graph().register_slot(key, edge.clone());
+        let src = ChannelSource {
+            rx: None,
+            slot: Some(slot),
+            edge: edge.clone(),
+            shared: false,
         };
-        Flow::with_segment(shared, Box::new(src), node, true)
+        Flow::with_edge(shared, Box::new(src), node, true, edge)
+    }
+
+    /// A reader of a channel of stage `node` shared with its other
+    /// outputs (a `balance` branch, its `branch`; a `fan_out` branch,
+    /// which reads the stage's input as if fused on it, `at_channel`
+    /// false): an edge of its own with no queue of its own.
+    pub(crate) fn from_shared_channel(
+        shared: Arc<Shared>,
+        node: NodeId,
+        slot: Slot<T>,
+        branch: Option<usize>,
+        at_channel: bool,
+    ) -> Flow<T> {
+        let edge = EdgeCell::reader(node, branch);
+        let src = ChannelSource {
+            rx: None,
+            slot: Some(slot),
+            edge: edge.clone(),
+            shared: true,
+        };
+        Flow::with_edge(shared, Box::new(src), node, at_channel, edge)
     }
 
     /// Takes the segment out: the flow counts as connected from now on.
     pub(crate) fn into_segment(mut self) -> (Arc<Shared>, Segment<T>) {
         let segment = self.src.take().expect("a Flow is consumed once");
-        self.shared.open_flows.fetch_sub(1, Ordering::AcqRel);
+        self.shared.graph().close(&segment.edge);
         (self.shared.clone(), segment)
+    }
+
+    /// The record of this flow's output edge.
+    pub(crate) fn edge(&self) -> &Arc<EdgeCell> {
+        &self.src.as_ref().expect("a Flow is consumed once").edge
     }
 
     /// The stage at the end of this flow.
@@ -661,12 +776,14 @@ impl<T: Send + 'static> Flow<T> {
     /// their own).
     pub(crate) fn fuse<S: Step<T>>(self, step: S) -> Flow<S::Out> {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage(S::KIND, &[segment.tail], !segment.at_channel);
+        let node = shared.add_stage(S::KIND, &[segment.edge], !segment.at_channel);
         let src: BoxSource<S::Out> = Box::new(Fused::new(segment.src, step, shared.stage(node)));
         Flow::new(shared, src, node)
     }
 
-    /// Names the last stage added (in errors, metrics and the graph export).
+    /// Names the last stage added (in errors, metrics and the graph
+    /// export); on a branch of a split, straight after the split, names
+    /// the branch (its edge) instead, leaving the split's name alone.
     ///
     /// # Examples
     ///
@@ -686,7 +803,11 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn named(self, name: impl Into<Arc<str>>) -> Flow<T> {
-        self.shared.graph().rename(self.tail(), name.into());
+        let name = name.into();
+        match &self.src {
+            Some(s) if s.at_channel && s.edge.branch().is_some() => s.edge.rename(name),
+            _ => self.shared.graph().rename(self.tail(), name),
+        }
         self
     }
 
@@ -815,6 +936,9 @@ impl<T: Send + 'static> Flow<T> {
     }
 }
 
+/// # Transforms (fused), continued
+///
+/// A fused stage with state of its own: [`scan`](Flow::scan).
 impl<T: Send + 'static> Flow<T> {
     /// Applies `f` to a running state and every item, in order, sending
     /// on what it returns (running totals, deltas, numbering). Fused.
@@ -849,6 +973,9 @@ impl<T: Send + 'static> Flow<T> {
     }
 }
 
+/// # Transforms (fused), for numbers
+///
+/// [`square`](Flow::square), the `sq` stage of Go's pipeline pattern.
 impl<T> Flow<T>
 where
     T: std::ops::Mul<Output = T> + Copy + Send + 'static,
@@ -880,19 +1007,30 @@ where
 impl<T> Drop for Flow<T> {
     fn drop(&mut self) {
         if let Some(segment) = &self.src {
-            self.shared.open_flows.fetch_sub(1, Ordering::AcqRel);
-            let stage = self.shared.stage(segment.tail);
-            self.shared.fault_with(move || unconnected(stage.name()));
+            self.shared.graph().close(&segment.edge);
+            let (stage, edge) = (self.shared.stage(segment.tail), segment.edge.clone());
+            self.shared.fault_with(move || unconnected(&stage, &edge));
         }
     }
 }
 
-/// The error for an output that reaches no sink.
-pub(crate) fn unconnected(stage: Arc<str>) -> Error {
+/// The error for the output `edge` of `stage` reaching no sink: names the
+/// stage, and the branch for a split's.
+pub(crate) fn unconnected(stage: &Stage, edge: &EdgeCell) -> Error {
+    let what = match (edge.branch(), edge.name()) {
+        (Some(i), Some(name)) => format!("output {i} (`{name}`) is not connected to a sink"),
+        (Some(i), None) => format!("output {i} is not connected to a sink"),
+        (None, _) => "output is not connected to a sink".to_string(),
+    };
     Error::Config(ConfigError::Invalid {
-        stage,
-        what: "output is not connected to a sink".to_string(),
+        stage: stage.name(),
+        what,
     })
+}
+
+/// The key a slot's edge is registered under: its address.
+pub(crate) fn slot_key<T>(slot: &Slot<T>) -> usize {
+    Arc::as_ptr(slot).cast::<()>() as usize
 }
 
 impl<T> fmt::Debug for Flow<T> {

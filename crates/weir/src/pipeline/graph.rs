@@ -1,35 +1,51 @@
-//! The pipeline's graph: stages, edges, and their export as Mermaid or DOT.
+//! The pipeline's graph: one record per stage (its engine [`Stage`]) and
+//! one per edge (an [`EdgeCell`] fed by the channel the edge crosses), and
+//! their export as metrics, Mermaid or DOT.
+//!
+//! What each number is read from, so that nothing is counted twice or
+//! patched from outside:
+//!
+//! * A stage that runs in a fused task (a source, a fused step, a sink
+//!   step) counts its own items in its engine counters.
+//! * A stage with tasks of its own (a worker pool, a split, a merge, an
+//!   async sink…) runs `weir_stage` code that keeps no item counts: what
+//!   it took in is what its input edges delivered, what it sent is what
+//!   its output edges were sent. Its busy time, errors, retries and
+//!   skipped/dead-lettered jobs come from the scope's statistics, keyed by
+//!   the same [`StageId`](weir_stage::StageId).
+//! * A channel edge reads its channel: capacity, items queued now, items
+//!   sent; received is sent minus queued. A fused edge has no queue: what
+//!   crosses it is what the stage after it took in. An edge into a shared
+//!   fan-in channel has no queue of its own either: what crosses it is
+//!   what the stage before it sent.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use weir_core::chan::Observer;
+use weir_stage::engine::Stage;
 use weir_stage::ScopeStats;
 
-use weir_stage::engine::Stage;
-
-use super::metrics::{EdgeMetrics, Metrics, StageMetrics};
+use crate::observe::{EdgeMetrics, Metrics, StageMetrics};
 
 pub(crate) type NodeId = usize;
 
 pub(crate) struct Node {
     /// The engine's stage: id, name and counters.
     pub(crate) stage: Arc<Stage>,
-    /// The channels the stage sends into, once the pipeline runs (one per
-    /// branch for a split).
-    outputs: Vec<Observer>,
-    /// The channel a stage with tasks of its own reads, once the pipeline
-    /// runs: what was sent on it is what the stage took in (exact also
-    /// when it is one branch of a split, whose stage counts all branches).
-    input: Option<Observer>,
     /// The stage runs as tasks of its own (a worker pool, a split, a
-    /// merge), which keep no counters: its metrics are read off its
-    /// channels and the scope's [`ScopeStats`].
+    /// merge), which keep no item counters: its items are read off its
+    /// edges, the rest off the scope's [`ScopeStats`].
     tasks: bool,
     /// The stage does no work of its own: its branches read its input
-    /// channel directly (`fan_out`). What it takes in is what its upstream
-    /// sent.
+    /// channel directly (`fan_out`). What it sends on is what it took in.
     relay: bool,
+    /// The channel the stage sends into when no flow's edge knows it (a
+    /// stage made by another crate that fills a slot of its own).
+    output: Option<Observer>,
     /// A remote stage: the subjects its items are sent on and its results
     /// come back on (the labels of its edges), and what it adds to its
     /// metrics (the server's view: consumer lag).
@@ -43,11 +59,112 @@ pub(crate) struct Remote {
     pub(crate) annotate: Box<dyn Fn(&mut StageMetrics) + Send>,
 }
 
+/// One edge's record, made with the flow that will cross it (before the
+/// stage it leads to exists): the channel it crosses once the pipeline
+/// runs, the most items seen queued there, and the branch's name.
+pub(crate) struct EdgeCell {
+    /// The stage the edge leaves.
+    from: NodeId,
+    /// Its place among a split's outputs.
+    branch: Option<usize>,
+    name: Mutex<Option<Arc<str>>>,
+    link: Mutex<Link>,
+    peak: AtomicUsize,
+}
+
+/// What an edge crosses.
+#[derive(Clone)]
+enum Link {
+    /// No channel (yet): a fused edge, or a channel edge before the run.
+    None,
+    /// A channel of its own.
+    Channel(Observer),
+    /// A channel shared with other edges into the same fan-in stage:
+    /// what crossed is what the stage before it sent.
+    Shared,
+    /// A channel shared with other edges out of the same stage (the
+    /// branches of a `balance` or a `fan_out` compete for its items):
+    /// what crossed is what the stage after it took in. A stage with
+    /// tasks of its own reads such a branch through a relay, whose channel
+    /// is then the edge's own.
+    Reader,
+}
+
+impl EdgeCell {
+    pub(crate) fn new(from: NodeId, branch: Option<usize>) -> Arc<EdgeCell> {
+        EdgeCell::with_link(from, branch, Link::None)
+    }
+
+    /// The edge of a reader of a channel shared with other edges out of
+    /// `from` (see [`Link::Reader`]).
+    pub(crate) fn reader(from: NodeId, branch: Option<usize>) -> Arc<EdgeCell> {
+        EdgeCell::with_link(from, branch, Link::Reader)
+    }
+
+    fn with_link(from: NodeId, branch: Option<usize>, link: Link) -> Arc<EdgeCell> {
+        Arc::new(EdgeCell {
+            from,
+            branch,
+            name: Mutex::new(None),
+            link: Mutex::new(link),
+            peak: AtomicUsize::new(0),
+        })
+    }
+
+    /// The stage this edge leaves.
+    pub(crate) fn from(&self) -> NodeId {
+        self.from
+    }
+
+    /// Its place among a split's outputs, if it is a branch.
+    pub(crate) fn branch(&self) -> Option<usize> {
+        self.branch
+    }
+
+    /// Names the branch.
+    pub(crate) fn rename(&self, name: Arc<str>) {
+        *lock(&self.name) = Some(name);
+    }
+
+    /// The branch's name, if it was given one.
+    pub(crate) fn name(&self) -> Option<Arc<str>> {
+        lock(&self.name).clone()
+    }
+
+    /// The edge crosses the channel `probe` watches.
+    pub(crate) fn attach(&self, probe: Observer) {
+        *lock(&self.link) = Link::Channel(probe);
+    }
+
+    /// The capacity of the channel attached so far, if any.
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        match &*lock(&self.link) {
+            Link::Channel(probe) => probe.capacity(),
+            _ => None,
+        }
+    }
+
+    /// The edge sends into a channel shared with other edges.
+    pub(crate) fn share(&self) {
+        *lock(&self.link) = Link::Shared;
+    }
+
+    /// Its channel held `queued` items: keeps the largest seen.
+    pub(crate) fn queued(&self, queued: usize) {
+        self.peak.fetch_max(queued, Ordering::Relaxed);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 pub(crate) struct Edge {
     from: NodeId,
     to: NodeId,
     /// The two stages run in one task, with no channel between them.
     fused: bool,
+    cell: Arc<EdgeCell>,
 }
 
 pub(crate) struct Graph {
@@ -55,6 +172,24 @@ pub(crate) struct Graph {
     edges: Vec<Edge>,
     /// Tasks, busy time and errors of the stages with tasks of their own.
     stats: ScopeStats,
+    /// The edge each slot's channel will be attached to, by the slot's
+    /// address (a slot is filled when the pipeline starts).
+    slots: HashMap<usize, Arc<EdgeCell>>,
+    /// Flows made and not consumed yet: each is an output not connected
+    /// (so far).
+    open: Vec<Arc<EdgeCell>>,
+}
+
+/// What crossed an edge: sent, received, queued now, the channel's
+/// capacity and how long its senders waited (`None`s: no queue).
+struct Crossing {
+    sent: u64,
+    received: u64,
+    len: Option<usize>,
+    capacity: Option<usize>,
+    peak: Option<usize>,
+    send_wait: Duration,
+    recv_wait: Duration,
 }
 
 impl Graph {
@@ -63,6 +198,8 @@ impl Graph {
             nodes: Vec::new(),
             edges: Vec::new(),
             stats,
+            slots: HashMap::new(),
+            open: Vec::new(),
         }
     }
 
@@ -72,35 +209,53 @@ impl Graph {
         let name = name.unwrap_or_else(|| format!("{kind}#{id}").into());
         self.nodes.push(Node {
             stage: Stage::new(kind, name),
-            outputs: Vec::new(),
-            input: None,
             tasks: false,
             relay: false,
+            output: None,
             remote: None,
         });
         id
     }
 
-    pub(crate) fn connect(&mut self, from: NodeId, to: NodeId, fused: bool) {
-        self.edges.push(Edge { from, to, fused });
+    /// Adds the edge `cell` describes, into `to`.
+    pub(crate) fn connect(&mut self, cell: Arc<EdgeCell>, to: NodeId, fused: bool) {
+        self.edges.push(Edge {
+            from: cell.from,
+            to,
+            fused,
+            cell,
+        });
     }
 
-    /// Records the channel a stage sends into, once it exists.
-    pub(crate) fn set_output(&mut self, node: NodeId, probe: Observer) {
-        self.nodes[node].outputs.push(probe);
+    /// A flow reading `cell`'s edge was made: an open output until it is
+    /// consumed ([`close`](Graph::close)).
+    pub(crate) fn open(&mut self, cell: &Arc<EdgeCell>) {
+        self.open.push(cell.clone());
     }
 
-    /// Makes `probe` the one output of `node`: a segment's task sends into
-    /// one channel (a `from_receiver` source read through a relay feeds
-    /// the relay's channel, not the outside one, from then on).
-    pub(crate) fn set_only_output(&mut self, node: NodeId, probe: Observer) {
-        self.nodes[node].outputs = vec![probe];
+    /// The flow reading `cell`'s edge was consumed (or dropped).
+    pub(crate) fn close(&mut self, cell: &Arc<EdgeCell>) {
+        self.open.retain(|c| !Arc::ptr_eq(c, cell));
     }
 
-    /// Records the channel a stage with tasks of its own reads (see
-    /// [`Node::input`]).
-    pub(crate) fn set_input(&mut self, node: NodeId, probe: Observer) {
-        self.nodes[node].input = Some(probe);
+    /// The outputs not connected to anything yet.
+    pub(crate) fn open_outputs(&self) -> Vec<Arc<EdgeCell>> {
+        self.open.clone()
+    }
+
+    /// The channel a slot will hold is the channel of `cell`'s edge.
+    pub(crate) fn register_slot(&mut self, slot: usize, cell: Arc<EdgeCell>) {
+        self.slots.insert(slot, cell);
+    }
+
+    /// Stage `node` filled the slot at `slot` with the channel `probe`
+    /// watches: the channel of the edge that reads it, or, for a slot no
+    /// flow registered, the stage's output.
+    pub(crate) fn filled(&mut self, node: NodeId, slot: usize, probe: Observer) {
+        match self.slots.get(&slot) {
+            Some(cell) => cell.attach(probe),
+            None => self.nodes[node].output = Some(probe),
+        }
     }
 
     /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
@@ -128,15 +283,6 @@ impl Graph {
             .or_else(|| from.as_ref().map(|r| r.back_on.to_string()))
     }
 
-    /// What the stages before `id` sent it.
-    fn sent_to(&self, id: NodeId) -> u64 {
-        self.edges
-            .iter()
-            .filter(|e| e.to == id)
-            .map(|e| self.nodes[e.from].stage.counters().snapshot().items_out)
-            .sum()
-    }
-
     pub(crate) fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id]
     }
@@ -146,68 +292,143 @@ impl Graph {
         self.nodes[id].stage.rename(name);
     }
 
-    pub(crate) fn metrics(&self) -> Metrics {
-        Metrics {
-            stages: (0..self.nodes.len())
-                .map(|id| self.stage_metrics(id))
-                .collect(),
-            edges: self
-                .edges
-                .iter()
-                .map(|e| {
-                    let probe = (!e.fused)
-                        .then(|| self.nodes[e.from].outputs.last())
-                        .flatten();
-                    EdgeMetrics {
-                        from: self.nodes[e.from].stage.name().to_string(),
-                        to: self.nodes[e.to].stage.name().to_string(),
-                        from_id: self.nodes[e.from].stage.id(),
-                        to_id: self.nodes[e.to].stage.id(),
-                        len: probe.map(Observer::len),
-                        capacity: probe.and_then(Observer::capacity),
-                        peak: probe
-                            .map(|_| self.nodes[e.from].stage.counters().snapshot().peak_queue),
-                        subject: self.subject(e),
-                    }
-                })
-                .collect(),
+    /// Whether stage `id` counts its own items (it runs in a fused task).
+    fn counts_itself(&self, id: NodeId) -> bool {
+        !self.nodes[id].tasks && !self.nodes[id].relay
+    }
+
+    /// What crossed edge `e`, given the metrics of the stages before it.
+    fn crossing(&self, e: &Edge, stages: &[StageMetrics]) -> Crossing {
+        let link = lock(&e.cell.link).clone();
+        let link = match (link, &self.nodes[e.from].output) {
+            (Link::None, Some(output)) if !e.fused => Link::Channel(output.clone()),
+            (link, _) => link,
+        };
+        match link {
+            Link::Channel(probe) => {
+                let (sent, len) = (probe.sent(), probe.len());
+                let mut peak = e.cell.peak.fetch_max(len, Ordering::Relaxed).max(len);
+                if self.counts_itself(e.from) {
+                    // The fused task that sends into it samples it too.
+                    let sampled = self.nodes[e.from].stage.counters().snapshot();
+                    peak = peak.max(sampled.peak_queue);
+                }
+                Crossing {
+                    sent,
+                    received: sent.saturating_sub(len as u64),
+                    len: Some(len),
+                    capacity: probe.capacity(),
+                    peak: Some(peak),
+                    send_wait: probe.send_waited(),
+                    recv_wait: probe.recv_waited(),
+                }
+            }
+            Link::Shared => self.direct(stages[e.from].items_out),
+            Link::Reader => self.direct(self.nodes[e.to].stage.counters().snapshot().items_in),
+            Link::None if e.fused => {
+                self.direct(self.nodes[e.to].stage.counters().snapshot().items_in)
+            }
+            // A channel edge before the pipeline runs.
+            Link::None => self.direct(0),
         }
     }
 
-    fn stage_metrics(&self, id: NodeId) -> StageMetrics {
+    /// An edge with no queue of its own, `n` items across.
+    fn direct(&self, n: u64) -> Crossing {
+        Crossing {
+            sent: n,
+            received: n,
+            len: None,
+            capacity: None,
+            peak: None,
+            send_wait: Duration::ZERO,
+            recv_wait: Duration::ZERO,
+        }
+    }
+
+    pub(crate) fn metrics(&self) -> Metrics {
+        // Stages in build order: every edge runs from an earlier stage to
+        // a later one, so a stage's inputs are known when it is reached.
+        let mut stages: Vec<StageMetrics> = Vec::with_capacity(self.nodes.len());
+        let mut crossings: Vec<Option<Crossing>> = self.edges.iter().map(|_| None).collect();
+        for id in 0..self.nodes.len() {
+            for (i, e) in self.edges.iter().enumerate() {
+                if e.to == id {
+                    crossings[i] = Some(self.crossing(e, &stages));
+                }
+            }
+            let m = self.stage_metrics(id, &crossings);
+            stages.push(m);
+        }
+        // A task stage's output, now that every edge is read.
+        for (id, m) in stages.iter_mut().enumerate() {
+            if self.nodes[id].tasks {
+                m.items_out = self.sum(id, true, &crossings, |c| c.sent);
+                m.send_wait = self.sum(id, true, &crossings, |c| c.send_wait);
+            }
+        }
+        let edges = self
+            .edges
+            .iter()
+            .zip(crossings)
+            .map(|(e, c)| {
+                let c = c.expect("every edge leads to a stage");
+                EdgeMetrics {
+                    from: self.nodes[e.from].stage.name().to_string(),
+                    to: self.nodes[e.to].stage.name().to_string(),
+                    from_id: self.nodes[e.from].stage.id(),
+                    to_id: self.nodes[e.to].stage.id(),
+                    branch: e.cell.name().map(|n| n.to_string()),
+                    sent: c.sent,
+                    received: c.received,
+                    len: c.len,
+                    capacity: c.capacity,
+                    peak: c.peak,
+                    send_wait: c.send_wait,
+                    subject: self.subject(e),
+                }
+            })
+            .collect();
+        Metrics { stages, edges }
+    }
+
+    /// `f` summed over the edges out of stage `id` (`out`) or into it.
+    fn sum<A: std::iter::Sum<A>>(
+        &self,
+        id: NodeId,
+        out: bool,
+        crossings: &[Option<Crossing>],
+        f: impl Fn(&Crossing) -> A,
+    ) -> A {
+        self.edges
+            .iter()
+            .zip(crossings)
+            .filter(|(e, _)| if out { e.from == id } else { e.to == id })
+            .filter_map(|(_, c)| c.as_ref().map(&f))
+            .sum()
+    }
+
+    fn stage_metrics(&self, id: NodeId, crossings: &[Option<Crossing>]) -> StageMetrics {
         let n = &self.nodes[id];
         let mut m = StageMetrics::of(&n.stage);
         if n.relay {
-            m.items_in = self.sent_to(id);
+            m.items_in = self.sum(id, false, crossings, |c| c.received);
+            m.items_out = m.items_in;
         }
         if n.tasks {
-            // What was sent on its input channel (else what its upstream
-            // stages sent it); the rest from the scope's statistics of its
-            // tasks and from its channels.
-            m.items_in = n
-                .input
-                .as_ref()
-                .map_or_else(|| self.sent_to(id), Observer::sent);
-            m.running = n.outputs.iter().any(|o| o.counts().0 > 0);
+            // What its input edges delivered (its output is summed once
+            // every edge is read); the rest from the scope's statistics
+            // of its tasks and from its channels.
+            m.items_in = self.sum(id, false, crossings, |c| c.received);
+            m.recv_wait = self.sum(id, false, crossings, |c| c.recv_wait);
             if let Some(stats) = self.stats.by_id(m.id) {
+                m.running = stats.running > 0;
                 m.busy = stats.busy;
                 m.errors = stats.errors;
                 m.retries = stats.retries;
                 m.skipped = stats.skipped;
                 m.dead_lettered = stats.dead_lettered;
             }
-            m.send_wait = n.outputs.iter().map(Observer::send_waited).sum();
-            // Time its tasks waited on their input channel: known when the
-            // upstream stage has a single output (not a split's branch).
-            m.recv_wait = self
-                .edges
-                .iter()
-                .filter(|e| e.to == id && !e.fused)
-                .filter_map(|e| match &self.nodes[e.from].outputs[..] {
-                    [only] => Some(only.recv_waited()),
-                    _ => None,
-                })
-                .sum();
         }
         if let Some(remote) = &n.remote {
             (remote.annotate)(&mut m);
@@ -276,14 +497,16 @@ const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out\n  
     %% dashed edge `fused`: the two stages run in one task, no channel\n    \
     %% solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
     and the most seen queued\n    \
-    %% edge label starting with a subject: a remote stage's items cross the network on it\n";
+    %% edge label starting with a subject: a remote stage's items cross the network on it\n    \
+    %% a split's branch given a name shows it before its fill\n";
 
 /// What the edge labels of [`Graph::to_dot`] mean, as comments.
 const DOT_LEGEND: &str = "    // nodes: name, kind: items in / items out\n    \
     // dashed edge `fused`: the two stages run in one task, no channel\n    \
     // solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
     and the most seen queued\n    \
-    // edge label starting with a subject: a remote stage's items cross the network on it\n";
+    // edge label starting with a subject: a remote stage's items cross the network on it\n    \
+    // a split's branch given a name shows it before its fill\n";
 
 /// A channel edge's label: `now/capacity peak P` (`inf` for an unbounded
 /// channel); `None` for an edge with no channel to read.
@@ -298,11 +521,11 @@ fn edge_label(m: &EdgeMetrics) -> Option<String> {
             None => format!("{len}/{cap}"),
         }
     });
-    match (&m.subject, fill) {
-        (Some(subject), Some(fill)) => Some(format!("{subject} · {fill}")),
-        (Some(subject), None) => Some(subject.clone()),
-        (None, fill) => fill,
-    }
+    let label: Vec<String> = [m.subject.clone(), m.branch.clone(), fill]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!label.is_empty()).then(|| label.join(" · "))
 }
 
 /// A remote stage's consumer lag, for its node's label (after `sep`);

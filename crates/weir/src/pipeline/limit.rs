@@ -7,6 +7,11 @@ use weir_stage::engine::{Skip, Take, TakeWhile};
 
 use super::flow::Flow;
 
+/// # Transforms that end early (fused)
+///
+/// [`take`](Flow::take), [`take_while`](Flow::take_while) and
+/// [`skip`](Flow::skip): fused like the other transforms; a stage that is
+/// done stops reading, so the stages before it stop too.
 impl<T: Send + 'static> Flow<T> {
     /// Sends on the first `n` items, in order, then ends. Fused.
     ///

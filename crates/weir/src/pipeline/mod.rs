@@ -169,7 +169,6 @@ mod boundary;
 mod flow;
 mod graph;
 mod limit;
-mod metrics;
 #[cfg(feature = "nats")]
 mod nats_source;
 mod pool;
@@ -183,8 +182,8 @@ mod split;
 mod stream;
 mod transforms;
 
+pub use crate::observe::{Diagnosis, EdgeMetrics, EdgeState, Metrics, StageMetrics};
 pub use flow::{Flow, Pipeline};
-pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
 pub use recover::Guarded;
-pub use run::{Diagnosis, EdgeState, Join, RunHandle, Sink, SinkFuture};
-pub use stream::FlowStream;
+pub use run::{Join, RunHandle, Sink, SinkFuture};
+pub use stream::{FlowStream, StreamNotRead, UNREAD_GRACE};

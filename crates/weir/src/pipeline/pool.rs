@@ -8,6 +8,10 @@ use weir_stage::{BoxError, WorkerPool};
 
 use super::flow::Flow;
 
+/// # Concurrency: a worker pool you resize
+///
+/// [`worker_pool_with`](Flow::worker_pool_with) runs a configured
+/// [`WorkerPool`], whose handle resizes it while the pipeline runs.
 impl<T: Send + 'static> Flow<T> {
     /// [`worker_pool`](Flow::worker_pool) with the settings of `pool`, a
     /// [`weir_stage::WorkerPool`]: its retries, its

@@ -70,6 +70,13 @@ pub struct Guarded<T> {
     recovery: Recovery<T>,
 }
 
+/// # Recovery
+///
+/// What an async stage does with a failed job: [`retry`](Flow::retry) it
+/// (with a backoff), then fail, skip or dead-letter it
+/// ([`on_error`](Flow::on_error)). Both return a [`Guarded`] flow, whose
+/// async stages run under that recovery; the metrics count each stage's
+/// retries, skipped and dead-lettered jobs.
 impl<T: Clone + Send + 'static> Flow<T> {
     /// Retries failed jobs of the next async stage: up to `attempts`
     /// attempts in all (`1`: no retry), waiting `backoff` — with its
@@ -120,6 +127,9 @@ impl<T: Clone + Send + 'static> Flow<T> {
     }
 }
 
+/// # Recovery, without retries
+///
+/// [`on_error`](Flow::on_error) alone needs no `Clone` items.
 impl<T: Send + 'static> Flow<T> {
     /// What the next async stage does with a job that failed for good:
     /// [`Policy::fail`] (the default: the pipeline fails, naming the

@@ -14,9 +14,15 @@ use weir_stage::engine::{self, BoxSource, Collect, Fold, ForEach, SinkStep, Stag
 use weir_stage::Error as StageError;
 
 use super::flow::{unconnected, Flow, Shared};
-use super::metrics::Metrics;
+use crate::observe::{Diagnosis, Metrics};
 use crate::Error;
 
+/// # Sinks
+///
+/// The end of a flow: a [`Sink`] to `.await` (or [`run`](Sink::run)), which
+/// starts the whole pipeline. [`fold`](Flow::fold),
+/// [`collect`](Flow::collect), [`count`](Flow::count) and
+/// [`for_each`](Flow::for_each) are fused into the task before them.
 impl<T: Send + 'static> Flow<T> {
     /// Ends the flow in the engine's sink step `sink` (the same step
     /// `weir_stage`'s sink functions run), fused into this flow's task; its
@@ -36,7 +42,11 @@ impl<T: Send + 'static> Flow<T> {
         F: Future<Output = Result<A, StageError>> + Send + 'static,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage(kind, &[segment.tail], !segment.at_channel);
+        let node = shared.add_stage(
+            kind,
+            std::slice::from_ref(&segment.edge),
+            !segment.at_channel,
+        );
         let (tx, rx) = oneshot::channel();
         let spawned = Arc::new(AtomicBool::new(false));
         let mark = spawned.clone();
@@ -98,6 +108,25 @@ impl<T: Send + 'static> Flow<T> {
         C: Default + Extend<T> + Send + 'static,
     {
         self.sink_step(Collect::<C>::default())
+    }
+
+    /// Counts the items: a sink (the engine's [`Count`](weir_stage::engine::Count),
+    /// as [`weir_stage::count`] runs it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let n = Pipeline::new(&Context::background()).source(0..10).filter(|n| n % 3 == 0).count().await;
+    /// assert_eq!(n.unwrap(), 4);
+    /// # }
+    /// ```
+    pub fn count(self) -> Sink<u64> {
+        self.sink_step(weir_stage::engine::Count::default())
     }
 
     /// Runs `f` on every item, in order.
@@ -245,11 +274,14 @@ async fn drive<A>(
     match started {
         Start::Refused(e) => return Err(e),
         Start::Run(scope, drains) => {
-            drop(shared);
+            // If this future is dropped first, the others hear "cancelled".
+            let _told = Told(&shared);
             let waited = scope.wait().await;
             drains.iter().for_each(|d| {
                 d.stop();
             });
+            // Every other sink reports the same outcome.
+            shared.finish(waited.as_ref().err());
             waited?;
         }
         Start::Joined => {
@@ -260,9 +292,31 @@ async fn drive<A>(
             }
         }
     }
-    result
-        .await
-        .map_err(|_| Error::Stage(StageError::Cancelled(cancelled(&ctx))))
+    match result.await {
+        Ok(result) => Ok(result),
+        // No result: the pipeline failed or was cancelled; its first
+        // error, when the sink that ran it has it, is this sink's too.
+        Err(_) => Err(match shared.outcome().await {
+            Some(e) => e.into(),
+            None => StageError::Cancelled(cancelled(&ctx)).into(),
+        }),
+    }
+}
+
+/// Tells the other sinks the run ended (cancelled) if the sink running it
+/// goes away without saying how it ended.
+struct Told<'a>(&'a Shared);
+
+impl Drop for Told<'_> {
+    fn drop(&mut self) {
+        self.0.ended.send_if_modified(|ended| {
+            let unset = ended.is_none();
+            if unset {
+                *ended = Some(None);
+            }
+            unset
+        });
+    }
 }
 
 fn already_started() -> Error {
@@ -282,19 +336,15 @@ fn start(shared: &Arc<Shared>) -> Start {
     let Some(scope) = slot.take() else {
         return Start::Joined;
     };
-    if shared.open_flows.load(Ordering::Acquire) > 0 {
-        shared.fault(unconnected("pipeline".into()));
+    let open = shared.graph().open_outputs();
+    if let Some(edge) = open.first() {
+        let stage = shared.stage(edge.from());
+        shared.fault(unconnected(&stage, edge));
     }
     if let Some(fault) = shared.first_fault() {
         return refuse(shared, scope, fault);
     }
-    let deferred = std::mem::take(
-        &mut *shared
-            .deferred
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner),
-    );
-    for spawn in deferred {
+    for spawn in shared.take_deferred() {
         spawn(shared, &scope);
     }
     // A stage's settings may only be checked once it is made.
@@ -302,13 +352,12 @@ fn start(shared: &Arc<Shared>) -> Start {
         return refuse(shared, scope, fault);
     }
     // Drain mode: the end of each of these contexts stops the sources.
-    let drains = std::mem::take(&mut *shared.drain.lock().unwrap_or_else(PoisonError::into_inner))
+    let drains = shared
+        .take_drains()
         .iter()
         .map(|ctx| {
-            let stop = shared.stop_handle.clone();
-            ctx.after_cancel(move || {
-                stop.cancel();
-            })
+            let stop = shared.handle.clone();
+            ctx.after_cancel(move || stop.shutdown())
         })
         .collect();
     Start::Run(scope, drains)
@@ -317,11 +366,7 @@ fn start(shared: &Arc<Shared>) -> Start {
 /// Refuses to run: nothing more is spawned, every other sink gets the
 /// same error.
 fn refuse(shared: &Shared, scope: weir_stage::Scope, fault: StageError) -> Start {
-    shared
-        .deferred
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clear();
+    drop(shared.take_deferred());
     if let StageError::Config(config) = &fault {
         shared.refuse(config.clone());
     }
@@ -540,7 +585,7 @@ impl<A: Send + 'static> RunHandle<A> {
     /// # }
     /// ```
     pub fn shutdown(&self) {
-        self.shared.stop_handle.cancel();
+        self.shared.handle.shutdown();
     }
 
     /// A snapshot of every stage's and edge's counters, live.
@@ -614,7 +659,7 @@ fn task_failed(sink: &Stage, e: tokio::task::JoinError) -> Error {
 
 fn cancel(shared: &Shared) {
     // The scope is inside the running task now; its context is ours too.
-    shared.cancel.cancel();
+    shared.handle.cancel();
 }
 
 impl<A> Drop for RunHandle<A> {
@@ -659,147 +704,6 @@ impl<A> Future for Join<A> {
 impl<A> fmt::Debug for Join<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Join").finish_non_exhaustive()
-    }
-}
-
-/// What a pipeline that would not stop was doing, from
-/// [`RunHandle::join_timeout`]: the stages still running and every edge's
-/// queue (a full queue before a running stage points at the stage stuck).
-///
-/// # Examples
-///
-/// ```
-/// use weir::pipeline::{Diagnosis, Metrics};
-///
-/// let d = Diagnosis::of(&Metrics::default());
-/// assert!(d.running.is_empty());
-/// assert_eq!(d.to_string(), "no stage is running");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Diagnosis {
-    /// Names of the stages whose tasks are still running.
-    pub running: Vec<String>,
-    /// Every channel edge and how full it is.
-    pub edges: Vec<EdgeState>,
-}
-
-/// One channel edge of a [`Diagnosis`]: how full it is now.
-///
-/// # Examples
-///
-/// ```
-/// use weir::cancel::Context;
-/// use weir::pipeline::{Diagnosis, Pipeline};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let p = Pipeline::with_capacity(&Context::background(), 4);
-/// p.source(0..10).worker_pool(1, |n| async move { Ok::<_, std::io::Error>(n) })
-///     .for_each(drop).await.unwrap();
-/// let d = Diagnosis::of(&p.metrics());
-/// let edge = &d.edges[0];
-/// assert_eq!((edge.from.as_str(), edge.queued, edge.capacity), ("source#0", 0, Some(4)));
-/// # }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct EdgeState {
-    /// The upstream stage's name.
-    pub from: String,
-    /// The downstream stage's name.
-    pub to: String,
-    /// Items queued in the channel now.
-    pub queued: usize,
-    /// The channel's capacity (`None`: unbounded).
-    pub capacity: Option<usize>,
-}
-
-impl EdgeState {
-    /// An edge from `from` to `to` holding `queued` of `capacity` items.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::pipeline::EdgeState;
-    ///
-    /// let e = EdgeState::new("gen", "pool", 4, Some(4));
-    /// assert_eq!(e.queued, 4);
-    /// ```
-    pub fn new(
-        from: impl Into<String>,
-        to: impl Into<String>,
-        queued: usize,
-        capacity: Option<usize>,
-    ) -> EdgeState {
-        EdgeState {
-            from: from.into(),
-            to: to.into(),
-            queued,
-            capacity,
-        }
-    }
-
-    /// `"full"`, `"empty"` or `"partly full"`.
-    fn state(&self) -> &'static str {
-        match self.capacity {
-            Some(c) if self.queued >= c => "full",
-            _ if self.queued == 0 => "empty",
-            _ => "partly full",
-        }
-    }
-}
-
-impl Diagnosis {
-    /// Reads a diagnosis off a metrics snapshot.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::pipeline::{Diagnosis, Metrics};
-    ///
-    /// assert!(Diagnosis::of(&Metrics::default()).edges.is_empty());
-    /// ```
-    pub fn of(metrics: &Metrics) -> Diagnosis {
-        Diagnosis {
-            running: metrics
-                .stages
-                .iter()
-                .filter(|s| s.running)
-                .map(|s| s.name.clone())
-                .collect(),
-            edges: metrics
-                .edges
-                .iter()
-                .filter_map(|e| {
-                    Some(EdgeState {
-                        from: e.from.clone(),
-                        to: e.to.clone(),
-                        queued: e.len?,
-                        capacity: e.capacity,
-                    })
-                })
-                .collect(),
-        }
-    }
-}
-
-impl fmt::Display for Diagnosis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.running.is_empty() {
-            f.write_str("no stage is running")?;
-        } else {
-            write!(f, "still running: {}", self.running.join(", "))?;
-        }
-        for e in &self.edges {
-            let (from, to, len) = (&e.from, &e.to, e.queued);
-            write!(f, "; {from} -> {to}: {} ({len}", e.state())?;
-            match e.capacity {
-                Some(c) => write!(f, "/{c})")?,
-                None => f.write_str(")")?,
-            }
-        }
-        Ok(())
     }
 }
 

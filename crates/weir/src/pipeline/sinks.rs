@@ -8,53 +8,43 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::oneshot;
 use weir_core::chan::Receiver;
-use weir_stage::engine::{self, Stage, TryForEach};
+use weir_stage::engine::{self, TryForEach};
 use weir_stage::{BoxError, ConfigError, Scope, SinkOutput};
 
 use super::boundary::check;
-use super::flow::{Flow, Segment};
+use super::flow::Flow;
 use super::run::Sink;
 
+/// # Sinks: async, fallible, and into any `futures::Sink`
+///
+/// [`for_each_async`](Flow::for_each_async) and
+/// [`for_each_concurrent`](Flow::for_each_concurrent) await a future per
+/// item; [`try_for_each`](Flow::try_for_each) stops at the first error;
+/// [`forward_sink`](Flow::forward_sink) writes into any `futures::Sink`.
 impl<T: Send + 'static> Flow<T> {
     /// Ends the flow in a sink stage with tasks of its own, made by `make`
-    /// when the pipeline starts, reading this flow through a channel. The
-    /// stage's counters are `make`'s to keep (see [`counted`]).
+    /// when the pipeline starts, reading this flow through a channel: what
+    /// it took in is read off that channel (its edge).
     fn sink_through<A, M>(self, kind: &'static str, make: M) -> Sink<A>
     where
         A: Send + 'static,
-        M: FnOnce(&Scope, Receiver<T>, Counted) -> Result<SinkOutput<A>, ConfigError>
-            + Send
-            + 'static,
+        M: FnOnce(&Scope, Receiver<T>) -> Result<SinkOutput<A>, ConfigError> + Send + 'static,
     {
         let (shared, segment) = self.into_segment();
-        let node = shared.add_stage(kind, &[segment.tail], false);
+        let node = shared.add_stage(kind, std::slice::from_ref(&segment.edge), false);
+        shared.graph().set_tasks(node);
         let (tx, rx) = oneshot::channel();
         let spawned = Arc::new(AtomicBool::new(false));
         let mark = spawned.clone();
         shared.defer(move |shared, scope| {
             mark.store(true, Ordering::Release);
-            let tail = segment.tail;
-            // Read straight from the upstream stage's channel when there is
-            // nothing fused in between, counting what arrives as its output
-            // (as a fused reader would); through a relay task otherwise.
-            let (input, upstream) = match segment.src.into_receiver() {
-                Ok(rx) => (rx, Some(shared.stage(tail))),
-                Err(src) => (Segment { src, ..segment }.spawn(shared, scope), None),
-            };
+            let input = segment.spawn(shared, scope);
             let stage = shared.stage(node);
             let view = scope.stage(&stage);
-            match make(
-                &view,
-                input,
-                Counted {
-                    stage: stage.clone(),
-                    upstream,
-                },
-            ) {
+            match make(&view, input) {
                 Ok(output) => {
                     view.spawn_task(async move {
                         stage.counters().set_running(true);
@@ -120,8 +110,8 @@ impl<T: Send + 'static> Flow<T> {
         F: FnMut(T) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.sink_through("for_each_async", move |scope, input, stage| {
-            weir_stage::for_each_concurrent(scope, input, 1, stage.around(f))
+        self.sink_through("for_each_async", move |scope, input| {
+            weir_stage::for_each_concurrent(scope, input, 1, f)
         })
     }
 
@@ -168,8 +158,8 @@ impl<T: Send + 'static> Flow<T> {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let shared = self.shared.clone();
-        let sink = self.sink_through("for_each_concurrent", move |scope, input, stage| {
-            weir_stage::for_each_concurrent(scope, input, n, stage.around(f))
+        let sink = self.sink_through("for_each_concurrent", move |scope, input| {
+            weir_stage::for_each_concurrent(scope, input, n, f)
         });
         check(&shared, sink.node, n, "concurrency");
         sink
@@ -268,26 +258,5 @@ impl<T: Send + 'static> Flow<T> {
         self.sink_task("forward_sink", move |src, stage| async move {
             engine::run_into_sink(src, sink, &stage).await
         })
-    }
-}
-
-/// The counters a sink with tasks of its own (a `weir_stage` function's,
-/// which keep no engine counters) keeps by hand: its own, and its
-/// upstream's output when it reads that stage's channel directly.
-struct Counted {
-    stage: Arc<Stage>,
-    upstream: Option<Arc<Stage>>,
-}
-
-impl Counted {
-    /// `f`, counting each item it is called on.
-    fn around<T, R>(self, mut f: impl FnMut(T) -> R) -> impl FnMut(T) -> R {
-        move |item| {
-            self.stage.counters().batch(1, 0, Duration::ZERO);
-            if let Some(up) = &self.upstream {
-                up.counters().produced(1, Duration::ZERO);
-            }
-            f(item)
-        }
     }
 }

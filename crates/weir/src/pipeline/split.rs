@@ -8,7 +8,11 @@
 
 use std::hash::Hash;
 
-use super::flow::Flow;
+use weir_core::chan::Receiver;
+
+use super::boundary::{fill, view};
+use super::flow::{Flow, Segment};
+use super::source::Slot;
 
 /// `N` branches as an array: a split with `N == 0` does not build.
 fn array<T, const N: usize>(branches: Vec<Flow<T>>) -> [Flow<T>; N] {
@@ -19,7 +23,81 @@ fn array<T, const N: usize>(branches: Vec<Flow<T>>) -> [Flow<T>; N] {
     }
 }
 
+/// # Splits and merges
+///
+/// One flow into several branches ([`balance`](Flow::balance),
+/// [`round_robin`](Flow::round_robin), [`partition`](Flow::partition),
+/// [`route`](Flow::route), [`broadcast`](Flow::broadcast)), and several into
+/// one ([`merge`](Flow::merge)). Each branch is an edge of its own in the
+/// metrics and graphs; [`named`](Flow::named) on a branch names the branch,
+/// [`name_split`](Flow::name_split) the split.
 impl<T: Send + 'static> Flow<T> {
+    /// Merges this flow with `others` (Go's `fanIn`): the output ends when
+    /// every input has ended; each input's order is kept, inputs interleave.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let mut v = p.source(0..3).merge([p.source(10..13)]).collect::<Vec<_>>().await.unwrap();
+    /// v.sort();
+    /// assert_eq!(v, [0, 1, 2, 10, 11, 12]);
+    /// # }
+    /// ```
+    pub fn merge(self, others: impl IntoIterator<Item = Flow<T>>) -> Flow<T> {
+        let (shared, first) = self.into_segment();
+        let segments: Vec<Segment<T>> = std::iter::once(first)
+            .chain(others.into_iter().map(|f| f.into_segment().1))
+            .collect();
+        let tails: Vec<_> = segments.iter().map(|s| s.edge.clone()).collect();
+        let node = shared.add_stage("merge", &tails, false);
+        shared.graph().set_tasks(node);
+        let slot = Slot::<T>::default();
+        let out = slot.clone();
+        shared.defer(move |shared, scope| {
+            let inputs: Vec<Receiver<T>> = segments
+                .into_iter()
+                .map(|s| s.spawn(shared, scope))
+                .collect();
+            let rx = weir_stage::merge(&view(shared, scope, node), inputs);
+            fill(shared, node, &out, rx);
+        });
+        Flow::from_channel(shared, node, slot, None)
+    }
+
+    /// On a branch of a split, straight after the split: names the split
+    /// stage itself (in errors, metrics and the graph export). Any branch
+    /// will do; [`named`](Flow::named) on a branch names that branch.
+    /// Elsewhere it names the last stage added, like `named`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let [small, big] = p.source(0..10u32).route(|n| usize::from(*n >= 5));
+    /// let small = small.name_split("by_size").named("small");
+    /// let (a, b) = (small.count(), big.count());
+    /// assert_eq!((a.await.unwrap(), b.await.unwrap()), (5, 5));
+    /// let m = p.metrics();
+    /// assert_eq!(m.stages[1].name, "by_size");
+    /// assert_eq!(m.edges[1].branch.as_deref(), Some("small"));
+    /// # }
+    /// ```
+    pub fn name_split(self, name: impl Into<std::sync::Arc<str>>) -> Flow<T> {
+        self.shared.graph().rename(self.tail(), name.into());
+        self
+    }
+
     /// Splits into `N` branches that compete for items: each item goes to
     /// exactly one branch, whichever is free (Go's `fanOut`). Each branch
     /// sees its items in input order. See [`weir_stage::balance`].
@@ -81,7 +159,7 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn balance_n(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("balance", n, move |scope, rx| {
+        self.branches("balance", n, true, move |scope, rx| {
             weir_stage::balance(scope, rx, n)
         })
     }
@@ -137,7 +215,7 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn round_robin_n(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("round_robin", n, move |scope, rx| {
+        self.branches("round_robin", n, false, move |scope, rx| {
             weir_stage::round_robin(scope, rx, n)
         })
     }
@@ -214,7 +292,7 @@ impl<T: Send + 'static> Flow<T> {
         K: Hash,
         F: FnMut(&T) -> K + Send + 'static,
     {
-        self.branches("partition", n, move |scope, rx| {
+        self.branches("partition", n, false, move |scope, rx| {
             weir_stage::partition(scope, rx, n, key)
         })
     }
@@ -296,12 +374,15 @@ impl<T: Send + 'static> Flow<T> {
     where
         F: FnMut(&T) -> usize + Send + 'static,
     {
-        self.branches("route", n, move |scope, rx| {
+        self.branches("route", n, false, move |scope, rx| {
             weir_stage::route(scope, rx, n, index)
         })
     }
 }
 
+/// # Splits and merges: copies
+///
+/// [`broadcast`](Flow::broadcast) gives every branch a clone of each item.
 impl<T: Clone + Send + 'static> Flow<T> {
     /// Splits into `N` branches that each get every item (cloned), in
     /// input order; the slowest branch sets the pace. See
@@ -366,7 +447,7 @@ impl<T: Clone + Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn broadcast_n(self, n: usize) -> Vec<Flow<T>> {
-        self.branches("broadcast", n, move |scope, rx| {
+        self.branches("broadcast", n, false, move |scope, rx| {
             weir_stage::broadcast(scope, rx, n)
         })
     }

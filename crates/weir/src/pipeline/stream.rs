@@ -3,15 +3,61 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
+use tokio::sync::Notify;
 use weir_core::chan::{self, Receiver, Sender};
-use weir_stage::engine;
+use weir_stage::engine::{self, BatchSource, BoxSource, Stage};
+use weir_stage::Error as StageError;
 
-use super::flow::Flow;
+use super::flow::{Flow, Shared};
+use super::graph::NodeId;
 use super::run::{Join, Sink};
 use crate::Error;
 
+/// How long a stream's stage waits for the stream's first read once its
+/// buffer is full, before it fails with [`StreamNotRead`].
+pub const UNREAD_GRACE: Duration = Duration::from_secs(1);
+
+/// A [`FlowStream`] was never read while the rest of its pipeline ran, and
+/// its buffer filled: its stage failed instead of holding the pipeline up
+/// for ever (see [`Flow::into_stream`]).
+///
+/// # Examples
+///
+/// ```
+/// use weir::cancel::Context;
+/// use weir::pipeline::{Pipeline, StreamNotRead};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let p = Pipeline::with_capacity(&Context::background(), 4);
+/// let [a, b] = p.source(0..100u32).broadcast();
+/// let (total, _unread) = (a.count(), b.into_stream().named("later"));
+/// let err = total.await.unwrap_err(); // the stream was not read meanwhile
+/// assert_eq!(err.stage(), Some("later"));
+/// let why = std::error::Error::source(&err).unwrap();
+/// assert_eq!(why.downcast_ref::<StreamNotRead>().unwrap().capacity, 4);
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the stream was never read and its buffer of {capacity} items is full: \
+     read it alongside the pipeline's other sinks (join them), or poll it first"
+)]
+#[non_exhaustive]
+pub struct StreamNotRead {
+    /// The stream's buffer, in items.
+    pub capacity: usize,
+}
+
+/// # Sinks: out to other code
+///
+/// [`forward`](Flow::forward) sends into a channel;
+/// [`into_stream`](Flow::into_stream) hands the items out as a `Stream`.
 impl<T: Send + 'static> Flow<T> {
     /// Ends the flow by sending every item, in order, into `tx` (a channel
     /// read by code outside the pipeline). The sink resolves once
@@ -34,7 +80,11 @@ impl<T: Send + 'static> Flow<T> {
     /// ```
     pub fn forward(self, tx: Sender<T>) -> Sink<()> {
         self.sink_task("forward", move |src, stage| async move {
-            engine::run_into(src, tx, &stage).await
+            let counted = Counted {
+                inner: src,
+                stage: stage.clone(),
+            };
+            engine::run_into(Box::new(counted), tx, &stage).await
         })
     }
 
@@ -42,8 +92,21 @@ impl<T: Send + 'static> Flow<T> {
     /// that is not a pipeline: `Ok(item)` for each item, in order, then
     /// `Err(error)` once if the pipeline failed.
     ///
-    /// The pipeline starts when the stream is first polled. Dropping the
-    /// stream cancels the pipeline and leaves no task behind.
+    /// The pipeline starts when the stream is first polled (or when
+    /// another sink of it is awaited). Dropping the stream cancels the
+    /// pipeline and leaves no task behind. The stage is an `into_stream`
+    /// stage in the metrics; name it with [`FlowStream::named`].
+    ///
+    /// # Reading it with other sinks
+    ///
+    /// The stream holds up to the pipeline's capacity of items. When
+    /// another sink of the same pipeline is awaited first and this stream
+    /// is not read meanwhile, its buffer fills and would hold the rest of
+    /// the pipeline up for ever. Instead, once the buffer is full and the
+    /// stream was never read, its stage waits [`UNREAD_GRACE`] for the
+    /// first read and then fails with [`StreamNotRead`], naming it: every
+    /// sink reports that error. Read the stream alongside the other sinks
+    /// (`tokio::join!`, or spawn one of them), or poll it first.
     ///
     /// # Examples
     ///
@@ -63,13 +126,124 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn into_stream(self) -> FlowStream<T> {
-        let (tx, rx) = chan::bounded(self.shared.capacity);
+        let capacity = self.shared.capacity;
+        let (tx, rx) = chan::bounded(capacity);
+        let read = Arc::new(Read::default());
+        let reader = read.clone();
+        let sink = self.sink_task("into_stream", move |src, stage| async move {
+            pump(src, tx, &stage, &reader, capacity).await
+        });
         FlowStream {
             rx,
-            sink: Some(self.forward(tx)),
+            shared: sink.shared.clone().expect("a new sink"),
+            node: sink.node,
+            sink: Some(sink),
             join: None,
             done: false,
+            read,
         }
+    }
+}
+
+/// Whether a stream was read yet, and a wake-up for its first read.
+#[derive(Default)]
+struct Read {
+    started: AtomicBool,
+    first: Notify,
+}
+
+impl Read {
+    fn start(&self) {
+        if !self.started.swap(true, Ordering::AcqRel) {
+            self.first.notify_one();
+        }
+    }
+
+    fn started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
+}
+
+/// The stream's stage: moves every batch of `src` into `tx`, counting
+/// them; fails with [`StreamNotRead`] when `tx` has no room for a batch,
+/// the stream was never read, and it still is not after [`UNREAD_GRACE`].
+async fn pump<T: Send + 'static>(
+    mut src: BoxSource<T>,
+    tx: Sender<T>,
+    stage: &Stage,
+    read: &Read,
+    capacity: usize,
+) -> Result<(), StageError> {
+    let counted = stage.counters();
+    let _running = Running::new(stage);
+    let mut buf = Vec::new();
+    loop {
+        let more = tokio::select! {
+            biased;
+            more = std::future::poll_fn(|cx| src.poll_batch(cx, &mut buf)) => more?,
+            () = tx.closed() => return Ok(()),
+        };
+        if !more {
+            return Ok(());
+        }
+        let n = buf.len();
+        counted.batch(n, n, Duration::ZERO);
+        let room = capacity.saturating_sub(tx.len());
+        if room < n && !read.started() {
+            let first = read.first.notified();
+            if !read.started() && tokio::time::timeout(UNREAD_GRACE, first).await.is_err() {
+                counted.error();
+                return Err(StageError::Failed {
+                    stage: stage.name(),
+                    source: Box::new(StreamNotRead { capacity }),
+                });
+            }
+        }
+        if tx.send_all(std::mem::take(&mut buf)).await.is_err() {
+            return Ok(()); // the stream is gone
+        }
+    }
+}
+
+/// Marks a stage running for as long as it lives (its task may be
+/// dropped mid-way).
+struct Running<'a>(&'a Stage);
+
+impl<'a> Running<'a> {
+    fn new(stage: &'a Stage) -> Self {
+        stage.counters().set_running(true);
+        Running(stage)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.counters().set_running(false);
+    }
+}
+
+/// A source whose batches its sink stage counts, in and out (a sink that
+/// hands its items on: `forward`).
+struct Counted<T> {
+    inner: BoxSource<T>,
+    stage: Arc<Stage>,
+}
+
+impl<T: Send + 'static> BatchSource<T> for Counted<T> {
+    fn poll_batch(
+        &mut self,
+        cx: &mut TaskContext<'_>,
+        out: &mut Vec<T>,
+    ) -> Poll<Result<bool, StageError>> {
+        let before = out.len();
+        let polled = self.inner.poll_batch(cx, out);
+        let n = out.len() - before;
+        self.stage.counters().batch(n, n, Duration::ZERO);
+        polled
+    }
+
+    fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
+        Err(self)
     }
 }
 
@@ -97,10 +271,41 @@ impl<T: Send + 'static> Flow<T> {
 #[must_use = "streams do nothing unless polled"]
 pub struct FlowStream<T> {
     rx: Receiver<T>,
+    shared: Arc<Shared>,
+    /// The stream's stage.
+    node: NodeId,
     /// The sink feeding `rx`, until the first poll runs it.
     sink: Option<Sink<()>>,
     join: Option<Join<()>>,
     done: bool,
+    read: Arc<Read>,
+}
+
+impl<T> FlowStream<T> {
+    /// Names the stream's stage (in errors, metrics and the graph export).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let out = p.source(1..=3).into_stream().named("out");
+    /// assert_eq!(out.count().await, 3);
+    /// let m = p.metrics();
+    /// let stage = m.stages.iter().find(|s| s.name == "out").unwrap();
+    /// assert_eq!((stage.kind, stage.items_in), ("into_stream", 3));
+    /// # }
+    /// ```
+    #[must_use = "it returns the stream to read"]
+    pub fn named(self, name: impl Into<Arc<str>>) -> FlowStream<T> {
+        self.shared.graph().rename(self.node, name.into());
+        self
+    }
 }
 
 impl<T: Send + 'static> futures_core::Stream for FlowStream<T> {
@@ -108,6 +313,7 @@ impl<T: Send + 'static> futures_core::Stream for FlowStream<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        this.read.start();
         if let Some(sink) = this.sink.take() {
             this.join = Some(sink.run().join());
         }

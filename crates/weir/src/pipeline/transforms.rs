@@ -12,6 +12,12 @@ use weir_stage::Rate;
 use super::boundary::check;
 use super::flow::Flow;
 
+/// # Concurrency: async steps, batching and rate
+///
+/// Stages with tasks of their own that await a future per item
+/// ([`then`](Flow::then), [`map_unordered`](Flow::map_unordered)), expand
+/// items ([`flat_map`](Flow::flat_map)), group them
+/// ([`batch`](Flow::batch)) or pace them ([`throttle`](Flow::throttle)).
 impl<T: Send + 'static> Flow<T> {
     /// Awaits `f(item)` for every item, one at a time, in order (an async
     /// [`map`](Flow::map)). For several at once, see
@@ -160,25 +166,6 @@ impl<T: Send + 'static> Flow<T> {
         })
     }
 
-    /// Counts the items: a sink (the engine's [`Count`](weir_stage::engine::Count),
-    /// as [`weir_stage::count`] runs it).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let n = Pipeline::new(&Context::background()).source(0..10).filter(|n| n % 3 == 0).count().await;
-    /// assert_eq!(n.unwrap(), 4);
-    /// # }
-    /// ```
-    pub fn count(self) -> super::Sink<u64> {
-        self.sink_step(weir_stage::engine::Count::default())
-    }
-
     /// Groups items into `Vec`s of `size`, in order; a partial batch is
     /// sent once its first item has waited `max_wait`, and at the end.
     ///
@@ -215,6 +202,9 @@ impl<T: Send + 'static> Flow<T> {
     }
 }
 
+/// # Concurrency: ungrouping
+///
+/// [`unbatch`](Flow::unbatch), the inverse of [`batch`](Flow::batch).
 impl<I> Flow<I>
 where
     I: IntoIterator + Send + 'static,

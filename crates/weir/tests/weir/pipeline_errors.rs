@@ -320,7 +320,7 @@ async fn a_config_error_from_through_stage_is_reported() {
 async fn a_dropped_branch_is_an_unconnected_output() {
     let p = pipeline();
     let [a, b] = p.source(untouchable()).balance();
-    let a = a.named("split");
+    let a = a.name_split("split");
     drop(b);
     let err = a.for_each(|_| panic!("sink ran")).await.unwrap_err();
     assert_unconnected(&err, "split");
@@ -355,7 +355,8 @@ async fn a_flow_still_alive_when_the_pipeline_starts_is_unconnected() {
     let p = pipeline();
     let pending = p.source(untouchable()).named("pending");
     let err = p.source(untouchable()).for_each(drop).await.unwrap_err();
-    assert_unconnected(&err, "pipeline");
+    // It names the stage whose output is open.
+    assert_unconnected(&err, "pending");
     drop(pending);
 }
 

@@ -86,8 +86,8 @@ async fn route_sends_ok_and_err_to_two_sinks() {
 async fn route_out_of_range_is_a_typed_error_naming_the_stage() {
     let p = pipeline();
     let [a, b] = p.source(0..10usize).route(|n| *n);
-    // A branch's `named` names the stage it comes out of: the route.
-    let (a, b) = (a.named("router").collect::<Vec<_>>(), b.for_each(drop));
+    // `name_split` on a branch names the stage it comes out of: the route.
+    let (a, b) = (a.name_split("router").collect::<Vec<_>>(), b.for_each(drop));
     let err = a.await.unwrap_err();
     assert_eq!(err.stage(), Some("router"));
     let Error::Stage(StageError::Failed { source, .. }) = &err else {

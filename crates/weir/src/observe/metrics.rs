@@ -97,18 +97,32 @@ pub struct EdgeMetrics {
     pub from_id: StageId,
     /// The downstream stage's id.
     pub to_id: StageId,
-    /// Items queued in the channel now (`None` for a fused edge, which
-    /// has no queue).
+    /// The name given to this branch of a split (`branch.named("…")`),
+    /// if any.
+    pub branch: Option<String>,
+    /// Items sent across the edge: into its channel, or, for an edge with
+    /// no queue (fused, or into a shared fan-in channel), handed across.
+    pub sent: u64,
+    /// Items taken off the edge by the stage after it: `sent` minus what
+    /// is queued (`len`).
+    pub received: u64,
+    /// Items queued in the channel now (`None` for an edge with no queue
+    /// of its own: fused, or into a shared fan-in channel).
     pub len: Option<usize>,
-    /// The channel's capacity (`None` for a fused edge).
+    /// The channel's capacity (`None` for an edge with no queue; inside
+    /// `Some`, `None` would be unbounded and reads as `None` too).
     pub capacity: Option<usize>,
-    /// The most items seen queued in the channel so far (`None` for a
-    /// fused edge), so a finished run's graph still shows where items
-    /// piled up. Sampled by weir's side of the channel: after each send
-    /// of a fused segment, before each receive of a fused segment or sink.
-    /// An edge between two stages with tasks of their own (a pool straight
-    /// into a pool) is sampled by neither and reads 0.
+    /// The most items seen queued in the channel so far (`None` for an
+    /// edge with no queue), so a finished run's graph still shows where
+    /// items piled up. Sampled by weir's side of the channel — after each
+    /// send of a fused task into it, before each receive of a fused task
+    /// from it — and whenever the metrics are read; an edge between two
+    /// stages with tasks of their own is sampled only by the reads.
     pub peak: Option<usize>,
+    /// Time the channel's senders spent waiting for room (zero for an
+    /// edge with no queue): the edge into the stage that could not keep
+    /// up waited longest.
+    pub send_wait: Duration,
     /// The subject the edge's items cross the network on, for an edge
     /// into or out of a remote stage (`Flow::remote_pool`, feature `nats`):
     /// the jobs subject on its input edge, the results subject on its
@@ -152,8 +166,9 @@ impl Metrics {
     /// The stage that limits throughput, or `None` for an empty pipeline.
     ///
     /// The stage that made its upstream wait longest to send is the one
-    /// that could not keep up; when nothing ever waited to send, it is the
-    /// stage with the most busy time; when nothing ran, there is none.
+    /// that could not keep up (of a split's branches, the one whose channel
+    /// the split waited on longest, whatever its place); when nothing ever
+    /// waited to send, it is the stage with the most busy time; when nothing ran, there is none.
     /// Give it more workers, or make it cheaper.
     ///
     /// # Examples
@@ -170,7 +185,13 @@ impl Metrics {
             .iter()
             .filter(|s| !s.send_wait.is_zero())
             .max_by_key(|s| s.send_wait)
-            .and_then(|upstream| self.edges.iter().find(|e| e.from_id == upstream.id))
+            .and_then(|upstream| {
+                // Of its outputs (a split has one per branch), the one
+                // whose channel it waited on longest.
+                let mut out = self.edges.iter().filter(|e| e.from_id == upstream.id);
+                let first = out.next()?;
+                Some(out.fold(first, |a, e| if e.send_wait > a.send_wait { e } else { a }))
+            })
             .and_then(|edge| self.stages.iter().find(|s| s.id == edge.to_id));
         blocked.or_else(|| {
             self.stages

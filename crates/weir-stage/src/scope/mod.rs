@@ -1,0 +1,374 @@
+//! [`Scope`]: Go's errgroup, WaitGroup and context in one.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context as TaskContext, Poll};
+
+use futures::FutureExt;
+use tokio::task::JoinSet;
+use weir_cancel::{CancelHandle, Context, ContextError};
+
+use crate::scope_handle::ScopeHandle;
+use weir_core::chan::{self, Receiver, Sender};
+
+use crate::driver::SinkOutput;
+use crate::engine::{run_into, run_sink, Fused, RecvSource, SinkStep, Stage, StageId, Step};
+use crate::error::{panic_message, BoxError, Error};
+use crate::stats::{Cell, ScopeStats};
+
+mod builder;
+mod shared;
+mod spawn;
+mod view;
+
+pub use builder::ScopeBuilder;
+pub(crate) use shared::{Failure, Role, Shared, StageCx};
+pub use view::ScopeView;
+
+/// The channel capacity stages get unless told otherwise.
+pub const DEFAULT_CAPACITY: usize = 256;
+
+/// Where a scope's stages run: Go's `errgroup.WithContext`, a `WaitGroup`
+/// and a `context.Context` in one value.
+///
+/// Every stage function (`stage::map(&scope, …)`, …) spawns its task
+/// into a scope. The scope owns a child of the [`Context`] it was made from:
+///
+/// * the first error or panic in a stage cancels that context, so every
+///   other stage stops (unless the scope [collects errors](ScopeBuilder::collect_errors));
+/// * [`wait`](Scope::wait) joins every task and returns the first error,
+///   naming the stage;
+/// * [`cancel`](Scope::cancel) stops everything now; [`shutdown`](Scope::shutdown)
+///   stops only the sources and lets in-flight items drain through every
+///   stage (what a service does on SIGTERM);
+/// * dropping the scope without waiting cancels it and aborts its tasks, so
+///   nothing is left running.
+///
+/// [`named`](Scope::named) and [`with_capacity`](Scope::with_capacity) give
+/// a *view* of the same scope that configures the stages built through it.
+///
+/// # Examples
+///
+/// ```
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let nums = stage::generate(&scope, 1..=4u64);
+/// let squares = stage::square(&scope, nums);
+/// let total = stage::fold(&scope, squares, 0, |acc, n| acc + n);
+/// assert_eq!(total.await, Ok(30));
+/// scope.wait().await.unwrap();
+/// # }
+/// ```
+pub struct Scope {
+    shared: Arc<Shared>,
+    tasks: Arc<Mutex<JoinSet<()>>>,
+    name: Option<Arc<str>>,
+    capacity: Option<usize>,
+    /// The stage a view configures: every task spawned through it is
+    /// counted under this id.
+    id: Option<StageId>,
+    /// Only the scope made by `new`/`build` cancels on drop; the scope
+    /// inside a [`ScopeView`] doesn't (and can't be waited on).
+    owner: bool,
+}
+
+impl Scope {
+    /// A scope under `ctx`, with default settings: fail fast, channels of
+    /// [`DEFAULT_CAPACITY`].
+    ///
+    /// Cancelling `ctx` (or its deadline passing) stops every stage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let ctx = Context::background().with_timeout(Duration::from_secs(5));
+    /// let scope = Scope::new(&ctx);
+    /// assert_eq!(scope.context().deadline(), ctx.deadline());
+    /// # }
+    /// ```
+    pub fn new(ctx: &Context) -> Scope {
+        Scope::builder(ctx).build()
+    }
+
+    /// A [`ScopeBuilder`] to set the capacity or the error policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::builder(&Context::background()).capacity(16).build();
+    /// # drop(scope);
+    /// ```
+    pub fn builder(ctx: &Context) -> ScopeBuilder {
+        ScopeBuilder {
+            ctx: ctx.clone(),
+            capacity: DEFAULT_CAPACITY,
+            collect: false,
+        }
+    }
+
+    /// The scope's context: cancelled when the scope is (by an error,
+    /// [`cancel`](Scope::cancel), a drop, or the parent context).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// let ctx = scope.context().clone();
+    /// scope.cancel();
+    /// assert!(ctx.is_cancelled());
+    /// ```
+    pub fn context(&self) -> &Context {
+        &self.shared.ctx
+    }
+
+    /// A handle that cancels or shuts down this scope from anywhere,
+    /// without owning it (the scope itself may be inside a task, waited
+    /// on).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// let handle = scope.handle();
+    /// handle.shutdown();
+    /// assert!(scope.shutdown_signal().is_cancelled());
+    /// assert!(!scope.context().is_cancelled());
+    /// ```
+    pub fn handle(&self) -> ScopeHandle {
+        ScopeHandle::new(self.shared.cancel.clone(), self.shared.stop.clone())
+    }
+
+    /// Per-stage statistics — tasks, tasks still running, time busy,
+    /// errors — as a live view that outlives the scope (take it before
+    /// [`wait`](Scope::wait) consumes the scope). Pair it with the channels'
+    /// [`Observer`](weir_core::chan::Observer)s for time blocked on
+    /// send and receive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let stats = scope.stats();
+    /// let nums = stage::generate(&scope, 0..1000u64);
+    /// let _sum = stage::fold(&scope, nums, 0, |a, n| a + n);
+    /// scope.wait().await.unwrap();
+    /// for stage in stats.stages() {
+    ///     assert_eq!(stage.running, 0);
+    ///     println!("{}: busy {:?}", stage.name, stage.busy);
+    /// }
+    /// # }
+    /// ```
+    pub fn stats(&self) -> ScopeStats {
+        self.shared.stats.clone()
+    }
+
+    /// The signal sources watch: cancelled when [`shutdown`](Scope::shutdown)
+    /// begins, or when the scope is cancelled. A hand-written source checks
+    /// it between items to stop producing gracefully.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let stopping = scope.shutdown_signal().clone();
+    /// assert!(!stopping.is_cancelled());
+    /// scope.shutdown().await.unwrap();
+    /// assert!(stopping.is_cancelled());
+    /// # }
+    /// ```
+    pub fn shutdown_signal(&self) -> &Context {
+        &self.shared.stop_ctx
+    }
+
+    /// Stops every stage now: in-flight items are dropped, [`wait`](Scope::wait)
+    /// then reports [`Error::Cancelled`] if any stage was still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Error, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let endless = stage::generate(&scope, 0u64..);
+    /// let _sink = stage::for_each(&scope, endless, |_| {});
+    /// scope.cancel();
+    /// assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
+    /// # }
+    /// ```
+    pub fn cancel(&self) {
+        self.shared.cancel.cancel();
+    }
+
+    /// Graceful stop: the sources stop producing, every item already
+    /// produced drains through the remaining stages (partial batches are
+    /// flushed), then the scope is joined like [`wait`](Scope::wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops the scope: everything is
+    /// cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let endless = stage::generate(&scope, 0u64..);
+    /// let seen = stage::fold(&scope, endless, 0u64, |n, _| n + 1);
+    /// tokio::task::yield_now().await;
+    /// scope.shutdown().await.unwrap(); // no error: nothing was cut off mid-way
+    /// assert!(seen.await.is_ok());
+    /// # }
+    /// ```
+    pub fn shutdown(self) -> Wait {
+        self.shared.stop.cancel();
+        self.wait()
+    }
+
+    /// Waits for every task in the scope, then returns the first error (or
+    /// every error, with [`collect_errors`](ScopeBuilder::collect_errors)).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops the scope: everything is
+    /// cancelled and no task is left running.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] / [`Error::Panicked`] naming the stage that failed
+    /// first; [`Error::Cancelled`] if the scope was cancelled (or its
+    /// context ran out) while stages were running; [`Error::Multiple`] with
+    /// `collect_errors`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let words = stage::generate(&scope, ["a", "b"]);
+    /// let upper = stage::map(&scope, words, str::to_uppercase);
+    /// let all = stage::collect::<_, Vec<_>>(&scope, upper);
+    /// scope.wait().await.unwrap();
+    /// assert_eq!(all.await.unwrap(), ["A", "B"]);
+    /// # }
+    /// ```
+    pub fn wait(self) -> Wait {
+        Wait {
+            inner: Box::pin(async move {
+                // Only the owner can wait (a view can't be moved out of
+                // its `ScopeView`): if this future is dropped part-way, the
+                // scope is cancelled and its tasks aborted.
+                let scope = self;
+                loop {
+                    let mut set = std::mem::take(&mut *scope.lock_tasks());
+                    if set.is_empty() {
+                        break;
+                    }
+                    while let Some(joined) = set.join_next().await {
+                        if let Err(e) = joined {
+                            if e.is_panic() {
+                                // Our task wrapper catches user panics; this is
+                                // a bug of ours, but still must not be lost.
+                                scope.shared.record(
+                                    None,
+                                    Error::Panicked {
+                                        stage: "<scope>".into(),
+                                        message: panic_message(&*e.into_panic()),
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+                scope.shared.outcome()
+            }),
+        }
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        if self.owner {
+            self.shared.cancel.cancel();
+            self.lock_tasks().abort_all();
+        }
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("name", &self.name)
+            .field("capacity", &self.capacity.unwrap_or(self.shared.capacity))
+            .field("cancelled", &self.shared.ctx.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Scope::wait`] and [`Scope::shutdown`].
+///
+/// # Cancel safety
+///
+/// It owns the scope: dropping it cancels every stage.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Wait {
+    inner: Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>,
+}
+
+impl Future for Wait {
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait").finish_non_exhaustive()
+    }
+}
