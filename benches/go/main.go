@@ -15,23 +15,25 @@
 //	latency  <cap> <trials>     one item through an idle 3-stage pipeline
 //	million  <cap> <n>          n workers blocked on one jobs channel: spawn + shutdown
 //	spin     <cap> <n> <k>      calibration: n jobs' spin(k) in a plain loop (cap ignored)
-//	handpipe <cap> <n>          gen -> square -> sum by hand: three goroutines, two channels
+//
+// The hand-written pipeline and the select loop are separate plain
+// programs (./handpipe, ./select), so that their numbers are those of the
+// program a Go programmer writes and reproduce with `go run`.
 //
 // It prints one line: "RESULT key=value ..." (elapsed_ns, check, p50_ns,
 // p99_ns, shutdown_ns, rss_kb, vcsw), the format the Rust harness also uses.
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"weirbench/internal/measure"
 )
 
 func main() {
@@ -62,8 +64,6 @@ func main() {
 		r = runLatency(capacity, n)
 	case "million":
 		r = runMillion(capacity, n)
-	case "handpipe":
-		r = runHandpipe(capacity, n)
 	case "spin":
 		if len(os.Args) < 5 {
 			fmt.Fprintln(os.Stderr, "spin needs <k>")
@@ -74,76 +74,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "unknown workload", workload)
 		os.Exit(2)
 	}
-	r.rssKB = vmHWM()
-	fmt.Printf("RESULT elapsed_ns=%d check=%d p50_ns=%d p99_ns=%d shutdown_ns=%d rss_kb=%d vcsw=%d\n",
-		r.elapsed.Nanoseconds(), r.check, r.p50.Nanoseconds(), r.p99.Nanoseconds(),
-		r.shutdown.Nanoseconds(), r.rssKB, r.vcsw)
+	measure.Print(r)
 }
 
-type result struct {
-	elapsed  time.Duration
-	check    uint64
-	p50, p99 time.Duration
-	shutdown time.Duration
-	rssKB    int64
-	vcsw     int64
-}
+type result = measure.Result
 
-func atoi(s string) int {
-	v, err := strconv.Atoi(s)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bad number:", s)
-		os.Exit(2)
-	}
-	return v
-}
-
-// vmHWM reads the peak resident set size (kB) from /proc/self/status.
-func vmHWM() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "VmHWM:") {
-			fields := strings.Fields(line)
-			if len(fields) >= 2 {
-				v, _ := strconv.ParseInt(fields[1], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
-}
-
-// voluntaryCsw sums voluntary_ctxt_switches over every thread of this
-// process (/proc/self/task/*/status), as the Rust side does: the process's
-// ru_nvcsw minus what threads that already ended made (Go's Ms do not end).
-func voluntaryCsw() int64 {
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return 0
-	}
-	var total int64
-	for _, t := range tasks {
-		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/status")
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "voluntary_ctxt_switches:") {
-				v := strings.TrimPrefix(line, "voluntary_ctxt_switches:")
-				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				total += n
-				break
-			}
-		}
-	}
-	return total
-}
+func atoi(s string) int { return measure.Atoi(s) }
 
 // spin is the CPU work of one job: k rounds of x = (x ^ (x >> 31)) * M + 1,
 // a dependent non-linear chain. The Rust side (weir_benches::work::spin) is
@@ -188,41 +124,7 @@ func runPipeline(capacity, n int) result {
 	for v := range square(gen(n, capacity), capacity) {
 		sum += v
 	}
-	return result{elapsed: time.Since(start), check: uint64(sum)}
-}
-
-// ---- the pipeline by hand ---------------------------------------------------------
-
-// runHandpipe is gen -> square -> sum as a Go programmer writes it first:
-// one goroutine per stage, one send / receive per item.
-func runHandpipe(capacity, n int) result {
-	csw := voluntaryCsw()
-	start := time.Now()
-	nums := make(chan int, capacity)
-	squares := make(chan int, capacity)
-	total := make(chan int)
-	go func() {
-		for i := 1; i <= n; i++ {
-			nums <- i
-		}
-		close(nums)
-	}()
-	go func() {
-		for v := range nums {
-			squares <- v * v
-		}
-		close(squares)
-	}()
-	go func() {
-		sum := 0
-		for v := range squares {
-			sum += v
-		}
-		total <- sum
-	}()
-	sum := <-total
-	elapsed := time.Since(start)
-	return result{elapsed: elapsed, check: uint64(sum), vcsw: voluntaryCsw() - csw}
+	return result{Elapsed: time.Since(start), Check: uint64(sum)}
 }
 
 // ---- channel hop -------------------------------------------------------------
@@ -240,7 +142,7 @@ func runHop(capacity, n int) result {
 	for v := range ch {
 		sum += v
 	}
-	return result{elapsed: time.Since(start), check: sum}
+	return result{Elapsed: time.Since(start), Check: sum}
 }
 
 // ---- the seed's worker pool ----------------------------------------------------
@@ -291,7 +193,7 @@ func runPool(capacity, n, workers, k int) result {
 	for r := range results {
 		sum += uint64(r)
 	}
-	return result{elapsed: time.Since(start), check: sum}
+	return result{Elapsed: time.Since(start), Check: sum}
 }
 
 // ---- the seed's fan-out / fan-in -----------------------------------------------
@@ -342,7 +244,7 @@ func runFan(capacity, n int) result {
 	for v := range fanIn(capacity, fanOut(gen(n, capacity), 4, capacity)...) {
 		sum += v
 	}
-	return result{elapsed: time.Since(start), check: uint64(sum)}
+	return result{Elapsed: time.Since(start), Check: uint64(sum)}
 }
 
 // ---- cancellation latency ------------------------------------------------------
@@ -432,7 +334,7 @@ func runCancel(capacity, trials int) result {
 		check += uint64(len(chans[cancelStages-1]))
 	}
 	p50, p99 := percentiles(samples)
-	return result{elapsed: time.Since(start), check: check, p50: p50, p99: p99}
+	return result{Elapsed: time.Since(start), Check: check, P50: p50, P99: p99}
 }
 
 // ---- latency through an idle 3-stage pipeline ----------------------------------
@@ -464,7 +366,7 @@ func runLatency(capacity, trials int) result {
 	}
 	close(chans[0])
 	p50, p99 := percentiles(samples)
-	return result{elapsed: time.Since(start), check: check, p50: p50, p99: p99}
+	return result{Elapsed: time.Since(start), Check: check, P50: p50, P99: p99}
 }
 
 // ---- calibration: the jobs' work in a plain loop ---------------------------------
@@ -475,7 +377,7 @@ func runSpin(n, k int) result {
 	for i := 0; i < n; i++ {
 		sum += spin(uint64(i), k)
 	}
-	return result{elapsed: time.Since(start), check: sum}
+	return result{Elapsed: time.Since(start), Check: sum}
 }
 
 // ---- a million workers -----------------------------------------------------------
@@ -502,5 +404,5 @@ func runMillion(capacity, n int) result {
 	t0 := time.Now()
 	close(jobs)
 	wg.Wait()
-	return result{elapsed: time.Since(start), shutdown: time.Since(t0), check: uint64(atomic.LoadInt64(&started))}
+	return result{Elapsed: time.Since(start), Shutdown: time.Since(t0), Check: uint64(atomic.LoadInt64(&started))}
 }

@@ -101,6 +101,9 @@ pub fn rows(results: &[CaseResult]) -> Vec<Row> {
                 };
                 match (fate, cr.summary(*imp, metric)) {
                     (Fate::Ran(_), Some((med, min, max))) => {
+                        if let Some(lost) = cr.lost(*imp) {
+                            row.imp = format!("{} — {lost}", row.imp);
+                        }
                         row.median = fmt_value(metric, med);
                         row.min = fmt_value(metric, min);
                         row.max = fmt_value(metric, max);
@@ -112,9 +115,13 @@ pub fn rows(results: &[CaseResult]) -> Vec<Row> {
                                 _ => {}
                             }
                         }
+                        // No ratio against a baseline that lost items here:
+                        // it did not do the same work.
                         for (slot, base) in row.ratios.iter_mut().zip(BASELINES) {
                             *slot = match cr.median(base, metric) {
-                                Some(b) if med > 0.0 => fmt_ratio(b / med),
+                                Some(b) if med > 0.0 && cr.lost(base).is_none() => {
+                                    fmt_ratio(b / med)
+                                }
                                 _ => "–".into(),
                             };
                         }
@@ -392,7 +399,12 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
     );
     let mut t9 = Vec::new();
     let mut hand = |what: &str, id: &str, base: Impl, goal: f64| {
-        let v = ratio(id, base, Weir, Time);
+        let imp = if id.starts_with("select") {
+            WeirChanSelect
+        } else {
+            Weir
+        };
+        let v = ratio(id, base, imp, Time);
         t9.push(Target {
             what: what.into(),
             measured: v.map_or("n/a".into(), |v| format!("{v:.2}×")),
@@ -429,6 +441,18 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
         TokioFlume,
         1.0,
     );
+    hand(
+        "10 select unbuffered: chan::select! ≥ 1.0× Go's select",
+        "select-rdv",
+        GoUnbuf,
+        1.0,
+    );
+    hand(
+        "10 select capacity 64: chan::select! ≥ 1.0× Go's select",
+        "select-buf",
+        GoBuf,
+        1.0,
+    );
     let mem: Vec<&CaseResult> = results
         .iter()
         .filter(|c| c.case.id.starts_with("memory-"))
@@ -461,6 +485,7 @@ fn color(imp: Impl) -> &'static str {
         Impl::WeirBatch => "#98df8a",
         Impl::Loop => "#7f7f7f",
         Impl::GoLoop => "#bcbd22",
+        Impl::WeirChanSelect => "#006d2c",
     }
 }
 
@@ -627,8 +652,11 @@ pub fn svg(results: &[CaseResult], reference: Impl) -> String {
 /// Descriptions of what each workload's implementations are.
 pub const NOTES: &str = "\
 * **Go seed (unbuffered)**: the seed's code as written (`benches/go/main.go`), every channel `make(chan T)`; \
-`gen` counts 1..=N instead of ranging over a slice so memory stays bounded. **Go (buffered 1024)**: the same code \
-with `make(chan T, 1024)`. GOMAXPROCS = nproc.
+`gen` counts 1..=N instead of ranging over a slice so memory stays bounded. **Go (buffered)**: the same code \
+with `make(chan T, 1024)` (128 in the cancellation rows, 64 in the select rows). GOMAXPROCS = nproc; `go build` \
+with no flags. The hand pipeline (9) and the select loop (10) are plain programs of their own \
+(`benches/go/handpipe`, `benches/go/select`): run alone with `go run ./handpipe 1024 10000000` in `benches/go` \
+they give the number in the table.
 * **tokio+flume**: the naive port — tokio's multi-thread runtime, `flume::bounded(1024)` with \
 `send_async` / `recv_async`, one task per stage, one item per message, the seed's structure kept (fan-in by \
 forwarding tasks). In the channel hop it is raw flume.
@@ -656,13 +684,22 @@ small size only (capacity does not matter here).
 * 8 bounded memory: the pipeline at two sizes, one run each; peak RSS (VmHWM) of the child process.
 * 9 hand pipeline: `gen -> square -> sum` the way a Go programmer writes it first — three tasks (goroutines), \
 two channels, one `send(..).await` / `recv().await` (`ch <- v` / `range`) per item, the same code on every \
-channel (`benches/src/workloads/handpipe.rs`, `runHandpipe` in `benches/go/main.go`): **weir** is weir-core's \
+channel (`benches/src/workloads/handpipe.rs`; Go: the plain program `benches/go/handpipe/main.go`, its own \
+binary, the main goroutine summing): **weir** is weir-core's \
 `chan::bounded(1024)` / `chan::rendezvous()`, **tokio+kanal** `kanal::bounded_async`, **tokio+flume** \
 `flume::bounded` with `send_async` / `recv_async`, **tokio mpsc** `tokio::sync::mpsc::channel` (capacity 1 in \
 the rendezvous row: it has no rendezvous). tokio's multi-thread runtime with 2 worker threads (Go: GOMAXPROCS = \
 nproc), and tokio's current-thread runtime in the last row. `vol. csw` is the voluntary context switches of the \
 whole child process during the timed section (the sum of `voluntary_ctxt_switches` over `/proc/self/task/*`, \
 in Go too); its per-item column is switches per item.
+* 10 select: Go's typical `select` loop — two producers (1..=N/2 and N/2+1..=N) on two channels plus a `done` \
+channel closed once both have returned, one consumer selecting over the three and summing; when `done` fires it \
+takes what is still buffered without waiting and stops (`benches/src/workloads/select.rs`, \
+`benches/go/select/main.go`). Rust: `tokio::select!` (random branch order, like Go's) over the receive futures of \
+**weir** (weir-core's `recv()`, today's way), **tokio+kanal** (`kanal::bounded_async`) and **tokio+flume** \
+(`recv_async`), 2 worker threads. kanal's receive future drops an item a sender already handed to it when \
+`tokio::select!` drops the losing branch, so that row loses items (its checksum is shown, not enforced). \
+**weir chan::select!** is weir's own select macro (`select_chan.rs`).
 * Ratios (`xGo`, …) are *baseline median ÷ this median*: above 1 means faster (or leaner) than that baseline.";
 
 /// The whole `docs/benchmarks.md`.
@@ -722,4 +759,68 @@ pub fn markdown(
     md.push_str(NOTES);
     md.push('\n');
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::{Case, Fate, Plan};
+    use crate::Outcome;
+    use std::time::Duration;
+
+    fn outcome(ms: u64, check: u64) -> Outcome {
+        Outcome {
+            elapsed: Duration::from_millis(ms),
+            check,
+            ..Outcome::default()
+        }
+    }
+
+    /// A baseline that lost items is flagged in its own row and gives no
+    /// ratio to the others; a baseline that did the work does.
+    #[test]
+    fn no_ratio_against_a_baseline_that_lost_items() {
+        let case = Case {
+            id: "t".into(),
+            workload: "10 select",
+            title: "t".into(),
+            items: 1,
+            metrics: vec![Metric::Time],
+            runs: 1,
+            impls: vec![
+                (Impl::GoUnbuf, Plan::Skip(String::new())),
+                (Impl::TokioKanal, Plan::Skip(String::new())),
+                (Impl::Weir, Plan::Skip(String::new())),
+            ],
+            expect: Some(10),
+            lossy: vec![Impl::TokioKanal],
+            timeout: Duration::from_secs(1),
+        };
+        let result = |kanal_check: u64| CaseResult {
+            case: case.clone(),
+            fates: vec![
+                (Impl::GoUnbuf, Fate::Ran(vec![outcome(200, 10)])),
+                (Impl::TokioKanal, Fate::Ran(vec![outcome(50, kanal_check)])),
+                (Impl::Weir, Fate::Ran(vec![outcome(100, 10)])),
+            ],
+        };
+        let go = BASELINES.iter().position(|&b| b == Impl::GoUnbuf).unwrap();
+        let kanal = BASELINES
+            .iter()
+            .position(|&b| b == Impl::TokioKanal)
+            .unwrap();
+
+        let lossy = rows(&[result(9)]);
+        assert!(
+            lossy[1].imp.contains("lost items in 1 of 1 runs"),
+            "{}",
+            lossy[1].imp
+        );
+        assert_eq!(lossy[2].ratios[go], "2.00x");
+        assert_eq!(lossy[2].ratios[kanal], "–");
+
+        let honest = rows(&[result(10)]);
+        assert_eq!(honest[1].imp, Impl::TokioKanal.label());
+        assert_eq!(honest[2].ratios[kanal], "0.50x");
+    }
 }

@@ -69,7 +69,7 @@ impl Flavor {
 /// voluntary context switches meanwhile. The runtime's threads exist
 /// before the first count and until after the last, so no switch is lost
 /// with a thread that ended.
-fn measure<F>(flavor: Flavor, pipeline: F) -> Outcome
+pub(crate) fn measure<F>(flavor: Flavor, pipeline: F) -> Outcome
 where
     F: Future<Output = u64>,
 {

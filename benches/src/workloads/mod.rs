@@ -12,7 +12,8 @@
 //!   `flume::bounded(1024)` with `send_async` / `recv_async`, one task per
 //!   stage, a direct port of the seed's Go code.
 //! * `tokio_kanal`, `tokio_mpsc` — the hand-written pipeline (workload 9)
-//!   only: the same code on kanal and on tokio's own mpsc.
+//!   only: the same code on kanal and on tokio's own mpsc; `tokio_kanal`
+//!   also in the select loop (workload 10).
 //! * `loop_` — the floor: the same work in a plain sequential loop.
 //!
 //! The Go side lives in `benches/go/main.go`.
@@ -28,6 +29,7 @@ pub mod latency;
 pub mod million;
 pub mod pipeline;
 pub mod pool;
+pub mod select;
 
 /// Runs implementation `imp` of `workload` with `args` in this process and
 /// returns what it measured, with the peak RSS filled in.
@@ -54,6 +56,15 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
                 "tokio-kanal" => handpipe::tokio_kanal(n, cap, flavor),
                 "tokio-flume" => handpipe::tokio_flume(n, cap, flavor),
                 "tokio-mpsc" => handpipe::tokio_mpsc(n, cap, flavor),
+                _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
+            }
+        }
+        ("select", _) => {
+            let (n, cap) = (arg(0)?, us(arg(1)?)?);
+            match imp {
+                "weir" => select::weir(n, cap),
+                "tokio-kanal" => select::tokio_kanal(n, cap),
+                "tokio-flume" => select::tokio_flume(n, cap),
                 _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
             }
         }
