@@ -15,7 +15,8 @@
 //! | `v, ok := <-ch` | [`Receiver::recv`](chan::Receiver::recv)`().await` → `Option<T>` | |
 //! | `for v := range ch` | `while let Some(v) = rx.recv().await`, or [`Receiver`](chan::Receiver) as a `Stream` | |
 //! | `close(ch)` | drop the last [`Sender`](chan::Sender), or [`Sender::close`](chan::Sender::close) | closing can't be forgotten, and closing twice is not a panic |
-//! | `select` with `default` | [`try_send`](chan::Sender::try_send) / [`try_recv`](chan::Receiver::try_recv) | |
+//! | `select { … }` | [`chan::select!`] (async), [`chan::select_blocking!`] (threads), [`chan::Select`] (`reflect.Select`) | exactly one case fires, as in Go |
+//! | `select` with `default` | `default =>` in [`chan::select!`], or [`try_send`](chan::Sender::try_send) / [`try_recv`](chan::Receiver::try_recv) | |
 //! | `sync.WaitGroup` | [`WaitGroup`] | `Done` is a guard's drop, so it can't be missed; too many `Done`s is an error |
 //! | `wg.Go(f)` (Go 1.25) | [`WaitGroup::go`] | a panic in the task is reported by [`wait`](WaitGroup::wait) |
 //! | — | [`Latch`] | a one-shot countdown |

@@ -268,7 +268,8 @@ impl<T> Receiver<T> {
         match block_on(self.recv(), deadline) {
             Ok(Some(item)) => Ok(item),
             Ok(None) => Err(RecvTimeoutError::Closed),
-            // A pending receive holds nothing: dropping it loses nothing.
+            // Dropping the pending receive loses nothing: an item a send
+            // handed it meanwhile goes back to the head of the line.
             Err(_) => Err(RecvTimeoutError::Timeout),
         }
     }

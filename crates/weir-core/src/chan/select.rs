@@ -343,7 +343,9 @@ impl Engine {
             }
             let token = Arc::new(Token::new());
             let mut ready = false;
-            for i in 0..cases.count() {
+            // In random order too: on one channel, the case registered
+            // first is served first (Go's TestPseudoRandomSend).
+            for i in Order::new(cases.count(), self.biased) {
                 ready |= cases.case(i).register(me, &token, i, cx.waker());
             }
             self.token = Some(token);

@@ -246,6 +246,7 @@ macro_rules! __weir_select_default {
 /// assert_eq!((first, second), (true, false)); // full the second time
 /// # }
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! __weir_select {
     ($($t:tt)*) => {
@@ -286,6 +287,7 @@ macro_rules! __weir_select {
 /// producer.join().unwrap();
 /// assert_eq!(got, [('a', Some(1)), ('b', Some(2))]);
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! __weir_select_blocking {
     ($($t:tt)*) => {

@@ -157,8 +157,8 @@ fn run(
             }
             drop(rx);
             for (id, &(mode, count)) in producers.iter().enumerate() {
-                // `try_send` cannot wait for a receive to return its item,
-                // so on a rendezvous channel it never succeeds.
+                // `try_send` on a rendezvous channel succeeds only against a
+                // waiting receive: a loop of it could spin for long.
                 let mode = match (cap, mode) {
                     (Some(0), SendMode::TrySendLoop) => SendMode::Send,
                     _ => mode,

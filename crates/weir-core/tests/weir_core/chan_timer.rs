@@ -228,8 +228,9 @@ async fn select_md_for_select_loop() {
     assert_eq!((sum, beats), (6, 2));
 }
 
-/// `select.md`, second example: a send with a deadline on a rendezvous
-/// channel, which completes only when a receiver takes the item.
+/// A send with a deadline on a rendezvous channel, which completes only
+/// when a receiver takes the item (an example `select.md` had before its
+/// rewrite for `chan::select!`).
 #[tokio::test(start_paused = true)]
 async fn select_md_rendezvous_send_with_deadline() {
     use std::time::Duration;
@@ -250,7 +251,7 @@ async fn select_md_rendezvous_send_with_deadline() {
     );
 
     // A receiver on the other side of a `select!`: the send completes once
-    // the receive has returned the item.
+    // the receive has taken the item.
     let (reply_tx, reply) = chan::bounded::<&str>(1);
     let deadline = chan::after(Duration::from_secs(1));
     let consumer = tokio::spawn(async move {
@@ -265,7 +266,7 @@ async fn select_md_rendezvous_send_with_deadline() {
     consumer.await.unwrap();
 }
 
-/// `select.md`, third example: `futures::select!` needs fused futures, and
+/// `select.md`, the `futures::select!` example: `futures::select!` needs fused futures, and
 /// a future kept across turns must be pinned.
 #[tokio::test(start_paused = true)]
 async fn select_md_futures_select() {
@@ -292,8 +293,9 @@ async fn select_md_futures_select() {
     assert_eq!(sum, 6);
 }
 
-/// The rendezvous rule (issue 10 §1): a `select!` that sends and receives on
-/// one unbuffered channel never receives its own send (Go's `TestSelfSelect`).
+/// A task never pairs with itself (issue 18 §2): a `tokio::select!` that
+/// sends and receives on one unbuffered channel, with nobody else there,
+/// completes neither (`chan::select!` is the Go-exact form).
 #[tokio::test(start_paused = true)]
 async fn select_md_no_self_receive() {
     use std::time::Duration;

@@ -23,3 +23,4 @@ mod latch_latch;
 mod latch_wait_group;
 mod select_api;
 mod select_golang;
+mod select_props;
