@@ -622,7 +622,7 @@ fn select_cases(cases: &mut Vec<Case>, p: &Planner<'_>, n: u64, runs: usize) {
             .collect();
         impls.push((
             WeirChanSelect,
-            Plan::Skip("needs chan::select! (select_chan.rs, not wired in yet)".into()),
+            p.plan_cap(WeirChanSelect, "select", &args, &[n], Some(cap)),
         ));
         cases.push(Case {
             id: id.into(),
@@ -887,14 +887,15 @@ mod tests {
                     vec![cap.to_string(), n.clone()]
                 )
             );
-            for imp in [Impl::Weir, Impl::TokioKanal, Impl::TokioFlume] {
+            for imp in [
+                Impl::Weir,
+                Impl::TokioKanal,
+                Impl::TokioFlume,
+                Impl::WeirChanSelect,
+            ] {
                 let name = imp.child_name().expect("rust");
                 assert_eq!(run(imp).1, ["--child", "select", name, &n, cap]);
             }
-            assert!(matches!(
-                case.impls.last(),
-                Some((Impl::WeirChanSelect, Plan::Skip(_)))
-            ));
             assert_eq!(case.lossy, [Impl::TokioKanal]);
             assert_eq!(
                 case.expect,

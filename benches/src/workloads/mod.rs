@@ -30,6 +30,7 @@ pub mod million;
 pub mod pipeline;
 pub mod pool;
 pub mod select;
+pub mod select_chan;
 
 /// Runs implementation `imp` of `workload` with `args` in this process and
 /// returns what it measured, with the peak RSS filled in.
@@ -65,6 +66,7 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
                 "weir" => select::weir(n, cap),
                 "tokio-kanal" => select::tokio_kanal(n, cap),
                 "tokio-flume" => select::tokio_flume(n, cap),
+                "weir-chan-select" => select_chan::weir_chan(n, cap),
                 _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
             }
         }

@@ -724,8 +724,15 @@ impl<T> Chan<T> {
             let spare = VecDeque::from(std::mem::take(buf));
             *buf = Vec::from(std::mem::replace(&mut s.items, spare));
         } else if n > 0 {
-            buf.reserve(n);
-            buf.extend(s.items.drain(..n));
+            // A prefix: move it in bulk. `rotate_left` and `split_off`
+            // copy with memmove/memcpy inside std whatever LLVM inlines,
+            // where `buf.extend(s.items.drain(..n))` is a memcpy only when
+            // inlined and ~34 instructions per item when not (profiling.md
+            // §10-11).
+            s.items.rotate_left(n);
+            let at = s.items.len() - n;
+            let mut head = Vec::from(s.items.split_off(at));
+            buf.append(&mut head);
         }
         let mut got = n;
         if n > 0 {
