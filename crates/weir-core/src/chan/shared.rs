@@ -280,7 +280,7 @@ impl Stats {
 struct Wake(Wakers);
 
 impl Drop for Wake {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         self.0.wake_all();
     }
