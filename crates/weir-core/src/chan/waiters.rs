@@ -110,10 +110,14 @@ impl<S> WaitList<S> {
         };
         if self.free != NIL {
             let key = self.free;
-            match std::mem::replace(&mut self.entries[key], Entry::Used(node)) {
+            // Written in place over a known-free entry: no old node to move
+            // out and drop.
+            let entry = &mut self.entries[key];
+            match *entry {
                 Entry::Free(next) => self.free = next,
                 Entry::Used(_) => unreachable!("free list points at a used entry"),
             }
+            *entry = Entry::Used(node);
             key
         } else {
             self.entries.push(Entry::Used(node));
