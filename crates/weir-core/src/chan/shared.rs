@@ -90,6 +90,11 @@ const CLOSED: usize = 0b01;
 /// How many stale senders admission looks past (see `Chan::admit`).
 const STALE_WALK: usize = 64;
 const RX_GONE: usize = 0b10;
+/// Something may be there to take: set under the lock by everything that
+/// buffers an item or offers one, cleared only by a non-blocking pop that
+/// found the buffer empty and no sender in line. While it is clear (and
+/// the channel open) [`Chan::try_pop`] answers `Empty` without the lock.
+const STOCKED: usize = 0b100;
 
 /// Why a non-blocking push did not happen.
 pub(crate) enum PushError<T> {
@@ -213,7 +218,8 @@ pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
     /// `None`: unbounded; `Some(0)`: rendezvous.
     cap: Option<usize>,
-    /// `CLOSED | RX_GONE`, written only under the lock, for lock-free reads.
+    /// `CLOSED | RX_GONE | STOCKED`, written only under the lock, for
+    /// lock-free reads.
     flags: AtomicUsize,
     senders: AtomicUsize,
     receivers: AtomicUsize,
@@ -274,7 +280,7 @@ impl Stats {
 struct Wake(Wakers);
 
 impl Drop for Wake {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         self.0.wake_all();
     }
@@ -327,6 +333,16 @@ impl<T> Chan<T> {
         self.holder
             .store(side as u8, std::sync::atomic::Ordering::Relaxed);
         guard
+    }
+
+    /// Under the lock: an item was buffered or offered (see [`STOCKED`]).
+    /// Stores only when the bit was clear, so a busy channel does not
+    /// write the word on every push.
+    #[inline(always)]
+    fn stock(&self) {
+        if self.flags.load(Ordering::Relaxed) & STOCKED == 0 {
+            self.flags.fetch_or(STOCKED, Ordering::Release);
+        }
     }
 
     #[inline]
@@ -605,6 +621,11 @@ impl<T> Chan<T> {
             return false;
         }
         let Some(it) = item.take() else { return false };
+        // A non-empty buffer is stocked already (the hint is cleared only
+        // when the buffer is empty): the common busy case reads no flag.
+        if s.items.is_empty() {
+            self.stock();
+        }
         s.items.push_back(it);
         s.sent += 1;
         if s.receivers.is_empty() {
@@ -655,6 +676,7 @@ impl<T> Chan<T> {
         }
         s.items.push_back(item);
         s.sent += 1;
+        self.stock();
         Self::wake_receivers(&mut s, 1, &mut wake);
         drop(s);
         Ok(())
@@ -690,6 +712,7 @@ impl<T> Chan<T> {
             s.items.extend(from.drain(..room));
         }
         s.sent += room as u64;
+        self.stock();
         Self::wake_receivers(&mut s, room, &mut wake);
         drop(s);
         Ok(room)
@@ -697,13 +720,29 @@ impl<T> Chan<T> {
 
     /// Pops without waiting (on a rendezvous channel, from a blocked
     /// sender of another task than `me`).
+    ///
+    /// An open channel on which nothing was buffered or offered since a
+    /// pop last found it empty answers `Empty` without the lock (a select
+    /// polls its never-ready `done` channel this way): the answer is the
+    /// state at the moment of the load, as under the lock.
     pub(crate) fn try_pop(&self, me: TaskId) -> Result<T, PopError> {
+        if self.flags.load(Ordering::Acquire) & (STOCKED | CLOSED) == 0 {
+            return Err(PopError::Empty);
+        }
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock_as(Side::Other);
         match self.take(&mut s, me, &mut wake) {
             Some(item) => Ok(item),
             None if s.closed => Err(PopError::Closed),
-            None => Err(PopError::Empty),
+            None => {
+                // Nothing buffered and no offer in line: clear the hint.
+                // An offer of `me`'s own, or one whose select is claimed
+                // elsewhere, keeps it set.
+                if s.items.is_empty() && s.senders.is_empty() {
+                    self.flags.fetch_and(!STOCKED, Ordering::Relaxed);
+                }
+                Err(PopError::Empty)
+            }
         }
     }
 
@@ -806,6 +845,7 @@ impl<T> Chan<T> {
                 let it = item.take().expect("`Send` polled after completion");
                 s.items.push_back(it);
                 s.sent += 1;
+                self.stock();
                 if let Some(k) = key.take() {
                     s.leave_line(k);
                     // Leaving the line may let the others in.
@@ -827,6 +867,9 @@ impl<T> Chan<T> {
                 } else {
                     None
                 };
+                if offer.is_some() {
+                    self.stock();
+                }
                 let k = s.senders.insert(SendSlot::new(offer, me, None));
                 s.senders.arm(k, waker);
                 s.senders.link_back(k, false);
@@ -974,6 +1017,7 @@ impl<T> Chan<T> {
                     .senders
                     .insert(SendSlot::new(Some(item), TaskId::Nobody, None));
                 s.senders.link_back(k, false);
+                self.stock();
                 s.sent -= 1;
                 Self::wake_receivers(s, 1, wake);
                 return;
@@ -983,6 +1027,7 @@ impl<T> Chan<T> {
         // A receive exists only while its receiver does, so the receivers
         // are not all gone (`remove_receiver` releases the items later).
         s.items.push_back(item);
+        self.stock();
         Self::wake_receivers(s, 1, wake);
     }
 
@@ -1039,6 +1084,9 @@ impl<T> Chan<T> {
         } else {
             None
         };
+        if offer.is_some() {
+            self.stock();
+        }
         let k = s.senders.insert(SendSlot::new(offer, me, claim));
         s.senders.arm(k, waker);
         s.senders.link_back(k, false);
@@ -1109,6 +1157,7 @@ impl<T> Chan<T> {
         }
         s.items.push_back(item);
         s.sent += 1;
+        self.stock();
         Self::wake_receivers(&mut s, 1, &mut wake);
         drop(s);
         Ok(())
@@ -1285,5 +1334,75 @@ pub(crate) mod loom_control {
     /// `1`: drop the item; `2`: queue it at the tail.
     pub(crate) fn break_give_back(how: u8) {
         GIVE_BACK.store(how, Ordering::Relaxed);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll};
+
+    use futures::task::noop_waker;
+
+    use crate::chan::{bounded, rendezvous, unbounded, TryRecvError};
+
+    /// Polls `f` once with a waker that does nothing.
+    fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+        let waker = noop_waker();
+        f.poll(&mut Context::from_waker(&waker))
+    }
+
+    // `try_recv` answers `Empty` without the lock while nothing was stocked
+    // since it last found the channel empty: every way an item arrives
+    // must be seen after such an `Empty`.
+
+    #[test]
+    fn try_recv_sees_buffered_items_after_finding_it_empty() {
+        for (tx, rx) in [bounded(4), unbounded()] {
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            futures::executor::block_on(tx.send(1)).unwrap();
+            assert_eq!(rx.try_recv(), Ok(1));
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            tx.try_send(2).unwrap();
+            assert_eq!(rx.try_recv(), Ok(2));
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            futures::executor::block_on(tx.reserve())
+                .unwrap()
+                .send(3)
+                .unwrap();
+            assert_eq!(rx.try_recv(), Ok(3));
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            drop(tx);
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        }
+    }
+
+    #[test]
+    fn try_recv_sees_a_waiting_send_after_finding_it_empty() {
+        let (tx, rx) = rendezvous();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        let mut send = pin!(tx.send(7));
+        assert!(poll_once(send.as_mut()).is_pending());
+        // Outside a task and a blocking call, `try_recv` is nobody's and
+        // may take this offer.
+        assert_eq!(rx.try_recv(), Ok(7));
+        assert_eq!(poll_once(send.as_mut()), Poll::Ready(Ok(())));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    }
+
+    #[test]
+    fn try_recv_sees_a_given_back_item_after_finding_it_empty() {
+        let (tx, rx) = rendezvous();
+        {
+            let mut recv = pin!(rx.recv());
+            assert!(poll_once(recv.as_mut()).is_pending());
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            // Handed straight into the sleeping receive...
+            assert_eq!(tx.try_send(9), Ok(()));
+            // ...which is dropped without returning it.
+        }
+        assert_eq!(rx.try_recv(), Ok(9));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     }
 }

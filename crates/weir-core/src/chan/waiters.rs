@@ -110,10 +110,14 @@ impl<S> WaitList<S> {
         };
         if self.free != NIL {
             let key = self.free;
-            match std::mem::replace(&mut self.entries[key], Entry::Used(node)) {
+            // Written in place over a known-free entry: no old node to move
+            // out and drop.
+            let entry = &mut self.entries[key];
+            match *entry {
                 Entry::Free(next) => self.free = next,
                 Entry::Used(_) => unreachable!("free list points at a used entry"),
             }
+            *entry = Entry::Used(node);
             key
         } else {
             self.entries.push(Entry::Used(node));
@@ -371,39 +375,94 @@ impl<S> WaitList<S> {
 }
 
 /// Wakers collected under the lock, woken after it is released. Nearly
-/// always none or one: that one lives inline, more spill to the heap.
-pub(crate) struct Wakers {
-    first: Option<Waker>,
-    rest: Vec<Waker>,
+/// always none or one: that one lives inline, more spill to the heap. An
+/// enum, so that an empty one (most operations) is known to need no drop.
+pub(crate) enum Wakers {
+    Empty,
+    One(Waker),
+    Many(Vec<Waker>),
 }
 
 impl Wakers {
     #[inline]
     pub(crate) const fn new() -> Self {
-        Wakers {
-            first: None,
-            rest: Vec::new(),
-        }
+        Wakers::Empty
     }
 
     #[inline]
     pub(crate) fn push(&mut self, w: Waker) {
-        if self.first.is_none() {
-            self.first = Some(w);
-        } else {
-            self.rest.push(w);
+        match self {
+            Wakers::Empty => *self = Wakers::One(w),
+            Wakers::Many(rest) => rest.push(w),
+            Wakers::One(_) => {
+                if let Wakers::One(first) = std::mem::replace(self, Wakers::Empty) {
+                    *self = Wakers::Many(vec![first, w]);
+                }
+            }
         }
     }
 
-    /// Wakes everything collected so far.
-    #[inline]
+    /// Whether nothing was collected.
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self, Wakers::Empty)
+    }
+
+    /// Wakes everything collected so far, leaving it empty. The check
+    /// for "nothing collected" inlines; the waking stays out of line.
+    #[inline(always)]
     pub(crate) fn wake_all(&mut self) {
-        if let Some(w) = self.first.take() {
-            w.wake();
+        if !self.is_empty() {
+            std::mem::replace(self, Wakers::Empty).wake();
         }
-        if !self.rest.is_empty() {
-            for w in std::mem::take(&mut self.rest) {
-                w.wake();
+    }
+
+    #[inline(never)]
+    fn wake(self) {
+        match self {
+            Wakers::Empty => {}
+            Wakers::One(w) => w.wake(),
+            Wakers::Many(all) => {
+                for w in all {
+                    w.wake();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::Wakers;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn wake_all_wakes_each_collected_waker_once_and_empties() {
+        for n in 0..5 {
+            let counts: Vec<Arc<Count>> = (0..n)
+                .map(|_| Arc::new(Count(AtomicUsize::new(0))))
+                .collect();
+            let mut wakers = Wakers::new();
+            for c in &counts {
+                wakers.push(Waker::from(Arc::clone(c)));
+            }
+            assert_eq!(wakers.is_empty(), n == 0);
+            wakers.wake_all();
+            assert!(wakers.is_empty());
+            wakers.wake_all();
+            for c in &counts {
+                assert_eq!(c.0.load(Ordering::Relaxed), 1, "n = {n}");
             }
         }
     }
