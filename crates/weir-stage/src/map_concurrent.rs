@@ -11,6 +11,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use weir_core::chan::{Receiver, Sender};
 
 use crate::driver::BATCH;
+use crate::engine::door::{Door, Exit};
 use crate::error::{BoxError, ConfigError};
 use crate::scope::{Role, Scope, StageCx};
 
@@ -176,15 +177,11 @@ where
     F: FnMut(T) -> Fut,
     Fut: Future<Output = O>,
 {
+    let door = Door::new(&input, &output);
     let mut taken = Vec::with_capacity(limit.min(BATCH));
     let mut open = true;
     // Stop as soon as nobody listens, even while a future is pending.
-    let mut unheard = pin!(async {
-        match &output {
-            Some(output) => output.closed().await,
-            None => std::future::pending().await,
-        }
-    });
+    let mut unheard = pin!(door.closed());
     while open || window.len() > 0 {
         let room = limit - window.len();
         tokio::select! {
@@ -199,11 +196,11 @@ where
                         _ => break,
                     }
                 }
-                if !done.is_empty() && output.send_all(done).await.is_err() {
+                if !done.is_empty() && !Exit::new(output).send(done).await {
                     return Ok(());
                 }
             }
-            got = input.recv_many(&mut taken, room.min(BATCH)), if open && room > 0 => {
+            got = door.take(&mut taken, room.min(BATCH)), if open && room > 0 => {
                 if got == 0 {
                     open = false;
                 }

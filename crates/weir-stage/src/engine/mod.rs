@@ -40,7 +40,7 @@
 //! # }
 //! ```
 
-mod door;
+pub(crate) mod door;
 mod run;
 mod source;
 mod sources;
