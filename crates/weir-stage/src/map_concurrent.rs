@@ -4,7 +4,6 @@
 //! [`for_each_concurrent`](crate::for_each_concurrent).
 
 use std::future::Future;
-use std::pin::pin;
 
 use futures::stream::{FuturesOrdered, FuturesUnordered};
 use futures::{FutureExt, Stream, StreamExt};
@@ -180,14 +179,20 @@ where
     let door = Door::new(&input, &output);
     let mut taken = Vec::with_capacity(limit.min(BATCH));
     let mut open = true;
-    // Stop as soon as nobody listens, even while a future is pending.
-    let mut unheard = pin!(door.closed());
     while open || window.len() > 0 {
         let room = limit - window.len();
-        tokio::select! {
-            biased;
-            () = &mut unheard => return Ok(()),
-            Some(first) = window.next(), if window.len() > 0 => {
+        // Downstream first: stop as soon as nobody listens, even while a
+        // future is pending.
+        let turn = door.closed_or(async {
+            tokio::select! {
+                biased;
+                Some(first) = window.next(), if window.len() > 0 => Turn::Done(first),
+                got = door.take(&mut taken, room.min(BATCH)), if open && room > 0 => Turn::Took(got),
+            }
+        });
+        match turn.await {
+            None => return Ok(()),
+            Some(Turn::Done(first)) => {
                 let Some(output) = &output else { continue };
                 let mut done: Vec<U> = first.into().into_iter().collect();
                 while done.len() < BATCH {
@@ -200,7 +205,7 @@ where
                     return Ok(());
                 }
             }
-            got = door.take(&mut taken, room.min(BATCH)), if open && room > 0 => {
+            Some(Turn::Took(got)) => {
                 if got == 0 {
                     open = false;
                 }
@@ -211,4 +216,11 @@ where
         }
     }
     Ok(())
+}
+
+/// What a window stage's turn brought: a finished future's output, or
+/// this many items taken in (`0`: the input ended).
+enum Turn<O> {
+    Done(O),
+    Took(usize),
 }

@@ -1,12 +1,14 @@
-//! [`Door`]: how a stage with tasks of its own takes batches from its input
-//! channel and sends on, noticing a downstream that went away even while
-//! its input is idle. Every such stage goes through it instead of writing
-//! its own `select!` over a receive and `closed()`.
+//! The door of a stage with tasks of its own: how its task takes batches
+//! from its input channel and sends on, noticing a downstream that went
+//! away even while its input is idle. Every such stage goes through it
+//! instead of writing its own `select!` over a receive and `closed()`.
 //!
-//! The output side alone is an [`Exit`] (a stage with several inputs, like
-//! `merge`, has only that); the downstream behind it is an [`Outlet`]: one
-//! channel, a split's branches (gone once every branch is), or no channel
-//! at all (a sink, never gone).
+//! Inside this crate that is the `Door` type (input and output) and its
+//! output half, `Exit` (a stage with several inputs, like `merge`, has only
+//! that); the downstream behind it is one channel, a split's branches (gone
+//! once every branch is), or no channel at all (a sink, never gone). Other
+//! crates' stages that pull a [`BatchSource`](super::BatchSource) rather
+//! than a channel use [`unless_closed`].
 
 use std::future::{Future, Pending};
 use std::ops::Deref;
@@ -93,8 +95,19 @@ impl<'a, O: Outlet + ?Sized> Exit<'a, O> {
     }
 
     /// Resolves once downstream is gone; cancel safe.
-    pub(crate) fn closed(&self) -> O::Closed<'a> {
+    fn closed(&self) -> O::Closed<'a> {
         self.output.closed()
+    }
+
+    /// As [`unless_closed`](Exit::unless_closed), but downstream's end is
+    /// checked first: for a stage whose `fut` would start new work (take
+    /// input, call the user's function) that nobody is left to receive.
+    pub(crate) async fn closed_or<F: Future>(&self, fut: F) -> Option<F::Output> {
+        tokio::select! {
+            biased;
+            () = self.output.closed() => None,
+            out = fut => Some(out),
+        }
     }
 
     /// Runs `fut` unless downstream goes away first (`None`).
@@ -188,13 +201,40 @@ impl<'a, T, O: Outlet + ?Sized> Door<'a, T, O> {
 
     /// Appends up to `max` items to `buf` without checking downstream:
     /// for a stage that races the receive against work of its own and
-    /// watches [`Exit::closed`] itself. Returns how many (`0`: the input
+    /// watches downstream itself ([`Exit::closed_or`]). Returns how many (`0`: the input
     /// ended).
     ///
     /// Cancel safe: dropped while waiting, it took nothing.
     pub(crate) async fn take(&self, buf: &mut Vec<T>, max: usize) -> usize {
         self.input.recv_many(buf, max).await
     }
+}
+
+/// Runs `fut` unless every receiver of `output` goes away first (`None`):
+/// the door for a stage that pulls something other than a channel (a
+/// [`BatchSource`](super::BatchSource), say) and sends into `output`.
+/// `fut` is polled first, so what is ready wins over an ended downstream.
+///
+/// # Cancel safety
+///
+/// As cancel safe as `fut`: watching `output` takes nothing.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+/// use weir_stage::engine::door;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded::<u32>(1);
+/// assert_eq!(door::unless_closed(&tx, async { 7 }).await, Some(7));
+/// drop(rx); // downstream is gone: a pending pull ends at once
+/// assert_eq!(door::unless_closed(&tx, std::future::pending::<u32>()).await, None);
+/// # }
+/// ```
+pub async fn unless_closed<U, F: Future>(output: &Sender<U>, fut: F) -> Option<F::Output> {
+    Exit::new(output).unless_closed(fut).await
 }
 
 /// Appends up to `limit` items that are ready on `input` to `buf`, without

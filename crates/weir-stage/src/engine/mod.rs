@@ -40,7 +40,7 @@
 //! # }
 //! ```
 
-pub(crate) mod door;
+pub mod door;
 mod run;
 mod source;
 mod sources;
