@@ -4,13 +4,13 @@
 //! [`for_each_concurrent`](crate::for_each_concurrent).
 
 use std::future::Future;
-use std::pin::pin;
 
 use futures::stream::{FuturesOrdered, FuturesUnordered};
 use futures::{FutureExt, Stream, StreamExt};
 use weir_core::chan::{Receiver, Sender};
 
 use crate::driver::BATCH;
+use crate::engine::door::{Door, Exit};
 use crate::error::{BoxError, ConfigError};
 use crate::scope::{Role, Scope, StageCx};
 
@@ -176,21 +176,23 @@ where
     F: FnMut(T) -> Fut,
     Fut: Future<Output = O>,
 {
+    let door = Door::new(&input, &output);
     let mut taken = Vec::with_capacity(limit.min(BATCH));
     let mut open = true;
-    // Stop as soon as nobody listens, even while a future is pending.
-    let mut unheard = pin!(async {
-        match &output {
-            Some(output) => output.closed().await,
-            None => std::future::pending().await,
-        }
-    });
     while open || window.len() > 0 {
         let room = limit - window.len();
-        tokio::select! {
-            biased;
-            () = &mut unheard => return Ok(()),
-            Some(first) = window.next(), if window.len() > 0 => {
+        // Downstream first: stop as soon as nobody listens, even while a
+        // future is pending.
+        let turn = door.closed_or(async {
+            tokio::select! {
+                biased;
+                Some(first) = window.next(), if window.len() > 0 => Turn::Done(first),
+                got = door.take(&mut taken, room.min(BATCH)), if open && room > 0 => Turn::Took(got),
+            }
+        });
+        match turn.await {
+            None => return Ok(()),
+            Some(Turn::Done(first)) => {
                 let Some(output) = &output else { continue };
                 let mut done: Vec<U> = first.into().into_iter().collect();
                 while done.len() < BATCH {
@@ -199,11 +201,11 @@ where
                         _ => break,
                     }
                 }
-                if !done.is_empty() && output.send_all(done).await.is_err() {
+                if !done.is_empty() && !Exit::new(output).send(done).await {
                     return Ok(());
                 }
             }
-            got = input.recv_many(&mut taken, room.min(BATCH)), if open && room > 0 => {
+            Some(Turn::Took(got)) => {
                 if got == 0 {
                     open = false;
                 }
@@ -214,4 +216,11 @@ where
         }
     }
     Ok(())
+}
+
+/// What a window stage's turn brought: a finished future's output, or
+/// this many items taken in (`0`: the input ended).
+enum Turn<O> {
+    Done(O),
+    Took(usize),
 }

@@ -1,9 +1,10 @@
 //! [`merge`]: fan-in, many inputs into one output.
 
-use futures::future::{select_all, FutureExt};
+use futures::future::select_all;
 use weir_core::chan::{Receiver, Sender};
 
 use crate::driver::BATCH;
+use crate::engine::door::{take_ready, Exit};
 use crate::error::BoxError;
 use crate::scope::{Role, Scope};
 
@@ -69,6 +70,7 @@ where
 /// The merge loop: rounds over the open inputs until all have closed or
 /// the output's receivers are gone.
 async fn take_turns<T>(mut inputs: Vec<Receiver<T>>, output: Sender<T>) -> Result<(), BoxError> {
+    let exit = Exit::new(&output);
     let mut first = 0; // the input that goes first in the next round
     let mut round = Vec::with_capacity(BATCH);
     while !inputs.is_empty() {
@@ -91,10 +93,8 @@ async fn take_turns<T>(mut inputs: Vec<Receiver<T>>, output: Sender<T>) -> Resul
             // Nothing ready anywhere: wait for the first input that has
             // something (or ends), or for the output to go away.
             let any = select_all(inputs.iter().map(|input| input.recv()));
-            let (item, k) = tokio::select! {
-                biased;
-                (item, k, _) = any => (item, k),
-                () = output.closed() => return Ok(()),
+            let Some((item, k, _)) = exit.unless_closed(any).await else {
+                return Ok(());
             };
             match item {
                 Some(item) => {
@@ -106,18 +106,9 @@ async fn take_turns<T>(mut inputs: Vec<Receiver<T>>, output: Sender<T>) -> Resul
             continue;
         }
         let full = std::mem::replace(&mut round, Vec::with_capacity(BATCH));
-        if !full.is_empty() && output.send_all(full).await.is_err() {
+        if !full.is_empty() && !exit.send(full).await {
             return Ok(());
         }
     }
     Ok(())
-}
-
-/// Takes up to `limit` items that are ready on `input`, without waiting.
-/// Returns whether the input has ended (closed and drained).
-fn take_ready<T>(input: &Receiver<T>, round: &mut Vec<T>, limit: usize) -> bool {
-    if input.is_empty() && !input.is_closed() {
-        return false;
-    }
-    input.recv_many(round, limit).now_or_never() == Some(0)
 }

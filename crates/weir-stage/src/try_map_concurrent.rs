@@ -3,13 +3,13 @@
 
 use std::future::Future;
 
-use futures::stream::FuturesOrdered;
+use futures::stream::{FuturesOrdered, FuturesUnordered};
 use weir_core::chan::Receiver;
 
 use crate::error::{BoxError, ConfigError};
 use crate::map_concurrent::spawn_window;
 use crate::recovery::{self, Attempts, Recovery};
-use crate::scope::Scope;
+use crate::scope::{Scope, StageCx};
 
 /// Runs the fallible async `f` on up to `n` items at once, keeps the input
 /// order, and handles a failed job as `recovery` says: retry it (with
@@ -82,9 +82,40 @@ where
     F: Fn(T) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<U, E>> + Send + 'static,
 {
-    recovery::check(&recovery, scope, "map_concurrent")?;
-    spawn_window::<FuturesOrdered<_>, _, _, _, _, _, _>(scope, "map_concurrent", input, n, |cx| {
+    spawn_try_window(scope, true, input, n, recovery, f)
+}
+
+/// Spawns `try_map_concurrent` (`ordered`) or
+/// [`try_map_unordered`](crate::try_map_unordered): a window stage (see
+/// [`spawn_window`]) whose jobs run under `recovery`.
+pub(crate) fn spawn_try_window<T, U, E, F, Fut>(
+    scope: &Scope,
+    ordered: bool,
+    input: Receiver<T>,
+    n: usize,
+    recovery: Recovery<T>,
+    f: F,
+) -> Result<Receiver<U>, ConfigError>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    E: Into<BoxError>,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<U, E>> + Send + 'static,
+{
+    let kind = if ordered {
+        "map_concurrent"
+    } else {
+        "map_unordered"
+    };
+    recovery::check(&recovery, scope, kind)?;
+    let make = move |cx: &StageCx| {
         let attempts = Attempts::new(recovery, f, cx.clone());
         move |job| attempts.clone().call(job)
-    })
+    };
+    if ordered {
+        spawn_window::<FuturesOrdered<_>, _, _, _, _, _, _>(scope, kind, input, n, make)
+    } else {
+        spawn_window::<FuturesUnordered<_>, _, _, _, _, _, _>(scope, kind, input, n, make)
+    }
 }

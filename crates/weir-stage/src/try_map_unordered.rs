@@ -3,13 +3,12 @@
 
 use std::future::Future;
 
-use futures::stream::FuturesUnordered;
 use weir_core::chan::Receiver;
 
 use crate::error::{BoxError, ConfigError};
-use crate::map_concurrent::spawn_window;
-use crate::recovery::{self, Attempts, Recovery};
+use crate::recovery::Recovery;
 use crate::scope::Scope;
+use crate::try_map_concurrent::spawn_try_window;
 
 /// Runs the fallible async `f` on up to `n` items at once, sends each
 /// result as soon as it is ready, and handles a failed job as `recovery`
@@ -73,9 +72,5 @@ where
     F: Fn(T) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<U, E>> + Send + 'static,
 {
-    recovery::check(&recovery, scope, "map_unordered")?;
-    spawn_window::<FuturesUnordered<_>, _, _, _, _, _, _>(scope, "map_unordered", input, n, |cx| {
-        let attempts = Attempts::new(recovery, f, cx.clone());
-        move |job| attempts.clone().call(job)
-    })
+    spawn_try_window(scope, false, input, n, recovery, f)
 }

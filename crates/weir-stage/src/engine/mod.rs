@@ -40,7 +40,7 @@
 //! # }
 //! ```
 
-mod door;
+pub mod door;
 mod run;
 mod source;
 mod sources;

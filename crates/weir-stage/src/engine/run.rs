@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use weir_core::chan::Sender;
 
+use super::door;
 use super::source::BoxSource;
 use super::step::SinkStep;
 use super::{Counters, Stage, BATCH};
@@ -89,11 +90,11 @@ pub async fn run_into<T: Send + 'static>(
     // Grows to what batches need (at most `BATCH`) and keeps it.
     let mut buf = Vec::new();
     loop {
-        let more = tokio::select! {
-            biased;
-            more = next_batch(&mut src, &mut buf, counters) => more?,
-            () = tx.closed() => return Ok(()),
+        let Some(more) = door::unless_closed(&tx, next_batch(&mut src, &mut buf, counters)).await
+        else {
+            return Ok(());
         };
+        let more = more?;
         if !more {
             return Ok(());
         }

@@ -73,6 +73,7 @@ use futures::future::join_all;
 use weir_core::chan::{Receiver, Sender};
 
 use crate::driver::BATCH;
+use crate::engine::Door;
 use crate::error::ConfigError;
 use crate::scope::Scope;
 
@@ -150,12 +151,8 @@ impl<T> Branches<T> {
     /// the input ended, or when every branch is dead (checked while the
     /// input is idle too).
     async fn recv(&self, input: &Receiver<T>, buf: &mut Vec<T>) -> usize {
-        let all_dead = join_all(self.senders.iter().flatten().map(Sender::closed));
-        tokio::select! {
-            biased;
-            got = input.recv_many(buf, BATCH) => got,
-            _ = all_dead => 0,
-        }
+        let door = Door::new(input, self.senders.as_slice());
+        door.recv(buf, BATCH).await.unwrap_or(0)
     }
 
     /// Sends `batches[k]` to branch `k`, to every live branch at once (the

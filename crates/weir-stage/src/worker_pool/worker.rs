@@ -8,6 +8,7 @@ use futures::TryFuture;
 use weir_core::chan::{Receiver, Sender, TryRecvError};
 
 use super::handle::{Control, Grow, Slot};
+use crate::engine::{Door, Received};
 use crate::error::BoxError;
 use crate::recovery::Recovery;
 use crate::scope::{Role, ScopeView, StageCx};
@@ -76,10 +77,9 @@ where
                         return Ok(());
                     }
                     oldest = None;
-                    tokio::select! {
-                        biased;
-                        outcome = run => outcome,
-                        () = self.results.closed() => return Ok(()),
+                    match self.door().unless_closed(run).await {
+                        Some(outcome) => outcome,
+                        None => return Ok(()),
                     }
                 }
             };
@@ -146,14 +146,10 @@ where
                 if slot.surplus() {
                     return Next::Stop;
                 }
-                tokio::select! {
-                    biased;
-                    () = shrunk => Next::Again,
-                    () = self.results.closed() => Next::Stop,
-                    job = self.jobs.recv() => match job {
-                        Some(job) => Next::Job(job),
-                        None => Next::Stop,
-                    },
+                match self.door().recv_one_or(shrunk).await {
+                    Received::Other => Next::Again,
+                    Received::Items(Some(job)) => Next::Job(job),
+                    Received::Items(None) | Received::Closed => Next::Stop,
                 }
             }
         }
@@ -161,7 +157,12 @@ where
 
     /// Sends the results held back; `false` when nobody listens any more.
     async fn flush(&self, done: &mut Vec<U>) -> bool {
-        done.is_empty() || self.results.send_all(std::mem::take(done)).await.is_ok()
+        self.door().flush(done).await
+    }
+
+    /// The pool's jobs and results, as this worker's door.
+    fn door(&self) -> Door<'_, T, Sender<U>> {
+        Door::new(&self.jobs, &self.results)
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use weir_core::chan::{self, Receiver, Sender};
-use weir_stage::engine::{self, BatchSource, BoxSource, Stage};
+use weir_stage::engine::{self, door, BatchSource, BoxSource, Stage};
 use weir_stage::Error as StageError;
 
 use super::flow::{Flow, Shared};
@@ -178,11 +178,11 @@ async fn pump<T: Send + 'static>(
     let _running = Running::new(stage);
     let mut buf = Vec::new();
     loop {
-        let more = tokio::select! {
-            biased;
-            more = std::future::poll_fn(|cx| src.poll_batch(cx, &mut buf)) => more?,
-            () = tx.closed() => return Ok(()),
+        let pull = std::future::poll_fn(|cx| src.poll_batch(cx, &mut buf));
+        let Some(more) = door::unless_closed(&tx, pull).await else {
+            return Ok(());
         };
+        let more = more?;
         if !more {
             return Ok(());
         }
