@@ -119,6 +119,7 @@ mod error;
 mod scope;
 mod scope_handle;
 mod stats;
+pub mod steps;
 
 mod batch;
 mod collect;

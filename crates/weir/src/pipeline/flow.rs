@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
-use weir_stage::engine::{
-    self, BoxSource, FilterMap, Fused, Inspect, Map, Square, Stage, Step, TryMap,
-};
+use weir_stage::engine::{self, BoxSource, Fused, Stage, Step};
+use weir_stage::steps::{FilterMap, Inspect, Map, Square, TryMap};
 use weir_stage::{BoxError, ConfigError, Error, Scope, ScopeHandle};
 
 use super::graph::{EdgeCell, Graph, NodeId};
@@ -853,7 +852,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         F: FnMut(&T) -> bool + Send + 'static,
     {
-        self.fuse(engine::Filter::new(pred))
+        self.fuse(weir_stage::steps::Filter::new(pred))
     }
 
     /// Applies `f` and keeps the `Some` values, in order. Fused.
@@ -969,7 +968,7 @@ impl<T: Send + 'static> Flow<T> {
         U: Send + 'static,
         F: FnMut(&mut S, T) -> U + Send + 'static,
     {
-        self.fuse(weir_stage::engine::Scan::new(init, f))
+        self.fuse(weir_stage::steps::Scan::new(init, f))
     }
 }
 

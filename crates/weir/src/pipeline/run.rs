@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use weir_stage::engine::{self, BoxSource, Collect, Fold, ForEach, SinkStep, Stage};
+use weir_stage::engine::{self, BoxSource, SinkStep, Stage};
+use weir_stage::steps::{Collect, Fold, ForEach};
 use weir_stage::Error as StageError;
 
 use super::flow::{unconnected, Flow, Shared};
@@ -110,7 +111,7 @@ impl<T: Send + 'static> Flow<T> {
         self.sink_step(Collect::<C>::default())
     }
 
-    /// Counts the items: a sink (the engine's [`Count`](weir_stage::engine::Count),
+    /// Counts the items: a sink (the engine's [`Count`](weir_stage::steps::Count),
     /// as [`weir_stage::count`] runs it).
     ///
     /// # Examples
@@ -126,7 +127,7 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn count(self) -> Sink<u64> {
-        self.sink_step(weir_stage::engine::Count::default())
+        self.sink_step(weir_stage::steps::Count::default())
     }
 
     /// Runs `f` on every item, in order.
