@@ -9,7 +9,7 @@ use super::*;
 ///
 /// It derefs to the `Scope` for building stages (`stage::map(&view, …)`),
 /// but it is not the scope: dropping it does nothing, and it can't
-/// [`wait`](Scope::wait) or [`shutdown`](Scope::shutdown) — only the
+/// [`wait`](OwnedScope::wait) or [`shutdown`](OwnedScope::shutdown) — only the
 /// scope's owner joins it.
 ///
 /// Every stage built through one view is one stage for
@@ -176,7 +176,6 @@ impl Scope {
                 name: self.name.clone(),
                 capacity: self.capacity,
                 id: Some(self.id.unwrap_or_else(StageId::next)),
-                owner: false,
             },
         }
     }

@@ -260,7 +260,7 @@ impl<A: Send + 'static> Sink<A> {
 enum Start {
     /// This call started the pipeline: here is its scope to wait on, and
     /// the drain-mode watches to remove when it ends.
-    Run(weir_stage::Scope, Vec<weir_cancel::AfterCancel>),
+    Run(weir_stage::OwnedScope, Vec<weir_cancel::AfterCancel>),
     /// Someone else started (or refused) it.
     Joined,
     /// This call refused it, for this reason.
@@ -370,7 +370,7 @@ fn start(shared: &Arc<Shared>) -> Start {
 
 /// Refuses to run: nothing more is spawned, every other sink gets the
 /// same error.
-fn refuse(shared: &Shared, scope: weir_stage::Scope, fault: StageError) -> Start {
+fn refuse(shared: &Shared, scope: weir_stage::OwnedScope, fault: StageError) -> Start {
     drop(shared.take_deferred());
     if let StageError::Config(config) = &fault {
         shared.refuse(config.clone());

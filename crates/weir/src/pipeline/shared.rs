@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use weir_cancel::Context;
 use weir_stage::engine::Stage;
-use weir_stage::{ConfigError, Error, Scope, ScopeHandle};
+use weir_stage::{ConfigError, Error, OwnedScope, Scope, ScopeHandle};
 
 use super::graph::{EdgeCell, Graph, NodeId};
 use super::source::Stop;
 
 pub(crate) struct Shared {
     /// Taken by whoever joins the pipeline.
-    pub(crate) scope: Mutex<Option<Scope>>,
+    pub(crate) scope: Mutex<Option<OwnedScope>>,
     /// The scope's context and shutdown signal (the sources watch it),
     /// kept for after the scope is taken.
     pub(crate) ctx: Context,
@@ -74,7 +74,7 @@ pub(crate) type Fault = Box<dyn FnOnce() -> Error + Send>;
 
 impl Shared {
     /// A pipeline's shared state over `scope`, with an empty graph.
-    pub(crate) fn new(scope: Scope, capacity: usize) -> Shared {
+    pub(crate) fn new(scope: OwnedScope, capacity: usize) -> Shared {
         Shared {
             handle: scope.handle(),
             stop: scope.shutdown_signal().clone(),
