@@ -53,6 +53,27 @@ impl ScopeView {
     }
 }
 
+impl ScopeView {
+    /// The name every stage built through this view reports, in errors
+    /// and in [`stats`](Scope::stats).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// assert_eq!(&*scope.named("fetch").name(), "fetch");
+    /// ```
+    pub fn name(&self) -> Arc<str> {
+        self.scope
+            .name
+            .clone()
+            .expect("a view for one stage has a name")
+    }
+}
+
 impl std::ops::Deref for ScopeView {
     type Target = Scope;
 
@@ -156,6 +177,29 @@ impl Scope {
         let mut view = self.view();
         view.scope.capacity = Some(capacity);
         view
+    }
+
+    /// A view for one stage built outside this crate (a NATS source, a
+    /// sink of your own): named after this view if it has a name, else
+    /// `default`, and counted under this view's stage id. Spawn the stage
+    /// through it and report [`ScopeView::name`] in its errors, so errors,
+    /// statistics and the task's name agree.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// assert_eq!(&*scope.stage_or("nats source S/c").name(), "nats source S/c");
+    /// let orders = scope.named("orders");
+    /// let view = orders.stage_or("nats source S/c");
+    /// assert_eq!((&*view.name(), view.id()), ("orders", orders.id()));
+    /// ```
+    pub fn stage_or(&self, default: impl Into<Arc<str>>) -> ScopeView {
+        let name = self.name.clone().unwrap_or_else(|| default.into());
+        self.renamed(name)
     }
 
     /// A view named `name` building the same stage as this one (same id;
