@@ -191,19 +191,24 @@ impl<T: Send + 'static, C: Codec<T>> Publisher<T, C> {
         scope: &Scope,
         input: Receiver<T>,
     ) -> Result<Receiver<Published>, ConfigError> {
+        let view = scope.stage_or(format!("nats publish {}", self.subject));
         if self.window == 0 {
             return Err(ConfigError::Zero {
-                stage: format!("nats publish {}", self.subject).into(),
+                stage: view.name(),
                 what: "window",
             });
         }
         let (tx, rx) = chan::bounded(self.window);
-        scope.spawn(self.pump(input, tx));
+        view.spawn(self.pump(input, tx, view.name()));
         Ok(rx)
     }
 
-    async fn pump(self, input: Receiver<T>, tx: Sender<Published>) -> Result<(), Error> {
-        let stage: Arc<str> = format!("nats publish {}", self.subject).into();
+    async fn pump(
+        self,
+        input: Receiver<T>,
+        tx: Sender<Published>,
+        stage: Arc<str>,
+    ) -> Result<(), Error> {
         let mut js = async_nats::jetstream::new(self.client.clone());
         js.set_timeout(API_TIMEOUT);
         let mut window: Window<Option<String>> = Window::new(js, stage.clone(), self.window);

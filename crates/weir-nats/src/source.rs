@@ -228,12 +228,12 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
     /// See [`Source`].
     pub fn run(self, scope: &Scope) -> Receiver<Delivery<T>> {
         let (tx, rx) = chan::bounded(self.batch);
-        scope.spawn_source(self.pump(tx));
+        let view = scope.stage_or(format!("nats source {}/{}", self.stream, self.consumer));
+        view.spawn_source(self.pump(tx, view.name()));
         rx
     }
 
-    async fn pump(self, tx: Sender<Delivery<T>>) -> Result<(), Error> {
-        let stage: Arc<str> = format!("nats source {}/{}", self.stream, self.consumer).into();
+    async fn pump(self, tx: Sender<Delivery<T>>, stage: Arc<str>) -> Result<(), Error> {
         let mut js = async_nats::jetstream::new(self.client.clone());
         js.set_timeout(API_TIMEOUT);
         let consumer = with_retries(|| bind(&js, &stage, &self.stream, &self.consumer)).await?;

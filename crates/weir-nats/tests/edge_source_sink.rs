@@ -213,6 +213,18 @@ async fn missing_stream_consumer_and_server_are_typed_errors() {
     );
     assert_eq!(nats.stage(), Some("nats source NOPE/c"));
 
+    // A named view names the stage: the source's own error agrees with the
+    // scope's name for it (it said `nats source NOPE/c` before).
+    let scope = Scope::new(&Context::background());
+    let _rx = Source::<u64, Json>::new(client.clone(), "NOPE", "c").run(&scope.named("orders"));
+    let err = scope.wait().await.unwrap_err();
+    assert_eq!(err.stage(), Some("orders"));
+    let nats = std::error::Error::source(&err)
+        .unwrap()
+        .downcast_ref::<Error>()
+        .unwrap();
+    assert_eq!(nats.stage(), Some("orders"));
+
     work_queue(&client, "ITEMS", "items", "c").await.unwrap();
     let scope = Scope::new(&Context::background());
     let _rx = Source::<u64, Json>::new(client.clone(), "ITEMS", "other").run(&scope);

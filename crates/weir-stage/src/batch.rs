@@ -25,7 +25,7 @@ use crate::scope::{Role, Scope};
 ///   the input sends it;
 /// * the input closes: the last, partial batch is sent before the output
 ///   closes. This is also what flushes it on a graceful
-///   [`Scope::shutdown`](crate::Scope::shutdown): the sources stop, the
+///   [`OwnedScope::shutdown`](crate::OwnedScope::shutdown): the sources stop, the
 ///   input closes, the partial batch goes out.
 ///
 /// No batch is ever empty. Memory is bounded by `size` plus the channels.

@@ -39,7 +39,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Collect, SinkStep};
+/// use weir_stage::engine::SinkStep;
+/// use weir_stage::steps::Collect;
 ///
 /// let mut all = Collect::<String>::default();
 /// all.consume(vec!['h', 'i'].drain(..));

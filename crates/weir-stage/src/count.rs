@@ -31,7 +31,8 @@ pub fn count<T: Send + 'static>(scope: &Scope, input: Receiver<T>) -> SinkOutput
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Count, SinkStep};
+/// use weir_stage::engine::SinkStep;
+/// use weir_stage::steps::Count;
 ///
 /// let mut n = Count::default();
 /// SinkStep::<u8>::consume(&mut n, vec![1, 2, 3].drain(..));

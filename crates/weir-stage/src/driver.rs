@@ -23,7 +23,7 @@ pub(crate) use crate::engine::BATCH;
 /// # Errors
 ///
 /// [`Incomplete`] when the sink did not finish: the scope was cancelled,
-/// the sink failed ([`Scope::wait`](crate::Scope::wait) says why), or a
+/// the sink failed ([`OwnedScope::wait`](crate::OwnedScope::wait) says why), or a
 /// [`forward`](crate::forward) destination closed.
 ///
 /// # Examples
@@ -68,7 +68,7 @@ impl<T> fmt::Debug for SinkOutput<T> {
 }
 
 /// A sink stage ended without a result: it was cancelled or it failed
-/// ([`Scope::wait`](crate::Scope::wait) reports the cause), or, for
+/// ([`OwnedScope::wait`](crate::OwnedScope::wait) reports the cause), or, for
 /// [`forward`](crate::forward), its destination closed before everything
 /// was forwarded.
 ///

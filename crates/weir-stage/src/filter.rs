@@ -50,7 +50,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Filter, Step};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::Filter;
 ///
 /// let mut out = Vec::new();
 /// Filter::new(|n: &u8| n % 2 == 0).step(vec![1, 2, 4].drain(..), &mut out, &mut Faults::fail_fast());

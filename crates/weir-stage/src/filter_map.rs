@@ -55,7 +55,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, FilterMap, Step};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::FilterMap;
 ///
 /// let mut out = Vec::new();
 /// FilterMap::new(|s: &str| s.parse::<u8>().ok())

@@ -37,7 +37,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Fold, SinkStep};
+/// use weir_stage::engine::SinkStep;
+/// use weir_stage::steps::Fold;
 ///
 /// let mut sum = Fold::new(0, |a, n: u32| a + n);
 /// sum.consume(vec![1, 2, 3].drain(..));

@@ -37,7 +37,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{ForEach, SinkStep};
+/// use weir_stage::engine::SinkStep;
+/// use weir_stage::steps::ForEach;
 ///
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::sync::Arc;

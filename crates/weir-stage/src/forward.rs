@@ -24,7 +24,7 @@ use crate::scope::{Role, Scope};
 /// "enough", as for every other stage — but the sink did not forward its
 /// whole input, so its [`SinkOutput`] resolves to
 /// [`Err(Incomplete)`](crate::Incomplete) while
-/// [`Scope::wait`](crate::Scope::wait) returns `Ok`. Items the destination
+/// [`OwnedScope::wait`](crate::OwnedScope::wait) returns `Ok`. Items the destination
 /// refused are dropped.
 ///
 /// Order: the destination receives the items in input order (other senders

@@ -79,7 +79,8 @@ where
 /// use futures::channel::mpsc;
 /// use futures::StreamExt;
 /// use weir_core::chan;
-/// use weir_stage::engine::{self, RecvSource, Stage};
+/// use weir_stage::engine::{RecvSource, Stage};
+/// use weir_stage::steps;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -88,7 +89,7 @@ where
 /// drop(tx);
 /// let (sink, out) = mpsc::unbounded();
 /// let stage = Stage::new("forward_sink", "out");
-/// engine::run_into_sink(Box::new(RecvSource::new(rx)), sink, &stage).await.unwrap();
+/// steps::run_into_sink(Box::new(RecvSource::new(rx)), sink, &stage).await.unwrap();
 /// assert_eq!(out.collect::<Vec<i32>>().await, [1, 2]);
 /// # }
 /// ```

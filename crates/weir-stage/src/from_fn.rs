@@ -16,7 +16,7 @@ use crate::scope::Scope;
 /// batch (see [`from_stream`](crate::from_stream), which this is built on).
 ///
 /// It stops when `f` yields `None`, when the scope is cancelled or shut
-/// down ([`Scope::shutdown`]: it is a source), or when every receiver of its
+/// down ([`OwnedScope::shutdown`](crate::OwnedScope::shutdown): it is a source), or when every receiver of its
 /// output is dropped — even while a future of `f` is pending.
 ///
 /// Order: output order is the order of the calls.

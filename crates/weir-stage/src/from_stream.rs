@@ -18,7 +18,7 @@ use crate::scope::{Role, Scope};
 /// item is never held back.
 ///
 /// It stops when the stream ends, when the scope is cancelled or shut down
-/// ([`Scope::shutdown`]: it is a source), or when every receiver of its
+/// ([`OwnedScope::shutdown`](crate::OwnedScope::shutdown): it is a source), or when every receiver of its
 /// output is dropped — even while the stream is idle. The stream is dropped
 /// when it stops.
 ///

@@ -60,7 +60,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Inspect, Step};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::Inspect;
 ///
 /// let mut out = Vec::new();
 /// Inspect::new(|n: &u8| println!("{n}")).step(vec![1, 2].drain(..), &mut out, &mut Faults::fail_fast());

@@ -7,7 +7,7 @@
 //! construction. Every
 //! stage runs inside a [`Scope`], which ties the tasks to a
 //! [`Context`](weir_cancel::Context): the first error or panic cancels the
-//! rest, [`Scope::wait`] joins them and names the stage that failed, and
+//! rest, [`OwnedScope::wait`] joins them and names the stage that failed, and
 //! dropping the scope leaves nothing running.
 //!
 //! | Go | weir-stage |
@@ -17,7 +17,7 @@
 //! | `processJobs(jobs, results, n)` | [`worker_pool`] |
 //! | `fanOut(in, n)` | [`balance`] (competing consumers) |
 //! | `fanIn(chans...)` | [`merge`] |
-//! | `errgroup.WithContext` + `wg.Wait()` | [`Scope`], [`Scope::wait`] |
+//! | `errgroup.WithContext` + `wg.Wait()` | [`Scope`], [`OwnedScope::wait`] |
 //! | `for v := range ch { … }` | [`for_each`], [`fold`], [`collect`] |
 //!
 //! # Rules every stage keeps
@@ -119,6 +119,7 @@ mod error;
 mod scope;
 mod scope_handle;
 mod stats;
+pub mod steps;
 
 mod batch;
 mod collect;
@@ -162,7 +163,7 @@ mod worker_pool;
 pub use driver::{Incomplete, SinkOutput};
 pub use engine::StageId;
 pub use error::{BoxError, BranchOutOfRange, ConfigError, Error};
-pub use scope::{Scope, ScopeBuilder, ScopeView, Wait, DEFAULT_CAPACITY};
+pub use scope::{OwnedScope, Scope, ScopeBuilder, ScopeView, Wait, DEFAULT_CAPACITY};
 pub use scope_handle::ScopeHandle;
 pub use stats::{ScopeStats, StageStats};
 

@@ -46,7 +46,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Map, Step};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::Map;
 ///
 /// let mut out = Vec::new();
 /// Map::new(|n: u8| n + 1).step(vec![1, 2].drain(..), &mut out, &mut Faults::fail_fast());

@@ -43,7 +43,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Scan, Step};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::Scan;
 ///
 /// let mut out = Vec::new();
 /// let mut numbered = Scan::new(0, |i: &mut usize, s: &str| {

@@ -50,7 +50,7 @@ impl ScopeHandle {
         self.cancel.cancel();
     }
 
-    /// Graceful stop, as [`Scope::shutdown`](crate::Scope::shutdown)
+    /// Graceful stop, as [`OwnedScope::shutdown`](crate::OwnedScope::shutdown)
     /// begins it: the sources stop producing and what they produced
     /// drains through. Whoever waits on the scope sees it end.
     ///

@@ -39,7 +39,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Skip, Step};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::Skip;
 ///
 /// let (mut skip, mut out) = (Skip::new(3), Vec::new());
 /// skip.step(vec![1, 2].drain(..), &mut out, &mut Faults::fail_fast());

@@ -46,7 +46,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Square, Step};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::Square;
 ///
 /// let mut out = Vec::new();
 /// Square.step(vec![2, 3].drain(..), &mut out, &mut Faults::fail_fast());

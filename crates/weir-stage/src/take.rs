@@ -46,7 +46,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Step, Take};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::Take;
 ///
 /// let (mut take, mut out) = (Take::new(3), Vec::new());
 /// take.step(vec![1, 2].drain(..), &mut out, &mut Faults::fail_fast());

@@ -48,7 +48,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Step, TakeWhile};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::TakeWhile;
 ///
 /// let (mut step, mut out) = (TakeWhile::new(|c: &char| c.is_ascii_digit()), Vec::new());
 /// step.step("12a3".chars().collect::<Vec<_>>().drain(..), &mut out, &mut Faults::fail_fast());

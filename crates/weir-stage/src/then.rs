@@ -35,7 +35,7 @@ use crate::scope::{Role, Scope, StageCx};
 ///
 /// When the scope is cancelled, the future of `f` that is in flight is
 /// dropped at the point where it waits, and the items still queued are
-/// dropped. [`Scope::shutdown`](crate::Scope::shutdown) does not cut a
+/// dropped. [`OwnedScope::shutdown`](crate::OwnedScope::shutdown) does not cut a
 /// future short: it runs to completion and its result is sent on.
 ///
 /// # Panics

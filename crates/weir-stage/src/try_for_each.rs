@@ -55,7 +55,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{SinkStep, TryForEach};
+/// use weir_stage::engine::SinkStep;
+/// use weir_stage::steps::TryForEach;
 ///
 /// let mut sink = TryForEach::new(|n: i32| if n < 0 { Err("negative") } else { Ok(()) });
 /// sink.consume(vec![1, -2, 3].drain(..));

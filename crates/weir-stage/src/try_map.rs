@@ -52,7 +52,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_stage::engine::{Faults, Step, TryMap};
+/// use weir_stage::engine::{Faults, Step};
+/// use weir_stage::steps::TryMap;
 ///
 /// let (mut out, mut faults) = (Vec::new(), Faults::keep_going());
 /// TryMap::new(str::parse::<u8>).step(vec!["1", "x", "3"].drain(..), &mut out, &mut faults);

@@ -25,7 +25,7 @@ use crate::then::spawn_then;
 /// # Cancel safety
 ///
 /// When the scope is cancelled, the job in flight (or its backoff wait)
-/// is dropped where it waits. [`Scope::shutdown`](crate::Scope::shutdown)
+/// is dropped where it waits. [`OwnedScope::shutdown`](crate::OwnedScope::shutdown)
 /// lets it finish, retries included.
 ///
 /// # Errors

@@ -2,8 +2,8 @@
 //! other recorder (feature `metrics`).
 //!
 //! A [`MetricsExporter`] turns the snapshots a pipeline already keeps
-//! ([`Pipeline::metrics`](crate::pipeline::Pipeline::metrics),
-//! [`RunHandle::metrics`](crate::pipeline::RunHandle::metrics)) into
+//! ([`Pipeline::metrics`](crate::pipeline::GraphView::metrics),
+//! [`RunHandle::metrics`](crate::pipeline::GraphView::metrics)) into
 //! `metrics` counters and gauges: [`publish`](MetricsExporter::publish)
 //! adds what changed since its last call, and
 //! [`spawn`](MetricsExporter::spawn) does that on a timer in a task of its
@@ -306,7 +306,7 @@ impl MetricsExporter {
     ///
     /// The first snapshot is published at once. `snapshot` is usually a
     /// clone of the [`Pipeline`](crate::pipeline::Pipeline) reading its
-    /// [`metrics`](crate::pipeline::Pipeline::metrics); the task keeps
+    /// [`metrics`](crate::pipeline::GraphView::metrics); the task keeps
     /// publishing the final counts after the pipeline has finished, so a
     /// scrape still sees them.
     ///

@@ -327,7 +327,9 @@ where
     ) -> Result<Receiver<Outcome<U>>, ConfigError> {
         let (tx, rx) = chan::bounded(self.pool.batch);
         let deadline = scope.context().deadline();
-        scope.spawn(super::run::pump(self, input, tx, deadline));
+        let view = scope.stage_or(format!("nats remote_pool {}", self.pool.name));
+        let stage = view.name();
+        view.spawn(super::run::pump(self, input, tx, deadline, stage));
         Ok(rx)
     }
 }

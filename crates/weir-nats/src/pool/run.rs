@@ -45,18 +45,19 @@ impl Binding {
 
 /// The stage's task: runs the producer's side until the input is drained
 /// and every job's result output, or the output is dropped.
+/// `stage` is its name, from the scope (`Scope::stage_or`).
 pub(super) async fn pump<T, U, C>(
     remote: Remote<T, U, C>,
     input: Receiver<T>,
     tx: Sender<Outcome<U>>,
     deadline: Option<tokio::time::Instant>,
+    stage: Arc<str>,
 ) -> Result<(), Error>
 where
     T: Send + 'static,
     U: Send + 'static,
     C: Codec<T> + Codec<U>,
 {
-    let stage: Arc<str> = format!("nats remote_pool {}", remote.pool.name).into();
     let (js, mut guard, consumer) = open(&remote, &stage).await?;
     let (res_rx, helpers, seen) = spawn_reader_and_sampler(&remote, &js, &stage, consumer);
     // The first beat goes out before any job, on the same connection.

@@ -1,8 +1,10 @@
 //! The one stage engine under both layers.
 //!
 //! Every operator is written once, as a value: a fusible per-batch
-//! [`Step`] ([`Map`], [`Filter`], [`FilterMap`], [`Inspect`], [`TryMap`], [`Scan`],
-//! [`Square`], [`Take`], [`TakeWhile`], [`Skip`]) or a [`SinkStep`] ([`Fold`], [`Collect`], [`ForEach`], [`TryForEach`], [`Count`]).
+//! [`Step`] or a [`SinkStep`]. The engine is the ground floor: it knows
+//! those two traits, never the operators built on them, which are listed in
+//! [`steps`](crate::steps) ([`Map`](crate::steps::Map),
+//! [`Fold`](crate::steps::Fold), …).
 //! The stage functions of this crate ([`map`](crate::map), …) run a step
 //! over a channel in a task of its own; the `weir` crate's pipeline builder
 //! fuses adjacent steps into one task. Both pull a [`BatchSource`] a batch
@@ -20,7 +22,8 @@
 //!
 //! ```
 //! use weir_core::chan;
-//! use weir_stage::engine::{self, Filter, Fused, Map, RecvSource, Stage};
+//! use weir_stage::engine::{self, Fused, RecvSource, Stage};
+//! use weir_stage::steps::{Filter, Map};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -54,23 +57,6 @@ pub use source::{BatchSource, BoxSource, Ended, Fused, RecvSource, Report};
 pub use sources::{IterSource, Stop, StreamSource};
 pub use stage::{Counters, Counts, Stage, StageId};
 pub use step::{Faults, SinkStep, Step};
-
-pub use crate::collect::Collect;
-pub use crate::count::Count;
-pub use crate::filter::Filter;
-pub use crate::filter_map::FilterMap;
-pub use crate::fold::Fold;
-pub use crate::for_each::ForEach;
-pub use crate::forward_sink::run_into_sink;
-pub use crate::inspect::Inspect;
-pub use crate::map::Map;
-pub use crate::scan::Scan;
-pub use crate::skip::Skip;
-pub use crate::square::Square;
-pub use crate::take::Take;
-pub use crate::take_while::TakeWhile;
-pub use crate::try_for_each::TryForEach;
-pub use crate::try_map::TryMap;
 
 /// How many items the engine moves at once, everywhere: a stage takes what
 /// is there, up to this many, and goes on (a batch never waits to fill, so

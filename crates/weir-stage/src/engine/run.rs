@@ -66,7 +66,8 @@ impl Drop for Running<'_> {
 ///
 /// ```
 /// use weir_core::chan;
-/// use weir_stage::engine::{self, Fused, Map, RecvSource, Stage};
+/// use weir_stage::engine::{self, Fused, RecvSource, Stage};
+/// use weir_stage::steps::Map;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -134,7 +135,8 @@ pub async fn run_into<T: Send + 'static>(
 ///
 /// ```
 /// use weir_core::chan;
-/// use weir_stage::engine::{self, Fold, RecvSource, Stage};
+/// use weir_stage::engine::{self, RecvSource, Stage};
+/// use weir_stage::steps::Fold;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {

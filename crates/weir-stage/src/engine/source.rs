@@ -139,7 +139,7 @@ pub type Report = Arc<dyn Fn(BoxError) + Send + Sync>;
 /// let (tx, rx) = chan::bounded(4);
 /// tx.send_all(vec![1, 2, 3]).await.unwrap();
 /// drop(tx);
-/// let step = weir_stage::engine::Map::new(|n: i32| n * 10);
+/// let step = weir_stage::steps::Map::new(|n: i32| n * 10);
 /// let mut src = Fused::new(Box::new(RecvSource::new(rx)), step, Stage::new("map", "x10"));
 /// let mut out = Vec::new();
 /// std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await.unwrap();
@@ -182,7 +182,8 @@ impl<T, S> Fused<T, S> {
     ///
     /// ```
     /// # use weir_core::chan;
-    /// # use weir_stage::engine::{Fused, RecvSource, Stage, Map};
+    /// # use weir_stage::engine::{Fused, RecvSource, Stage};
+    /// # use weir_stage::steps::Map;
     /// let (_tx, rx) = chan::bounded::<u8>(1);
     /// let fused = Fused::new(Box::new(RecvSource::new(rx)), Map::new(|n: u8| n), Stage::new("map", "m"))
     ///     .keep_going(std::sync::Arc::new(|e| eprintln!("{e}")));

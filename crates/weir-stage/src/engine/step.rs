@@ -39,7 +39,7 @@ pub trait Step<T>: Send + 'static {
     fn step(&mut self, input: Drain<'_, T>, out: &mut Vec<Self::Out>, faults: &mut Faults);
 
     /// `true` once the step will send nothing more, whatever comes in (a
-    /// [`Take`](crate::engine::Take) that has had its fill). The engine
+    /// [`Take`](crate::steps::Take) that has had its fill). The engine
     /// asks before each batch; once it says so, the stage ends (its output
     /// closes) and drops its input, which stops upstream in turn. The
     /// default: never.
@@ -47,7 +47,8 @@ pub trait Step<T>: Send + 'static {
     /// # Examples
     ///
     /// ```
-    /// use weir_stage::engine::{Faults, Step, Take};
+    /// use weir_stage::engine::{Faults, Step};
+    /// use weir_stage::steps::Take;
     ///
     /// let mut take = Take::new(2);
     /// let mut out = Vec::new();
@@ -97,14 +98,15 @@ pub trait SinkStep<T>: Send + 'static {
 
     /// The error that ends this sink early, if [`consume`](SinkStep::consume)
     /// met one (a fallible sink such as
-    /// [`TryForEach`](crate::engine::TryForEach)): the engine asks after
+    /// [`TryForEach`](crate::steps::TryForEach)): the engine asks after
     /// each batch and, on `Some`, fails the stage naming it. The default:
     /// never.
     ///
     /// # Examples
     ///
     /// ```
-    /// use weir_stage::engine::{SinkStep, TryForEach};
+    /// use weir_stage::engine::SinkStep;
+    /// use weir_stage::steps::TryForEach;
     ///
     /// let mut sink = TryForEach::new(|n: u8| if n < 2 { Ok(()) } else { Err("too big") });
     /// sink.consume(vec![1, 2, 3].drain(..));

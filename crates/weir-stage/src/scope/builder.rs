@@ -44,7 +44,7 @@ impl ScopeBuilder {
     }
 
     /// Keep going after a stage error: record every error and report them
-    /// all from [`Scope::wait`] (as [`Error::Multiple`] when there are
+    /// all from [`OwnedScope::wait`] (as [`Error::Multiple`] when there are
     /// several), instead of cancelling everything at the first one.
     ///
     /// A stage whose own loop ended in an error still stops; what keeps
@@ -83,10 +83,10 @@ impl ScopeBuilder {
     /// let scope = Scope::builder(&Context::background()).build();
     /// assert!(!scope.context().is_cancelled());
     /// ```
-    pub fn build(self) -> Scope {
+    pub fn build(self) -> OwnedScope {
         let (ctx, cancel) = self.ctx.with_cancel();
         let (stop_ctx, stop) = ctx.with_cancel();
-        Scope {
+        let scope = Scope {
             shared: Arc::new(Shared {
                 ctx,
                 cancel,
@@ -104,7 +104,7 @@ impl ScopeBuilder {
             name: None,
             capacity: None,
             id: None,
-            owner: true,
-        }
+        };
+        OwnedScope { scope }
     }
 }

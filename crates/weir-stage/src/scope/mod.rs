@@ -21,11 +21,13 @@ use crate::error::{panic_message, BoxError, Error};
 use crate::stats::{Cell, ScopeStats};
 
 mod builder;
+mod owned;
 mod shared;
 mod spawn;
 mod view;
 
 pub use builder::ScopeBuilder;
+pub use owned::OwnedScope;
 pub(crate) use shared::{Failure, Role, Shared, StageCx};
 pub use view::ScopeView;
 
@@ -40,9 +42,9 @@ pub const DEFAULT_CAPACITY: usize = 256;
 ///
 /// * the first error or panic in a stage cancels that context, so every
 ///   other stage stops (unless the scope [collects errors](ScopeBuilder::collect_errors));
-/// * [`wait`](Scope::wait) joins every task and returns the first error,
+/// * [`wait`](OwnedScope::wait) joins every task and returns the first error,
 ///   naming the stage;
-/// * [`cancel`](Scope::cancel) stops everything now; [`shutdown`](Scope::shutdown)
+/// * [`cancel`](Scope::cancel) stops everything now; [`shutdown`](OwnedScope::shutdown)
 ///   stops only the sources and lets in-flight items drain through every
 ///   stage (what a service does on SIGTERM);
 /// * dropping the scope without waiting cancels it and aborts its tasks, so
@@ -75,9 +77,6 @@ pub struct Scope {
     /// The stage a view configures: every task spawned through it is
     /// counted under this id.
     id: Option<StageId>,
-    /// Only the scope made by `new`/`build` cancels on drop; the scope
-    /// inside a [`ScopeView`] doesn't (and can't be waited on).
-    owner: bool,
 }
 
 impl Scope {
@@ -100,7 +99,10 @@ impl Scope {
     /// assert_eq!(scope.context().deadline(), ctx.deadline());
     /// # }
     /// ```
-    pub fn new(ctx: &Context) -> Scope {
+    // The owner is its own type (so a view can't cancel on drop), but
+    // `Scope::new` is where users look for it.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(ctx: &Context) -> OwnedScope {
         Scope::builder(ctx).build()
     }
 
@@ -163,7 +165,7 @@ impl Scope {
 
     /// Per-stage statistics — tasks, tasks still running, time busy,
     /// errors — as a live view that outlives the scope (take it before
-    /// [`wait`](Scope::wait) consumes the scope). Pair it with the channels'
+    /// [`wait`](OwnedScope::wait) consumes the scope). Pair it with the channels'
     /// [`Observer`](weir_core::chan::Observer)s for time blocked on
     /// send and receive.
     ///
@@ -190,7 +192,7 @@ impl Scope {
         self.shared.stats.clone()
     }
 
-    /// The signal sources watch: cancelled when [`shutdown`](Scope::shutdown)
+    /// The signal sources watch: cancelled when [`shutdown`](OwnedScope::shutdown)
     /// begins, or when the scope is cancelled. A hand-written source checks
     /// it between items to stop producing gracefully.
     ///
@@ -213,7 +215,7 @@ impl Scope {
         &self.shared.stop_ctx
     }
 
-    /// Stops every stage now: in-flight items are dropped, [`wait`](Scope::wait)
+    /// Stops every stage now: in-flight items are dropped, [`wait`](OwnedScope::wait)
     /// then reports [`Error::Cancelled`] if any stage was still running.
     ///
     /// # Examples
@@ -234,109 +236,6 @@ impl Scope {
     pub fn cancel(&self) {
         self.shared.cancel.cancel();
     }
-
-    /// Graceful stop: the sources stop producing, every item already
-    /// produced drains through the remaining stages (partial batches are
-    /// flushed), then the scope is joined like [`wait`](Scope::wait).
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the returned future drops the scope: everything is
-    /// cancelled.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir_cancel::Context;
-    /// use weir_stage::{self as stage, Scope};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let scope = Scope::new(&Context::background());
-    /// let endless = stage::generate(&scope, 0u64..);
-    /// let seen = stage::fold(&scope, endless, 0u64, |n, _| n + 1);
-    /// tokio::task::yield_now().await;
-    /// scope.shutdown().await.unwrap(); // no error: nothing was cut off mid-way
-    /// assert!(seen.await.is_ok());
-    /// # }
-    /// ```
-    pub fn shutdown(self) -> Wait {
-        self.shared.stop.cancel();
-        self.wait()
-    }
-
-    /// Waits for every task in the scope, then returns the first error (or
-    /// every error, with [`collect_errors`](ScopeBuilder::collect_errors)).
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the returned future drops the scope: everything is
-    /// cancelled and no task is left running.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Failed`] / [`Error::Panicked`] naming the stage that failed
-    /// first; [`Error::Cancelled`] if the scope was cancelled (or its
-    /// context ran out) while stages were running; [`Error::Multiple`] with
-    /// `collect_errors`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir_cancel::Context;
-    /// use weir_stage::{self as stage, Scope};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let scope = Scope::new(&Context::background());
-    /// let words = stage::generate(&scope, ["a", "b"]);
-    /// let upper = stage::map(&scope, words, str::to_uppercase);
-    /// let all = stage::collect::<_, Vec<_>>(&scope, upper);
-    /// scope.wait().await.unwrap();
-    /// assert_eq!(all.await.unwrap(), ["A", "B"]);
-    /// # }
-    /// ```
-    pub fn wait(self) -> Wait {
-        Wait {
-            inner: Box::pin(async move {
-                // Only the owner can wait (a view can't be moved out of
-                // its `ScopeView`): if this future is dropped part-way, the
-                // scope is cancelled and its tasks aborted.
-                let scope = self;
-                loop {
-                    let mut set = std::mem::take(&mut *scope.lock_tasks());
-                    if set.is_empty() {
-                        break;
-                    }
-                    while let Some(joined) = set.join_next().await {
-                        if let Err(e) = joined {
-                            if e.is_panic() {
-                                // Our task wrapper catches user panics; this is
-                                // a bug of ours, but still must not be lost.
-                                scope.shared.record(
-                                    None,
-                                    Error::Panicked {
-                                        stage: "<scope>".into(),
-                                        message: panic_message(&*e.into_panic()),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
-                scope.shared.outcome()
-            }),
-        }
-    }
-}
-
-impl Drop for Scope {
-    fn drop(&mut self) {
-        if self.owner {
-            self.shared.cancel.cancel();
-            self.lock_tasks().abort_all();
-        }
-    }
 }
 
 impl fmt::Debug for Scope {
@@ -349,7 +248,7 @@ impl fmt::Debug for Scope {
     }
 }
 
-/// The future of [`Scope::wait`] and [`Scope::shutdown`].
+/// The future of [`OwnedScope::wait`] and [`OwnedScope::shutdown`].
 ///
 /// # Cancel safety
 ///

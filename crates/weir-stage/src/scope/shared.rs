@@ -7,7 +7,7 @@ use super::*;
 pub(crate) struct Shared {
     pub(super) ctx: Context,
     pub(super) cancel: CancelHandle,
-    /// Sources watch this; [`Scope::shutdown`] cancels it.
+    /// Sources watch this; [`OwnedScope::shutdown`] cancels it.
     pub(super) stop_ctx: Context,
     pub(super) stop: CancelHandle,
     pub(super) errors: Mutex<Vec<Error>>,
@@ -147,7 +147,7 @@ impl StageCx {
     }
 }
 
-/// Whether a stage is a source (stopped by [`Scope::shutdown`]) or not.
+/// Whether a stage is a source (stopped by [`OwnedScope::shutdown`]) or not.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
     Source,

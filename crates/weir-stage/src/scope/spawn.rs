@@ -74,7 +74,7 @@ impl Scope {
     }
 
     /// Spawns a producing task into the scope: like [`spawn`](Scope::spawn),
-    /// but [`shutdown`](Scope::shutdown) stops it (as a success) so that what
+    /// but [`shutdown`](OwnedScope::shutdown) stops it (as a success) so that what
     /// it already produced drains downstream.
     ///
     /// # Panics
@@ -143,7 +143,7 @@ impl Scope {
     /// Spawns a stage task. `body` gets the stage's [`StageCx`]; its error
     /// or panic is recorded under the stage's name; cancellation of the
     /// scope drops it wherever it waits. A [`Role::Source`] also stops, as a
-    /// success, on [`Scope::shutdown`].
+    /// success, on [`OwnedScope::shutdown`].
     #[track_caller]
     pub(crate) fn spawn_stage<B, F>(&self, kind: &'static str, role: Role, body: B) -> Arc<str>
     where

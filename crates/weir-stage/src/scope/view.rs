@@ -9,7 +9,7 @@ use super::*;
 ///
 /// It derefs to the `Scope` for building stages (`stage::map(&view, …)`),
 /// but it is not the scope: dropping it does nothing, and it can't
-/// [`wait`](Scope::wait) or [`shutdown`](Scope::shutdown) — only the
+/// [`wait`](OwnedScope::wait) or [`shutdown`](OwnedScope::shutdown) — only the
 /// scope's owner joins it.
 ///
 /// Every stage built through one view is one stage for
@@ -50,6 +50,27 @@ impl ScopeView {
     /// ```
     pub fn id(&self) -> StageId {
         self.scope.id.expect("a view always has an id")
+    }
+}
+
+impl ScopeView {
+    /// The name every stage built through this view reports, in errors
+    /// and in [`stats`](Scope::stats).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// assert_eq!(&*scope.named("fetch").name(), "fetch");
+    /// ```
+    pub fn name(&self) -> Arc<str> {
+        self.scope
+            .name
+            .clone()
+            .expect("a view for one stage has a name")
     }
 }
 
@@ -158,6 +179,29 @@ impl Scope {
         view
     }
 
+    /// A view for one stage built outside this crate (a NATS source, a
+    /// sink of your own): named after this view if it has a name, else
+    /// `default`, and counted under this view's stage id. Spawn the stage
+    /// through it and report [`ScopeView::name`] in its errors, so errors,
+    /// statistics and the task's name agree.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// assert_eq!(&*scope.stage_or("nats source S/c").name(), "nats source S/c");
+    /// let orders = scope.named("orders");
+    /// let view = orders.stage_or("nats source S/c");
+    /// assert_eq!((&*view.name(), view.id()), ("orders", orders.id()));
+    /// ```
+    pub fn stage_or(&self, default: impl Into<Arc<str>>) -> ScopeView {
+        let name = self.name.clone().unwrap_or_else(|| default.into());
+        self.renamed(name)
+    }
+
     /// A view named `name` building the same stage as this one (same id;
     /// a fresh one if this is the scope itself).
     pub(crate) fn renamed(&self, name: Arc<str>) -> ScopeView {
@@ -176,7 +220,6 @@ impl Scope {
                 name: self.name.clone(),
                 capacity: self.capacity,
                 id: Some(self.id.unwrap_or_else(StageId::next)),
-                owner: false,
             },
         }
     }

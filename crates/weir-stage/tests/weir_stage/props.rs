@@ -12,7 +12,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use weir_cancel::Context;
 use weir_core::chan;
-use weir_stage::{self as stage, Backoff, Policy, Scope, WorkerPool};
+use weir_stage::{self as stage, Backoff, OwnedScope, Policy, Scope, WorkerPool};
 
 type Io = std::io::Error;
 
@@ -32,7 +32,7 @@ fn run<F: Future>(case: F) -> F::Output {
 }
 
 /// A scope with the given channel capacity (`None`: the default).
-fn scope(capacity: Option<usize>) -> Scope {
+fn scope(capacity: Option<usize>) -> OwnedScope {
     let builder = Scope::builder(&Context::background());
     match capacity {
         Some(capacity) => builder.capacity(capacity).build(),

@@ -132,7 +132,7 @@ pub struct EdgeMetrics {
 }
 
 /// A snapshot of a pipeline's counters, from
-/// [`RunHandle::metrics`](crate::pipeline::RunHandle::metrics).
+/// [`RunHandle::metrics`](crate::pipeline::GraphView::metrics).
 ///
 /// # Examples
 ///

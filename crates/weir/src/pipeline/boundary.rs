@@ -7,8 +7,9 @@ use weir_core::chan::Receiver;
 use weir_stage::engine::Ended;
 use weir_stage::{BoxError, ConfigError, Scope, ScopeView};
 
-use super::flow::{Flow, Segment, Shared};
+use super::flow::{Flow, Segment};
 use super::graph::NodeId;
+use super::shared::Shared;
 use super::source::Slot;
 
 /// # Concurrency: worker pools and fan-out

@@ -1,19 +1,20 @@
 //! [`Pipeline`] and [`Flow`]: building the graph, and the fused stages.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::ops::Deref;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
-use weir_stage::engine::{
-    self, BoxSource, FilterMap, Fused, Inspect, Map, Square, Stage, Step, TryMap,
-};
-use weir_stage::{BoxError, ConfigError, Error, Scope, ScopeHandle};
+use weir_stage::engine::{self, BoxSource, Fused, Stage, Step};
+use weir_stage::steps::{FilterMap, Inspect, Map, Square, TryMap};
+use weir_stage::{BoxError, ConfigError, Error, Scope};
 
-use super::graph::{EdgeCell, Graph, NodeId};
-use super::source::{ChannelSource, IterSource, RecvSource, Slot, Stop, StreamSource};
-use crate::observe::Metrics;
+use super::graph::{EdgeCell, NodeId};
+pub(crate) use super::shared::Shared;
+use super::source::{ChannelSource, IterSource, RecvSource, Slot, StreamSource};
+use super::view::GraphView;
 
 /// A typed pipeline graph under a [`Context`]: Go's pipeline pattern with
 /// the goroutines, channels, `WaitGroup` and `errgroup` handled for you.
@@ -40,159 +41,16 @@ use crate::observe::Metrics;
 #[derive(Clone)]
 pub struct Pipeline {
     pub(crate) shared: Arc<Shared>,
+    /// The same graph, read: [`metrics`](GraphView::metrics) and the
+    /// drawings, reached through `Deref`.
+    view: GraphView,
 }
 
-pub(crate) struct Shared {
-    /// Taken by whoever joins the pipeline.
-    pub(crate) scope: Mutex<Option<Scope>>,
-    /// The scope's context and shutdown signal (the sources watch it),
-    /// kept for after the scope is taken.
-    pub(crate) ctx: Context,
-    pub(crate) stop: Context,
-    /// Cancels or shuts down the scope, wherever the scope itself is.
-    pub(crate) handle: ScopeHandle,
-    /// Everything the builder records, in one value.
-    state: Mutex<Builder>,
-    pub(crate) capacity: usize,
-    /// Set when a graceful stop ended a source before its input ended.
-    pub(crate) cut_short: Arc<AtomicBool>,
-    /// How the run ended, told by the sink that ran it to the others:
-    /// `None` while running; `Some(None)` a clean end; `Some(Some(e))` its
-    /// first error.
-    pub(crate) ended: tokio::sync::watch::Sender<Option<Option<Arc<Error>>>>,
-}
+impl Deref for Pipeline {
+    type Target = GraphView;
 
-/// What the builder records: the graph, the spawns waiting for the start,
-/// the problems found while building, and the drain-mode contexts. One
-/// lock; the start itself is serialized by [`Shared::scope`]'s lock.
-struct Builder {
-    graph: Graph,
-    /// Problems found while building (unconnected outputs, bad settings),
-    /// reported when the pipeline is joined, before anything runs.
-    faults: Vec<Fault>,
-    /// Why the pipeline was refused to start, if it was.
-    refused: Option<ConfigError>,
-    /// Stage spawns, run in build order (upstream first) when the pipeline
-    /// starts: nothing runs until a sink is awaited or run.
-    deferred: Vec<Deferred>,
-    /// Contexts whose end stops the sources gracefully (drain mode).
-    drain: Vec<Context>,
-}
-
-/// The builder's graph, locked (a guard on the builder's one lock that
-/// shows only the graph).
-pub(crate) struct GraphGuard<'a>(std::sync::MutexGuard<'a, Builder>);
-
-impl std::ops::Deref for GraphGuard<'_> {
-    type Target = Graph;
-
-    fn deref(&self) -> &Graph {
-        &self.0.graph
-    }
-}
-
-impl std::ops::DerefMut for GraphGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Graph {
-        &mut self.0.graph
-    }
-}
-
-pub(crate) type Deferred = Box<dyn FnOnce(&Arc<Shared>, &Scope) + Send>;
-
-/// A problem found while building, turned into an error when the pipeline
-/// starts (so that a later `.named(…)` is reflected in it).
-pub(crate) type Fault = Box<dyn FnOnce() -> Error + Send>;
-
-impl Shared {
-    /// The graceful stop, as a source fed from outside watches it.
-    pub(crate) fn stop_signal(&self) -> Stop {
-        Stop::new(&self.stop, self.cut_short.clone())
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, Builder> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The graph (holding the builder's lock).
-    pub(crate) fn graph(&self) -> GraphGuard<'_> {
-        GraphGuard(self.state())
-    }
-
-    /// Queues a spawn for when the pipeline starts.
-    pub(crate) fn defer(&self, spawn: impl FnOnce(&Arc<Shared>, &Scope) + Send + 'static) {
-        self.state().deferred.push(Box::new(spawn));
-    }
-
-    /// Takes the queued spawns (to run them, or, refused, to drop them).
-    pub(crate) fn take_deferred(&self) -> Vec<Deferred> {
-        std::mem::take(&mut self.state().deferred)
-    }
-
-    /// Takes the drain-mode contexts (when the pipeline starts).
-    pub(crate) fn take_drains(&self) -> Vec<Context> {
-        std::mem::take(&mut self.state().drain)
-    }
-
-    /// Adds a stage fed by the edges `from` (through a channel unless
-    /// `fused`).
-    pub(crate) fn add_stage(
-        &self,
-        kind: &'static str,
-        from: &[Arc<EdgeCell>],
-        fused: bool,
-    ) -> NodeId {
-        let mut g = self.graph();
-        let node = g.add(kind, None);
-        for cell in from {
-            g.connect(cell.clone(), node, fused);
-        }
-        node
-    }
-
-    /// The engine's stage behind graph node `node`.
-    pub(crate) fn stage(&self, node: NodeId) -> Arc<Stage> {
-        self.graph().node(node).stage.clone()
-    }
-
-    pub(crate) fn fault(&self, error: Error) {
-        self.fault_with(move || error);
-    }
-
-    /// Records a fault whose error is made when the pipeline starts.
-    pub(crate) fn fault_with(&self, fault: impl FnOnce() -> Error + Send + 'static) {
-        self.state().faults.push(Box::new(fault));
-    }
-
-    /// Records why the pipeline was refused, for its other sinks.
-    pub(crate) fn refuse(&self, why: ConfigError) {
-        self.state().refused = Some(why);
-    }
-
-    /// Why the pipeline was refused, if it was.
-    pub(crate) fn refusal(&self) -> Option<crate::Error> {
-        self.state().refused.clone().map(crate::Error::from)
-    }
-
-    /// The run ended, with `error` its first error if it failed: told to
-    /// every sink waiting in [`outcome`](Shared::outcome).
-    pub(crate) fn finish(&self, error: Option<&Error>) {
-        let error = error.map(|e| Arc::new(e.replicate()));
-        self.ended.send_replace(Some(error));
-    }
-
-    /// Waits for the run to end; its first error (a copy), if it failed.
-    /// `None` also when the sink running it was dropped first (the run was
-    /// cancelled).
-    pub(crate) async fn outcome(&self) -> Option<Error> {
-        let mut ended = self.ended.subscribe();
-        let seen = ended.wait_for(Option::is_some).await.ok()?;
-        seen.as_ref()?.as_ref().map(|e| e.replicate())
-    }
-
-    /// The first fault recorded so far, if any (the rest are dropped).
-    pub(crate) fn first_fault(&self) -> Option<Error> {
-        let faults = std::mem::take(&mut self.state().faults);
-        faults.into_iter().next().map(|make| make())
+    fn deref(&self) -> &GraphView {
+        &self.view
     }
 }
 
@@ -239,23 +97,10 @@ impl Pipeline {
     /// ```
     pub fn with_capacity(ctx: &Context, capacity: usize) -> Pipeline {
         let scope = Scope::builder(ctx).capacity(capacity).build();
+        let shared = Arc::new(Shared::new(scope, capacity));
         Pipeline {
-            shared: Arc::new(Shared {
-                handle: scope.handle(),
-                stop: scope.shutdown_signal().clone(),
-                ctx: scope.context().clone(),
-                state: Mutex::new(Builder {
-                    graph: Graph::new(scope.stats()),
-                    faults: Vec::new(),
-                    refused: None,
-                    deferred: Vec::new(),
-                    drain: Vec::new(),
-                }),
-                scope: Mutex::new(Some(scope)),
-                capacity,
-                cut_short: Arc::default(),
-                ended: tokio::sync::watch::Sender::new(None),
-            }),
+            view: GraphView::new(shared.clone()),
+            shared,
         }
     }
 
@@ -402,7 +247,7 @@ impl Pipeline {
     /// ```
     #[must_use = "it returns the pipeline to build on"]
     pub fn drain_on(self, ctx: &Context) -> Pipeline {
-        self.shared.state().drain.push(ctx.clone());
+        self.shared.drain_on(ctx);
         self
     }
 
@@ -461,65 +306,6 @@ impl Pipeline {
     /// ```
     pub fn cut_short(&self) -> bool {
         self.shared.cut_short.load(Ordering::Acquire)
-    }
-
-    /// A snapshot of every stage's and edge's counters: live while the
-    /// pipeline runs, final after it ends.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let p = Pipeline::new(&Context::background());
-    /// let evens = p.source(0..100).filter(|n| n % 2 == 0).named("evens").collect::<Vec<_>>().await;
-    /// assert_eq!(evens.unwrap().len(), 50);
-    /// let m = p.metrics();
-    /// let stage = m.stages.iter().find(|s| s.name == "evens").unwrap();
-    /// assert_eq!((stage.items_in, stage.items_out), (100, 50));
-    /// # }
-    /// ```
-    pub fn metrics(&self) -> Metrics {
-        self.shared.graph().metrics()
-    }
-
-    /// The graph as a Mermaid flowchart, with the counts so far. Fused
-    /// stages are joined by dashed edges, channels by solid ones labelled
-    /// with their fill.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// let p = Pipeline::new(&Context::background());
-    /// let _sink = p.source(0..3).square().collect::<Vec<i32>>();
-    /// let chart = p.to_mermaid();
-    /// assert!(chart.starts_with("flowchart LR"));
-    /// assert!(chart.contains("fused"));
-    /// ```
-    pub fn to_mermaid(&self) -> String {
-        self.shared.graph().to_mermaid()
-    }
-
-    /// The graph in Graphviz DOT, with the counts so far.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// let p = Pipeline::new(&Context::background());
-    /// let _sink = p.source(0..3).collect::<Vec<_>>();
-    /// assert!(p.to_dot().starts_with("digraph pipeline"));
-    /// ```
-    pub fn to_dot(&self) -> String {
-        self.shared.graph().to_dot()
     }
 
     /// Graceful stop: the sources stop producing, and every item already
@@ -853,7 +639,7 @@ impl<T: Send + 'static> Flow<T> {
     where
         F: FnMut(&T) -> bool + Send + 'static,
     {
-        self.fuse(engine::Filter::new(pred))
+        self.fuse(weir_stage::steps::Filter::new(pred))
     }
 
     /// Applies `f` and keeps the `Some` values, in order. Fused.
@@ -969,7 +755,7 @@ impl<T: Send + 'static> Flow<T> {
         U: Send + 'static,
         F: FnMut(&mut S, T) -> U + Send + 'static,
     {
-        self.fuse(weir_stage::engine::Scan::new(init, f))
+        self.fuse(weir_stage::steps::Scan::new(init, f))
     }
 }
 

@@ -3,7 +3,7 @@
 //! (`weir_stage::engine::{Take, TakeWhile, Skip}`), fused with its
 //! neighbours; nothing is written twice.
 
-use weir_stage::engine::{Skip, Take, TakeWhile};
+use weir_stage::steps::{Skip, Take, TakeWhile};
 
 use super::flow::Flow;
 

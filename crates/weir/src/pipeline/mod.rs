@@ -176,14 +176,17 @@ mod recover;
 #[cfg(feature = "nats")]
 mod remote;
 mod run;
+mod shared;
 mod sinks;
 mod source;
 mod split;
 mod stream;
 mod transforms;
+mod view;
 
 pub use crate::observe::{Diagnosis, EdgeMetrics, EdgeState, Metrics, StageMetrics};
 pub use flow::{Flow, Pipeline};
 pub use recover::Guarded;
 pub use run::{Join, RunHandle, Sink, SinkFuture};
 pub use stream::{FlowStream, StreamNotRead, UNREAD_GRACE};
+pub use view::GraphView;

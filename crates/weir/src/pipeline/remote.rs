@@ -26,13 +26,13 @@ impl<T: Send + 'static> Flow<T> {
     ///
     /// The stage takes part in the pipeline like any other: it can be
     /// [`named`](Flow::named); its items are counted in
-    /// [`metrics`](super::Pipeline::metrics), which also carry the pool's
+    /// [`metrics`](super::GraphView::metrics), which also carry the pool's
     /// consumer lag ([`StageMetrics::lag`](super::StageMetrics::lag):
     /// pending, ack-pending, redelivered, dead-lettered, sampled from the
     /// server every second or every
     /// [`lag_every`](weir_nats::Remote::lag_every)); in
-    /// [`to_mermaid`](super::Pipeline::to_mermaid) and
-    /// [`to_dot`](super::Pipeline::to_dot) its input edge is labelled with
+    /// [`to_mermaid`](super::GraphView::to_mermaid) and
+    /// [`to_dot`](super::GraphView::to_dot) its input edge is labelled with
     /// the jobs subject and its output edge with the results subject. The
     /// pipeline's [`Context`](weir_cancel::Context) travels with every job:
     /// its deadline as a header (workers run the job under it), its

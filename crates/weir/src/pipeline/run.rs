@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
@@ -10,11 +11,14 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use weir_stage::engine::{self, BoxSource, Collect, Fold, ForEach, SinkStep, Stage};
+use weir_stage::engine::{self, BoxSource, SinkStep, Stage};
+use weir_stage::steps::{Collect, Fold, ForEach};
 use weir_stage::Error as StageError;
 
-use super::flow::{unconnected, Flow, Shared};
-use crate::observe::{Diagnosis, Metrics};
+use super::flow::{unconnected, Flow};
+use super::shared::Shared;
+use super::view::GraphView;
+use crate::observe::Diagnosis;
 use crate::Error;
 
 /// # Sinks
@@ -110,7 +114,7 @@ impl<T: Send + 'static> Flow<T> {
         self.sink_step(Collect::<C>::default())
     }
 
-    /// Counts the items: a sink (the engine's [`Count`](weir_stage::engine::Count),
+    /// Counts the items: a sink (the engine's [`Count`](weir_stage::steps::Count),
     /// as [`weir_stage::count`] runs it).
     ///
     /// # Examples
@@ -126,7 +130,7 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn count(self) -> Sink<u64> {
-        self.sink_step(weir_stage::engine::Count::default())
+        self.sink_step(weir_stage::steps::Count::default())
     }
 
     /// Runs `f` on every item, in order.
@@ -245,6 +249,7 @@ impl<A: Send + 'static> Sink<A> {
         let task = tokio::spawn(drive);
         RunHandle {
             sink: shared.stage(self.node),
+            view: GraphView::new(shared.clone()),
             shared,
             task: Some(task),
         }
@@ -255,7 +260,7 @@ impl<A: Send + 'static> Sink<A> {
 enum Start {
     /// This call started the pipeline: here is its scope to wait on, and
     /// the drain-mode watches to remove when it ends.
-    Run(weir_stage::Scope, Vec<weir_cancel::AfterCancel>),
+    Run(weir_stage::OwnedScope, Vec<weir_cancel::AfterCancel>),
     /// Someone else started (or refused) it.
     Joined,
     /// This call refused it, for this reason.
@@ -365,7 +370,7 @@ fn start(shared: &Arc<Shared>) -> Start {
 
 /// Refuses to run: nothing more is spawned, every other sink gets the
 /// same error.
-fn refuse(shared: &Shared, scope: weir_stage::Scope, fault: StageError) -> Start {
+fn refuse(shared: &Shared, scope: weir_stage::OwnedScope, fault: StageError) -> Start {
     drop(shared.take_deferred());
     if let StageError::Config(config) = &fault {
         shared.refuse(config.clone());
@@ -447,6 +452,9 @@ impl<A> fmt::Debug for SinkFuture<A> {
 #[must_use = "dropping a RunHandle cancels the pipeline"]
 pub struct RunHandle<A> {
     shared: Arc<Shared>,
+    /// The graph, read: [`metrics`](GraphView::metrics) and the drawings,
+    /// reached through `Deref`.
+    view: GraphView,
     /// The sink that runs the pipeline: its task's failure is reported
     /// under this stage's name.
     sink: Arc<Stage>,
@@ -587,62 +595,13 @@ impl<A: Send + 'static> RunHandle<A> {
     pub fn shutdown(&self) {
         self.shared.handle.shutdown();
     }
+}
 
-    /// A snapshot of every stage's and edge's counters, live.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let run = Pipeline::new(&Context::background()).source(0..10).collect::<Vec<_>>().run();
-    /// assert_eq!(run.metrics().stages.len(), 2);
-    /// # run.join().await.unwrap();
-    /// # }
-    /// ```
-    pub fn metrics(&self) -> Metrics {
-        self.shared.graph().metrics()
-    }
+impl<A> Deref for RunHandle<A> {
+    type Target = GraphView;
 
-    /// The graph as a Mermaid flowchart, with live counts.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let run = Pipeline::new(&Context::background()).source(0..3).square().collect::<Vec<i32>>().run();
-    /// assert!(run.to_mermaid().starts_with("flowchart LR"));
-    /// # run.join().await.unwrap();
-    /// # }
-    /// ```
-    pub fn to_mermaid(&self) -> String {
-        self.shared.graph().to_mermaid()
-    }
-
-    /// The graph in Graphviz DOT, with live counts.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let run = Pipeline::new(&Context::background()).source(0..3).collect::<Vec<_>>().run();
-    /// assert!(run.to_dot().starts_with("digraph"));
-    /// # run.join().await.unwrap();
-    /// # }
-    /// ```
-    pub fn to_dot(&self) -> String {
-        self.shared.graph().to_dot()
+    fn deref(&self) -> &GraphView {
+        &self.view
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 use weir_core::chan::Receiver;
-use weir_stage::engine::{self, TryForEach};
+use weir_stage::steps::{self, TryForEach};
 use weir_stage::{BoxError, ConfigError, Scope, SinkOutput};
 
 use super::boundary::check;
@@ -256,7 +256,7 @@ impl<T: Send + 'static> Flow<T> {
         S::Error: Into<BoxError>,
     {
         self.sink_task("forward_sink", move |src, stage| async move {
-            engine::run_into_sink(src, sink, &stage).await
+            steps::run_into_sink(src, sink, &stage).await
         })
     }
 }
