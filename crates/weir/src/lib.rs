@@ -6,14 +6,14 @@
 // takes them from docs/benchmarks.md and docs/reliability.md: when they
 // change, change both places.
 //! - **Faster than Go at Go's own patterns.** A generate → square → sum
-//!   pipeline runs 56× faster than the same pipeline in Go with buffered
-//!   channels, fan-out/fan-in over four workers 2.4× faster, and even the
+//!   pipeline runs 38× faster than the same pipeline in Go with buffered
+//!   channels, fan-out/fan-in over four workers 3.2× faster, and even the
 //!   pipeline written by hand, one `send().await` and `recv().await` per
-//!   item on weir's channels, 1.78× faster
+//!   item on weir's channels, 1.5× faster
 //!   (`docs/benchmarks.md` in the repository, measured side by side in one
 //!   run).
-//! - **Light at scale.** A million idle workers start and shut down in 0.38×
-//!   Go's time, using 0.23× Go's memory (same page).
+//! - **Light at scale.** A million idle workers start and shut down in 0.59×
+//!   Go's time, using 0.26× Go's memory (same page).
 //! - **Nothing lost, nothing leaked.** Every item is delivered once or handed
 //!   back, and every task ends after a cancel, an error or a panic — checked by
 //!   10,000 seeded fault-injection trials on random pipelines
