@@ -862,17 +862,7 @@ impl<T> Chan<T> {
                 SendPoll::Pending
             }
             None => {
-                let offer = if self.is_rendezvous() {
-                    item.take()
-                } else {
-                    None
-                };
-                if offer.is_some() {
-                    self.stock();
-                }
-                let k = s.senders.insert(SendSlot::new(offer, me, None));
-                s.senders.arm(k, waker);
-                s.senders.link_back(k, false);
+                let k = self.join_line(&mut s, item, me, None, waker);
                 *key = Some(k);
                 if self.is_rendezvous() && !s.receivers.is_empty() {
                     // Receives that cannot be handed an item (a receiver's
@@ -1079,6 +1069,21 @@ impl<T> Chan<T> {
     ) -> (usize, bool) {
         let mut s = self.lock_as(Side::Send);
         let ready = self.send_ready(&s, me);
+        let k = self.join_line(&mut s, item, me, claim, waker);
+        (k, ready)
+    }
+
+    /// A send (or a select's send case, holding its `claim`) joins the back
+    /// of the senders' line, armed with `waker`; on a rendezvous channel its
+    /// item goes with it as the offer (`item` is taken). Returns its key.
+    fn join_line(
+        &self,
+        s: &mut State<T>,
+        item: &mut Option<T>,
+        me: TaskId,
+        claim: Claim,
+        waker: &Waker,
+    ) -> usize {
         let offer = if self.is_rendezvous() {
             item.take()
         } else {
@@ -1090,7 +1095,7 @@ impl<T> Chan<T> {
         let k = s.senders.insert(SendSlot::new(offer, me, claim));
         s.senders.arm(k, waker);
         s.senders.link_back(k, false);
-        (k, ready)
+        k
     }
 
     // ----- reservations ----------------------------------------------------
