@@ -1,25 +1,29 @@
-//! Per-stage statistics: tasks, time busy, errors.
+//! [`ScopeStats`]: the scope's registry of stage records, one per
+//! [`StageId`], and [`StageStats`], a snapshot of one.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::engine::StageId;
+use crate::engine::{Stage, StageId};
 
-/// A live view of the statistics of every stage of a [`Scope`]: what
-/// [`Scope::stats`] returns. Cheap to clone; it does not keep the scope or
-/// its stages alive, and keeps reporting after they ended.
+/// The scope's registry of stage records: one [`Stage`] (its
+/// [`Counters`](crate::engine::Counters)) per [`StageId`], made when the
+/// stage's first task is spawned and shared by every task of the stage.
+/// What [`Scope::stats`] returns: a live view, cheap to clone, that keeps
+/// reporting after the scope and its stages ended.
 ///
-/// Time *busy* is the time a stage's tasks spent being polled — running
-/// its code and the user's closures — summed over its tasks (a worker pool
-/// of four, all busy for a second, is busy four seconds). Time spent
-/// waiting on channels is not busy: the channels count it themselves
-/// ([`Observer::recv_waited`](weir_core::chan::Observer::recv_waited),
+/// Time *busy* is counted once per stage: for a stage the engine runs (a
+/// step or sink stage, a source) it is the time spent in the stage's code,
+/// per batch; for a stage with tasks of its own (a worker pool, a split)
+/// it is the time its tasks spent being polled, summed over its tasks (a
+/// worker pool of four, all busy for a second, is busy four seconds). Time
+/// spent waiting on channels is not busy: the channels count it
+/// themselves ([`Observer::recv_waited`](weir_core::chan::Observer::recv_waited),
 /// [`Observer::send_waited`](weir_core::chan::Observer::send_waited)).
 ///
 /// [`Scope`]: crate::Scope
@@ -56,21 +60,9 @@ struct Registry {
     stages: Mutex<Stages>,
 }
 
-/// The stages in the order they were first spawned, and an index by name.
-type Stages = (Vec<Arc<Cell>>, HashMap<StageId, usize>);
-
-/// One stage's counters, shared by its tasks.
-pub(crate) struct Cell {
-    id: StageId,
-    name: Arc<str>,
-    tasks: AtomicUsize,
-    running: AtomicUsize,
-    busy_ns: AtomicU64,
-    errors: AtomicU64,
-    retries: AtomicU64,
-    skipped: AtomicU64,
-    dead_lettered: AtomicU64,
-}
+/// The records in the order their stages were first spawned, and an index
+/// by id.
+type Stages = (Vec<Arc<Stage>>, HashMap<StageId, usize>);
 
 impl ScopeStats {
     /// A snapshot of every stage, in the order they were first spawned.
@@ -80,11 +72,11 @@ impl ScopeStats {
     /// See [`ScopeStats`].
     pub fn stages(&self) -> Vec<StageStats> {
         let stages = self.lock();
-        stages.0.iter().map(|cell| cell.snapshot()).collect()
+        stages.0.iter().map(|stage| StageStats::of(stage)).collect()
     }
 
-    /// A snapshot of the first stage called `name`, if a task of it was
-    /// spawned. Names may repeat; [`by_id`](ScopeStats::by_id) finds one
+    /// A snapshot of the first stage called `name`, if it has a record
+    /// (a task of it was spawned, or it was [adopted](ScopeStats::adopt)). Names may repeat; [`by_id`](ScopeStats::by_id) finds one
     /// stage for sure.
     ///
     /// # Examples
@@ -106,11 +98,11 @@ impl ScopeStats {
     /// ```
     pub fn stage(&self, name: &str) -> Option<StageStats> {
         let stages = self.lock();
-        let cell = stages.0.iter().find(|c| &*c.name == name)?;
-        Some(cell.snapshot())
+        let stage = stages.0.iter().find(|s| &*s.name() == name)?;
+        Some(StageStats::of(stage))
     }
 
-    /// The statistics of the stage with id `id`, if it has spawned a task.
+    /// The statistics of the stage with id `id`, if it has a record.
     ///
     /// # Examples
     ///
@@ -130,39 +122,82 @@ impl ScopeStats {
     /// # }
     /// ```
     pub fn by_id(&self, id: StageId) -> Option<StageStats> {
-        let stages = self.lock();
-        let i = *stages.1.get(&id)?;
-        Some(stages.0[i].snapshot())
+        self.record_of(id).map(|stage| StageStats::of(&stage))
     }
 
-    /// The counters of the stage called `name`, made on first use.
-    pub(crate) fn cell(&self, id: StageId, name: &Arc<str>) -> Arc<Cell> {
+    /// The record of the stage with id `id` itself (every counter, live),
+    /// if it has one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let view = scope.named("double");
+    /// let nums = stage::generate(&scope, 0..3);
+    /// let doubled = stage::map(&view, nums, |n| n * 2);
+    /// let _sink = stage::for_each(&scope, doubled, |_| {});
+    /// let stats = scope.stats();
+    /// scope.wait().await.unwrap();
+    /// let counts = stats.record_of(view.id()).unwrap().counters().snapshot();
+    /// assert_eq!((counts.items_in, counts.items_out), (3, 3));
+    /// # }
+    /// ```
+    pub fn record_of(&self, id: StageId) -> Option<Arc<Stage>> {
+        let stages = self.lock();
+        let i = *stages.1.get(&id)?;
+        Some(Arc::clone(&stages.0[i]))
+    }
+
+    /// The record of stage `id`, made (of `kind`, named `name`) on first
+    /// use.
+    pub(crate) fn record(&self, id: StageId, kind: &'static str, name: &Arc<str>) -> Arc<Stage> {
         let mut stages = self.lock();
         if let Some(&i) = stages.1.get(&id) {
             return Arc::clone(&stages.0[i]);
         }
-        let cell = Arc::new(Cell {
-            id,
-            name: Arc::clone(name),
-            tasks: AtomicUsize::new(0),
-            running: AtomicUsize::new(0),
-            busy_ns: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            retries: AtomicU64::new(0),
-            skipped: AtomicU64::new(0),
-            dead_lettered: AtomicU64::new(0),
-        });
-        let i = stages.0.len();
-        stages.0.push(Arc::clone(&cell));
-        stages.1.insert(id, i);
-        cell
+        let stage = Stage::with_id(id, kind, Arc::clone(name));
+        insert(&mut stages, &stage);
+        stage
     }
 
-    /// Counts an error against the stage called `name`.
+    /// Registers `stage` as the record of its id, unless that id has one
+    /// already, and returns the id's record: what the `weir` builder does
+    /// for each stage of its graph, so that the stage's tasks (spawned
+    /// through [`Scope::stage`](crate::Scope::stage)) and its fused parts
+    /// count into one record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_stage::engine::Stage;
+    /// use weir_stage::Scope;
+    ///
+    /// let scope = Scope::new(&Context::background());
+    /// let stats = scope.stats();
+    /// let parse = Stage::new("map", "parse");
+    /// let record = stats.adopt(&parse);
+    /// assert!(std::sync::Arc::ptr_eq(&record, &parse));
+    /// assert_eq!(stats.stage("parse").unwrap().id, parse.id());
+    /// ```
+    pub fn adopt(&self, stage: &Arc<Stage>) -> Arc<Stage> {
+        let mut stages = self.lock();
+        if let Some(&i) = stages.1.get(&stage.id()) {
+            return Arc::clone(&stages.0[i]);
+        }
+        insert(&mut stages, stage);
+        Arc::clone(stage)
+    }
+
+    /// Counts an error against stage `id`.
     pub(crate) fn error(&self, id: StageId) {
-        let stages = self.lock();
-        if let Some(&i) = stages.1.get(&id) {
-            stages.0[i].errors.fetch_add(1, Ordering::Relaxed);
+        if let Some(stage) = self.record_of(id) {
+            stage.counters().error();
         }
     }
 
@@ -174,54 +209,20 @@ impl ScopeStats {
     }
 }
 
+fn insert(stages: &mut Stages, stage: &Arc<Stage>) {
+    let i = stages.0.len();
+    stages.0.push(Arc::clone(stage));
+    stages.1.insert(stage.id(), i);
+}
+
 impl fmt::Debug for ScopeStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.stages()).finish()
     }
 }
 
-impl Cell {
-    fn snapshot(&self) -> StageStats {
-        StageStats {
-            id: self.id,
-            name: self.name.to_string(),
-            tasks: self.tasks.load(Ordering::Relaxed),
-            running: self.running.load(Ordering::Relaxed),
-            busy: Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed)),
-            errors: self.errors.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
-            skipped: self.skipped.load(Ordering::Relaxed),
-            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
-        }
-    }
-
-    /// One more retry of a failed job.
-    pub(crate) fn retried(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// One more job dropped by [`Policy::skip`](crate::Policy::skip).
-    pub(crate) fn skipped(&self) {
-        self.skipped.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// One more job sent to a dead-letter channel.
-    pub(crate) fn dead_lettered(&self) {
-        self.dead_lettered.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Wraps one task of the stage: counts it, and its poll time as busy.
-    pub(crate) fn track<F: Future>(self: Arc<Self>, task: F) -> Timed<F> {
-        self.tasks.fetch_add(1, Ordering::Relaxed);
-        self.running.fetch_add(1, Ordering::Relaxed);
-        Timed {
-            task,
-            cell: Running(self),
-        }
-    }
-}
-
-/// A snapshot of one stage's statistics (see [`ScopeStats`]).
+/// A snapshot of one stage's statistics (see [`ScopeStats`]): a view of
+/// its record, [`Counts`](crate::engine::Counts) in full.
 ///
 /// # Examples
 ///
@@ -238,7 +239,7 @@ pub struct StageStats {
     pub tasks: usize,
     /// Tasks of it still running.
     pub running: usize,
-    /// Time its tasks spent being polled, summed over tasks.
+    /// Time spent running its code, counted once (see [`ScopeStats`]).
     pub busy: Duration,
     /// Errors and panics it reported (per-item errors under
     /// [`collect_errors`](crate::ScopeBuilder::collect_errors) included).
@@ -257,21 +258,53 @@ pub struct StageStats {
     pub dead_lettered: u64,
 }
 
+impl StageStats {
+    fn of(stage: &Stage) -> StageStats {
+        let c = stage.counters().snapshot();
+        StageStats {
+            id: stage.id(),
+            name: stage.name().to_string(),
+            tasks: c.tasks,
+            running: c.tasks_running,
+            busy: c.busy,
+            errors: c.errors,
+            retries: c.retries,
+            skipped: c.skipped,
+            dead_lettered: c.dead_lettered,
+        }
+    }
+}
+
+/// Counts a task of a stage: one more task, running until dropped, and,
+/// if `poll_timed`, its poll time as the stage's busy time (a task whose
+/// stage the engine runs counts its busy time per batch instead).
+pub(crate) fn track<F: Future>(stage: Arc<Stage>, task: F, poll_timed: bool) -> Timed<F> {
+    let counters = stage.counters();
+    counters.tasks.up();
+    counters.tasks_running.up();
+    Timed {
+        task,
+        poll_timed,
+        stage: Running(stage),
+    }
+}
+
 /// Marks the task ended when dropped — finished, cancelled or aborted.
-struct Running(Arc<Cell>);
+struct Running(Arc<Stage>);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::Relaxed);
+        self.0.counters().tasks_running.down();
     }
 }
 
 #[pin_project::pin_project]
-/// A stage task whose poll time is counted as the stage's busy time.
+/// A stage task, counted (see [`track`]).
 pub(crate) struct Timed<F> {
     #[pin]
     task: F,
-    cell: Running,
+    poll_timed: bool,
+    stage: Running,
 }
 
 impl<F: Future> Future for Timed<F> {
@@ -279,10 +312,12 @@ impl<F: Future> Future for Timed<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        if !*this.poll_timed {
+            return this.task.poll(cx);
+        }
         let started = Instant::now();
         let poll = this.task.poll(cx);
-        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        this.cell.0.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        this.stage.0.counters().busy.add(started.elapsed());
         poll
     }
 }

@@ -13,8 +13,9 @@
 //! and counting are the same whichever door a stage came in by.
 //!
 //! A [`Stage`] is what every stage has: a [`StageId`] (identity), a kind,
-//! a display name, and its [`Counters`]. Two stages given the same name
-//! are two stages: statistics are keyed by id.
+//! a display name, and its [`Counters`] — the stage's one record, which
+//! the scope's registry keeps by id. Two stages given the same name are
+//! two stages: statistics are keyed by id.
 //!
 //! # Examples
 //!
@@ -43,6 +44,7 @@
 //! # }
 //! ```
 
+mod counters;
 pub mod door;
 mod run;
 mod source;
@@ -50,12 +52,13 @@ mod sources;
 mod stage;
 mod step;
 
+pub use counters::{Count, Counters, Counts, Flag, Gauge, Peak, Time};
 pub(crate) use door::{Door, Received};
 pub(crate) use run::next_batch;
 pub use run::{run_into, run_sink};
 pub use source::{BatchSource, BoxSource, Ended, Fused, RecvSource, Report};
 pub use sources::{IterSource, Stop, StreamSource};
-pub use stage::{Counters, Counts, Stage, StageId};
+pub use stage::{Stage, StageId};
 pub use step::{Faults, SinkStep, Step};
 
 /// How many items the engine moves at once, everywhere: a stage takes what

@@ -68,8 +68,6 @@ pub type BoxSource<T> = Box<dyn BatchSource<T>>;
 #[derive(Debug)]
 pub struct RecvSource<T> {
     rx: Receiver<T>,
-    /// Counts what arrives as the output of the stage that feeds it.
-    upstream: Option<Arc<Stage>>,
 }
 
 impl<T> RecvSource<T> {
@@ -85,37 +83,13 @@ impl<T> RecvSource<T> {
     /// RecvSource::new(rx);
     /// ```
     pub fn new(rx: Receiver<T>) -> RecvSource<T> {
-        RecvSource { rx, upstream: None }
-    }
-
-    /// Reads `rx`, counting what arrives as `upstream`'s output (for a
-    /// stage whose own tasks don't count it).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use weir_core::chan;
-    /// # use weir_stage::engine::{RecvSource, Stage};
-    /// let (_tx, rx) = chan::bounded::<u8>(1);
-    /// # let _ =
-    /// RecvSource::counted(rx, Stage::new("receiver", "in"));
-    /// ```
-    pub fn counted(rx: Receiver<T>, upstream: Arc<Stage>) -> RecvSource<T> {
-        RecvSource {
-            rx,
-            upstream: Some(upstream),
-        }
+        RecvSource { rx }
     }
 }
 
 impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
     fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>> {
-        self.rx.poll_recv_many(cx, out, BATCH).map(|n| {
-            if let Some(up) = &self.upstream {
-                up.counters().produced(n, std::time::Duration::ZERO);
-            }
-            Ok(n > 0)
-        })
+        self.rx.poll_recv_many(cx, out, BATCH).map(|n| Ok(n > 0))
     }
 
     fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {

@@ -120,7 +120,10 @@ where
         let before = out.len();
         let iter = &mut self.iter;
         std::panic::catch_unwind(AssertUnwindSafe(|| out.extend(iter.by_ref().take(BATCH))))
-            .map_err(|payload| Error::from_panic(self.stage.name(), &*payload))?;
+            .map_err(|payload| {
+                counters.error();
+                Error::from_panic(self.stage.name(), &*payload)
+            })?;
         let n = out.len() - before;
         counters.produced(n, start.elapsed());
         Poll::Ready(Ok(n > 0))
@@ -265,7 +268,10 @@ where
                 }
             }
         }));
-        polled.map_err(|payload| Error::from_panic(self.stage.name(), &*payload))?;
+        polled.map_err(|payload| {
+            self.stage.counters().error();
+            Error::from_panic(self.stage.name(), &*payload)
+        })?;
         let n = out.len() - before;
         self.stage.counters().produced(n, start.elapsed());
         if ended {

@@ -104,6 +104,7 @@ impl ScopeBuilder {
             name: None,
             capacity: None,
             id: None,
+            record: None,
         };
         OwnedScope { scope }
     }

@@ -18,7 +18,7 @@ use weir_core::chan::{self, Receiver, Sender};
 use crate::driver::SinkOutput;
 use crate::engine::{run_into, run_sink, Fused, RecvSource, SinkStep, Stage, StageId, Step};
 use crate::error::{panic_message, BoxError, Error};
-use crate::stats::{Cell, ScopeStats};
+use crate::stats::ScopeStats;
 
 mod builder;
 mod owned;
@@ -77,6 +77,9 @@ pub struct Scope {
     /// The stage a view configures: every task spawned through it is
     /// counted under this id.
     id: Option<StageId>,
+    /// The record of that stage, when the view was made for a [`Stage`]
+    /// that exists already ([`Scope::stage`]): the registry adopts it.
+    record: Option<Arc<Stage>>,
 }
 
 impl Scope {
@@ -164,7 +167,8 @@ impl Scope {
     }
 
     /// Per-stage statistics — tasks, tasks still running, time busy,
-    /// errors — as a live view that outlives the scope (take it before
+    /// errors — read from the scope's registry of stage records (one
+    /// [`Stage`] per [`StageId`]), as a live view that outlives the scope (take it before
     /// [`wait`](OwnedScope::wait) consumes the scope). Pair it with the channels'
     /// [`Observer`](weir_core::chan::Observer)s for time blocked on
     /// send and receive.

@@ -16,7 +16,7 @@ pub(crate) struct Shared {
     /// outcome only when no stage reports a failure of its own, whatever
     /// the order in which the two were reported.
     pub(super) consequences: Mutex<Vec<Error>>,
-    /// Per-stage tasks, busy time and errors.
+    /// The registry of stage records, one per stage id.
     pub(super) stats: ScopeStats,
     /// A stage was stopped by cancellation before it finished.
     pub(super) interrupted: AtomicBool,
@@ -28,7 +28,9 @@ pub(crate) struct Shared {
 impl Shared {
     /// A stage's failure: the first one cancels the scope with itself as
     /// the cause (what every stage then sees in its context's
-    /// [`cause`](weir_cancel::Context::cause)).
+    /// [`cause`](weir_cancel::Context::cause)). It is counted against
+    /// stage `id`, if given: `None` for an error the stage's own code
+    /// counted where it named it (the engine's).
     pub(super) fn record(&self, id: Option<StageId>, error: Error) {
         if !self.collect && !matches!(error, Error::Cancelled(_)) {
             self.cancel
@@ -90,8 +92,8 @@ pub(crate) struct StageCx {
     pub(crate) name: Arc<str>,
     pub(super) id: StageId,
     pub(super) shared: Arc<Shared>,
-    /// The stage's statistics.
-    pub(super) cell: Arc<Cell>,
+    /// The stage's record (every counter it has).
+    pub(super) stage: Arc<Stage>,
 }
 
 /// How a task body failed: with any error (named after the task), or with
@@ -114,6 +116,18 @@ impl StageCx {
         );
     }
 
+    /// Reports an error the stage's code has counted already (a fused
+    /// step's per-item error, under collect-errors).
+    pub(crate) fn report_counted(&self, source: BoxError) {
+        self.shared.record(
+            None,
+            Error::Failed {
+                stage: self.name.clone(),
+                source,
+            },
+        );
+    }
+
     /// Reports an error that may only be the consequence of another
     /// stage's failure — a branch whose receiver is gone, say, because the
     /// branch's task failed or panicked (which drops the receiver before
@@ -129,10 +143,9 @@ impl StageCx {
         );
     }
 
-    /// The engine's view of this stage (its counters), for a stage the
-    /// engine runs.
-    pub(super) fn engine_stage(&self, kind: &'static str) -> Arc<Stage> {
-        Stage::with_id(self.id, kind, self.name.clone())
+    /// The stage's record, for a stage the engine runs.
+    pub(super) fn engine_stage(&self) -> Arc<Stage> {
+        self.stage.clone()
     }
 
     /// The scope's context.
@@ -140,10 +153,10 @@ impl StageCx {
         &self.shared.ctx
     }
 
-    /// The stage's statistics, for the counts only it knows (retries,
+    /// The stage's counters, for the counts only it knows (retries,
     /// skipped and dead-lettered jobs).
-    pub(crate) fn stats(&self) -> &Cell {
-        &self.cell
+    pub(crate) fn stats(&self) -> &crate::engine::Counters {
+        self.stage.counters()
     }
 }
 

@@ -41,7 +41,10 @@ impl Scope {
     /// [`weir_stage::Error`](Error) rather than any error): it is reported
     /// as it is, not wrapped. This is how a task running several fused
     /// stages, or stages of its own, reports which one failed. A panic is
-    /// reported naming the task (the view's name, or `task#N`).
+    /// reported naming the task (the view's name, or `task#N`) and counted
+    /// as an error of the view's stage; an error it returns is not counted
+    /// in [`stats`](Scope::stats) here: whoever named the stage in it counts
+    /// it (the engine does, for the stages it runs).
     ///
     /// # Panics
     ///
@@ -68,7 +71,55 @@ impl Scope {
     where
         F: Future<Output = Result<(), Error>> + Send + 'static,
     {
-        self.spawn_raw("task", Role::Stage, |_| async move {
+        self.spawn_raw("task", Role::Stage, Timing::Polls, |_| async move {
+            future.await.map_err(Failure::Named)
+        });
+    }
+
+    /// Spawns a task that runs engine loops ([`run_into`](crate::engine::run_into),
+    /// [`run_sink`](crate::engine::run_sink)) over this view's stage, like
+    /// [`spawn_task`](Scope::spawn_task), but without timing its polls:
+    /// the engine counts each stage's busy time per batch, so timing the
+    /// task too would count it twice. This is how the `weir` builder runs a
+    /// fused segment of several stages. Its errors are not counted either:
+    /// the engine counts an error where it names the stage.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, like [`tokio::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_cancel::Context;
+    /// use weir_core::chan;
+    /// use weir_stage::engine::{self, IterSource, Stage};
+    /// use weir_stage::Scope;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let numbers = Stage::new("generate", "numbers");
+    /// let ctx = scope.context().clone();
+    /// let src = IterSource::new(0..5u32, numbers.clone(), &ctx, &ctx, Default::default());
+    /// let (tx, rx) = chan::bounded(8);
+    /// let stage = numbers.clone();
+    /// scope.stage(&numbers).spawn_engine_task(async move {
+    ///     engine::run_into(Box::new(src), tx, &stage).await
+    /// });
+    /// let stats = scope.stats();
+    /// scope.wait().await.unwrap();
+    /// assert_eq!(rx.len(), 5);
+    /// let counts = stats.record_of(numbers.id()).unwrap().counters().snapshot();
+    /// assert_eq!((counts.items_out, counts.tasks), (5, 1));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_engine_task<F>(&self, future: F)
+    where
+        F: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        self.spawn_raw("task", Role::Stage, Timing::Engine, |_| async move {
             future.await.map_err(Failure::Named)
         });
     }
@@ -150,7 +201,7 @@ impl Scope {
         B: FnOnce(StageCx) -> F,
         F: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        self.spawn_raw(kind, role, |cx| {
+        self.spawn_raw(kind, role, Timing::Polls, |cx| {
             let body = body(cx);
             async move { body.await.map_err(Failure::Unnamed) }
         })
@@ -165,12 +216,13 @@ impl Scope {
         S: Step<T>,
     {
         let (tx, rx) = self.channel();
-        self.spawn_raw(S::KIND, Role::Stage, move |cx| {
-            let stage = cx.engine_stage(S::KIND);
+        self.spawn_raw(S::KIND, Role::Stage, Timing::Engine, move |cx| {
+            let stage = cx.engine_stage();
             let fused = Fused::new(Box::new(RecvSource::new(input)), step, stage.clone());
             let fused = if cx.shared.collect {
                 let cx = cx.clone();
-                fused.keep_going(Arc::new(move |e| cx.report(e)))
+                // The fused step counts its errors itself.
+                fused.keep_going(Arc::new(move |e| cx.report_counted(e)))
             } else {
                 fused
             };
@@ -192,14 +244,10 @@ impl Scope {
         K: SinkStep<T>,
     {
         let (done, output) = SinkOutput::channel();
-        self.spawn_raw(K::KIND, Role::Stage, move |cx| async move {
-            let result = run_sink(
-                Box::new(RecvSource::new(input)),
-                sink,
-                &cx.engine_stage(K::KIND),
-            )
-            .await
-            .map_err(Failure::Named)?;
+        self.spawn_raw(K::KIND, Role::Stage, Timing::Engine, move |cx| async move {
+            let result = run_sink(Box::new(RecvSource::new(input)), sink, &cx.engine_stage())
+                .await
+                .map_err(Failure::Named)?;
             let _ = done.send(result);
             Ok(())
         });
@@ -226,26 +274,40 @@ impl Scope {
         B: FnOnce(Arc<Stage>) -> F,
         F: Future<Output = Result<(), Error>> + Send + 'static,
     {
-        self.spawn_raw(kind, role, move |cx| {
-            let run = body(cx.engine_stage(kind));
+        self.spawn_raw(kind, role, Timing::Engine, move |cx| {
+            let run = body(cx.engine_stage());
             async move { run.await.map_err(Failure::Named) }
         });
     }
 
+    /// Spawns a task of this view's stage (a fresh one for the scope
+    /// itself), counted in the stage's record: its tasks, and, with
+    /// [`Timing::Polls`], its poll time as busy time. An error it returns
+    /// that names its stage ([`Failure::Named`]) was counted where it was
+    /// named; any other failure or panic is counted here.
     #[track_caller]
-    pub(super) fn spawn_raw<B, F>(&self, kind: &'static str, role: Role, body: B) -> Arc<str>
+    pub(super) fn spawn_raw<B, F>(
+        &self,
+        kind: &'static str,
+        role: Role,
+        timing: Timing,
+        body: B,
+    ) -> Arc<str>
     where
         B: FnOnce(StageCx) -> F,
         F: Future<Output = Result<(), Failure>> + Send + 'static,
     {
         let id = self.id.unwrap_or_else(StageId::next);
         let name = self.stage_name(kind);
-        let cell = self.shared.stats.cell(id, &name);
+        let record = match &self.record {
+            Some(record) => self.shared.stats.adopt(record),
+            None => self.shared.stats.record(id, kind, &name),
+        };
         let cx = StageCx {
             name: name.clone(),
             id,
             shared: self.shared.clone(),
-            cell: cell.clone(),
+            stage: record.clone(),
         };
         let name = cx.name.clone();
         let shared = self.shared.clone();
@@ -269,7 +331,7 @@ impl Scope {
                 Some(Ok(Ok(()))) => {}
                 // A task that already names its stage (a fused segment of
                 // several stages, say) is reported as it says.
-                Some(Ok(Err(Failure::Named(error)))) => shared.record(Some(cx.id), error),
+                Some(Ok(Err(Failure::Named(error)))) => shared.record(None, error),
                 Some(Ok(Err(Failure::Unnamed(source)))) => shared.record(
                     Some(cx.id),
                     Error::Failed {
@@ -286,7 +348,7 @@ impl Scope {
                 ),
             }
         };
-        let task = cell.track(task);
+        let task = crate::stats::track(record, task, timing == Timing::Polls);
         #[cfg(feature = "tracing")]
         let task =
             tracing::Instrument::instrument(task, tracing::info_span!("stage", name = %name));
@@ -300,4 +362,14 @@ impl Scope {
         self.lock_tasks().spawn(task);
         name
     }
+}
+
+/// Who counts a task's busy time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Timing {
+    /// The scope, as the task's poll time: the task runs the stage's code
+    /// its own way (a worker pool's worker, a split).
+    Polls,
+    /// The engine, per batch, for each stage the task runs.
+    Engine,
 }

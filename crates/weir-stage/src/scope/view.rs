@@ -123,11 +123,13 @@ impl Scope {
         let mut view = self.view();
         view.scope.name = Some(name.into());
         view.scope.id = Some(StageId::next());
+        view.scope.record = None;
         view
     }
 
     /// A view building `stage`: its tasks are named after it and counted
-    /// under its id (what the `weir` builder uses for its graph's nodes).
+    /// in it — `stage` becomes the scope's record for its id (what the
+    /// `weir` builder uses for its graph's nodes).
     ///
     /// # Examples
     ///
@@ -150,10 +152,11 @@ impl Scope {
     /// assert_eq!(stats.by_id(pool.id()).unwrap().name, "fetch");
     /// # }
     /// ```
-    pub fn stage(&self, stage: &Stage) -> ScopeView {
+    pub fn stage(&self, stage: &Arc<Stage>) -> ScopeView {
         let mut view = self.view();
         view.scope.name = Some(stage.name());
         view.scope.id = Some(stage.id());
+        view.scope.record = Some(stage.clone());
         view
     }
 
@@ -220,6 +223,7 @@ impl Scope {
                 name: self.name.clone(),
                 capacity: self.capacity,
                 id: Some(self.id.unwrap_or_else(StageId::next)),
+                record: self.record.clone(),
             },
         }
     }

@@ -1,4 +1,5 @@
-//! Snapshots of the engine's per-stage counters, as a pipeline's metrics.
+//! Snapshots of every stage's record, and of every edge's channel, as a
+//! pipeline's metrics.
 
 use std::fmt;
 use std::time::Duration;
@@ -6,7 +7,10 @@ use std::time::Duration;
 use weir_stage::engine::Stage;
 use weir_stage::StageId;
 
-/// A snapshot of one stage's counters, from [`Metrics`].
+/// A snapshot of one stage's record (its
+/// [`Counters`](weir_stage::engine::Counters)), from [`Metrics`]. For a
+/// stage with tasks of its own, items in and out are read off its edges
+/// (see [`EdgeMetrics`]): its tasks count no items.
 ///
 /// `busy` is time spent in the stage's own code; `send_wait` and
 /// `recv_wait` are time spent blocked on a full output channel and an empty
@@ -62,7 +66,7 @@ pub struct StageMetrics {
 }
 
 impl StageMetrics {
-    /// The engine's counts for `stage`.
+    /// A view of `stage`'s record.
     pub(crate) fn of(stage: &Stage) -> StageMetrics {
         let c = stage.counters().snapshot();
         StageMetrics {
@@ -72,13 +76,13 @@ impl StageMetrics {
             items_in: c.items_in,
             items_out: c.items_out,
             errors: c.errors,
-            retries: 0,
-            skipped: 0,
-            dead_lettered: 0,
+            retries: c.retries,
+            skipped: c.skipped,
+            dead_lettered: c.dead_lettered,
             busy: c.busy,
             send_wait: c.send_wait,
             recv_wait: c.recv_wait,
-            running: c.running,
+            running: c.running || c.tasks_running > 0,
             #[cfg(feature = "nats")]
             lag: None,
         }

@@ -452,7 +452,7 @@ impl<T: Send + 'static> Segment<T> {
         let src = self.src;
         scope
             .stage(&stage)
-            .spawn_task(async move { engine::run_into(src, tx, &stage).await });
+            .spawn_engine_task(async move { engine::run_into(src, tx, &stage).await });
     }
 }
 

@@ -5,14 +5,17 @@
 //! What each number is read from, so that nothing is counted twice or
 //! patched from outside:
 //!
+//! * Every stage has one record, its engine [`Stage`] (every counter it
+//!   has), registered in the scope's registry under its
+//!   [`StageId`](weir_stage::StageId) when the graph adds it; the scope's
+//!   tasks for the stage count into that same record.
 //! * A stage that runs in a fused task (a source, a fused step, a sink
-//!   step) counts its own items in its engine counters.
+//!   step) counts its own items and busy time per batch.
 //! * A stage with tasks of its own (a worker pool, a split, a merge, an
 //!   async sink…) runs `weir_stage` code that keeps no item counts: what
 //!   it took in is what its input edges delivered, what it sent is what
-//!   its output edges were sent. Its busy time, errors, retries and
-//!   skipped/dead-lettered jobs come from the scope's statistics, keyed by
-//!   the same [`StageId`](weir_stage::StageId).
+//!   its output edges were sent. Its busy time (its tasks' poll time),
+//!   errors, retries and skipped/dead-lettered jobs are in its record.
 //! * A channel edge reads its channel: capacity, items queued now, items
 //!   sent; received is sent minus queued. A fused edge has no queue: what
 //!   crosses it is what the stage after it took in. An edge into a shared
@@ -38,7 +41,7 @@ pub(crate) struct Node {
     pub(crate) stage: Arc<Stage>,
     /// The stage runs as tasks of its own (a worker pool, a split, a
     /// merge), which keep no item counters: its items are read off its
-    /// edges, the rest off the scope's [`ScopeStats`].
+    /// edges, the rest off its record.
     tasks: bool,
     /// The stage does no work of its own: its branches read its input
     /// channel directly (`fan_out`). What it sends on is what it took in.
@@ -170,7 +173,8 @@ pub(crate) struct Edge {
 pub(crate) struct Graph {
     nodes: Vec<Node>,
     edges: Vec<Edge>,
-    /// Tasks, busy time and errors of the stages with tasks of their own.
+    /// The scope's registry of stage records: every stage's record is
+    /// registered there when it is added.
     stats: ScopeStats,
     /// The edge each slot's channel will be attached to, by the slot's
     /// address (a slot is filled when the pipeline starts).
@@ -208,7 +212,7 @@ impl Graph {
         let id = self.nodes.len();
         let name = name.unwrap_or_else(|| format!("{kind}#{id}").into());
         self.nodes.push(Node {
-            stage: Stage::new(kind, name),
+            stage: self.stats.adopt(&Stage::new(kind, name)),
             tasks: false,
             relay: false,
             output: None,
@@ -417,18 +421,10 @@ impl Graph {
         }
         if n.tasks {
             // What its input edges delivered (its output is summed once
-            // every edge is read); the rest from the scope's statistics
-            // of its tasks and from its channels.
+            // every edge is read), and how long its channels kept it
+            // waiting; the rest is in its record.
             m.items_in = self.sum(id, false, crossings, |c| c.received);
             m.recv_wait = self.sum(id, false, crossings, |c| c.recv_wait);
-            if let Some(stats) = self.stats.by_id(m.id) {
-                m.running = stats.running > 0;
-                m.busy = stats.busy;
-                m.errors = stats.errors;
-                m.retries = stats.retries;
-                m.skipped = stats.skipped;
-                m.dead_lettered = stats.dead_lettered;
-            }
         }
         if let Some(remote) = &n.remote {
             (remote.annotate)(&mut m);

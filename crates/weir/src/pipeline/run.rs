@@ -58,7 +58,7 @@ impl<T: Send + 'static> Flow<T> {
             mark.store(true, Ordering::Release);
             let stage = shared.stage(node);
             let run = body(segment.src, stage.clone());
-            scope.stage(&stage).spawn_task(async move {
+            scope.stage(&stage).spawn_engine_task(async move {
                 let _ = tx.send(run.await?);
                 Ok(())
             });

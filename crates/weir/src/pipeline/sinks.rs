@@ -46,7 +46,7 @@ impl<T: Send + 'static> Flow<T> {
             let view = scope.stage(&stage);
             match make(&view, input) {
                 Ok(output) => {
-                    view.spawn_task(async move {
+                    view.spawn_engine_task(async move {
                         stage.counters().set_running(true);
                         let result = output.await;
                         stage.counters().set_running(false);
