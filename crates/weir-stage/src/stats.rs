@@ -70,6 +70,9 @@ pub(crate) struct Cell {
     retries: AtomicU64,
     skipped: AtomicU64,
     dead_lettered: AtomicU64,
+    dropped: AtomicU64,
+    timeouts: AtomicU64,
+    restarts: AtomicU64,
 }
 
 impl ScopeStats {
@@ -151,6 +154,9 @@ impl ScopeStats {
             retries: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
         });
         let i = stages.0.len();
         stages.0.push(Arc::clone(&cell));
@@ -192,6 +198,9 @@ impl Cell {
             retries: self.retries.load(Ordering::Relaxed),
             skipped: self.skipped.load(Ordering::Relaxed),
             dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            restarts: self.restarts.load(Ordering::Relaxed),
         }
     }
 
@@ -208,6 +217,24 @@ impl Cell {
     /// One more job sent to a dead-letter channel.
     pub(crate) fn dead_lettered(&self) {
         self.dead_lettered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` more items dropped on purpose by an overflow policy.
+    #[allow(dead_code)] // the overflow stages are its first users
+    pub(crate) fn dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One more job that took longer than the stage's per-item timeout.
+    #[allow(dead_code)] // the per-item timeout is its first user
+    pub(crate) fn timed_out(&self) {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One more restart of a failed (or ended) source or sub-flow.
+    #[allow(dead_code)] // supervision is its first user
+    pub(crate) fn restarted(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Wraps one task of the stage: counts it, and its poll time as busy.
@@ -255,6 +282,14 @@ pub struct StageStats {
     /// Jobs that failed for good and were sent to a dead-letter channel
     /// ([`Policy::dead_letter`](crate::Policy::dead_letter)).
     pub dead_lettered: u64,
+    /// Items dropped on purpose by an overflow policy (a buffer that drops
+    /// the newest or the oldest item when full, a sampler, a conflation).
+    pub dropped: u64,
+    /// Jobs that took longer than the stage's per-item timeout (each then
+    /// goes through the stage's retries and policy like any failure).
+    pub timeouts: u64,
+    /// Restarts of a supervised source or sub-flow.
+    pub restarts: u64,
 }
 
 /// Marks the task ended when dropped — finished, cancelled or aborted.

@@ -428,6 +428,9 @@ impl Graph {
                 m.retries = stats.retries;
                 m.skipped = stats.skipped;
                 m.dead_lettered = stats.dead_lettered;
+                m.dropped = stats.dropped;
+                m.timeouts = stats.timeouts;
+                m.restarts = stats.restarts;
             }
         }
         if let Some(remote) = &n.remote {
