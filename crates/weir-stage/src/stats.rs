@@ -256,6 +256,14 @@ pub struct StageStats {
     /// Jobs that failed for good and were sent to a dead-letter channel
     /// ([`Policy::dead_letter`](crate::Policy::dead_letter)).
     pub dead_lettered: u64,
+    /// Items dropped on purpose by an overflow policy (a buffer that drops
+    /// the newest or the oldest item when full, a sampler, a conflation).
+    pub dropped: u64,
+    /// Jobs that took longer than the stage's per-item timeout (each then
+    /// goes through the stage's retries and policy like any failure).
+    pub timeouts: u64,
+    /// Restarts of a supervised source or sub-flow.
+    pub restarts: u64,
 }
 
 impl StageStats {
@@ -271,6 +279,9 @@ impl StageStats {
             retries: c.retries,
             skipped: c.skipped,
             dead_lettered: c.dead_lettered,
+            dropped: c.dropped,
+            timeouts: c.timeouts,
+            restarts: c.restarts,
         }
     }
 }

@@ -26,6 +26,9 @@
 //! | `weir_stage_retries_total` | counter | retries of failed jobs |
 //! | `weir_stage_skipped_total` | counter | failed jobs dropped by `Policy::skip` |
 //! | `weir_stage_dead_lettered_total` | counter | failed jobs sent to a dead-letter channel |
+//! | `weir_stage_dropped_total` | counter | items dropped on purpose by an overflow policy |
+//! | `weir_stage_timeouts_total` | counter | jobs over the stage's per-item timeout |
+//! | `weir_stage_restarts_total` | counter | restarts of a supervised source or sub-flow |
 //! | `weir_stage_busy_nanoseconds_total` | counter | time spent in the stage's code |
 //! | `weir_stage_send_wait_nanoseconds_total` | counter | time waiting for room downstream |
 //! | `weir_stage_recv_wait_nanoseconds_total` | counter | time waiting for input |
@@ -117,7 +120,7 @@ struct Published {
 }
 
 /// The stage counters, in the order [`totals`] reads them.
-const COUNTERS: [(&str, Unit, &str); 9] = [
+const COUNTERS: [(&str, Unit, &str); 12] = [
     (
         "weir_stage_items_in_total",
         Unit::Count,
@@ -149,6 +152,21 @@ const COUNTERS: [(&str, Unit, &str); 9] = [
         "Jobs that failed for good and were sent to a dead-letter channel.",
     ),
     (
+        "weir_stage_dropped_total",
+        Unit::Count,
+        "Items dropped on purpose by an overflow policy.",
+    ),
+    (
+        "weir_stage_timeouts_total",
+        Unit::Count,
+        "Jobs that took longer than the stage's per-item timeout.",
+    ),
+    (
+        "weir_stage_restarts_total",
+        Unit::Count,
+        "Restarts of a supervised source or sub-flow.",
+    ),
+    (
         "weir_stage_busy_nanoseconds_total",
         Unit::Nanoseconds,
         "Time spent running the stage's code.",
@@ -178,6 +196,9 @@ fn totals(stage: &StageMetrics) -> [u64; COUNTERS.len()] {
         stage.retries,
         stage.skipped,
         stage.dead_lettered,
+        stage.dropped,
+        stage.timeouts,
+        stage.restarts,
         nanos(stage.busy),
         nanos(stage.send_wait),
         nanos(stage.recv_wait),

@@ -97,6 +97,14 @@ record! {
     /// Jobs that failed for good and were sent to a dead-letter channel
     /// ([`Policy::dead_letter`](crate::Policy::dead_letter)).
     dead_lettered: Count => u64,
+    /// Items dropped on purpose by an overflow policy (a buffer that drops
+    /// the newest or the oldest item when full, a sampler, a conflation).
+    dropped: Count => u64,
+    /// Jobs that took longer than the stage's per-item timeout (each then
+    /// goes through the stage's retries and policy like any failure).
+    timeouts: Count => u64,
+    /// Restarts of a supervised source or sub-flow.
+    restarts: Count => u64,
     /// Time spent running the stage's code, counted once: per batch by
     /// the engine for a stage it runs, or as its tasks' poll time for a
     /// stage with tasks of its own (summed over tasks: four workers busy
@@ -219,6 +227,41 @@ impl Counters {
     /// ```
     pub fn set_running(&self, running: bool) {
         self.running.set(running);
+    }
+}
+
+/// The counts only a stage's own code knows, as the operators count them
+/// (through their `StageCx`).
+#[allow(dead_code)] // the overflow, timeout and supervision operators use them
+impl Counters {
+    /// `n` more items dropped on purpose by an overflow policy.
+    pub(crate) fn dropped(&self, n: u64) {
+        self.dropped.add(n);
+    }
+
+    /// One more job that took longer than the stage's per-item timeout.
+    pub(crate) fn timed_out(&self) {
+        self.timeouts.add(1);
+    }
+
+    /// One more restart of a failed (or ended) source or sub-flow.
+    pub(crate) fn restarted(&self) {
+        self.restarts.add(1);
+    }
+
+    /// One more retry of a failed job.
+    pub(crate) fn retried(&self) {
+        self.retries.add(1);
+    }
+
+    /// One more job dropped by [`Policy::skip`](crate::Policy::skip).
+    pub(crate) fn skipped(&self) {
+        self.skipped.add(1);
+    }
+
+    /// One more job sent to a dead-letter channel.
+    pub(crate) fn dead_lettered(&self) {
+        self.dead_lettered.add(1);
     }
 }
 

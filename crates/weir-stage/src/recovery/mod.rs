@@ -223,7 +223,7 @@ impl<T> Recovery<T> {
             };
             match copy {
                 Some(next) if !last && self.transient(&failure) => {
-                    cx.stats().retries.add(1);
+                    cx.stats().retried();
                     tokio::time::sleep(self.backoff.sample(attempt)).await;
                     attempt += 1;
                     job = next;
@@ -261,10 +261,10 @@ impl<T> Recovery<T> {
             Failure::Error(error) => error,
         };
         match (&self.policy.kind, job) {
-            (Kind::Skip, _) => cx.stats().skipped.add(1),
+            (Kind::Skip, _) => cx.stats().skipped(),
             (Kind::DeadLetter(dead_letters, _), Some(job)) => {
                 match dead_letters.send((job, error)).await {
-                    Ok(()) => cx.stats().dead_lettered.add(1),
+                    Ok(()) => cx.stats().dead_lettered(),
                     Err(lost) => cx.report(lost.into_inner().1),
                 }
             }

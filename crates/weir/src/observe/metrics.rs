@@ -46,6 +46,13 @@ pub struct StageMetrics {
     /// Jobs that failed for good and were sent to a dead-letter channel
     /// ([`Policy::dead_letter`](weir_stage::Policy::dead_letter)).
     pub dead_lettered: u64,
+    /// Items dropped on purpose by an overflow policy (a buffer that drops
+    /// the newest or oldest item when full, a sampler, a conflation).
+    pub dropped: u64,
+    /// Jobs that took longer than the stage's per-item timeout.
+    pub timeouts: u64,
+    /// Restarts of a supervised source or sub-flow.
+    pub restarts: u64,
     /// Time spent running the stage's code.
     pub busy: Duration,
     /// Time spent waiting for room in the output channel.
@@ -79,6 +86,9 @@ impl StageMetrics {
             retries: c.retries,
             skipped: c.skipped,
             dead_lettered: c.dead_lettered,
+            dropped: c.dropped,
+            timeouts: c.timeouts,
+            restarts: c.restarts,
             busy: c.busy,
             send_wait: c.send_wait,
             recv_wait: c.recv_wait,
