@@ -53,8 +53,8 @@ mod step;
 pub(crate) use door::{Door, Received};
 pub(crate) use run::next_batch;
 pub use run::{run_into, run_sink};
-pub use source::{BatchSource, BoxSource, Ended, Fused, RecvSource, Report};
-pub use sources::{IterSource, Stop, StreamSource};
+pub use source::{BatchSource, BoxSource, Ended, Fused, Report};
+pub use sources::{Fill, IterSource, RecvSource, Slot, Stop, StreamSource};
 pub use stage::{Counters, Counts, Stage, StageId};
 pub use step::{Faults, SinkStep, Step};
 
