@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
 use async_nats::{HeaderMap, Subject};
+use weir_cancel::CancelGuard;
+use weir_stage::Scope;
 
 use crate::future::Settle;
 
@@ -86,6 +88,9 @@ pub(crate) struct AckShared {
     pub(crate) live: Mutex<HashMap<u64, Subject>>,
     next: AtomicU64,
     pub(crate) dead_lettered: AtomicU64,
+    /// Ends the in-progress acks ([`AckShared::renew_in`]) once nothing
+    /// holds this any more.
+    renewer: Mutex<Option<CancelGuard>>,
 }
 
 impl AckShared {
@@ -110,6 +115,7 @@ impl AckShared {
             live: Mutex::new(HashMap::new()),
             next: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
+            renewer: Mutex::new(None),
         })
     }
 
@@ -120,9 +126,13 @@ impl AckShared {
     /// Sends an in-progress ack for every delivery still held, every
     /// `period`, for as long as anything holds this `AckShared`: that is
     /// what lets `ack_wait` stay short while items wait or run downstream.
-    pub(crate) fn keep_alive(shared: &Arc<AckShared>, period: Duration) {
+    /// The loop holds it weakly; whoever spawns it ends it.
+    pub(crate) fn keep_alive(
+        shared: &Arc<AckShared>,
+        period: Duration,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let weak: Weak<AckShared> = Arc::downgrade(shared);
-        tokio::spawn(async move {
+        async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
@@ -137,7 +147,18 @@ impl AckShared {
                     let _ = shared.client.publish(reply, progress.clone()).await;
                 }
             }
-        });
+        }
+    }
+
+    /// Runs [`keep_alive`](AckShared::keep_alive) as a helper task of the
+    /// stage `scope` builds: it ends when the last holder of `shared` lets
+    /// go, or with the scope.
+    pub(crate) fn renew_in(shared: &Arc<AckShared>, period: Duration, scope: &Scope) {
+        let renewer = scope.spawn_helper(AckShared::keep_alive(shared, period));
+        *shared
+            .renewer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(renewer);
     }
 }
 
@@ -153,8 +174,8 @@ pub(crate) struct Raw {
 /// [`fail`](Acker::fail) (retry later, or dead-letter once `max_deliver`
 /// is reached) or [`dead_letter`](Acker::dead_letter).
 ///
-/// While an `Acker` is alive, the consuming edge sends in-progress acks for
-/// it, so the server does not redeliver a message that is waiting in a
+/// While an `Acker` is alive (and the scope of the edge that read it
+/// runs), the consuming edge sends in-progress acks for it, so the server does not redeliver a message that is waiting in a
 /// channel or running a long job, however short `ack_wait` is. Dropping an
 /// `Acker` without settling it naks the message (redelivered at once): a
 /// cancelled pipeline gives its messages back.

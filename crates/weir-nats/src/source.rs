@@ -9,7 +9,7 @@ use async_nats::jetstream::context::{ConsumerInfoErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::ErrorCode;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver, Sender};
-use weir_stage::Scope;
+use weir_stage::{Scope, ScopeView};
 
 use crate::delivery::{AckShared, Acker, Delivery, NakBackoff, Raw};
 use crate::pull::Fetcher;
@@ -28,7 +28,9 @@ pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(5);
 /// previous one has been handed downstream, so the edge holds at most
 /// `batch` messages plus what its output channel (of `batch` items) holds.
 /// While downstream holds a delivery unsettled, the edge sends in-progress
-/// acks for it every third of the consumer's `ack_wait`.
+/// acks for it every third of the consumer's `ack_wait`, from a helper
+/// task of the stage's scope ([`Scope::spawn_helper`]): it ends with the
+/// scope, or once the scope's stages have all ended.
 ///
 /// A payload that does not decode is dead-lettered at once (never
 /// retried). Lookups that fail — no such stream or consumer, a push
@@ -229,11 +231,14 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
     pub fn run(self, scope: &Scope) -> Receiver<Delivery<T>> {
         let (tx, rx) = chan::bounded(self.batch);
         let view = scope.stage_or(format!("nats source {}/{}", self.stream, self.consumer));
-        view.spawn_source(self.pump(tx, view.name()));
+        view.spawn_source(self.pump(tx, view.clone()));
         rx
     }
 
-    async fn pump(self, tx: Sender<Delivery<T>>, stage: Arc<str>) -> Result<(), Error> {
+    /// The stage's task; `view` builds it, and runs its helper (the
+    /// in-progress acks).
+    async fn pump(self, tx: Sender<Delivery<T>>, view: ScopeView) -> Result<(), Error> {
+        let stage = view.name();
         let mut js = async_nats::jetstream::new(self.client.clone());
         js.set_timeout(API_TIMEOUT);
         let consumer = with_retries(|| bind(&js, &stage, &self.stream, &self.consumer)).await?;
@@ -246,10 +251,8 @@ impl<T: Send + 'static, C: Codec<T>> Source<T, C> {
             self.dead_letter.clone(),
             self.backoff,
         );
-        AckShared::keep_alive(
-            &shared,
-            (info.config.ack_wait / 3).max(Duration::from_millis(50)),
-        );
+        let period = (info.config.ack_wait / 3).max(Duration::from_millis(50));
+        AckShared::renew_in(&shared, period, &view);
         let mut fetch = Fetcher::new(consumer, js.clone());
         let stop = self.stop.clone().unwrap_or_else(Context::background);
         let mut closed = std::pin::pin!(async {

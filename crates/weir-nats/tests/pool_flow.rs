@@ -122,3 +122,94 @@ async fn two_producers_share_one_pool_each_gets_its_own_results() {
     stop.cancel();
     worker.await.unwrap().unwrap();
 }
+
+/// Tasks alive on this (current-thread) runtime: on one thread a task
+/// that has ended is gone before anything it woke runs, so the count is
+/// exact.
+fn tasks_alive() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// Polls until the pool's jobs stream holds `n` jobs (no worker takes
+/// them): the remote stage and its helpers are then running.
+async fn until_jobs_queued(client: &weir_nats::async_nats::Client, pool: &str, n: u64) {
+    let js = weir_nats::async_nats::jetstream::new(client.clone());
+    let stream = format!("WEIR_POOL_{pool}_JOBS");
+    loop {
+        if let Ok(mut jobs) = js.get_stream(&stream).await {
+            if jobs.info().await.is_ok_and(|info| info.state.messages >= n) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_cancelled_remote_stage_leaves_no_helper_task_and_none_is_a_stage() {
+    let Some(server) = NatsServer::start_or_skip() else {
+        return;
+    };
+    let client = weir_nats::connect(&server.url()).await.unwrap();
+    let before = tasks_alive();
+    let (ctx, cancel) = hang_guard().with_cancel();
+    let scope = weir_stage::Scope::new(&ctx);
+    let stats = scope.stats();
+    let jobs = weir_stage::generate(&scope.named("numbers"), 1..=3u64);
+    let remote = Pool::new("helpers")
+        .remote::<u64, u64>(client.clone())
+        .no_worker_after(None);
+    let results = remote.run(&scope.named("squares"), jobs).unwrap();
+    let _sink = weir_stage::for_each(&scope.named("print"), results, |_| {});
+    // No worker: the jobs wait while the stage runs, with its helpers (the
+    // result reader, its in-progress acks, the lag sampler, the lease).
+    until_jobs_queued(&client, "helpers", 3).await;
+    let running = tasks_alive() - before;
+    assert!(
+        running >= 2 + 4,
+        "{running} tasks: the stages and 4 helpers"
+    );
+
+    cancel.cancel();
+    let outcome = scope.wait().await;
+    assert!(
+        matches!(outcome, Err(weir_stage::Error::Cancelled(_))),
+        "{outcome:?}"
+    );
+    // Every helper has ended (the run's cleanup too: the scope waited for
+    // it), and none was counted as a stage.
+    assert_eq!(tasks_alive(), before, "tasks left after the scope ended");
+    let mut names: Vec<String> = stats.stages().into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(names, ["numbers", "print", "squares"]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_cancelled_pipeline_with_a_remote_pool_leaves_no_helper_task() {
+    let Some(server) = NatsServer::start_or_skip() else {
+        return;
+    };
+    let client = weir_nats::connect(&server.url()).await.unwrap();
+    let before = tasks_alive();
+    let (ctx, cancel) = hang_guard().with_cancel();
+    let remote = Pool::new("piped")
+        .remote::<u64, u64>(client.clone())
+        .no_worker_after(None);
+    let p = Pipeline::new(&ctx);
+    let run = p
+        .source(1..=3u64)
+        .named("numbers")
+        .remote_pool(remote)
+        .named("squares")
+        .for_each(|_| {})
+        .run();
+    until_jobs_queued(&client, "piped", 3).await;
+    cancel.cancel();
+    assert!(run.join().await.is_err());
+    assert_eq!(tasks_alive(), before, "tasks left after the pipeline ended");
+    let names: Vec<String> = p.metrics().stages.into_iter().map(|s| s.name).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"squares".to_string()), "{names:?}");
+}

@@ -10,7 +10,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use weir_core::chan::{Receiver, Sender};
 
 use crate::driver::BATCH;
-use crate::engine::door::{Door, Exit};
+use crate::engine::door::{Door, Exit, Turn};
 use crate::error::{BoxError, ConfigError};
 use crate::scope::{Role, Scope, StageCx};
 
@@ -181,19 +181,15 @@ where
     let mut open = true;
     while open || window.len() > 0 {
         let room = limit - window.len();
-        // Downstream first: stop as soon as nobody listens, even while a
-        // future is pending.
-        let turn = door.closed_or(async {
-            tokio::select! {
-                biased;
-                Some(first) = window.next(), if window.len() > 0 => Turn::Done(first),
-                got = door.take(&mut taken, room.min(BATCH)), if open && room > 0 => Turn::Took(got),
-            }
-        });
-        match turn.await {
+        let next = (window.len() > 0).then(|| window.next());
+        let max = if open { room.min(BATCH) } else { 0 };
+        let turn = door.take_or(next, &mut taken, max).await;
+        match turn {
             None => return Ok(()),
             Some(Turn::Done(first)) => {
-                let Some(output) = &output else { continue };
+                let (Some(first), Some(output)) = (first, &output) else {
+                    continue;
+                };
                 let mut done: Vec<U> = first.into().into_iter().collect();
                 while done.len() < BATCH {
                     match window.next().now_or_never() {
@@ -216,11 +212,4 @@ where
         }
     }
     Ok(())
-}
-
-/// What a window stage's turn brought: a finished future's output, or
-/// this many items taken in (`0`: the input ended).
-enum Turn<O> {
-    Done(O),
-    Took(usize),
 }

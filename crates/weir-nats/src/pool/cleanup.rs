@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use weir_stage::ScopeView;
+
 use super::Pool;
 
 /// Tidies a run away: its result consumer and leftover results; on cancel
@@ -21,6 +23,9 @@ pub(super) struct Cleanup {
     pub(super) consumer: String,
     /// Set once the run ended well: only its consumer and leftovers go.
     pub(super) finished: bool,
+    /// The producer's stage: a cancelled run is tidied away as its last
+    /// word, which the scope waits for.
+    scope: Option<ScopeView>,
 }
 
 impl Cleanup {
@@ -40,7 +45,15 @@ impl Cleanup {
             consumer: format!("r-{run}"),
             run,
             finished: false,
+            scope: None,
         }
+    }
+
+    /// Tidies a cancelled run away as a finisher of the stage `view`
+    /// builds ([`Scope::spawn_finisher`](weir_stage::Scope::spawn_finisher)).
+    pub(super) fn in_scope(mut self, view: &ScopeView) -> Cleanup {
+        self.scope = Some(view.clone());
+        self
     }
 
     pub(super) async fn finish(&self, cancelled: bool) {
@@ -85,13 +98,20 @@ impl Drop for Cleanup {
             control_subject: std::mem::take(&mut self.control_subject),
             consumer: std::mem::take(&mut self.consumer),
             finished: true,
+            scope: None,
         };
         self.finished = true;
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            // Bounded: a server that is away does not keep this alive.
-            handle.spawn(async move {
-                let _ = tokio::time::timeout(Duration::from_secs(5), this.finish(true)).await;
-            });
+        // Bounded: a server that is away does not keep this alive.
+        let last_word = async move {
+            let _ = tokio::time::timeout(Duration::from_secs(5), this.finish(true)).await;
+        };
+        match &self.scope {
+            Some(scope) => scope.spawn_finisher(last_word),
+            None => {
+                if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                    handle.spawn(last_word);
+                }
+            }
         }
     }
 }

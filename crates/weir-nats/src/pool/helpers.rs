@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
+use weir_cancel::CancelGuard;
 use weir_core::chan::{self, Receiver, Sender};
+use weir_stage::ScopeView;
 
 use super::remote::Remote;
 use super::{LagProbe, H_ATTEMPTS, H_JOB, H_NONCE, H_STATUS};
@@ -29,20 +31,23 @@ pub(super) struct Answer<U> {
     pub(super) acker: Acker,
 }
 
-/// The run's helper tasks, aborted when their handles drop: the result
-/// reader (its own task, so that a pull request is never dropped half-way
-/// by the run's select) and the lag sampler, which also notes when a
-/// worker was last seen.
+/// The run's helper tasks, spawned into the scope of the stage `view`
+/// builds (not stages of their own) and ended when [`Helpers`] drops: the
+/// result reader (its own task, so that a pull request is never dropped
+/// half-way by the run's select), the in-progress acks of the results it
+/// holds, and the lag sampler, which also notes when a worker was last
+/// seen.
 pub(super) fn spawn_reader_and_sampler<T, U, C>(
     remote: &Remote<T, U, C>,
     js: &async_nats::jetstream::Context,
-    stage: &Arc<str>,
+    view: &ScopeView,
     consumer: PullConsumer,
 ) -> (Receiver<Answer<U>>, Helpers, Seen)
 where
     U: Send + 'static,
     C: Codec<U>,
 {
+    let stage = &view.name();
     let shared = AckShared::new(
         remote.client.clone(),
         js.clone(),
@@ -51,11 +56,11 @@ where
         None,
         NakBackoff::default(),
     );
-    AckShared::keep_alive(&shared, RESULT_ACK_WAIT / 3);
+    let renewer = view.spawn_helper(AckShared::keep_alive(&shared, RESULT_ACK_WAIT / 3));
     let (res_tx, res_rx) = chan::bounded::<Answer<U>>(remote.pool.batch);
     let reader = Fetcher::new(consumer, js.clone());
     let codec = remote.pool.codec.clone();
-    let reader = tokio::spawn(read_results(
+    let reader = view.spawn_helper(read_results(
         reader,
         shared,
         codec,
@@ -71,42 +76,42 @@ where
         Some(_) => remote.lag_every.min(Duration::from_secs(1)),
         None => remote.lag_every,
     };
-    let sampler = tokio::spawn(sample_lag(
-        remote.pool.name.clone(),
+    let sampler = view.spawn_helper(sample_lag(
+        stage.clone(),
         remote.client.clone(),
         lag_names,
         (remote.lag.clone(), seen.clone()),
         every,
     ));
     let helpers = Helpers {
-        _reader: AbortOnDrop(reader),
-        _sampler: AbortOnDrop(sampler),
+        _tasks: [reader, renewer, sampler],
     };
     (res_rx, helpers, seen)
 }
 
-/// The reader's and the sampler's tasks, aborted together on drop.
+/// The reader's, the renewer's and the sampler's tasks, ended together on
+/// drop.
 pub(super) struct Helpers {
-    _reader: AbortOnDrop,
-    _sampler: AbortOnDrop,
+    _tasks: [CancelGuard; 3],
 }
 
 /// When a worker was last seen (or the server last away).
 pub(super) type Seen = Arc<Mutex<tokio::time::Instant>>;
 
 /// Samples the pool's lag into `probe` every `every`, for as long as the
-/// stage runs (it aborts this task when it ends), and notes in `seen` when
+/// stage runs (it ends this task when it ends), and notes in `seen` when
 /// a worker was last there: a pull request waiting or a job held (or the
-/// server away, which is not the workers' fault).
+/// server away, which is not the workers' fault). `stage` names the
+/// stage in errors.
 async fn sample_lag(
-    name: String,
+    stage: Arc<str>,
     client: async_nats::Client,
     names: (String, String),
     (probe, seen): (LagProbe, Arc<Mutex<tokio::time::Instant>>),
     every: Duration,
 ) {
     loop {
-        let there = match super::lag(name.clone(), client.clone(), names.clone()).await {
+        let there = match super::lag(&stage, client.clone(), names.clone()).await {
             Ok(lag) => {
                 probe.set(lag);
                 lag.waiting > 0 || lag.ack_pending > 0
@@ -192,12 +197,4 @@ async fn answer_of<U, C: Codec<U>>(codec: &C, acker: Acker) -> Option<Answer<U>>
         outcome,
         acker,
     })
-}
-
-pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }

@@ -343,23 +343,25 @@ impl<C> Pool<C> {
     /// # }
     /// ```
     pub fn lag(&self, client: &async_nats::Client) -> GetLag {
-        let (name, client) = (self.name.clone(), client.clone());
+        let client = client.clone();
         let names = (self.stream_name("JOBS"), self.stream_name("DEAD"));
-        GetLag::new(async move { lag(name, client, names).await })
+        let stage: Arc<str> = format!("nats pool {}", self.name).into();
+        GetLag::new(async move { lag(&stage, client, names).await })
     }
 }
 
+/// The pool's lag, with errors naming `stage`: the stage that samples it
+/// (a [`Remote`] names it after its scope), or `nats pool <name>`.
 async fn lag(
-    name: String,
+    stage: &Arc<str>,
     client: async_nats::Client,
     names: (String, String),
 ) -> Result<Lag, Error> {
-    let stage: Arc<str> = format!("nats pool {name}").into();
     let mut js = async_nats::jetstream::new(client.clone());
     js.set_timeout(crate::source::API_TIMEOUT);
     let (jobs, dead) = names;
-    let mut consumer = crate::source::bind(&js, &stage, &jobs, Pool::<Json>::WORKERS).await?;
-    let info = consumer.info().await.map_err(|e| Error::nats(&stage, e))?;
+    let mut consumer = crate::source::bind(&js, stage, &jobs, Pool::<Json>::WORKERS).await?;
+    let info = consumer.info().await.map_err(|e| Error::nats(stage, e))?;
     let (pending, ack_pending, redelivered, waiting) = (
         info.num_pending,
         info.num_ack_pending as u64,
@@ -369,11 +371,11 @@ async fn lag(
     let mut dead = js
         .get_stream(dead)
         .await
-        .map_err(|e| Error::nats(&stage, e))?;
+        .map_err(|e| Error::nats(stage, e))?;
     let dead_lettered = dead
         .info()
         .await
-        .map_err(|e| Error::nats(&stage, e))?
+        .map_err(|e| Error::nats(stage, e))?
         .state
         .messages;
     Ok(Lag {

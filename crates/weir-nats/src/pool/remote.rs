@@ -328,8 +328,7 @@ where
         let (tx, rx) = chan::bounded(self.pool.batch);
         let deadline = scope.context().deadline();
         let view = scope.stage_or(format!("nats remote_pool {}", self.pool.name));
-        let stage = view.name();
-        view.spawn(super::run::pump(self, input, tx, deadline, stage));
+        view.spawn(super::run::pump(self, input, tx, deadline, view.clone()));
         Ok(rx)
     }
 }

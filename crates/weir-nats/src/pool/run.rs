@@ -19,9 +19,10 @@ use async_nats::jetstream::consumer::{pull, PullConsumer};
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::HeaderMap;
 use weir_core::chan::{Receiver, Sender};
+use weir_stage::ScopeView;
 
 use super::cleanup::Cleanup;
-use super::helpers::{spawn_reader_and_sampler, AbortOnDrop, Answer, RESULT_ACK_WAIT};
+use super::helpers::{spawn_reader_and_sampler, Answer, RESULT_ACK_WAIT};
 use super::remote::{Order, Remote};
 use super::{Pool, H_DEADLINE, H_JOB, H_NONCE, H_RUN};
 use crate::source::{bind, with_retries, API_TIMEOUT};
@@ -45,30 +46,34 @@ impl Binding {
 
 /// The stage's task: runs the producer's side until the input is drained
 /// and every job's result output, or the output is dropped.
-/// `stage` is its name, from the scope (`Scope::stage_or`).
+/// `view` builds the stage (its name comes from the scope,
+/// `Scope::stage_or`), and runs its helper tasks: the result reader, the
+/// lag sampler, the lease's beat and, if the run is cut short, its
+/// cleanup.
 pub(super) async fn pump<T, U, C>(
     remote: Remote<T, U, C>,
     input: Receiver<T>,
     tx: Sender<Outcome<U>>,
     deadline: Option<tokio::time::Instant>,
-    stage: Arc<str>,
+    view: ScopeView,
 ) -> Result<(), Error>
 where
     T: Send + 'static,
     U: Send + 'static,
     C: Codec<T> + Codec<U>,
 {
-    let (js, mut guard, consumer) = open(&remote, &stage).await?;
-    let (res_rx, helpers, seen) = spawn_reader_and_sampler(&remote, &js, &stage, consumer);
+    let stage = view.name();
+    let (js, mut guard, consumer) = open(&remote, &view).await?;
+    let (res_rx, helpers, seen) = spawn_reader_and_sampler(&remote, &js, &view, consumer);
     // The first beat goes out before any job, on the same connection.
     let _ = remote
         .client
         .publish(guard.control_subject.clone(), "alive".into())
         .await;
-    let _beat = AbortOnDrop(tokio::spawn(super::runs::beat(
+    let _beat = view.spawn_helper(super::runs::beat(
         remote.client.clone(),
         guard.control_subject.clone(),
-    )));
+    ));
     let window = Window::new(js.clone(), stage.clone(), remote.pool.in_flight.min(256));
     let mut run = Run {
         remote: &remote,
@@ -96,7 +101,7 @@ where
         remote.pool.stream_name("JOBS"),
         remote.pool.stream_name("DEAD"),
     );
-    let last = super::lag(remote.pool.name.clone(), remote.client.clone(), lag_names);
+    let last = super::lag(&stage, remote.client.clone(), lag_names);
     if let Ok(Ok(lag)) = tokio::time::timeout(Duration::from_secs(1), last).await {
         remote.lag.set(lag);
     }
@@ -109,9 +114,9 @@ where
 /// tidies the run away however it ends.
 async fn open<T, U, C>(
     remote: &Remote<T, U, C>,
-    stage: &Arc<str>,
+    view: &ScopeView,
 ) -> Result<(async_nats::jetstream::Context, Cleanup, PullConsumer), Error> {
-    let pool = &remote.pool;
+    let (pool, stage) = (&remote.pool, &view.name());
     let mut js = async_nats::jetstream::new(remote.client.clone());
     js.set_timeout(API_TIMEOUT);
     with_retries(|| async {
@@ -126,7 +131,7 @@ async fn open<T, U, C>(
         .next()
         .unwrap_or_default()
         .to_owned();
-    let guard = Cleanup::new(remote.client.clone(), js.clone(), pool, run);
+    let guard = Cleanup::new(remote.client.clone(), js.clone(), pool, run).in_scope(view);
     let (results_stream, results_consumer) = (pool.stream_name("RESULTS"), guard.consumer.clone());
     let config = pull::Config {
         durable_name: Some(results_consumer.clone()),

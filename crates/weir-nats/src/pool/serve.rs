@@ -133,7 +133,6 @@ where
         Some(pool.dead_subject()),
         pool.backoff,
     );
-    AckShared::keep_alive(&shared, (pool.ack_wait / 3).max(Duration::from_millis(50)));
     let runs = Arc::new(Runs::new(client.clone(), js.clone(), pool));
     let job = Arc::new(JobCx {
         f,
@@ -146,7 +145,10 @@ where
         results: pool.subject("results", ""),
         ctx: ctx.clone(),
     });
+    // The helpers end with the jobs' tasks, when this returns.
     let mut tasks = JoinSet::new();
+    let period = (pool.ack_wait / 3).max(Duration::from_millis(50));
+    tasks.spawn(AckShared::keep_alive(&shared, period));
     tasks.spawn(listen_control(control, runs));
     let fetch = Fetcher::new(consumer, js.clone());
     let result = fetch_jobs(

@@ -77,6 +77,13 @@ pub(crate) struct Door<'a, T, O: ?Sized> {
     exit: Exit<'a, O>,
 }
 
+/// What [`Door::take_or`] brought: the stage's own future's output, or
+/// this many items taken in (`0`: the input ended).
+pub(crate) enum Turn<O> {
+    Done(O),
+    Took(usize),
+}
+
 /// What [`Door::recv_or`] (`R`: a count of items) or
 /// [`Door::recv_one_or`] (`R`: the item, `None` once the input ended) got.
 pub(crate) enum Received<R = usize> {
@@ -207,6 +214,38 @@ impl<'a, T, O: Outlet + ?Sized> Door<'a, T, O> {
     /// Cancel safe: dropped while waiting, it took nothing.
     pub(crate) async fn take(&self, buf: &mut Vec<T>, max: usize) -> usize {
         self.input.recv_many(buf, max).await
+    }
+
+    /// Waits for the first of: downstream closed (`None`: checked first,
+    /// so a stage stops as soon as nobody listens, even while work of its
+    /// own is pending); `own`, a future of the stage's own (the next
+    /// finished one of its window: done work goes out before more comes
+    /// in); up to `max` items of input, appended to `buf`. No `own` waits
+    /// for none; `max` 0 takes nothing.
+    ///
+    /// Cancel safe if `own` is: dropped while waiting, it took nothing.
+    pub(crate) async fn take_or<F: Future>(
+        &self,
+        own: Option<F>,
+        buf: &mut Vec<T>,
+        max: usize,
+    ) -> Option<Turn<F::Output>> {
+        let (waits, takes) = (own.is_some(), max > 0);
+        let own = async {
+            match own {
+                Some(own) => own.await,
+                None => std::future::pending().await,
+            }
+        };
+        self.closed_or(async {
+            tokio::select! {
+                biased;
+                out = own, if waits => Turn::Done(out),
+                n = self.take(buf, max), if takes => Turn::Took(n),
+                else => std::future::pending().await,
+            }
+        })
+        .await
     }
 }
 

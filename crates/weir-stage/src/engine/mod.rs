@@ -56,8 +56,8 @@ pub use counters::{Count, Counters, Counts, Flag, Gauge, Peak, Time};
 pub(crate) use door::{Door, Received};
 pub(crate) use run::next_batch;
 pub use run::{run_into, run_sink};
-pub use source::{BatchSource, BoxSource, Ended, Fused, RecvSource, Report};
-pub use sources::{IterSource, Stop, StreamSource};
+pub use source::{BatchSource, BoxSource, Ended, Fused, Report};
+pub use sources::{Fill, IterSource, RecvSource, Slot, Stop, StreamSource};
 pub use stage::{Stage, StageId};
 pub use step::{Faults, SinkStep, Step};
 

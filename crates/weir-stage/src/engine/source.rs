@@ -1,5 +1,6 @@
 //! Batch sources: what the engine pulls from. A chain of fused steps is a
-//! [`Fused`] wrapped around a [`RecvSource`] (or any other source).
+//! [`Fused`] wrapped around a [`RecvSource`](super::RecvSource) (or any
+//! other source).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Instant;
 use weir_core::chan::Receiver;
 
 use super::step::{Faults, Step};
-use super::{Stage, BATCH};
+use super::Stage;
 use crate::error::{BoxError, Error};
 
 /// A pull-based source of item batches.
@@ -52,50 +53,6 @@ pub trait BatchSource<T>: Send + 'static {
 
 /// A boxed [`BatchSource`]: one virtual call per batch.
 pub type BoxSource<T> = Box<dyn BatchSource<T>>;
-
-/// A channel as a source.
-///
-/// # Examples
-///
-/// ```
-/// use weir_core::chan;
-/// use weir_stage::engine::RecvSource;
-///
-/// let (_tx, rx) = chan::bounded::<u8>(1);
-/// let src = RecvSource::new(rx);
-/// # drop(src);
-/// ```
-#[derive(Debug)]
-pub struct RecvSource<T> {
-    rx: Receiver<T>,
-}
-
-impl<T> RecvSource<T> {
-    /// Reads `rx`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use weir_core::chan;
-    /// # use weir_stage::engine::RecvSource;
-    /// let (_tx, rx) = chan::bounded::<u8>(1);
-    /// # let _ =
-    /// RecvSource::new(rx);
-    /// ```
-    pub fn new(rx: Receiver<T>) -> RecvSource<T> {
-        RecvSource { rx }
-    }
-}
-
-impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
-    fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>> {
-        self.rx.poll_recv_many(cx, out, BATCH).map(|n| Ok(n > 0))
-    }
-
-    fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
-        Ok(self.rx)
-    }
-}
 
 /// Reports an error of a stage that goes on after errors.
 pub type Report = Arc<dyn Fn(BoxError) + Send + Sync>;

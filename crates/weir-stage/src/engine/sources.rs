@@ -1,20 +1,283 @@
-//! Sources written once, for both layers: an iterator ([`IterSource`]),
-//! a stream ([`StreamSource`]), and the graceful [`Stop`] they watch.
+//! Sources written once, for both layers: a channel ([`RecvSource`]), an
+//! iterator ([`IterSource`]), a stream ([`StreamSource`]), and the
+//! graceful [`Stop`] they watch.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::Stream;
 use weir_cancel::{CancelledOwned, Context as Ctx};
 use weir_core::chan::Receiver;
 
-use super::source::{BatchSource, BoxSource};
+use super::source::{BatchSource, BoxSource, Ended};
 use super::{Stage, BATCH};
 use crate::error::Error;
+
+/// Where a channel made later is handed to the source that reads it: the
+/// `weir` builder builds its stages before it spawns anything, and fills
+/// each slot with its channel as the pipeline starts.
+pub type Slot<T> = Arc<Mutex<Option<Receiver<T>>>>;
+
+/// Told how full a channel was each time a [`RecvSource`] read a batch
+/// from it (at least the batch it took): what a graph samples for an
+/// edge's peak.
+pub type Fill = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// A channel as a source, a batch of what is queued at a time: the one
+/// channel source of both layers. The stage functions read their input
+/// with it; the `weir` builder reads a channel fed from outside
+/// (`from_receiver`, a NATS consumer) and each channel between its tasks
+/// with it.
+///
+/// The channel is given now ([`new`](RecvSource::new)) or, for a channel
+/// made when a pipeline starts, through a [`Slot`]
+/// ([`later`](RecvSource::later)); a slot never filled reads as ended (its
+/// producer never started). Options: count what arrives as a stage's
+/// output ([`counted`](RecvSource::counted)), report how full the channel
+/// was ([`sampled`](RecvSource::sampled)), stop on a graceful
+/// [`Stop`] ([`stop_on`](RecvSource::stop_on)), and keep it a source for
+/// readers that share the channel ([`shared`](RecvSource::shared)).
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+/// use weir_stage::engine::{BatchSource, RecvSource, Slot, Stage};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let slot: Slot<u32> = Slot::default();
+/// let stage = Stage::new("receiver", "in");
+/// let mut src = RecvSource::later(slot.clone()).counted(stage.clone());
+/// let (tx, rx) = chan::bounded(4);
+/// *slot.lock().unwrap() = Some(rx); // the pipeline starts
+/// tx.send_all(vec![1, 2]).await.unwrap();
+/// drop(tx);
+/// let mut out = Vec::new();
+/// while std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await.unwrap() {}
+/// assert_eq!(out, [1, 2]);
+/// assert_eq!(stage.counters().snapshot().items_out, 2);
+/// # }
+/// ```
+pub struct RecvSource<T> {
+    rx: Option<Receiver<T>>,
+    /// Where the channel comes from, the first time it is read.
+    later: Option<Slot<T>>,
+    /// Counts what arrives as the output of the stage that feeds it.
+    upstream: Option<Arc<Stage>>,
+    fill: Option<Fill>,
+    stop: Option<Stop>,
+    /// Other readers share the channel: it is never handed out bare.
+    shared: bool,
+}
+
+impl<T> RecvSource<T> {
+    /// Reads `rx`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    /// use weir_stage::engine::{BatchSource, RecvSource};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = chan::bounded(4);
+    /// tx.send_all(vec![1, 2]).await.unwrap();
+    /// drop(tx);
+    /// let mut src = RecvSource::new(rx);
+    /// let mut out = Vec::new();
+    /// let more = std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await;
+    /// assert_eq!((more.unwrap(), out), (true, vec![1, 2]));
+    /// # }
+    /// ```
+    pub fn new(rx: Receiver<T>) -> RecvSource<T> {
+        RecvSource::with(Some(rx), None)
+    }
+
+    /// Reads the channel `slot` holds when it is first read (ended if it
+    /// holds none).
+    ///
+    /// # Examples
+    ///
+    /// See [`RecvSource`].
+    pub fn later(slot: Slot<T>) -> RecvSource<T> {
+        RecvSource::with(None, Some(slot))
+    }
+
+    fn with(rx: Option<Receiver<T>>, later: Option<Slot<T>>) -> RecvSource<T> {
+        RecvSource {
+            rx,
+            later,
+            upstream: None,
+            fill: None,
+            stop: None,
+            shared: false,
+        }
+    }
+
+    /// Counts what arrives as `upstream`'s output, and how full the
+    /// channel was as its peak queue (for a stage whose own tasks don't
+    /// count it: a channel fed from outside).
+    ///
+    /// # Examples
+    ///
+    /// See [`RecvSource`].
+    #[must_use]
+    pub fn counted(mut self, upstream: Arc<Stage>) -> Self {
+        self.upstream = Some(upstream);
+        self
+    }
+
+    /// Tells `fill` how full the channel was at each batch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use weir_core::chan;
+    /// use weir_stage::engine::{BatchSource, RecvSource};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let peak = Arc::new(AtomicUsize::new(0));
+    /// let seen = peak.clone();
+    /// let (tx, rx) = chan::bounded(8);
+    /// tx.send_all(vec![1, 2, 3]).await.unwrap();
+    /// let mut src = RecvSource::new(rx).sampled(Arc::new(move |n| {
+    ///     seen.fetch_max(n, Ordering::Relaxed);
+    /// }));
+    /// let mut out = Vec::new();
+    /// std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await.unwrap();
+    /// assert_eq!(peak.load(Ordering::Relaxed), 3);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn sampled(mut self, fill: Fill) -> Self {
+        self.fill = Some(fill);
+        self
+    }
+
+    /// Stops reading once `stop` comes (a channel fed from outside, whose
+    /// producer may never close it): what is still queued stays in the
+    /// channel, for any other receiver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weir_cancel::Context;
+    /// use weir_core::chan;
+    /// use weir_stage::engine::{BatchSource, RecvSource, Stop};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (ctx, handle) = Context::background().with_cancel();
+    /// let (_tx, rx) = chan::bounded::<u8>(4); // never closed
+    /// let mut src = RecvSource::new(rx).stop_on(Stop::new(&ctx, Arc::default()));
+    /// handle.cancel();
+    /// let mut out = Vec::new();
+    /// let more = std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await;
+    /// assert!(!more.unwrap());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn stop_on(mut self, stop: Stop) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Other readers share the channel (a `fan_out` branch): it stays a
+    /// source, so that a stage with tasks of its own reads it through a
+    /// relay and each reader is counted on its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    /// use weir_stage::engine::{BatchSource, RecvSource};
+    ///
+    /// let (_tx, rx) = chan::bounded::<u8>(1);
+    /// assert!(Box::new(RecvSource::new(rx.clone())).into_receiver().is_ok());
+    /// assert!(Box::new(RecvSource::new(rx).shared()).into_receiver().is_err());
+    /// ```
+    #[must_use]
+    pub fn shared(mut self) -> Self {
+        self.shared = true;
+        self
+    }
+
+    /// The channel: `rx`, or, the first time, what the slot was filled
+    /// with (taken out of it); `None` if it never was.
+    fn channel(&mut self) -> Option<&mut Receiver<T>> {
+        if self.rx.is_none() {
+            self.rx = self
+                .later
+                .take()
+                .and_then(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner).take());
+        }
+        self.rx.as_mut()
+    }
+}
+
+impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
+    fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>> {
+        // No channel: its producer never started (the run was refused).
+        if self.channel().is_none() {
+            return Poll::Ready(Ok(false));
+        }
+        if let Some(stop) = &mut self.stop {
+            if stop.poll_stopped(cx) {
+                // The producer's next send fails once no receiver is left.
+                (self.rx, self.stop) = (None, None);
+                return Poll::Ready(Ok(false));
+            }
+        }
+        let watched = self.upstream.is_some() || self.fill.is_some();
+        let Some(rx) = self.rx.as_mut() else {
+            return Poll::Ready(Ok(false));
+        };
+        // What is queued before taking: the channel's fill, seen from here.
+        let queued = if watched { rx.len() } else { 0 };
+        rx.poll_recv_many(cx, out, BATCH).map(|n| {
+            let queued = queued.max(n); // what it took was queued
+            if let Some(up) = &self.upstream {
+                let counters = up.counters();
+                counters.produced(n, Duration::ZERO);
+                counters.queued(queued);
+            }
+            if let Some(fill) = &self.fill {
+                fill(queued);
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn into_receiver(mut self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
+        if self.stop.is_some() || self.shared {
+            return Err(self); // it must watch for shutdown, or be counted alone
+        }
+        self.channel();
+        self.rx
+            .take()
+            .ok_or_else(|| Box::new(Ended) as BoxSource<T>)
+    }
+}
+
+impl<T> std::fmt::Debug for RecvSource<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvSource")
+            .field("upstream", &self.upstream)
+            .field("stopping", &self.stop.is_some())
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
+}
 
 /// An iterator source gives other tasks a turn after this many batches,
 /// so a long CPU-bound source neither starves its worker thread nor delays

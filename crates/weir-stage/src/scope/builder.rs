@@ -86,6 +86,7 @@ impl ScopeBuilder {
     pub fn build(self) -> OwnedScope {
         let (ctx, cancel) = self.ctx.with_cancel();
         let (stop_ctx, stop) = ctx.with_cancel();
+        let (helpers_ctx, helpers_end) = ctx.with_cancel();
         let scope = Scope {
             shared: Arc::new(Shared {
                 ctx,
@@ -99,6 +100,9 @@ impl ScopeBuilder {
                 collect: self.collect,
                 capacity: self.capacity,
                 counter: AtomicUsize::new(0),
+                helpers: WaitGroup::new(),
+                helpers_ctx,
+                helpers_end,
             }),
             tasks: Arc::new(Mutex::new(JoinSet::new())),
             name: None,

@@ -10,10 +10,11 @@ use std::task::{Context as TaskContext, Poll};
 
 use futures::FutureExt;
 use tokio::task::JoinSet;
-use weir_cancel::{CancelHandle, Context, ContextError};
+use weir_cancel::{CancelGuard, CancelHandle, Context, ContextError};
 
 use crate::scope_handle::ScopeHandle;
 use weir_core::chan::{self, Receiver, Sender};
+use weir_core::WaitGroup;
 
 use crate::driver::SinkOutput;
 use crate::engine::{run_into, run_sink, Fused, RecvSource, SinkStep, Stage, StageId, Step};
@@ -21,6 +22,7 @@ use crate::error::{panic_message, BoxError, Error};
 use crate::stats::ScopeStats;
 
 mod builder;
+mod helpers;
 mod owned;
 mod shared;
 mod spawn;

@@ -66,6 +66,9 @@ impl OwnedScope {
 
     /// Waits for every task in the scope, then returns the first error (or
     /// every error, with [`collect_errors`](ScopeBuilder::collect_errors)).
+    /// Once every stage has ended it stops the stages' helper tasks still
+    /// running ([`spawn_helper`](Scope::spawn_helper)), and returns only
+    /// when they, and any [finisher](Scope::spawn_finisher), have ended.
     ///
     /// # Cancel safety
     ///
@@ -122,6 +125,9 @@ impl OwnedScope {
                         }
                     }
                 }
+                // Every stage has ended: so do the helpers still running.
+                scope.shared.helpers_end.cancel();
+                let _ = scope.shared.helpers.wait().await; // their panics are recorded
                 scope.shared.outcome()
             }),
         }

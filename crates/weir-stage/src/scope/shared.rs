@@ -23,6 +23,12 @@ pub(crate) struct Shared {
     pub(super) collect: bool,
     pub(super) capacity: usize,
     pub(super) counter: AtomicUsize,
+    /// The stages' helper tasks still running ([`Scope::spawn_helper`]).
+    pub(super) helpers: WaitGroup,
+    /// Cancelled once every stage task has ended (or with the scope): ends
+    /// the helpers still running.
+    pub(super) helpers_ctx: Context,
+    pub(super) helpers_end: CancelHandle,
 }
 
 impl Shared {

@@ -74,6 +74,13 @@ impl ScopeView {
     }
 }
 
+/// Another view of the same stage (same id, name and capacity).
+impl Clone for ScopeView {
+    fn clone(&self) -> Self {
+        self.scope.view()
+    }
+}
+
 impl std::ops::Deref for ScopeView {
     type Target = Scope;
 

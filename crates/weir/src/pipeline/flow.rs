@@ -13,7 +13,7 @@ use weir_stage::{BoxError, ConfigError, Error, Scope};
 
 use super::graph::{EdgeCell, NodeId};
 pub(crate) use super::shared::Shared;
-use super::source::{ChannelSource, IterSource, RecvSource, Slot, StreamSource};
+use super::source::{channel_source, IterSource, RecvSource, Slot, StreamSource};
 use super::view::GraphView;
 
 /// A typed pipeline graph under a [`Context`]: Go's pipeline pattern with
@@ -164,12 +164,9 @@ impl Pipeline {
     pub fn from_receiver<T: Send + 'static>(&self, rx: Receiver<T>) -> Flow<T> {
         let node = self.shared.add_stage("receiver", &[], false);
         let probe = rx.observer();
-        let src = RecvSource {
-            rx: Some(rx),
-            slot: None,
-            upstream: self.shared.stage(node),
-            stop: Some(self.shared.stop_signal()),
-        };
+        let src = RecvSource::new(rx)
+            .counted(self.shared.stage(node))
+            .stop_on(self.shared.stop_signal());
         let flow = Flow::with_segment(self.shared.clone(), Box::new(src), node, true);
         flow.edge().attach(probe);
         flow
@@ -510,12 +507,7 @@ impl<T: Send + 'static> Flow<T> {
         let edge = EdgeCell::new(node, branch);
         let key = slot_key(&slot);
         shared.graph().register_slot(key, edge.clone());
-        let src = ChannelSource {
-            rx: None,
-            slot: Some(slot),
-            edge: edge.clone(),
-            shared: false,
-        };
+        let src = channel_source(slot, &edge, false);
         Flow::with_edge(shared, Box::new(src), node, true, edge)
     }
 
@@ -531,12 +523,7 @@ impl<T: Send + 'static> Flow<T> {
         at_channel: bool,
     ) -> Flow<T> {
         let edge = EdgeCell::reader(node, branch);
-        let src = ChannelSource {
-            rx: None,
-            slot: Some(slot),
-            edge: edge.clone(),
-            shared: true,
-        };
+        let src = channel_source(slot, &edge, true);
         Flow::with_edge(shared, Box::new(src), node, at_channel, edge)
     }
 

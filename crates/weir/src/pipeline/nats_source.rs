@@ -91,14 +91,11 @@ impl Pipeline {
             let rx = source.run(&scope.stage(&shared.stage(node)));
             fill(shared, node, &out, rx);
         });
-        let src = RecvSource {
-            rx: None,
-            slot: Some(slot),
-            upstream: shared.stage(node),
-            // Stop reading at once on shutdown: what is queued goes back
-            // to the server.
-            stop: Some(shared.stop_signal()),
-        };
+        // Stop reading at once on shutdown: what is queued goes back to
+        // the server.
+        let src = RecvSource::later(slot)
+            .counted(shared.stage(node))
+            .stop_on(shared.stop_signal());
         Flow::with_segment(shared.clone(), Box::new(src), node, true)
     }
 }
