@@ -122,6 +122,7 @@ mod stats;
 pub mod steps;
 
 mod batch;
+mod buffer;
 mod collect;
 mod count;
 mod filter;
@@ -140,6 +141,7 @@ mod map;
 mod map_concurrent;
 mod map_unordered;
 mod merge;
+mod overflow;
 mod recovery;
 mod scan;
 mod skip;
@@ -191,6 +193,9 @@ pub use take_while::take_while;
 pub use then::then;
 pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;
+// Overflow and rate shaping.
+pub use buffer::{buffer, buffer_source};
+pub use overflow::{Overflow, Overflowed};
 // Concurrency.
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;

@@ -51,7 +51,7 @@ mod stage;
 mod step;
 
 pub(crate) use door::{Door, Received};
-pub(crate) use run::next_batch;
+pub(crate) use run::{next_batch, run_buffered};
 pub use run::{run_into, run_sink};
 pub use source::{BatchSource, BoxSource, Ended, Fused, RecvSource, Report};
 pub use sources::{IterSource, Stop, StreamSource};

@@ -131,7 +131,7 @@ impl StageCx {
 
     /// The engine's view of this stage (its counters), for a stage the
     /// engine runs.
-    pub(super) fn engine_stage(&self, kind: &'static str) -> Arc<Stage> {
+    pub(crate) fn engine_stage(&self, kind: &'static str) -> Arc<Stage> {
         Stage::with_id(self.id, kind, self.name.clone())
     }
 

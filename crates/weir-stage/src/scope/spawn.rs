@@ -233,7 +233,7 @@ impl Scope {
     }
 
     #[track_caller]
-    pub(super) fn spawn_raw<B, F>(&self, kind: &'static str, role: Role, body: B) -> Arc<str>
+    pub(crate) fn spawn_raw<B, F>(&self, kind: &'static str, role: Role, body: B) -> Arc<str>
     where
         B: FnOnce(StageCx) -> F,
         F: Future<Output = Result<(), Failure>> + Send + 'static,

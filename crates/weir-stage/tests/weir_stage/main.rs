@@ -8,6 +8,7 @@ mod props;
 mod stage_balance;
 mod stage_batch;
 mod stage_broadcast;
+mod stage_buffer;
 mod stage_collect;
 mod stage_faults;
 mod stage_filter;
