@@ -124,7 +124,9 @@ pub mod steps;
 mod batch;
 mod buffer;
 mod collect;
+mod conflate;
 mod count;
+mod debounce;
 mod filter;
 mod filter_map;
 mod flat_map;
@@ -143,6 +145,7 @@ mod map_unordered;
 mod merge;
 mod overflow;
 mod recovery;
+mod sample;
 mod scan;
 mod skip;
 pub mod split;
@@ -195,7 +198,10 @@ pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;
 // Overflow and rate shaping.
 pub use buffer::{buffer, buffer_source};
+pub use conflate::conflate;
+pub use debounce::debounce;
 pub use overflow::{Overflow, Overflowed};
+pub use sample::sample;
 // Concurrency.
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;

@@ -32,6 +32,7 @@ mod stage_recovery;
 mod stage_round_robin;
 mod stage_route;
 mod stage_scope_owner;
+mod stage_shaping;
 mod stage_square;
 mod stage_stats;
 mod stage_take;

@@ -176,6 +176,7 @@ mod recover;
 #[cfg(feature = "nats")]
 mod remote;
 mod run;
+mod shaping;
 mod shared;
 mod sinks;
 mod source;

@@ -16,6 +16,7 @@ mod pipeline_metrics;
 mod pipeline_props;
 mod pipeline_record;
 mod pipeline_recovery;
+mod pipeline_shaping;
 mod pipeline_sinks;
 mod pipeline_split;
 mod pipeline_take;
