@@ -206,7 +206,7 @@ pub use sample::sample;
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;
 pub use map_unordered::map_unordered;
-pub use recovery::{Backoff, Policy, Recovery};
+pub use recovery::{Backoff, Policy, Recovery, TimedOut};
 pub use try_map_concurrent::try_map_concurrent;
 pub use try_map_unordered::try_map_unordered;
 pub use try_then::try_then;

@@ -38,6 +38,7 @@ mod stage_stats;
 mod stage_take;
 mod stage_then;
 mod stage_throttle;
+mod stage_timeout;
 mod stage_try_for_each;
 mod stage_try_map;
 mod stage_unbatch;
