@@ -42,7 +42,11 @@
 //! * Jobs that can fail: a [`Recovery`] (retries with a jittered
 //!   [`Backoff`] for the errors you call transient, then a [`Policy`]:
 //!   fail, skip or dead-letter) runs under [`WorkerPool`], [`try_then`],
-//!   [`try_map_concurrent`] and [`try_map_unordered`] alike.
+//!   [`try_map_concurrent`] and [`try_map_unordered`] alike, with a
+//!   per-item [`Recovery::timeout`] ([`TimedOut`]).
+//! * A consumer slower than its producer: [`buffer`] with an [`Overflow`]
+//!   policy (wait, drop the newest or oldest, fail), [`conflate`] (merge
+//!   what it missed), [`debounce`] and [`sample`] (thin out by time).
 //!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /

@@ -165,6 +165,7 @@ mod tests {
         /// left are the input exactly, each in input order, and the
         /// channel's `sent` is received + queued.
         #[test]
+        #[cfg_attr(miri, ignore = "hundreds of random cases: too slow under Miri; the unit tests above run")]
         fn force_send_loses_nothing_it_does_not_return(
             cap in 1usize..8,
             steps in proptest::collection::vec((0usize..12, 0usize..6), 1..40),
@@ -191,6 +192,7 @@ mod tests {
         /// `try_send_all` keeps the oldest items: what was sent and what
         /// came back are the input, each in order.
         #[test]
+        #[cfg_attr(miri, ignore = "hundreds of random cases: too slow under Miri; the unit tests above run")]
         fn try_send_all_returns_what_did_not_fit(
             cap in 1usize..8,
             steps in proptest::collection::vec((0usize..12, 0usize..6), 1..40),
