@@ -47,6 +47,12 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
     let mut outcome = match (workload, imp) {
         ("pipeline", "weir") => pipeline::weir(arg(0)?),
         ("pipeline", "weir-batch") => pipeline::weir_batch(arg(0)?),
+        // Not in the table: `compare --child pipeline weir-buffer <n> [cap]`
+        // against `weir` (and `weir-buffer-then` against `weir-then`), for
+        // the cost of an overflow stage that never overflows.
+        ("pipeline", "weir-buffer") => pipeline::weir_buffered(arg(0)?, opt(1, us(arg(0)?)?)?),
+        ("pipeline", "weir-then") => pipeline::weir_then(arg(0)?, false),
+        ("pipeline", "weir-buffer-then") => pipeline::weir_then(arg(0)?, true),
         ("pipeline", "tokio-flume") => pipeline::tokio_flume(arg(0)?),
         ("pipeline", "loop") => pipeline::loop_(arg(0)?),
         ("handpipe", _) => {

@@ -32,6 +32,60 @@ pub fn weir(n: u64) -> Outcome {
     })
 }
 
+/// [`weir`] with a `buffer(cap, Overflow::DropOldest)` between the fused
+/// `map` and the `fold`: what an overflow stage costs a pipeline that
+/// never overflows (issue 21: at most 5 %). The buffer splits the fused
+/// task in two (the `map` sends into the buffer under the policy, the
+/// `fold` reads it), with no task of its own. `cap` defaults to `n`, so
+/// nothing can be dropped however the tasks are scheduled; a smaller one
+/// may drop, and the checksum then says so.
+pub fn weir_buffered(n: u64, cap: usize) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let sum = weir::pipeline::Pipeline::new(&weir::cancel::Context::background())
+            .source(1..=n)
+            .map(square)
+            .buffer(cap, weir::stage::Overflow::DropOldest)
+            .fold(0u64, u64::wrapping_add)
+            .await
+            .expect("the pipeline runs");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
+/// `gen -> square -> then(identity) -> sum`, with (`buffered`) or without
+/// a `buffer(n, Overflow::DropOldest)` before the `then`: where the stage
+/// after a buffer has a task of its own, the buffer is that stage's input
+/// channel, so it adds no hop at all.
+pub fn weir_then(n: u64, buffered: bool) -> Outcome {
+    runtime().block_on(async move {
+        let t = Instant::now();
+        let p = weir::pipeline::Pipeline::new(&weir::cancel::Context::background());
+        let squares = p.source(1..=n).map(square);
+        let squares = match buffered {
+            true => squares.buffer(
+                usize::try_from(n).unwrap_or(usize::MAX),
+                weir::stage::Overflow::DropOldest,
+            ),
+            false => squares,
+        };
+        let sum = squares
+            .then(|x| async move { x })
+            .fold(0u64, u64::wrapping_add)
+            .await
+            .expect("the pipeline runs");
+        Outcome {
+            elapsed: t.elapsed(),
+            check: sum,
+            ..Outcome::default()
+        }
+    })
+}
+
 /// weir-core's batch API: one task per stage on `chan::bounded(1024)` of
 /// `u64`, items moving with `send_all` / `recv_many` of [`BATCH`].
 pub fn weir_batch(n: u64) -> Outcome {

@@ -42,7 +42,11 @@
 //! * Jobs that can fail: a [`Recovery`] (retries with a jittered
 //!   [`Backoff`] for the errors you call transient, then a [`Policy`]:
 //!   fail, skip or dead-letter) runs under [`WorkerPool`], [`try_then`],
-//!   [`try_map_concurrent`] and [`try_map_unordered`] alike.
+//!   [`try_map_concurrent`] and [`try_map_unordered`] alike, with a
+//!   per-item [`Recovery::timeout`] ([`TimedOut`]).
+//! * A consumer slower than its producer: [`buffer`] with an [`Overflow`]
+//!   policy (wait, drop the newest or oldest, fail), [`conflate`] (merge
+//!   what it missed), [`debounce`] and [`sample`] (thin out by time).
 //!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /
@@ -122,8 +126,11 @@ mod stats;
 pub mod steps;
 
 mod batch;
+mod buffer;
 mod collect;
+mod conflate;
 mod count;
+mod debounce;
 mod filter;
 mod filter_map;
 mod flat_map;
@@ -140,7 +147,9 @@ mod map;
 mod map_concurrent;
 mod map_unordered;
 mod merge;
+mod overflow;
 mod recovery;
+mod sample;
 mod scan;
 mod skip;
 pub mod split;
@@ -191,11 +200,17 @@ pub use take_while::take_while;
 pub use then::then;
 pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;
+// Overflow and rate shaping.
+pub use buffer::{buffer, buffer_source};
+pub use conflate::conflate;
+pub use debounce::debounce;
+pub use overflow::{Overflow, Overflowed};
+pub use sample::sample;
 // Concurrency.
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;
 pub use map_unordered::map_unordered;
-pub use recovery::{Backoff, Policy, Recovery};
+pub use recovery::{Backoff, Policy, Recovery, TimedOut};
 pub use try_map_concurrent::try_map_concurrent;
 pub use try_map_unordered::try_map_unordered;
 pub use try_then::try_then;

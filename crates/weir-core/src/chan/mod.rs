@@ -107,6 +107,7 @@
 mod blocking;
 mod coop;
 mod error;
+mod force;
 mod ident;
 mod lock;
 mod observer;

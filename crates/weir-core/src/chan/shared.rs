@@ -86,6 +86,8 @@ use super::token::{claimable, try_claim, Claim};
 use super::waiters::{WaitList, Wakers, FRESH, PROVEN};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
+mod displace;
+
 const CLOSED: usize = 0b01;
 /// How many stale senders admission looks past (see `Chan::admit`).
 const STALE_WALK: usize = 64;

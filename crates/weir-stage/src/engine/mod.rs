@@ -54,7 +54,7 @@ mod step;
 
 pub use counters::{Count, Counters, Counts, Flag, Gauge, Peak, Time};
 pub(crate) use door::{Door, Received};
-pub(crate) use run::next_batch;
+pub(crate) use run::{next_batch, run_buffered};
 pub use run::{run_into, run_sink};
 pub use source::{BatchSource, BoxSource, Ended, Fused, Report};
 pub use sources::{Fill, IterSource, RecvSource, Slot, Stop, StreamSource};

@@ -1,7 +1,7 @@
 //! The batch loops: a source into a channel ([`run_into`]), a source into
 //! a sink step ([`run_sink`]).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use weir_core::chan::Sender;
 
@@ -10,6 +10,8 @@ use super::source::BoxSource;
 use super::step::SinkStep;
 use super::{Counters, Stage, BATCH};
 use crate::error::Error;
+use crate::overflow::{Overflow, Overflowed, Pushed};
+
 
 /// Pulls the next batch from `src`, counting the time spent waiting for it.
 pub(crate) async fn next_batch<T: 'static>(
@@ -82,9 +84,23 @@ impl Drop for Running<'_> {
 /// # }
 /// ```
 pub async fn run_into<T: Send + 'static>(
+    src: BoxSource<T>,
+    tx: Sender<T>,
+    stage: &Stage,
+) -> Result<(), Error> {
+    run_buffered(src, tx, stage, Overflow::Backpressure, None).await
+}
+
+/// [`run_into`] with `tx` as a buffer under `overflow`: with `buffer` (the
+/// statistics of the buffer stage `stage` is), the items it takes in and
+/// keeps are counted on `stage` and those it drops on `buffer`; a full
+/// buffer under [`Overflow::Fail`] is an error naming `stage`.
+pub(crate) async fn run_buffered<T: Send + 'static>(
     mut src: BoxSource<T>,
     tx: Sender<T>,
     stage: &Stage,
+    overflow: Overflow,
+    buffer: Option<&Counters>,
 ) -> Result<(), Error> {
     let counters = stage.counters();
     let _running = Running::new(counters);
@@ -109,12 +125,28 @@ pub async fn run_into<T: Send + 'static>(
             short.append(&mut buf);
             short
         };
-        let start = Instant::now();
-        let sent = tx.send_all(batch).await;
+        let (n, start) = (batch.len(), Instant::now());
+        let pushed = overflow.push(&tx, batch).await;
         counters.send_wait(start.elapsed());
         counters.queued(tx.len());
-        if sent.is_err() {
-            return Ok(()); // downstream is gone: stop, and so stop upstream
+        let dropped = match pushed {
+            Pushed::Sent(dropped) => dropped,
+            Pushed::Closed => return Ok(()), // downstream is gone: stop, and so stop upstream
+            Pushed::Overflowed => {
+                return Err(Error::Failed {
+                    stage: stage.name(),
+                    source: Box::new(Overflowed {
+                        stage: stage.name(),
+                        capacity: tx.capacity().unwrap_or(0),
+                    }),
+                });
+            }
+        };
+        if let Some(cell) = buffer {
+            counters.batch(n, n - dropped, Duration::ZERO);
+            if dropped > 0 {
+                cell.dropped(dropped as u64);
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use std::any::Any;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::{FutureExt, TryFuture, TryFutureExt};
 
@@ -18,9 +19,11 @@ use crate::scope::StageCx;
 
 mod backoff;
 mod policy;
+mod timeout;
 
 pub use backoff::Backoff;
 pub use policy::Policy;
+pub use timeout::TimedOut;
 
 use policy::Kind;
 
@@ -92,6 +95,8 @@ pub struct Recovery<T> {
     /// Clones a job before an attempt that may be followed by another.
     clone: Option<fn(&T) -> T>,
     policy: Policy<T>,
+    /// The time limit of each attempt ([`Recovery::timeout`]).
+    timeout: Option<Duration>,
 }
 
 /// How a job's attempt failed.
@@ -119,6 +124,7 @@ impl<T> Recovery<T> {
             retry_if: None,
             clone: None,
             policy: Policy::fail(),
+            timeout: None,
         }
     }
 
@@ -213,13 +219,23 @@ impl<T> Recovery<T> {
                 Some(clone) if !last || keep_failed => Some(clone(&job)),
                 _ => None,
             };
-            let failure = match AssertUnwindSafe(async { f(job).into_future().await })
-                .catch_unwind()
-                .await
-            {
-                Ok(Ok(result)) => return Ok(result),
-                Ok(Err(error)) => Failure::Error(error.into()),
-                Err(payload) => Failure::Panic(payload),
+            let run = AssertUnwindSafe(async { f(job).into_future().await }).catch_unwind();
+            // A temporary, not a variable: the job's error type need not be
+            // `Send`, so nothing holding it may live across the backoff.
+            let failure = match match self.timeout {
+                None => Ok(run.await),
+                Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| limit),
+            } {
+                Ok(Ok(Ok(result))) => return Ok(result),
+                Ok(Ok(Err(error))) => Failure::Error(error.into()),
+                Ok(Err(payload)) => Failure::Panic(payload),
+                Err(after) => {
+                    cx.stats().timed_out();
+                    Failure::Error(Box::new(TimedOut {
+                        stage: cx.name.clone(),
+                        after,
+                    }))
+                }
             };
             match copy {
                 Some(next) if !last && self.transient(&failure) => {
@@ -322,6 +338,7 @@ impl<T> fmt::Debug for Recovery<T> {
             .field("backoff", &self.backoff)
             .field("retry_if", &self.retry_if.is_some())
             .field("policy", &self.policy)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -362,7 +379,8 @@ where
 }
 
 /// Fails with [`ConfigError::Zero`](crate::ConfigError::Zero) when a
-/// recovery allows no attempt.
+/// recovery allows no attempt, [`ConfigError::Invalid`](crate::ConfigError::Invalid)
+/// when its time limit is zero.
 pub(crate) fn check<T>(
     recovery: &Recovery<T>,
     scope: &crate::Scope,
@@ -372,6 +390,12 @@ pub(crate) fn check<T>(
         return Err(crate::ConfigError::Zero {
             stage: scope.config_name(kind),
             what: "retry attempts",
+        });
+    }
+    if recovery.timeout.is_some_and(|limit| limit.is_zero()) {
+        return Err(crate::ConfigError::Invalid {
+            stage: scope.config_name(kind),
+            what: "timeout must be longer than zero".into(),
         });
     }
     Ok(())

@@ -31,6 +31,7 @@ mod view;
 pub use builder::ScopeBuilder;
 pub use owned::OwnedScope;
 pub(crate) use shared::{Failure, Role, Shared, StageCx};
+pub(crate) use spawn::Timing;
 pub use view::ScopeView;
 
 /// The channel capacity stages get unless told otherwise.

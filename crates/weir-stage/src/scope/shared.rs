@@ -150,7 +150,7 @@ impl StageCx {
     }
 
     /// The stage's record, for a stage the engine runs.
-    pub(super) fn engine_stage(&self) -> Arc<Stage> {
+    pub(crate) fn engine_stage(&self) -> Arc<Stage> {
         self.stage.clone()
     }
 

@@ -286,7 +286,7 @@ impl Scope {
     /// that names its stage ([`Failure::Named`]) was counted where it was
     /// named; any other failure or panic is counted here.
     #[track_caller]
-    pub(super) fn spawn_raw<B, F>(
+    pub(crate) fn spawn_raw<B, F>(
         &self,
         kind: &'static str,
         role: Role,
@@ -366,7 +366,7 @@ impl Scope {
 
 /// Who counts a task's busy time.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Timing {
+pub(crate) enum Timing {
     /// The scope, as the task's poll time: the task runs the stage's code
     /// its own way (a worker pool's worker, a split).
     Polls,

@@ -231,6 +231,44 @@ impl<T> WorkerPool<T> {
         self
     }
 
+    /// Gives each attempt of a job at most `limit`; a slower one fails
+    /// with [`TimedOut`](crate::TimedOut), is retried (see
+    /// [`retry`](WorkerPool::retry)) and then goes to the [`Policy`], and
+    /// is counted in the pool's `timeouts` statistic. See
+    /// [`Recovery::timeout`]; a zero `limit` is a
+    /// [`ConfigError::Invalid`] when the pool is spawned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_cancel::Context;
+    /// use weir_stage::{self as stage, Policy, Scope, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let scope = Scope::new(&Context::background());
+    /// let stats = scope.stats();
+    /// let jobs = stage::generate(&scope, [10u64, 3_000, 20]);
+    /// let (done, _pool) = WorkerPool::new(2)
+    ///     .timeout(Duration::from_secs(1))
+    ///     .on_error(Policy::skip())
+    ///     .spawn(&scope.named("pool"), jobs, |ms| async move {
+    ///         tokio::time::sleep(Duration::from_millis(ms)).await;
+    ///         Ok::<_, std::io::Error>(ms)
+    ///     })
+    ///     .unwrap();
+    /// let mut done = stage::collect::<_, Vec<_>>(&scope, done).await.unwrap();
+    /// done.sort();
+    /// assert_eq!(done, [10, 20]);
+    /// assert_eq!(stats.stage("pool").unwrap().timeouts, 1);
+    /// # }
+    /// ```
+    pub fn timeout(mut self, limit: std::time::Duration) -> WorkerPool<T> {
+        self.recovery = self.recovery.timeout(limit);
+        self
+    }
+
     /// Sets retries, backoff, predicate and policy at once, from a
     /// [`Recovery`] (what the `weir` builder's `Flow::retry` builds).
     ///
@@ -282,7 +320,7 @@ impl<T> WorkerPool<T> {
     /// # Errors
     ///
     /// [`ConfigError::Zero`] when the pool has 0 workers or 0 retry
-    /// attempts.
+    /// attempts, [`ConfigError::Invalid`] when its timeout is zero.
     ///
     /// # Panics
     ///

@@ -38,7 +38,10 @@
 //! [`fan_out`](Flow::fan_out), [`map_concurrent`](Flow::map_concurrent),
 //! [`map_unordered`](Flow::map_unordered), [`then`](Flow::then),
 //! [`flat_map`](Flow::flat_map), [`batch`](Flow::batch),
-//! [`unbatch`](Flow::unbatch),
+//! [`unbatch`](Flow::unbatch), [`conflate`](Flow::conflate),
+//! [`debounce`](Flow::debounce), [`sample`](Flow::sample),
+//! [`buffer`](Flow::buffer) (a channel, filled by the stages before it
+//! under its overflow policy, with no task of its own),
 //! the splits ([`balance`](Flow::balance), [`round_robin`](Flow::round_robin),
 //! [`partition`](Flow::partition), [`route`](Flow::route),
 //! [`broadcast`](Flow::broadcast)), [`merge`](Flow::merge) and the async
@@ -60,7 +63,9 @@
 //! [`jitter`](weir_stage::Backoff::jitter), and
 //! [`retry_if`](Guarded::retry_if) for the transient errors) and
 //! [`on_error(policy)`](Flow::on_error) (fail, skip, or dead-letter; see
-//! [`Policy`](weir_stage::Policy)) before it. The metrics count the
+//! [`Policy`](weir_stage::Policy)) before it, and
+//! [`timeout(d)`](Flow::timeout) for a per-item time limit (a slower job
+//! fails with [`TimedOut`](weir_stage::TimedOut), counted as `timeouts`). The metrics count the
 //! retries, skipped and dead-lettered jobs of each stage. A pool you want
 //! to resize while it runs is a [`WorkerPool`](weir_stage::WorkerPool)
 //! given to [`worker_pool_with`](Flow::worker_pool_with), whose
@@ -176,6 +181,7 @@ mod recover;
 #[cfg(feature = "nats")]
 mod remote;
 mod run;
+mod shaping;
 mod shared;
 mod sinks;
 mod source;

@@ -1,11 +1,13 @@
-//! [`Flow::retry`], [`Flow::on_error`] and [`Guarded`]: retries and an
-//! error policy for the next async stage. Each of its stages is a door to
+//! [`Flow::retry`], [`Flow::on_error`], [`Flow::timeout`] and
+//! [`Guarded`]: retries, an error policy and a per-item time limit for the
+//! next async stage. Each of its stages is a door to
 //! the `weir_stage` function that runs a [`Recovery`] (`try_then`,
 //! `try_map_concurrent`, `try_map_unordered`, a [`WorkerPool`]); nothing
 //! is written twice.
 
 use std::fmt;
 use std::future::Future;
+use std::time::Duration;
 
 use weir_core::chan::Receiver;
 use weir_stage::{Backoff, BoxError, ConfigError, Policy, Recovery, Scope, WorkerPool};
@@ -167,6 +169,64 @@ impl<T: Send + 'static> Flow<T> {
     }
 }
 
+/// # Per-item timeout
+///
+/// A time limit for each job of the next async stage; a slower job is a
+/// failure like any other, for the retries and the policy.
+impl<T: Send + 'static> Flow<T> {
+    /// Gives each job of the next async stage — [`then`](Guarded::then),
+    /// [`map_concurrent`](Guarded::map_concurrent),
+    /// [`map_unordered`](Guarded::map_unordered),
+    /// [`worker_pool`](Guarded::worker_pool) — at most `limit` per attempt:
+    /// a job still running then is dropped where it waits and fails with
+    /// [`TimedOut`](weir_stage::TimedOut) naming the stage, which goes
+    /// through the stage's [`retry`](Guarded::retry) and
+    /// [`on_error`](Guarded::on_error) policy like any failure (by default
+    /// it fails the pipeline). The stage counts each in
+    /// [`StageMetrics`](crate::pipeline::StageMetrics)' `timeouts` (and
+    /// `weir_stage_timeouts_total`). See [`Recovery::timeout`].
+    ///
+    /// # Errors
+    ///
+    /// A zero `limit` is a [`ConfigError`](weir_stage::ConfigError) naming
+    /// the stage, returned by the sink before anything runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    /// use weir::stage::Policy;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let p = Pipeline::new(&Context::background());
+    /// let answered = p
+    ///     .source([10u64, 5_000, 20])
+    ///     .timeout(Duration::from_secs(1))
+    ///     .on_error(Policy::skip())
+    ///     .then(|ms| async move {
+    ///         tokio::time::sleep(Duration::from_millis(ms)).await; // a call that may hang
+    ///         Ok::<_, std::io::Error>(ms)
+    ///     })
+    ///     .named("call")
+    ///     .collect::<Vec<_>>()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(answered, [10, 20]);
+    /// let call = p.metrics().stages.into_iter().find(|s| s.name == "call").unwrap();
+    /// assert_eq!((call.timeouts, call.skipped), (1, 1));
+    /// # }
+    /// ```
+    pub fn timeout(self, limit: Duration) -> Guarded<T> {
+        Guarded {
+            flow: self,
+            recovery: Recovery::new().timeout(limit),
+        }
+    }
+}
+
 impl<T: Clone> Guarded<T> {
     /// Sets the retries (see [`Flow::retry`]).
     ///
@@ -223,6 +283,41 @@ impl<T: Send + 'static> Guarded<T> {
         P: Fn(&BoxError) -> bool + Send + Sync + 'static,
     {
         self.recovery = self.recovery.retry_if(transient);
+        self
+    }
+
+    /// Sets the time limit of each attempt (see [`Flow::timeout`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    /// use weir::stage::{Backoff, BoxError, TimedOut};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let err = Pipeline::new(&Context::background())
+    ///     .source([60u64])
+    ///     .retry(2, Backoff::none())
+    ///     .timeout(Duration::from_secs(10))
+    ///     .retry_if(|e: &BoxError| e.is::<TimedOut>())
+    ///     .map_concurrent(4, |secs| async move {
+    ///         tokio::time::sleep(Duration::from_secs(secs)).await;
+    ///         Ok::<_, BoxError>(secs)
+    ///     })
+    ///     .named("slow")
+    ///     .count()
+    ///     .await
+    ///     .unwrap_err(); // timed out twice: the default policy fails
+    /// assert_eq!(err.stage(), Some("slow"));
+    /// let why = std::error::Error::source(&err).unwrap().to_string();
+    /// assert_eq!(why, "job timed out after 10s at stage `slow`");
+    /// # }
+    /// ```
+    pub fn timeout(mut self, limit: Duration) -> Guarded<T> {
+        self.recovery = self.recovery.timeout(limit);
         self
     }
 
