@@ -135,6 +135,7 @@ mod forward_sink;
 mod from_fn;
 mod from_stream;
 mod generate;
+mod group_by;
 mod inspect;
 mod map;
 mod map_concurrent;
@@ -158,6 +159,7 @@ mod try_map_concurrent;
 mod try_map_unordered;
 mod try_then;
 mod unbatch;
+pub mod window;
 mod worker_pool;
 
 pub use driver::{Incomplete, SinkOutput};
@@ -191,6 +193,9 @@ pub use take_while::take_while;
 pub use then::then;
 pub use throttle::{throttle, Rate};
 pub use unbatch::unbatch;
+// Windows and keyed groups.
+pub use group_by::{group_by, Keys, TooManyKeys};
+pub use window::{window, window_fold, Folded, Session, Sliding, Tumbling, Window, WindowSpec};
 // Concurrency.
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;
