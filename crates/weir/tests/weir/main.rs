@@ -20,6 +20,7 @@ mod pipeline_sinks;
 mod pipeline_split;
 mod pipeline_take;
 mod pipeline_transforms;
+mod pipeline_windows;
 mod pipeline_worker_pool;
 mod reexports;
 mod stress;
