@@ -142,6 +142,7 @@ mod forward_sink;
 mod from_fn;
 mod from_stream;
 mod generate;
+mod group_by;
 mod inspect;
 mod map;
 mod map_concurrent;
@@ -167,6 +168,7 @@ mod try_map_concurrent;
 mod try_map_unordered;
 mod try_then;
 mod unbatch;
+pub mod window;
 mod worker_pool;
 
 pub use driver::{Incomplete, SinkOutput};
@@ -206,6 +208,9 @@ pub use conflate::conflate;
 pub use debounce::debounce;
 pub use overflow::{Overflow, Overflowed};
 pub use sample::sample;
+// Windows and keyed groups.
+pub use group_by::{group_by, Keys, TooManyKeys};
+pub use window::{window, window_fold, Folded, Session, Sliding, Tumbling, Window, WindowSpec};
 // Concurrency.
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;

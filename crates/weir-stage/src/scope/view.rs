@@ -222,6 +222,16 @@ impl Scope {
 
     /// A view with this scope's options, and the same stage id (a fresh
     /// one if this is the scope itself).
+    /// A view of the same scope with no name or stage id of its own (it
+    /// keeps the capacity): for a stage that builds stages while it runs
+    /// (`group_by`'s sub-flows), which are numbered as usual.
+    pub(crate) fn unnamed(&self) -> ScopeView {
+        let mut view = self.view();
+        view.scope.name = None;
+        view.scope.id = None;
+        view
+    }
+
     pub(super) fn view(&self) -> ScopeView {
         ScopeView {
             scope: Scope {

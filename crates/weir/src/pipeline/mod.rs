@@ -173,6 +173,7 @@
 mod boundary;
 mod flow;
 mod graph;
+mod group;
 mod limit;
 #[cfg(feature = "nats")]
 mod nats_source;
@@ -189,6 +190,7 @@ mod split;
 mod stream;
 mod transforms;
 mod view;
+mod windows;
 
 pub use crate::observe::{Diagnosis, EdgeMetrics, EdgeState, Metrics, StageMetrics};
 pub use flow::{Flow, Pipeline};

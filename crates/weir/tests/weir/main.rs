@@ -23,6 +23,7 @@ mod pipeline_stage_record;
 mod pipeline_take;
 mod pipeline_timeout;
 mod pipeline_transforms;
+mod pipeline_windows;
 mod pipeline_worker_pool;
 mod reexports;
 mod stress;

@@ -1,0 +1,104 @@
+//! Builder door to `weir_stage::group_by`: a sub-flow per key, built with
+//! the builder itself.
+
+use std::hash::Hash;
+
+use weir_core::chan;
+use weir_stage::Keys;
+
+use super::flow::{Flow, Pipeline};
+
+/// # Keyed groups
+///
+/// [`group_by`](Flow::group_by): one sub-flow per key, built with the
+/// same builder, merged back into one flow (Akka's `groupBy` +
+/// `mergeSubstreams`, Flink's `keyBy`).
+impl<T: Send + 'static> Flow<T> {
+    /// Splits the flow by `key` into one sub-flow per key and merges
+    /// their outputs: `sub(key, flow)` builds a key's sub-flow when its
+    /// first item comes, from a [`Flow`] of that key's items, in order.
+    ///
+    /// How it runs: this is [`weir_stage::group_by`], and each key's
+    /// sub-flow is a small [`Pipeline`] of its own, started under this
+    /// pipeline's context (cancelling this pipeline cancels it; its error
+    /// fails this pipeline) with this pipeline's channel capacity. Its
+    /// stages are therefore not listed in this pipeline's
+    /// [`metrics`](super::GraphView::metrics) and graphs: the `group_by`
+    /// stage is, with the items in and out of every key. Outputs of
+    /// different keys interleave; a key's items keep their order.
+    ///
+    /// `keys` is the most keys open at once (a number, or a [`Keys`] with
+    /// an idle timeout: an idle key's sub-flow input ends, which flushes
+    /// its windows). A new key past the limit fails the pipeline with
+    /// [`TooManyKeys`](weir_stage::TooManyKeys) naming this stage. When
+    /// the input ends, or on [`shutdown`](Pipeline::shutdown), every
+    /// sub-flow's input ends and their outputs drain before this flow ends.
+    ///
+    /// Each sub-flow's time windows start with its key's first item; for
+    /// counts per key in windows aligned across keys, one
+    /// [`window_fold`](Flow::window_fold) into a map of counts is
+    /// simpler and cheaper.
+    ///
+    /// # Errors
+    ///
+    /// A limit of zero keys or a zero idle timeout is a
+    /// [`ConfigError`](weir_stage::ConfigError) naming the stage, returned
+    /// by the sink before anything runs.
+    ///
+    /// # Examples
+    ///
+    /// Counts per user per minute, each user in a sub-flow of its own:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    /// use weir::stage::Tumbling;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let clicks = futures::stream::iter(["ann", "bob", "ann"]);
+    /// let mut counts = Pipeline::new(&Context::background())
+    ///     .from_stream(clicks)
+    ///     .group_by(|user| *user, 1000, |user, clicks| {
+    ///         clicks
+    ///             .window_fold(Tumbling::every(Duration::from_secs(60)), 0u64, |n, _| n + 1)
+    ///             .map(move |minute| (user, minute.value))
+    ///     })
+    ///     .collect::<Vec<_>>()
+    ///     .await
+    ///     .unwrap();
+    /// counts.sort();
+    /// assert_eq!(counts, [("ann", 2), ("bob", 1)]);
+    /// # }
+    /// ```
+    pub fn group_by<U, K, KF, F>(self, key: KF, keys: impl Into<Keys>, mut sub: F) -> Flow<U>
+    where
+        U: Send + 'static,
+        K: Eq + Hash + Clone + Send + 'static,
+        KF: FnMut(&T) -> K + Send + 'static,
+        F: FnMut(K, Flow<T>) -> Flow<U> + Send + 'static,
+    {
+        let keys = keys.into();
+        let capacity = self.shared.capacity;
+        self.through("group_by", move |scope, input| {
+            let ctx = scope.context().clone();
+            weir_stage::group_by(scope, input, key, keys, move |k, rx, subs| {
+                let pipeline = Pipeline::with_capacity(&ctx, capacity);
+                let (tx, out) = chan::bounded(capacity);
+                let run = sub(k.clone(), pipeline.from_receiver(rx)).forward(tx).run();
+                subs.spawn_task(async move {
+                    match run.join().await {
+                        Ok(()) => Ok(()),
+                        Err(crate::Error::Stage(e)) => Err(e),
+                        Err(e) => Err(weir_stage::Error::Failed {
+                            stage: "group_by".into(),
+                            source: e.into(),
+                        }),
+                    }
+                });
+                out
+            })
+        })
+    }
+}
