@@ -166,6 +166,7 @@
 //! [`Context`]: weir_cancel::Context
 
 mod boundary;
+mod combine;
 mod flow;
 mod graph;
 mod limit;

@@ -5,6 +5,7 @@
 mod support;
 
 mod pipeline_cancel;
+mod pipeline_combine;
 mod pipeline_drain;
 mod pipeline_errors;
 mod pipeline_fanout;
