@@ -146,6 +146,7 @@ mod map_concurrent;
 mod map_unordered;
 mod merge;
 mod recovery;
+mod restart;
 mod scan;
 mod skip;
 pub mod split;
@@ -211,6 +212,8 @@ pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;
 pub use map_unordered::map_unordered;
 pub use recovery::{Backoff, Policy, Recovery};
+// Supervision.
+pub use restart::{restart_flow, restart_source, Restart, TooManyRestarts};
 pub use try_map_concurrent::try_map_concurrent;
 pub use try_map_unordered::try_map_unordered;
 pub use try_then::try_then;

@@ -29,6 +29,7 @@ mod stage_map_unordered;
 mod stage_merge;
 mod stage_partition;
 mod stage_recovery;
+mod stage_restart;
 mod stage_round_robin;
 mod stage_route;
 mod stage_scope_owner;

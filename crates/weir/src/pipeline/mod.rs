@@ -182,6 +182,7 @@ mod sinks;
 mod source;
 mod split;
 mod stream;
+mod supervise;
 mod transforms;
 mod view;
 

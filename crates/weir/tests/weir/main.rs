@@ -19,6 +19,7 @@ mod pipeline_record;
 mod pipeline_recovery;
 mod pipeline_sinks;
 mod pipeline_split;
+mod pipeline_supervise;
 mod pipeline_take;
 mod pipeline_transforms;
 mod pipeline_worker_pool;
