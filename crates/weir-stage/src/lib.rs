@@ -43,6 +43,9 @@
 //!   [`Backoff`] for the errors you call transient, then a [`Policy`]:
 //!   fail, skip or dead-letter) runs under [`WorkerPool`], [`try_then`],
 //!   [`try_map_concurrent`] and [`try_map_unordered`] alike.
+//! * Sources and sub-flows that fail as a whole (a dropped connection, a
+//!   parser in a bad state): [`restart_source`] and [`restart_flow`] make
+//!   them again, with a [`Restart`]'s backoff and limit.
 //!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /

@@ -274,3 +274,34 @@ impl fmt::Debug for Budget {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[tokio::test(start_paused = true)]
+    async fn the_kth_restart_in_the_window_waits_the_kth_delay_and_the_window_slides() {
+        let restart = Restart::new(Backoff::exponential(10 * MS)).max_restarts(3, 100 * MS);
+        let mut budget = Budget::new(restart);
+        assert_eq!(budget.next("a".into()).unwrap(), 10 * MS);
+        assert_eq!(budget.next("b".into()).unwrap(), 20 * MS);
+        assert_eq!(budget.next("c".into()).unwrap(), 40 * MS);
+        let err = budget.next("d".into()).unwrap_err();
+        assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "d");
+        // Once the window has passed, the delays start from the first.
+        tokio::time::advance(100 * MS).await;
+        assert_eq!(budget.next("e".into()).unwrap(), 10 * MS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_shortens_a_delay_by_at_most_its_share() {
+        let backoff = Backoff::fixed(100 * MS).jitter(0.5);
+        let mut budget = Budget::new(Restart::new(backoff).max_restarts(1000, Duration::MAX));
+        for _ in 0..200 {
+            let d = budget.next("x".into()).unwrap();
+            assert!((50 * MS..=100 * MS).contains(&d), "{d:?}");
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! error); a sink method ([`Flow::fold`], [`Flow::collect`],
 //! [`Flow::count`], [`Flow::for_each`], its async twin
 //! [`Flow::for_each_async`], [`Flow::for_each_concurrent`], the fallible
-//! [`Flow::try_for_each`]) ends it with a [`Sink`], which you `.await` (or
+//! [`Flow::try_for_each`] and [`Flow::try_fold`]) ends it with a [`Sink`], which you `.await` (or
 //! [`run`](Sink::run) for a [`RunHandle`]).
 //!
 //! In and out of other code: [`Pipeline::from_receiver`] and
@@ -30,7 +30,8 @@
 //! [`square`](Flow::square), [`inspect`](Flow::inspect),
 //! [`filter_map`](Flow::filter_map), [`try_map`](Flow::try_map),
 //! [`scan`](Flow::scan), [`take`](Flow::take),
-//! [`take_while`](Flow::take_while), [`skip`](Flow::skip)) are *fused*:
+//! [`take_while`](Flow::take_while), [`skip`](Flow::skip),
+//! [`enumerate`](Flow::enumerate)) are *fused*:
 //! adjacent ones run in one task, a batch of items at a time, with no
 //! channel between them — like operator chaining in stream processors.
 //! Channels (and so parallelism across cores) appear only where a stage
@@ -38,7 +39,11 @@
 //! [`fan_out`](Flow::fan_out), [`map_concurrent`](Flow::map_concurrent),
 //! [`map_unordered`](Flow::map_unordered), [`then`](Flow::then),
 //! [`flat_map`](Flow::flat_map), [`batch`](Flow::batch),
-//! [`unbatch`](Flow::unbatch),
+//! [`unbatch`](Flow::unbatch), [`chunks_by`](Flow::chunks_by),
+//! [`map_blocking`](Flow::map_blocking), the two-input
+//! [`zip`](Flow::zip), [`interleave`](Flow::interleave) and
+//! [`concat`](Flow::concat), the supervisors
+//! ([`Pipeline::restart_source`], [`restart`](Flow::restart)),
 //! the splits ([`balance`](Flow::balance), [`round_robin`](Flow::round_robin),
 //! [`partition`](Flow::partition), [`route`](Flow::route),
 //! [`broadcast`](Flow::broadcast)), [`merge`](Flow::merge) and the async
