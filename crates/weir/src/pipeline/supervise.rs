@@ -3,9 +3,14 @@
 //! [`restart_source`](weir_stage::restart_source) and
 //! [`restart_flow`](weir_stage::restart_flow); nothing is written twice.
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
+use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
 use weir_stage::{BoxError, ConfigError, Restart, Scope};
 
@@ -32,6 +37,8 @@ impl Pipeline {
     /// graph exports and `weir_stage_restarts_total`).
     /// [`shutdown`](Pipeline::shutdown) stops it, also during a backoff. A
     /// stage with a task of its own. See [`weir_stage::restart_source`].
+    /// A `shutdown` that stops a stream before it ended marks the run
+    /// [`cut_short`](Pipeline::cut_short).
     ///
     /// # Errors
     ///
@@ -82,8 +89,16 @@ impl Pipeline {
         check_restart(&self.shared, node, &restart);
         let slot = Slot::<T>::default();
         let out = slot.clone();
+        let (stop, cut_short) = (self.shared.stop.clone(), self.shared.cut_short.clone());
+        let mut factory = factory;
+        let watched = move || Watched {
+            inner: Box::pin(factory()),
+            stop: stop.clone(),
+            cut_short: cut_short.clone(),
+            ended: false,
+        };
         self.shared.defer(move |shared, scope| {
-            match weir_stage::restart_source(&view(shared, scope, node), factory, restart) {
+            match weir_stage::restart_source(&view(shared, scope, node), watched, restart) {
                 Ok(rx) => fill(shared, node, &out, rx),
                 Err(e) => shared.fault(e.into()),
             }
@@ -204,5 +219,35 @@ fn check_restart(shared: &Shared, node: NodeId, restart: &Restart) {
                 what: "restart window",
             })
         });
+    }
+}
+
+/// A restarted source's stream, watched for a graceful stop: dropped by a
+/// `shutdown` before it ended, it marks the run cut short (what the
+/// pipeline's other sources do).
+struct Watched<S> {
+    inner: Pin<Box<S>>,
+    stop: Context,
+    cut_short: Arc<AtomicBool>,
+    ended: bool,
+}
+
+impl<S: Stream> Stream for Watched<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+        let next = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(None) = next {
+            self.ended = true;
+        }
+        next
+    }
+}
+
+impl<S> Drop for Watched<S> {
+    fn drop(&mut self) {
+        if !self.ended && self.stop.is_cancelled() {
+            self.cut_short.store(true, Ordering::Release);
+        }
     }
 }

@@ -123,3 +123,28 @@ async fn a_restarted_sub_flow_loses_the_failing_item_only_with_one_at_a_time_inp
     let guarded = m.stages.iter().find(|s| s.name == "guarded").unwrap();
     assert_eq!((guarded.kind, guarded.restarts), ("restart", 1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_drains_a_restarted_source_and_marks_the_run_cut_short() {
+    use futures::StreamExt;
+    let p = Pipeline::new(&Context::background());
+    // Two items, then a feed that stays open: only `shutdown` ends it.
+    let feed = p.restart_source(
+        || stream::iter([Ok::<u8, &str>(1), Ok(2)]).chain(stream::pending()),
+        Backoff::fixed(MS),
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let run = feed.for_each(move |n| s.lock().unwrap().push(n)).run();
+    for _ in 0..1000 {
+        if seen.lock().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(MS).await;
+    }
+    assert!(!p.cut_short());
+    p.shutdown();
+    run.join().await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), [1, 2]);
+    assert!(p.cut_short());
+}
