@@ -47,6 +47,9 @@
 //! * A consumer slower than its producer: [`buffer`] with an [`Overflow`]
 //!   policy (wait, drop the newest or oldest, fail), [`conflate`] (merge
 //!   what it missed), [`debounce`] and [`sample`] (thin out by time).
+//! * Sources and sub-flows that fail as a whole (a dropped connection, a
+//!   parser in a bad state): [`restart_source`] and [`restart_flow`] make
+//!   them again, with a [`Restart`]'s backoff and limit.
 //!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /
@@ -127,10 +130,13 @@ pub mod steps;
 
 mod batch;
 mod buffer;
+mod chunks_by;
 mod collect;
+mod concat;
 mod conflate;
 mod count;
 mod debounce;
+mod enumerate;
 mod filter;
 mod filter_map;
 mod flat_map;
@@ -144,12 +150,15 @@ mod from_stream;
 mod generate;
 mod group_by;
 mod inspect;
+mod interleave;
 mod map;
+mod map_blocking;
 mod map_concurrent;
 mod map_unordered;
 mod merge;
 mod overflow;
 mod recovery;
+mod restart;
 mod sample;
 mod scan;
 mod skip;
@@ -162,6 +171,7 @@ mod take_while;
 pub mod testing;
 mod then;
 mod throttle;
+mod try_fold;
 mod try_for_each;
 mod try_map;
 mod try_map_concurrent;
@@ -170,6 +180,7 @@ mod try_then;
 mod unbatch;
 pub mod window;
 mod worker_pool;
+mod zip;
 
 pub use driver::{Incomplete, SinkOutput};
 pub use engine::StageId;
@@ -211,11 +222,21 @@ pub use sample::sample;
 // Windows and keyed groups.
 pub use group_by::{group_by, Keys, TooManyKeys};
 pub use window::{window, window_fold, Folded, Session, Sliding, Tumbling, Window, WindowSpec};
+// Combining, indexing and grouping runs.
+pub use chunks_by::chunks_by;
+pub use concat::concat;
+pub use enumerate::enumerate;
+pub use interleave::interleave;
+pub use map_blocking::map_blocking;
+pub use try_fold::try_fold;
+pub use zip::zip;
 // Concurrency.
 pub use for_each_concurrent::for_each_concurrent;
 pub use map_concurrent::map_concurrent;
 pub use map_unordered::map_unordered;
 pub use recovery::{Backoff, Policy, Recovery, TimedOut};
+// Supervision.
+pub use restart::{restart_flow, restart_source, Restart, TooManyRestarts};
 pub use try_map_concurrent::try_map_concurrent;
 pub use try_map_unordered::try_map_unordered;
 pub use try_then::try_then;

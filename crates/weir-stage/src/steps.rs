@@ -11,9 +11,9 @@
 //!
 //! * Transforms ([`Step`](crate::engine::Step)): [`Map`], [`Filter`],
 //!   [`FilterMap`], [`Inspect`], [`TryMap`], [`Scan`], [`Square`], [`Take`],
-//!   [`TakeWhile`], [`Skip`].
+//!   [`TakeWhile`], [`Skip`], [`Enumerate`].
 //! * Sinks ([`SinkStep`](crate::engine::SinkStep)): [`Fold`], [`Collect`],
-//!   [`ForEach`], [`TryForEach`], [`Count`]; and [`run_into_sink`], which
+//!   [`ForEach`], [`TryForEach`], [`TryFold`], [`Count`]; and [`run_into_sink`], which
 //!   drains a source into a `futures` sink.
 //!
 //! # Examples
@@ -39,6 +39,7 @@
 
 pub use crate::collect::Collect;
 pub use crate::count::Count;
+pub use crate::enumerate::Enumerate;
 pub use crate::filter::Filter;
 pub use crate::filter_map::FilterMap;
 pub use crate::fold::Fold;
@@ -51,5 +52,6 @@ pub use crate::skip::Skip;
 pub use crate::square::Square;
 pub use crate::take::Take;
 pub use crate::take_while::TakeWhile;
+pub use crate::try_fold::TryFold;
 pub use crate::try_for_each::TryForEach;
 pub use crate::try_map::TryMap;

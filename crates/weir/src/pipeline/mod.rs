@@ -7,7 +7,7 @@
 //! error); a sink method ([`Flow::fold`], [`Flow::collect`],
 //! [`Flow::count`], [`Flow::for_each`], its async twin
 //! [`Flow::for_each_async`], [`Flow::for_each_concurrent`], the fallible
-//! [`Flow::try_for_each`]) ends it with a [`Sink`], which you `.await` (or
+//! [`Flow::try_for_each`] and [`Flow::try_fold`]) ends it with a [`Sink`], which you `.await` (or
 //! [`run`](Sink::run) for a [`RunHandle`]).
 //!
 //! In and out of other code: [`Pipeline::from_receiver`] and
@@ -30,7 +30,8 @@
 //! [`square`](Flow::square), [`inspect`](Flow::inspect),
 //! [`filter_map`](Flow::filter_map), [`try_map`](Flow::try_map),
 //! [`scan`](Flow::scan), [`take`](Flow::take),
-//! [`take_while`](Flow::take_while), [`skip`](Flow::skip)) are *fused*:
+//! [`take_while`](Flow::take_while), [`skip`](Flow::skip),
+//! [`enumerate`](Flow::enumerate)) are *fused*:
 //! adjacent ones run in one task, a batch of items at a time, with no
 //! channel between them — like operator chaining in stream processors.
 //! Channels (and so parallelism across cores) appear only where a stage
@@ -42,6 +43,11 @@
 //! [`debounce`](Flow::debounce), [`sample`](Flow::sample),
 //! [`buffer`](Flow::buffer) (a channel, filled by the stages before it
 //! under its overflow policy, with no task of its own),
+//! [`chunks_by`](Flow::chunks_by),
+//! [`map_blocking`](Flow::map_blocking), the two-input
+//! [`zip`](Flow::zip), [`interleave`](Flow::interleave) and
+//! [`concat`](Flow::concat), the supervisors
+//! ([`Pipeline::restart_source`], [`restart`](Flow::restart)),
 //! the splits ([`balance`](Flow::balance), [`round_robin`](Flow::round_robin),
 //! [`partition`](Flow::partition), [`route`](Flow::route),
 //! [`broadcast`](Flow::broadcast)), [`merge`](Flow::merge) and the async
@@ -171,6 +177,7 @@
 //! [`Context`]: weir_cancel::Context
 
 mod boundary;
+mod combine;
 mod flow;
 mod graph;
 mod group;
@@ -188,6 +195,7 @@ mod sinks;
 mod source;
 mod split;
 mod stream;
+mod supervise;
 mod transforms;
 mod view;
 mod windows;

@@ -5,6 +5,7 @@
 mod support;
 
 mod pipeline_cancel;
+mod pipeline_combine;
 mod pipeline_drain;
 mod pipeline_errors;
 mod pipeline_fanout;
@@ -20,6 +21,7 @@ mod pipeline_shaping;
 mod pipeline_sinks;
 mod pipeline_split;
 mod pipeline_stage_record;
+mod pipeline_supervise;
 mod pipeline_take;
 mod pipeline_timeout;
 mod pipeline_transforms;

@@ -1,0 +1,307 @@
+//! Supervision: [`Restart`] settings, and the stages that restart what
+//! fails — [`restart_source`](crate::restart_source) and
+//! [`restart_flow`](crate::restart_flow) — with exponential backoff and
+//! jitter, at most so many restarts within a window (Akka's
+//! `RestartSource.withBackoff` and `RestartFlow.withBackoff`).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::{BoxError, ConfigError};
+use crate::recovery::Backoff;
+use crate::scope::Scope;
+
+mod flow;
+mod source;
+
+pub use flow::restart_flow;
+pub use source::restart_source;
+
+/// How a supervised source or sub-flow is restarted: the [`Backoff`]
+/// between restarts, at most how many restarts within how long, and
+/// whether a source that *ends* is restarted too.
+///
+/// The `k`-th restart within the window waits the backoff's `k`-th delay
+/// (its [`sample`](Backoff::sample), so jitter applies): a burst of
+/// failures backs off further and further, and once the window has passed
+/// without restarts the delays start from the first again. One restart
+/// more than the window allows fails the stage with [`TooManyRestarts`].
+///
+/// Defaults: at most 10 restarts within a minute; a source that ends is
+/// not restarted. A [`Backoff`] converts into these defaults, so
+/// `restart_source(…, Backoff::exponential(d))` works as it is.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_stage::{Backoff, Restart};
+///
+/// let secs = Duration::from_secs;
+/// let restart = Restart::new(Backoff::exponential(secs(1)).max(secs(30)).jitter(0.2))
+///     .max_restarts(5, secs(60))
+///     .on_end(true);
+/// assert_eq!(restart.limit(), (5, secs(60)));
+/// assert!(restart.restarts_on_end());
+/// assert_eq!(Restart::from(Backoff::fixed(secs(1))).limit(), (10, secs(60)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restart {
+    backoff: Backoff,
+    max_restarts: usize,
+    within: Duration,
+    on_end: bool,
+}
+
+impl Restart {
+    /// Restarts after `backoff`'s delays, at most 10 times within a
+    /// minute, on failure only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_stage::{Backoff, Restart};
+    ///
+    /// let restart = Restart::new(Backoff::exponential(Duration::from_millis(100)));
+    /// assert_eq!(restart.backoff().delay(2), Duration::from_millis(200));
+    /// ```
+    pub const fn new(backoff: Backoff) -> Restart {
+        Restart {
+            backoff,
+            max_restarts: 10,
+            within: Duration::from_secs(60),
+            on_end: false,
+        }
+    }
+
+    /// At most `n` restarts within any `within` of time; the next failure
+    /// fails the stage with [`TooManyRestarts`]. A count or window of zero
+    /// is a [`ConfigError`] when the stage is built.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_stage::{Backoff, Restart};
+    ///
+    /// let restart = Restart::new(Backoff::fixed(Duration::from_secs(1)))
+    ///     .max_restarts(3, Duration::from_secs(10));
+    /// assert_eq!(restart.limit(), (3, Duration::from_secs(10)));
+    /// ```
+    #[must_use = "it returns the changed settings"]
+    pub const fn max_restarts(mut self, n: usize, within: Duration) -> Restart {
+        self.max_restarts = n;
+        self.within = within;
+        self
+    }
+
+    /// Whether a source that ends (rather than fails) is restarted too:
+    /// for a feed that should run forever, such as a subscription whose
+    /// server closes idle connections. Sub-flows ignore it: a sub-flow
+    /// ends when its input does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_stage::{Backoff, Restart};
+    ///
+    /// let restart = Restart::new(Backoff::fixed(Duration::from_secs(1))).on_end(true);
+    /// assert!(restart.restarts_on_end());
+    /// ```
+    #[must_use = "it returns the changed settings"]
+    pub const fn on_end(mut self, restart: bool) -> Restart {
+        self.on_end = restart;
+        self
+    }
+
+    /// The delays between restarts.
+    ///
+    /// # Examples
+    ///
+    /// See [`Restart::new`].
+    pub const fn backoff(&self) -> Backoff {
+        self.backoff
+    }
+
+    /// At most how many restarts within how long.
+    ///
+    /// # Examples
+    ///
+    /// See [`Restart::max_restarts`].
+    pub const fn limit(&self) -> (usize, Duration) {
+        (self.max_restarts, self.within)
+    }
+
+    /// Whether a source that ends is restarted.
+    ///
+    /// # Examples
+    ///
+    /// See [`Restart::on_end`].
+    pub const fn restarts_on_end(&self) -> bool {
+        self.on_end
+    }
+
+    /// The settings checked for a stage of `kind` built in `scope`.
+    pub(crate) fn check(&self, scope: &Scope, kind: &str) -> Result<(), ConfigError> {
+        let what = match (self.max_restarts, self.within) {
+            (0, _) => "max restarts",
+            (_, Duration::ZERO) => "restart window",
+            _ => return Ok(()),
+        };
+        Err(ConfigError::Zero {
+            stage: scope.config_name(kind),
+            what,
+        })
+    }
+}
+
+impl From<Backoff> for Restart {
+    fn from(backoff: Backoff) -> Restart {
+        Restart::new(backoff)
+    }
+}
+
+/// Why a supervised stage gave up: one restart more than
+/// [`Restart::max_restarts`] allows. It is the
+/// [`source`](std::error::Error::source) of the
+/// [`Error::Failed`](crate::Error::Failed) naming the stage, and its own
+/// source is the last failure.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use futures::stream;
+/// use weir_cancel::Context;
+/// use weir_stage::{self as stage, Backoff, Restart, Scope, TooManyRestarts};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let scope = Scope::new(&Context::background());
+/// let restart = Restart::new(Backoff::fixed(Duration::from_millis(10)))
+///     .max_restarts(2, Duration::from_secs(1));
+/// let feed = stage::restart_source(&scope.named("feed"), || {
+///     stream::iter([Err::<u32, _>("connection refused")])
+/// }, restart)
+/// .unwrap();
+/// let _sink = stage::for_each(&scope, feed, drop);
+/// let err = scope.wait().await.unwrap_err();
+/// assert_eq!(err.stage(), Some("feed"));
+/// let cause = std::error::Error::source(&err).unwrap();
+/// let gave_up = cause.downcast_ref::<TooManyRestarts>().unwrap();
+/// assert_eq!(gave_up.restarts(), 2);
+/// assert_eq!(cause.to_string(), "gave up after 2 restarts within 1s");
+/// assert_eq!(std::error::Error::source(cause).unwrap().to_string(), "connection refused");
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("gave up after {restarts} restarts within {within:?}")]
+pub struct TooManyRestarts {
+    restarts: usize,
+    within: Duration,
+    #[source]
+    last: BoxError,
+}
+
+impl TooManyRestarts {
+    /// How many restarts the window allowed (all used up).
+    ///
+    /// # Examples
+    ///
+    /// See [`TooManyRestarts`].
+    pub fn restarts(&self) -> usize {
+        self.restarts
+    }
+
+    /// The window.
+    ///
+    /// # Examples
+    ///
+    /// See [`TooManyRestarts`].
+    pub fn within(&self) -> Duration {
+        self.within
+    }
+}
+
+/// What a supervisor has left: the times of the restarts within the
+/// window.
+pub(crate) struct Budget {
+    restart: Restart,
+    recent: VecDeque<Instant>,
+}
+
+impl Budget {
+    pub(crate) fn new(restart: Restart) -> Budget {
+        Budget {
+            restart,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// The wait before restarting after `failure`, now; or the error that
+    /// ends the stage when the window has no restart left.
+    pub(crate) fn next(&mut self, failure: BoxError) -> Result<Duration, TooManyRestarts> {
+        let now = Instant::now();
+        let within = self.restart.within;
+        while let Some(&at) = self.recent.front() {
+            if now.saturating_duration_since(at) < within {
+                break;
+            }
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= self.restart.max_restarts {
+            return Err(TooManyRestarts {
+                restarts: self.restart.max_restarts,
+                within,
+                last: failure,
+            });
+        }
+        self.recent.push_back(now);
+        let k = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
+        Ok(self.restart.backoff.sample(k))
+    }
+}
+
+impl fmt::Debug for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Budget")
+            .field("recent", &self.recent.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[tokio::test(start_paused = true)]
+    async fn the_kth_restart_in_the_window_waits_the_kth_delay_and_the_window_slides() {
+        let restart = Restart::new(Backoff::exponential(10 * MS)).max_restarts(3, 100 * MS);
+        let mut budget = Budget::new(restart);
+        assert_eq!(budget.next("a".into()).unwrap(), 10 * MS);
+        assert_eq!(budget.next("b".into()).unwrap(), 20 * MS);
+        assert_eq!(budget.next("c".into()).unwrap(), 40 * MS);
+        let err = budget.next("d".into()).unwrap_err();
+        assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "d");
+        // Once the window has passed, the delays start from the first.
+        tokio::time::advance(100 * MS).await;
+        assert_eq!(budget.next("e".into()).unwrap(), 10 * MS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_shortens_a_delay_by_at_most_its_share() {
+        let backoff = Backoff::fixed(100 * MS).jitter(0.5);
+        let mut budget = Budget::new(Restart::new(backoff).max_restarts(1000, Duration::MAX));
+        for _ in 0..200 {
+            let d = budget.next("x".into()).unwrap();
+            assert!((50 * MS..=100 * MS).contains(&d), "{d:?}");
+        }
+    }
+}

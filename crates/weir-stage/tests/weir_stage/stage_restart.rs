@@ -1,0 +1,261 @@
+//! Supervision: `stage::restart_source` and `stage::restart_flow`, on
+//! tokio's paused clock (the backoff waits are virtual time).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::stream;
+use tokio::time::Instant;
+use weir_cancel::Context;
+use weir_core::chan;
+use weir_stage::testing::eventually;
+use weir_stage::{self as stage, Backoff, ConfigError, Error, Restart, Scope, TooManyRestarts};
+
+const MS: Duration = Duration::from_millis(1);
+
+/// A factory whose `k`-th stream (from 1) is `script(k)`, logging when
+/// each was made.
+fn scripted(
+    made: Arc<Mutex<Vec<Instant>>>,
+    script: impl Fn(usize) -> Vec<Result<u32, &'static str>> + Send + 'static,
+) -> impl FnMut() -> stream::Iter<std::vec::IntoIter<Result<u32, &'static str>>> + Send + 'static {
+    move || {
+        let mut made = made.lock().unwrap();
+        made.push(Instant::now());
+        stream::iter(script(made.len()))
+    }
+}
+
+fn gaps(made: &[Instant]) -> Vec<Duration> {
+    made.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_source_failing_twice_then_working_delivers_everything_after_two_backoffs() {
+    let scope = Scope::new(&Context::background());
+    let stats = scope.stats();
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let factory = scripted(made.clone(), |k| match k {
+        1 => vec![Ok(1), Err("reset")], // what came before the error stays sent
+        2 => vec![Err("refused")],
+        _ => vec![Ok(2), Ok(3)],
+    });
+    let feed = stage::restart_source(
+        &scope.named("feed"),
+        factory,
+        Backoff::exponential(100 * MS),
+    )
+    .unwrap();
+    let all = stage::collect::<_, Vec<_>>(&scope, feed);
+    assert_eq!(all.await.unwrap(), [1, 2, 3]);
+    scope.wait().await.unwrap();
+    assert_eq!(stats.stage("feed").unwrap().restarts, 2);
+    // The waits were the backoff's first and second delays.
+    assert_eq!(gaps(&made.lock().unwrap()), [100 * MS, 200 * MS]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn too_many_restarts_within_the_window_fails_naming_the_stage() {
+    let scope = Scope::new(&Context::background());
+    let stats = scope.stats();
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let restart = Restart::new(Backoff::fixed(10 * MS)).max_restarts(3, Duration::from_secs(60));
+    let feed = stage::restart_source(
+        &scope.named("feed"),
+        scripted(made.clone(), |_| vec![Err("down")]),
+        restart,
+    )
+    .unwrap();
+    let _sink = stage::for_each(&scope, feed, drop);
+    let err = scope.wait().await.unwrap_err();
+    assert_eq!(err.stage(), Some("feed"));
+    let cause = std::error::Error::source(&err).unwrap();
+    let gave_up = cause
+        .downcast_ref::<TooManyRestarts>()
+        .expect("a TooManyRestarts");
+    assert_eq!(
+        (gave_up.restarts(), gave_up.within()),
+        (3, Duration::from_secs(60))
+    );
+    assert_eq!(
+        std::error::Error::source(cause).unwrap().to_string(),
+        "down"
+    );
+    assert_eq!(
+        made.lock().unwrap().len(),
+        4,
+        "the first stream and three restarts"
+    );
+    assert_eq!(stats.stage("feed").unwrap().restarts, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn restarts_older_than_the_window_do_not_count() {
+    // One restart allowed per 5 ms, and each wait is 10 ms: the window is
+    // always empty again, so six failures in a row are fine.
+    let scope = Scope::new(&Context::background());
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let restart = Restart::new(Backoff::fixed(10 * MS)).max_restarts(1, 5 * MS);
+    let factory = scripted(made.clone(), |k| {
+        if k <= 6 {
+            vec![Err("flaky")]
+        } else {
+            vec![Ok(9)]
+        }
+    });
+    let feed = stage::restart_source(&scope, factory, restart).unwrap();
+    let all = stage::collect::<_, Vec<_>>(&scope, feed);
+    assert_eq!(all.await.unwrap(), [9]);
+    scope.wait().await.unwrap();
+    assert_eq!(made.lock().unwrap().len(), 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_end_restarts_a_source_that_ends_and_without_it_the_source_ends() {
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let scope = Scope::new(&Context::background());
+    let factory = scripted(made.clone(), |k| vec![Ok(u32::try_from(k).unwrap())]);
+    let restart = Restart::new(Backoff::fixed(MS)).on_end(true);
+    let feed = stage::restart_source(&scope.named("feed"), factory, restart).unwrap();
+    let first = stage::take(&scope, feed, 3);
+    let all = stage::collect::<_, Vec<_>>(&scope, first);
+    assert_eq!(all.await.unwrap(), [1, 2, 3]);
+    scope.wait().await.unwrap();
+
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let scope = Scope::new(&Context::background());
+    let factory = scripted(made.clone(), |k| vec![Ok(u32::try_from(k).unwrap())]);
+    let feed = stage::restart_source(&scope, factory, Backoff::fixed(MS)).unwrap();
+    let all = stage::collect::<_, Vec<_>>(&scope, feed);
+    assert_eq!(all.await.unwrap(), [1]);
+    assert_eq!(made.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_stops_a_source_that_keeps_failing() {
+    let scope = Scope::new(&Context::background());
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let restart = Restart::new(Backoff::fixed(Duration::from_secs(3600)))
+        .max_restarts(usize::MAX, Duration::from_secs(1));
+    let feed = stage::restart_source(
+        &scope,
+        scripted(made.clone(), |_| vec![Err("down")]),
+        restart,
+    )
+    .unwrap();
+    let all = stage::collect::<_, Vec<_>>(&scope, feed);
+    let m = made.clone();
+    eventually("the first stream was made", move || {
+        !m.lock().unwrap().is_empty()
+    })
+    .await;
+    scope.shutdown().await.unwrap();
+    assert!(all.await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn zero_restarts_or_window_is_a_config_error() {
+    let scope = Scope::new(&Context::background());
+    let never = || stream::iter(Vec::<Result<u8, &str>>::new());
+    let zero = Restart::new(Backoff::none()).max_restarts(0, Duration::from_secs(1));
+    let err = stage::restart_source(&scope.named("feed"), never, zero).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Zero { ref stage, what: "max restarts" } if &**stage == "feed")
+    );
+    let no_window = Restart::new(Backoff::none()).max_restarts(1, Duration::ZERO);
+    let (_tx, rx) = chan::bounded::<u8>(1);
+    let err = stage::restart_flow(&scope, rx, no_window, |_, rx| rx).unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::Zero {
+            what: "restart window",
+            ..
+        }
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_flow_loses_the_failing_item_and_serves_the_rest() {
+    let scope = Scope::new(&Context::background());
+    let stats = scope.stats();
+    let (tx, rx) = chan::bounded(16);
+    let failed_once = Arc::new(AtomicBool::new(false));
+    let out = stage::restart_flow(
+        &scope.named("parse"),
+        rx,
+        Backoff::fixed(10 * MS),
+        move |scope, input| {
+            let failed_once = failed_once.clone();
+            stage::try_map(scope, input, move |n: u32| {
+                if n == 3 && !failed_once.swap(true, Ordering::SeqCst) {
+                    Err("bad record")
+                } else {
+                    Ok(n)
+                }
+            })
+        },
+    )
+    .unwrap();
+    let all = stage::collect::<_, Vec<_>>(&scope, out);
+    for n in 0..=3 {
+        tx.send(n).await.unwrap();
+    }
+    // Virtual time passes while waiting (the backoff is a sleep).
+    for _ in 0..10_000 {
+        if stats.stage("parse").is_some_and(|st| st.restarts == 1) {
+            break;
+        }
+        tokio::time::sleep(MS).await;
+    }
+    assert_eq!(stats.stage("parse").unwrap().restarts, 1, "never restarted");
+    for n in 4..10 {
+        tx.send(n).await.unwrap();
+    }
+    drop(tx);
+    let all = all.await.unwrap();
+    scope.wait().await.unwrap();
+    assert!(
+        !all.contains(&3),
+        "the failing item is lost, not retried: {all:?}"
+    );
+    assert!(
+        all.windows(2).all(|w| w[0] < w[1]),
+        "in order, once each: {all:?}"
+    );
+    assert!(
+        all.ends_with(&[4, 5, 6, 7, 8, 9]),
+        "sent after the restart: {all:?}"
+    );
+    assert_eq!(stats.stage("parse").unwrap().restarts, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flow_that_keeps_failing_gives_up_with_its_last_error() {
+    let scope = Scope::new(&Context::background());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let input = stage::generate(&scope, 0..1000u32);
+    let restart = Restart::new(Backoff::fixed(MS)).max_restarts(2, Duration::from_secs(60));
+    let out = stage::restart_flow(
+        &scope.named("decode"),
+        input,
+        restart,
+        move |scope, input| {
+            c.fetch_add(1, Ordering::SeqCst);
+            stage::try_map(&scope.named("inner"), input, |_: u32| {
+                Err::<u32, _>("corrupt")
+            })
+        },
+    )
+    .unwrap();
+    let _sink = stage::for_each(&scope, out, drop);
+    let err = scope.wait().await.unwrap_err();
+    assert!(matches!(&err, Error::Failed { stage, .. } if &**stage == "decode"));
+    let cause = std::error::Error::source(&err).unwrap();
+    assert!(cause.is::<TooManyRestarts>());
+    // Its source: the inner stage's failure, naming that stage.
+    let last = std::error::Error::source(cause).unwrap();
+    assert_eq!(last.to_string(), "stage `inner` failed");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
