@@ -524,7 +524,9 @@ impl<T> Chan<T> {
             let item = slot.offer.take();
             slot.taken = true;
             s.sent += 1;
-            if let Some(w) = s.senders.take_waker(key) {
+            // Out of line as it is woken (like a receive that is handed an
+            // item): its next poll only frees the node.
+            if let Some(w) = s.senders.unlink(key) {
                 wake.0.push(w);
             }
             return item;
@@ -961,14 +963,18 @@ impl<T> Chan<T> {
                         k
                     }
                     None => {
-                        let k = s.receivers.insert(RecvSlot {
-                            handed: None,
-                            owner: me,
-                            claim: None,
-                            handable,
-                        });
+                        // A new receive: fresh, so it joins the fresh list.
+                        let k = s.receivers.insert_waiting(
+                            RecvSlot {
+                                handed: None,
+                                owner: me,
+                                claim: None,
+                                handable,
+                            },
+                            waker,
+                        );
                         *key = Some(k);
-                        k
+                        return RecvPoll::Pending;
                     }
                 };
                 s.receivers.arm(k, waker);
@@ -1028,14 +1034,15 @@ impl<T> Chan<T> {
     /// could complete now.
     pub(crate) fn register_recv(&self, me: TaskId, claim: Claim, waker: &Waker) -> (usize, bool) {
         let mut s = self.lock_as(Side::Recv);
-        let k = s.receivers.insert(RecvSlot {
-            handed: None,
-            owner: me,
-            claim,
-            handable: true,
-        });
-        s.receivers.arm(k, waker);
-        s.receivers.link_back(k, false);
+        let k = s.receivers.insert_waiting(
+            RecvSlot {
+                handed: None,
+                owner: me,
+                claim,
+                handable: true,
+            },
+            waker,
+        );
         let ready = self.recv_ready(&s, me);
         (k, ready)
     }
@@ -1092,10 +1099,8 @@ impl<T> Chan<T> {
         if offer.is_some() {
             self.stock();
         }
-        let k = s.senders.insert(SendSlot::new(offer, me, claim));
-        s.senders.arm(k, waker);
-        s.senders.link_back(k, false);
-        k
+        s.senders
+            .insert_waiting(SendSlot::new(offer, me, claim), waker)
     }
 
     // ----- reservations ----------------------------------------------------
