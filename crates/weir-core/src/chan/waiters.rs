@@ -444,8 +444,19 @@ impl Wakers {
         Wakers::Empty
     }
 
-    #[inline]
+    /// Adds a waker. The first one (nearly always the only one) is stored
+    /// inline; the rest goes out of line.
+    #[inline(always)]
     pub(crate) fn push(&mut self, w: Waker) {
+        if let Wakers::Empty = self {
+            *self = Wakers::One(w);
+        } else {
+            self.push_more(w);
+        }
+    }
+
+    #[inline(never)]
+    fn push_more(&mut self, w: Waker) {
         match self {
             Wakers::Empty => *self = Wakers::One(w),
             Wakers::Many(rest) => rest.push(w),
