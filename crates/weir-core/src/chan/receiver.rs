@@ -584,7 +584,7 @@ impl Waiter {
         // consumer that always finds items still yields now and then, so
         // it can be cancelled and others can run.
         let coop = std::task::ready!(super::coop::poll_budget(budget, cx));
-        match chan.poll_recv(&mut self.key, cx.waker(), None, self.handable) {
+        match chan.poll_recv(&mut self.key, cx.waker(), self.handable) {
             RecvPoll::Item(item) => {
                 chan.stats.waited(true, self.since.take());
                 coop.made_progress();
@@ -613,7 +613,7 @@ impl Waiter {
     ) -> Poll<usize> {
         let coop = std::task::ready!(super::coop::poll_proceed(cx));
         let before = buf.len();
-        match chan.poll_recv(&mut self.key, cx.waker(), Some((buf, limit)), self.handable) {
+        match chan.poll_recv_many(&mut self.key, cx.waker(), buf, limit, self.handable) {
             RecvPoll::Item(_) => {
                 chan.stats.waited(true, self.since.take());
                 coop.made_progress();

@@ -891,24 +891,50 @@ impl<T> Chan<T> {
         }
     }
 
-    /// One poll of a receive of up to `limit` items (one when `buf` is
-    /// `None`). `key` is the receiver's node once it sleeps.
+    /// One poll of a receive of one item. `key` is the receiver's node once
+    /// it sleeps.
     pub(crate) fn poll_recv(
         &self,
         key: &mut Option<usize>,
         waker: &Waker,
-        buf: Option<(&mut Vec<T>, usize)>,
+        handable: bool,
+    ) -> RecvPoll<T> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock_as(Side::Recv);
+        if let Some(k) = *key {
+            // A send handed this receive its item: it is ours.
+            if let Some(item) = s.receivers.slot_mut(k).handed.take() {
+                s.receivers.remove(k);
+                *key = None;
+                return RecvPoll::Item(Some(item));
+            }
+        }
+        let me = if self.is_rendezvous() {
+            TaskId::current(waker)
+        } else {
+            TaskId::Nobody
+        };
+        let got = match self.take(&mut s, me, &mut wake) {
+            Some(item) => Ok(Some(item)),
+            None => Err(PopError::Empty),
+        };
+        self.settle_recv(&mut s, got, key, me, waker, handable)
+    }
+
+    /// One poll of a receive of up to `limit` items into `buf`. `key` is
+    /// the receiver's node once it sleeps.
+    pub(crate) fn poll_recv_many(
+        &self,
+        key: &mut Option<usize>,
+        waker: &Waker,
+        buf: &mut Vec<T>,
+        limit: usize,
         handable: bool,
     ) -> RecvPoll<T> {
         let mut wake = Wake(Wakers::new());
         // A batch receive holds the lock longer and waits less often: like
         // the `try_*` forms, it takes std's lock at once (see `lock.rs`).
-        let side = if buf.is_some() {
-            Side::Other
-        } else {
-            Side::Recv
-        };
-        let mut s = self.lock_as(side);
+        let mut s = self.lock_as(Side::Other);
         // A send handed this receive its item: it is ours.
         let handed = match *key {
             Some(k) => s.receivers.slot_mut(k).handed.take(),
@@ -919,30 +945,36 @@ impl<T> Chan<T> {
         } else {
             TaskId::Nobody
         };
-        let got = match (buf, handed) {
-            (None, Some(item)) => Ok(Some(item)),
-            (None, None) => match self.take(&mut s, me, &mut wake) {
-                Some(item) => Ok(Some(item)),
-                None => Err(PopError::Empty),
-            },
-            (Some((buf, limit)), handed) => {
-                let had = handed.is_some();
-                if let Some(item) = handed {
-                    buf.push(item);
-                }
-                let more = self.pop_many_locked(
-                    &mut s,
-                    buf,
-                    limit.saturating_sub(usize::from(had)),
-                    me,
-                    &mut wake,
-                );
-                match more {
-                    Err(_) if had => Ok(None),
-                    other => other.map(|_| None),
-                }
-            }
+        let had = handed.is_some();
+        if let Some(item) = handed {
+            buf.push(item);
+        }
+        let more = self.pop_many_locked(
+            &mut s,
+            buf,
+            limit.saturating_sub(usize::from(had)),
+            me,
+            &mut wake,
+        );
+        let got = match more {
+            Err(_) if had => Ok(None),
+            other => other.map(|_| None),
         };
+        self.settle_recv(&mut s, got, key, me, waker, handable)
+    }
+
+    /// The end of a receive's poll: done (its node freed), closed, or
+    /// asleep on the receivers' lists (`me` its task).
+    #[inline(always)]
+    fn settle_recv(
+        &self,
+        s: &mut State<T>,
+        got: Result<Option<T>, PopError>,
+        key: &mut Option<usize>,
+        me: TaskId,
+        waker: &Waker,
+        handable: bool,
+    ) -> RecvPoll<T> {
         match got {
             Ok(item) => {
                 if let Some(k) = key.take() {
@@ -957,10 +989,11 @@ impl<T> Chan<T> {
                 RecvPoll::Closed
             }
             Err(_) => {
-                let k = match *key {
+                match *key {
                     Some(k) => {
                         s.receivers.slot_mut(k).owner = me;
-                        k
+                        s.receivers.arm(k, waker);
+                        s.receivers.link_back(k, true);
                     }
                     None => {
                         // A new receive: fresh, so it joins the fresh list.
@@ -974,11 +1007,8 @@ impl<T> Chan<T> {
                             waker,
                         );
                         *key = Some(k);
-                        return RecvPoll::Pending;
                     }
-                };
-                s.receivers.arm(k, waker);
-                s.receivers.link_back(k, true);
+                }
                 RecvPoll::Pending
             }
         }
