@@ -802,7 +802,67 @@ impl<T> Chan<T> {
     /// One poll of a send. `key` is the sender's place in line once it
     /// waits; `item` stays with the caller unless it is pushed (or, on a
     /// rendezvous channel, handed to a sleeping receive or offered in line).
+    #[inline(always)]
     pub(crate) fn poll_send(
+        &self,
+        item: &mut Option<T>,
+        key: &mut Option<usize>,
+        waker: &Waker,
+    ) -> SendPoll<T> {
+        if self.is_rendezvous() {
+            self.poll_send_rendezvous(item, key, waker)
+        } else {
+            self.poll_send_buffered(item, key, waker)
+        }
+    }
+
+    /// [`Chan::poll_send`] on a channel with a buffer.
+    #[inline(never)]
+    fn poll_send_buffered(
+        &self,
+        item: &mut Option<T>,
+        key: &mut Option<usize>,
+        waker: &Waker,
+    ) -> SendPoll<T> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock_as(Side::Send);
+        if s.shut() {
+            return match key.take() {
+                Some(k) => {
+                    s.leave_line(k);
+                    SendPoll::Closed(item.take().expect("a waiting send holds its item"))
+                }
+                None => SendPoll::Closed(item.take().expect("`Send` polled after completion")),
+            };
+        }
+        if self.admit(&mut s, *key, 1) {
+            let it = item.take().expect("`Send` polled after completion");
+            s.items.push_back(it);
+            s.sent += 1;
+            self.stock();
+            if let Some(k) = key.take() {
+                s.leave_line(k);
+                // Leaving the line may let the others in.
+                self.room_freed(&mut s, &mut wake);
+            }
+            Self::wake_receivers(&mut s, 1, &mut wake);
+            return SendPoll::Sent;
+        }
+        match *key {
+            Some(k) => {
+                s.senders.arm(k, waker);
+                SendPoll::Pending
+            }
+            None => {
+                *key = Some(self.join_line(&mut s, item, TaskId::Nobody, None, waker));
+                SendPoll::Waiting
+            }
+        }
+    }
+
+    /// [`Chan::poll_send`] on a rendezvous channel.
+    #[inline(never)]
+    fn poll_send_rendezvous(
         &self,
         item: &mut Option<T>,
         key: &mut Option<usize>,
@@ -822,58 +882,30 @@ impl<T> Chan<T> {
                 let back = slot.offer.or_else(|| item.take());
                 return SendPoll::Closed(back.expect("a waiting send holds its item"));
             }
-            if self.is_rendezvous() {
-                s.senders.arm(k, waker);
-                s.senders.slot_mut(k).owner = TaskId::current(waker);
-                return SendPoll::Pending;
-            }
-        } else if s.shut() {
+            s.senders.arm(k, waker);
+            s.senders.slot_mut(k).owner = TaskId::current(waker);
+            return SendPoll::Pending;
+        }
+        if s.shut() {
             return SendPoll::Closed(item.take().expect("`Send` polled after completion"));
         }
-        let me = if self.is_rendezvous() {
-            let me = TaskId::current(waker);
-            if key.is_none() && !s.receivers.is_empty() {
-                // Go's send to a waiting receiver: the item goes straight
-                // into the receive, which is woken; the send is done.
-                let it = item.take().expect("`Send` polled after completion");
-                match self.hand(&mut s, it, me, &mut wake) {
-                    Ok(()) => return SendPoll::Sent,
-                    Err(it) => *item = Some(it),
-                }
-            }
-            me
-        } else {
-            if self.admit(&mut s, *key, 1) {
-                let it = item.take().expect("`Send` polled after completion");
-                s.items.push_back(it);
-                s.sent += 1;
-                self.stock();
-                if let Some(k) = key.take() {
-                    s.leave_line(k);
-                    // Leaving the line may let the others in.
-                    self.room_freed(&mut s, &mut wake);
-                }
-                Self::wake_receivers(&mut s, 1, &mut wake);
-                return SendPoll::Sent;
-            }
-            TaskId::Nobody
-        };
-        match *key {
-            Some(k) => {
-                s.senders.arm(k, waker);
-                SendPoll::Pending
-            }
-            None => {
-                let k = self.join_line(&mut s, item, me, None, waker);
-                *key = Some(k);
-                if self.is_rendezvous() && !s.receivers.is_empty() {
-                    // Receives that cannot be handed an item (a receiver's
-                    // stream) take the offer when polled.
-                    Self::wake_receivers(&mut s, 1, &mut wake);
-                }
-                SendPoll::Waiting
+        let me = TaskId::current(waker);
+        if !s.receivers.is_empty() {
+            // Go's send to a waiting receiver: the item goes straight into
+            // the receive, which is woken; the send is done.
+            let it = item.take().expect("`Send` polled after completion");
+            match self.hand(&mut s, it, me, &mut wake) {
+                Ok(()) => return SendPoll::Sent,
+                Err(it) => *item = Some(it),
             }
         }
+        *key = Some(self.join_line(&mut s, item, me, None, waker));
+        if !s.receivers.is_empty() {
+            // Receives that cannot be handed an item (a receiver's stream)
+            // take the offer when polled.
+            Self::wake_receivers(&mut s, 1, &mut wake);
+        }
+        SendPoll::Waiting
     }
 
     /// Leaves the line: `Ok(())` if a receive already took the offered
