@@ -505,6 +505,7 @@ impl<T> Chan<T> {
     /// oldest offer that a task other than `me` made and that can be
     /// claimed (a select's offer whose token is claimed or aborted is
     /// skipped).
+    #[inline(always)]
     fn take(&self, s: &mut State<T>, me: TaskId, wake: &mut Wake) -> Option<T> {
         if let Some(item) = s.items.pop_front() {
             self.room_freed(s, wake);
@@ -539,6 +540,7 @@ impl<T> Chan<T> {
     /// wakes it: the send is done. Proven receivers first (they have shown
     /// that they are polled), then fresh ones, each oldest first. Items
     /// given back and not yet taken go first: then nothing is handed.
+    #[inline(always)]
     fn hand(&self, s: &mut State<T>, item: T, me: TaskId, wake: &mut Wake) -> Result<(), T> {
         if !s.items.is_empty() || s.receivers.is_empty() {
             return Err(item);
