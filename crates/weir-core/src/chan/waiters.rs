@@ -115,6 +115,7 @@ impl<S> WaitList<S> {
     /// [`link_back`](Self::link_back) in one step, with the counts set
     /// directly (the new node is linked, fresh and armed). The caller owns
     /// the returned key.
+    #[inline(always)]
     pub(crate) fn insert_waiting(&mut self, slot: S, waker: &Waker) -> usize {
         let tail = self.tails[FRESH];
         let key = self.place(Node {
