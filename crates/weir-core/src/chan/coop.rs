@@ -10,7 +10,7 @@
 //!
 //! A single send or receive counts with [`tick`] and sends the sampled
 //! operation down its general path, which asks tokio (see
-//! [`poll_proceed_if`]); the fast path stays small enough to inline into
+//! [`poll_budget`]); the fast path stays small enough to inline into
 //! the caller. Waits, batch operations and reservations ask with
 //! [`poll_proceed`].
 
@@ -82,14 +82,30 @@ pub(crate) fn tick() -> bool {
     })
 }
 
-/// [`tokio::task::coop::poll_proceed`] itself when the operation was
-/// `sampled` by [`tick`], else [`poll_proceed`].
-#[inline]
-pub(crate) fn poll_proceed_if(sampled: bool, cx: &mut Context<'_>) -> Poll<Unit> {
-    if sampled {
-        spend(cx)
-    } else {
-        poll_proceed(cx)
+/// How one poll of a single send or receive stands with the budget.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Budget {
+    /// [`tick`] sampled this operation: it spends a unit.
+    Spend,
+    /// [`tick`] counted this operation and did not sample it: nothing to
+    /// ask (a rendezvous operation, which skips the buffered fast path,
+    /// is not counted twice).
+    Counted,
+    /// Not counted yet (a later poll of a wait): [`poll_proceed`].
+    Count,
+}
+
+/// Asks for budget as `budget` says: [`tokio::task::coop::poll_proceed`]
+/// itself for [`Budget::Spend`], nothing for [`Budget::Counted`], and
+/// [`poll_proceed`] for [`Budget::Count`]. Inlined, so that the common
+/// [`Budget::Counted`] costs nothing (out of line it cost ~22 instructions
+/// a call, most of them the call itself).
+#[inline(always)]
+pub(crate) fn poll_budget(budget: Budget, cx: &mut Context<'_>) -> Poll<Unit> {
+    match budget {
+        Budget::Spend => spend(cx),
+        Budget::Counted => Poll::Ready(Unit(None)),
+        Budget::Count => poll_proceed(cx),
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use futures_core::{FusedStream, Stream};
 
 use super::blocking::block_on;
+use super::coop::Budget;
 use super::error::{RecvTimeoutError, TryRecvError};
 use super::ident::TaskId;
 use super::shared::{Chan, PopError, RecvPoll};
@@ -560,30 +561,30 @@ impl Waiter {
         // (see `coop.rs`): the sampled one takes the general path.
         if self.key.is_none() {
             if !super::coop::tick() {
-                return self.poll_wait(chan, cx, true);
+                return self.poll_wait(chan, cx, Budget::Spend);
             }
             if let Some(item) = chan.pop_fast() {
                 return Poll::Ready(Some(item));
             }
+            return self.poll_wait(chan, cx, Budget::Counted);
         }
-        self.poll_wait(chan, cx, false)
+        self.poll_wait(chan, cx, Budget::Count)
     }
 
     /// The general path of [`Waiter::poll_one`]: wait, or finish a wait.
-    /// `sampled`: this operation spends a unit of tokio's budget (else it
-    /// is sampled like any other).
+    /// `budget`: whether this operation was counted, and sampled, already.
     #[inline(never)]
     fn poll_wait<T>(
         &mut self,
         chan: &Chan<T>,
         cx: &mut Context<'_>,
-        sampled: bool,
+        budget: Budget,
     ) -> Poll<Option<T>> {
         // Inside tokio, receives spend the task's cooperative budget: a
         // consumer that always finds items still yields now and then, so
         // it can be cancelled and others can run.
-        let coop = std::task::ready!(super::coop::poll_proceed_if(sampled, cx));
-        match chan.poll_recv(&mut self.key, cx.waker(), None, self.handable) {
+        let coop = std::task::ready!(super::coop::poll_budget(budget, cx));
+        match chan.poll_recv(&mut self.key, cx.waker(), self.handable) {
             RecvPoll::Item(item) => {
                 chan.stats.waited(true, self.since.take());
                 coop.made_progress();
@@ -612,7 +613,7 @@ impl Waiter {
     ) -> Poll<usize> {
         let coop = std::task::ready!(super::coop::poll_proceed(cx));
         let before = buf.len();
-        match chan.poll_recv(&mut self.key, cx.waker(), Some((buf, limit)), self.handable) {
+        match chan.poll_recv_many(&mut self.key, cx.waker(), buf, limit, self.handable) {
             RecvPoll::Item(_) => {
                 chan.stats.waited(true, self.since.take());
                 coop.made_progress();

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use event_listener::EventListener;
 
 use super::blocking::block_on;
+use super::coop::Budget;
 use super::error::{SendError, SendTimeoutError, TrySendError};
 use super::ident::TaskId;
 use super::shared::{Chan, PushError, SendPoll};
@@ -501,25 +502,29 @@ impl<T> Future for Send<'_, T> {
         // takes the general path.
         if this.key.is_none() {
             if !super::coop::tick() {
-                return this.poll_wait(cx, true);
+                return this.poll_wait(cx, Budget::Spend);
             }
             if this.sender.chan.push_fast(&mut this.item) {
                 return Poll::Ready(Ok(()));
             }
+            return this.poll_wait(cx, Budget::Counted);
         }
-        this.poll_wait(cx, false)
+        this.poll_wait(cx, Budget::Count)
     }
 }
 
 impl<T> Send<'_, T> {
     /// The general path of a poll: join the line, wait, or finish a wait.
-    /// `sampled`: this operation spends a unit of tokio's budget (else it
-    /// is sampled like any other).
+    /// `budget`: whether this operation was counted, and sampled, already.
     #[inline(never)]
-    fn poll_wait(&mut self, cx: &mut Context<'_>, sampled: bool) -> Poll<Result<(), SendError<T>>> {
+    fn poll_wait(
+        &mut self,
+        cx: &mut Context<'_>,
+        budget: Budget,
+    ) -> Poll<Result<(), SendError<T>>> {
         // Spends tokio's cooperative budget, like tokio's channels (see
         // `Receiver::recv`).
-        let coop = ready!(super::coop::poll_proceed_if(sampled, cx));
+        let coop = ready!(super::coop::poll_budget(budget, cx));
         let chan = &*self.sender.chan;
         match chan.poll_send(&mut self.item, &mut self.key, cx.waker()) {
             SendPoll::Sent => {

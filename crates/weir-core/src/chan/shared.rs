@@ -507,6 +507,7 @@ impl<T> Chan<T> {
     /// oldest offer that a task other than `me` made and that can be
     /// claimed (a select's offer whose token is claimed or aborted is
     /// skipped).
+    #[inline(always)]
     fn take(&self, s: &mut State<T>, me: TaskId, wake: &mut Wake) -> Option<T> {
         if let Some(item) = s.items.pop_front() {
             self.room_freed(s, wake);
@@ -526,7 +527,9 @@ impl<T> Chan<T> {
             let item = slot.offer.take();
             slot.taken = true;
             s.sent += 1;
-            if let Some(w) = s.senders.take_waker(key) {
+            // Out of line as it is woken (like a receive that is handed an
+            // item): its next poll only frees the node.
+            if let Some(w) = s.senders.unlink(key) {
                 wake.0.push(w);
             }
             return item;
@@ -539,6 +542,7 @@ impl<T> Chan<T> {
     /// wakes it: the send is done. Proven receivers first (they have shown
     /// that they are polled), then fresh ones, each oldest first. Items
     /// given back and not yet taken go first: then nothing is handed.
+    #[inline(always)]
     fn hand(&self, s: &mut State<T>, item: T, me: TaskId, wake: &mut Wake) -> Result<(), T> {
         if !s.items.is_empty() || s.receivers.is_empty() {
             return Err(item);
@@ -802,7 +806,67 @@ impl<T> Chan<T> {
     /// One poll of a send. `key` is the sender's place in line once it
     /// waits; `item` stays with the caller unless it is pushed (or, on a
     /// rendezvous channel, handed to a sleeping receive or offered in line).
+    #[inline(always)]
     pub(crate) fn poll_send(
+        &self,
+        item: &mut Option<T>,
+        key: &mut Option<usize>,
+        waker: &Waker,
+    ) -> SendPoll<T> {
+        if self.is_rendezvous() {
+            self.poll_send_rendezvous(item, key, waker)
+        } else {
+            self.poll_send_buffered(item, key, waker)
+        }
+    }
+
+    /// [`Chan::poll_send`] on a channel with a buffer.
+    #[inline(never)]
+    fn poll_send_buffered(
+        &self,
+        item: &mut Option<T>,
+        key: &mut Option<usize>,
+        waker: &Waker,
+    ) -> SendPoll<T> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock_as(Side::Send);
+        if s.shut() {
+            return match key.take() {
+                Some(k) => {
+                    s.leave_line(k);
+                    SendPoll::Closed(item.take().expect("a waiting send holds its item"))
+                }
+                None => SendPoll::Closed(item.take().expect("`Send` polled after completion")),
+            };
+        }
+        if self.admit(&mut s, *key, 1) {
+            let it = item.take().expect("`Send` polled after completion");
+            s.items.push_back(it);
+            s.sent += 1;
+            self.stock();
+            if let Some(k) = key.take() {
+                s.leave_line(k);
+                // Leaving the line may let the others in.
+                self.room_freed(&mut s, &mut wake);
+            }
+            Self::wake_receivers(&mut s, 1, &mut wake);
+            return SendPoll::Sent;
+        }
+        match *key {
+            Some(k) => {
+                s.senders.arm(k, waker);
+                SendPoll::Pending
+            }
+            None => {
+                *key = Some(self.join_line(&mut s, item, TaskId::Nobody, None, waker));
+                SendPoll::Waiting
+            }
+        }
+    }
+
+    /// [`Chan::poll_send`] on a rendezvous channel.
+    #[inline(never)]
+    fn poll_send_rendezvous(
         &self,
         item: &mut Option<T>,
         key: &mut Option<usize>,
@@ -822,58 +886,30 @@ impl<T> Chan<T> {
                 let back = slot.offer.or_else(|| item.take());
                 return SendPoll::Closed(back.expect("a waiting send holds its item"));
             }
-            if self.is_rendezvous() {
-                s.senders.arm(k, waker);
-                s.senders.slot_mut(k).owner = TaskId::current(waker);
-                return SendPoll::Pending;
-            }
-        } else if s.shut() {
+            s.senders.arm(k, waker);
+            s.senders.slot_mut(k).owner = TaskId::current(waker);
+            return SendPoll::Pending;
+        }
+        if s.shut() {
             return SendPoll::Closed(item.take().expect("`Send` polled after completion"));
         }
-        let me = if self.is_rendezvous() {
-            let me = TaskId::current(waker);
-            if key.is_none() && !s.receivers.is_empty() {
-                // Go's send to a waiting receiver: the item goes straight
-                // into the receive, which is woken; the send is done.
-                let it = item.take().expect("`Send` polled after completion");
-                match self.hand(&mut s, it, me, &mut wake) {
-                    Ok(()) => return SendPoll::Sent,
-                    Err(it) => *item = Some(it),
-                }
-            }
-            me
-        } else {
-            if self.admit(&mut s, *key, 1) {
-                let it = item.take().expect("`Send` polled after completion");
-                s.items.push_back(it);
-                s.sent += 1;
-                self.stock();
-                if let Some(k) = key.take() {
-                    s.leave_line(k);
-                    // Leaving the line may let the others in.
-                    self.room_freed(&mut s, &mut wake);
-                }
-                Self::wake_receivers(&mut s, 1, &mut wake);
-                return SendPoll::Sent;
-            }
-            TaskId::Nobody
-        };
-        match *key {
-            Some(k) => {
-                s.senders.arm(k, waker);
-                SendPoll::Pending
-            }
-            None => {
-                let k = self.join_line(&mut s, item, me, None, waker);
-                *key = Some(k);
-                if self.is_rendezvous() && !s.receivers.is_empty() {
-                    // Receives that cannot be handed an item (a receiver's
-                    // stream) take the offer when polled.
-                    Self::wake_receivers(&mut s, 1, &mut wake);
-                }
-                SendPoll::Waiting
+        let me = TaskId::current(waker);
+        if !s.receivers.is_empty() {
+            // Go's send to a waiting receiver: the item goes straight into
+            // the receive, which is woken; the send is done.
+            let it = item.take().expect("`Send` polled after completion");
+            match self.hand(&mut s, it, me, &mut wake) {
+                Ok(()) => return SendPoll::Sent,
+                Err(it) => *item = Some(it),
             }
         }
+        *key = Some(self.join_line(&mut s, item, me, None, waker));
+        if !s.receivers.is_empty() {
+            // Receives that cannot be handed an item (a receiver's stream)
+            // take the offer when polled.
+            Self::wake_receivers(&mut s, 1, &mut wake);
+        }
+        SendPoll::Waiting
     }
 
     /// Leaves the line: `Ok(())` if a receive already took the offered
@@ -891,24 +927,50 @@ impl<T> Chan<T> {
         }
     }
 
-    /// One poll of a receive of up to `limit` items (one when `buf` is
-    /// `None`). `key` is the receiver's node once it sleeps.
+    /// One poll of a receive of one item. `key` is the receiver's node once
+    /// it sleeps.
     pub(crate) fn poll_recv(
         &self,
         key: &mut Option<usize>,
         waker: &Waker,
-        buf: Option<(&mut Vec<T>, usize)>,
+        handable: bool,
+    ) -> RecvPoll<T> {
+        let mut wake = Wake(Wakers::new());
+        let mut s = self.lock_as(Side::Recv);
+        if let Some(k) = *key {
+            // A send handed this receive its item: it is ours.
+            if let Some(item) = s.receivers.slot_mut(k).handed.take() {
+                s.receivers.remove(k);
+                *key = None;
+                return RecvPoll::Item(Some(item));
+            }
+        }
+        let me = if self.is_rendezvous() {
+            TaskId::current(waker)
+        } else {
+            TaskId::Nobody
+        };
+        let got = match self.take(&mut s, me, &mut wake) {
+            Some(item) => Ok(Some(item)),
+            None => Err(PopError::Empty),
+        };
+        self.settle_recv(&mut s, got, key, me, waker, handable)
+    }
+
+    /// One poll of a receive of up to `limit` items into `buf`. `key` is
+    /// the receiver's node once it sleeps.
+    pub(crate) fn poll_recv_many(
+        &self,
+        key: &mut Option<usize>,
+        waker: &Waker,
+        buf: &mut Vec<T>,
+        limit: usize,
         handable: bool,
     ) -> RecvPoll<T> {
         let mut wake = Wake(Wakers::new());
         // A batch receive holds the lock longer and waits less often: like
         // the `try_*` forms, it takes std's lock at once (see `lock.rs`).
-        let side = if buf.is_some() {
-            Side::Other
-        } else {
-            Side::Recv
-        };
-        let mut s = self.lock_as(side);
+        let mut s = self.lock_as(Side::Other);
         // A send handed this receive its item: it is ours.
         let handed = match *key {
             Some(k) => s.receivers.slot_mut(k).handed.take(),
@@ -919,30 +981,36 @@ impl<T> Chan<T> {
         } else {
             TaskId::Nobody
         };
-        let got = match (buf, handed) {
-            (None, Some(item)) => Ok(Some(item)),
-            (None, None) => match self.take(&mut s, me, &mut wake) {
-                Some(item) => Ok(Some(item)),
-                None => Err(PopError::Empty),
-            },
-            (Some((buf, limit)), handed) => {
-                let had = handed.is_some();
-                if let Some(item) = handed {
-                    buf.push(item);
-                }
-                let more = self.pop_many_locked(
-                    &mut s,
-                    buf,
-                    limit.saturating_sub(usize::from(had)),
-                    me,
-                    &mut wake,
-                );
-                match more {
-                    Err(_) if had => Ok(None),
-                    other => other.map(|_| None),
-                }
-            }
+        let had = handed.is_some();
+        if let Some(item) = handed {
+            buf.push(item);
+        }
+        let more = self.pop_many_locked(
+            &mut s,
+            buf,
+            limit.saturating_sub(usize::from(had)),
+            me,
+            &mut wake,
+        );
+        let got = match more {
+            Err(_) if had => Ok(None),
+            other => other.map(|_| None),
         };
+        self.settle_recv(&mut s, got, key, me, waker, handable)
+    }
+
+    /// The end of a receive's poll: done (its node freed), closed, or
+    /// asleep on the receivers' lists (`me` its task).
+    #[inline(always)]
+    fn settle_recv(
+        &self,
+        s: &mut State<T>,
+        got: Result<Option<T>, PopError>,
+        key: &mut Option<usize>,
+        me: TaskId,
+        waker: &Waker,
+        handable: bool,
+    ) -> RecvPoll<T> {
         match got {
             Ok(item) => {
                 if let Some(k) = key.take() {
@@ -957,24 +1025,26 @@ impl<T> Chan<T> {
                 RecvPoll::Closed
             }
             Err(_) => {
-                let k = match *key {
+                match *key {
                     Some(k) => {
                         s.receivers.slot_mut(k).owner = me;
-                        k
+                        s.receivers.arm(k, waker);
+                        s.receivers.link_back(k, true);
                     }
                     None => {
-                        let k = s.receivers.insert(RecvSlot {
-                            handed: None,
-                            owner: me,
-                            claim: None,
-                            handable,
-                        });
+                        // A new receive: fresh, so it joins the fresh list.
+                        let k = s.receivers.insert_waiting(
+                            RecvSlot {
+                                handed: None,
+                                owner: me,
+                                claim: None,
+                                handable,
+                            },
+                            waker,
+                        );
                         *key = Some(k);
-                        k
                     }
-                };
-                s.receivers.arm(k, waker);
-                s.receivers.link_back(k, true);
+                }
                 RecvPoll::Pending
             }
         }
@@ -1030,14 +1100,15 @@ impl<T> Chan<T> {
     /// could complete now.
     pub(crate) fn register_recv(&self, me: TaskId, claim: Claim, waker: &Waker) -> (usize, bool) {
         let mut s = self.lock_as(Side::Recv);
-        let k = s.receivers.insert(RecvSlot {
-            handed: None,
-            owner: me,
-            claim,
-            handable: true,
-        });
-        s.receivers.arm(k, waker);
-        s.receivers.link_back(k, false);
+        let k = s.receivers.insert_waiting(
+            RecvSlot {
+                handed: None,
+                owner: me,
+                claim,
+                handable: true,
+            },
+            waker,
+        );
         let ready = self.recv_ready(&s, me);
         (k, ready)
     }
@@ -1094,10 +1165,8 @@ impl<T> Chan<T> {
         if offer.is_some() {
             self.stock();
         }
-        let k = s.senders.insert(SendSlot::new(offer, me, claim));
-        s.senders.arm(k, waker);
-        s.senders.link_back(k, false);
-        k
+        s.senders
+            .insert_waiting(SendSlot::new(offer, me, claim), waker)
     }
 
     // ----- reservations ----------------------------------------------------

@@ -97,7 +97,7 @@ impl<S> WaitList<S> {
 
     /// A new fresh node, not linked yet; the caller owns the returned key.
     pub(crate) fn insert(&mut self, slot: S) -> usize {
-        let node = Node {
+        self.place(Node {
             prev: NIL,
             next: NIL,
             list: FRESH,
@@ -107,7 +107,43 @@ impl<S> WaitList<S> {
             stamp: 0,
             waker: None,
             slot,
-        };
+        })
+    }
+
+    /// A new fresh node holding a clone of `waker`, linked at the back of
+    /// the fresh list: [`insert`](Self::insert), [`arm`](Self::arm) and
+    /// [`link_back`](Self::link_back) in one step, with the counts set
+    /// directly (the new node is linked, fresh and armed). The caller owns
+    /// the returned key.
+    #[inline(always)]
+    pub(crate) fn insert_waiting(&mut self, slot: S, waker: &Waker) -> usize {
+        let tail = self.tails[FRESH];
+        let key = self.place(Node {
+            prev: tail,
+            next: NIL,
+            list: FRESH,
+            linked: true,
+            woken: false,
+            proven: false,
+            stamp: 0,
+            waker: Some(waker.clone()),
+            slot,
+        });
+        if tail == NIL {
+            self.heads[FRESH] = key;
+        } else {
+            self.node_mut(tail).next = key;
+        }
+        self.tails[FRESH] = key;
+        self.linked += 1;
+        self.armed += 1;
+        self.fresh_armed += 1;
+        key
+    }
+
+    /// Stores `node` in a free entry (or a new one); returns its key.
+    #[inline(always)]
+    fn place(&mut self, node: Node<S>) -> usize {
         if self.free != NIL {
             let key = self.free;
             // Written in place over a known-free entry: no old node to move
@@ -127,6 +163,15 @@ impl<S> WaitList<S> {
 
     fn node(&self, key: usize) -> &Node<S> {
         match &self.entries[key] {
+            Entry::Used(n) => n,
+            Entry::Free(_) => unreachable!("a waiter's key outlived its node"),
+        }
+    }
+
+    /// The node itself, for changes that leave the counts as they are
+    /// (its links): everything else goes through [`WaitList::update`].
+    fn node_mut(&mut self, key: usize) -> &mut Node<S> {
+        match &mut self.entries[key] {
             Entry::Used(n) => n,
             Entry::Free(_) => unreachable!("a waiter's key outlived its node"),
         }
@@ -227,24 +272,35 @@ impl<S> WaitList<S> {
     /// Takes the node out of its list (no-op when not linked) as a
     /// wake-up; returns its waker when it had one.
     pub(crate) fn unlink(&mut self, key: usize) -> Option<Waker> {
-        let node = self.node(key);
+        let node = self.node_mut(key);
         if !node.linked {
             return None;
         }
+        // What `update` would count, written out: a linked node is armed
+        // while it holds a waker, and fresh-armed if also not proven; once
+        // unlinked it is neither.
+        node.linked = false;
         let (prev, next, list) = (node.prev, node.next, node.list);
-        self.update(key, |n| n.linked = false);
+        let waker = node.waker.take();
+        if waker.is_some() {
+            node.woken = true;
+            if !node.proven {
+                self.fresh_armed -= 1;
+            }
+            self.armed -= 1;
+        }
         if prev == NIL {
             self.heads[list] = next;
         } else {
-            self.update(prev, |n| n.next = next);
+            self.node_mut(prev).next = next;
         }
         if next == NIL {
             self.tails[list] = prev;
         } else {
-            self.update(next, |n| n.prev = prev);
+            self.node_mut(next).prev = prev;
         }
         self.linked -= 1;
-        self.take_waker(key)
+        waker
     }
 
     /// Unlinks and frees the node, returning its slot.
@@ -389,8 +445,19 @@ impl Wakers {
         Wakers::Empty
     }
 
-    #[inline]
+    /// Adds a waker. The first one (nearly always the only one) is stored
+    /// inline; the rest goes out of line.
+    #[inline(always)]
     pub(crate) fn push(&mut self, w: Waker) {
+        if let Wakers::Empty = self {
+            *self = Wakers::One(w);
+        } else {
+            self.push_more(w);
+        }
+    }
+
+    #[inline(never)]
+    fn push_more(&mut self, w: Waker) {
         match self {
             Wakers::Empty => *self = Wakers::One(w),
             Wakers::Many(rest) => rest.push(w),
