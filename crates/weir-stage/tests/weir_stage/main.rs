@@ -30,6 +30,7 @@ mod stage_partition;
 mod stage_recovery;
 mod stage_round_robin;
 mod stage_route;
+mod stage_scope_cancel;
 mod stage_scope_owner;
 mod stage_square;
 mod stage_stats;
