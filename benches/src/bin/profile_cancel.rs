@@ -12,6 +12,9 @@
 //! * `abort`: the same stages without a cancel branch, ended by
 //!   `JoinHandle::abort` (tokio's own way to end a task), same join;
 //! * `token`: the same stages with tokio-util's `CancellationToken`;
+//! * `scope`: the same stages spawned into a weir-stage `Scope`
+//!   (`Scope::spawn`, so the scope's own select ends them), cancelled with
+//!   `Scope::cancel` and joined with `OwnedScope::wait`;
 //! * `latency`: workload 7 (one item through an idle 3-stage batched
 //!   pipeline, 500 µs idle before each trial).
 //!
@@ -188,6 +191,7 @@ enum Mode {
     Cancel,
     Abort,
     Token,
+    Scope,
     Latency,
 }
 
@@ -213,6 +217,7 @@ fn options() -> Options {
             "cancel" => o.mode = Mode::Cancel,
             "abort" => o.mode = Mode::Abort,
             "token" => o.mode = Mode::Token,
+            "scope" => o.mode = Mode::Scope,
             "latency" => o.mode = Mode::Latency,
             "--workers" => o.workers = args.next().and_then(|v| v.parse().ok()),
             "--event-interval" => o.event_interval = args.next().and_then(|v| v.parse().ok()),
@@ -404,6 +409,50 @@ fn cancel_trial(rt: &tokio::runtime::Runtime, mode: Mode) -> (Duration, Vec<Even
     (total, take_log(), csw)
 }
 
+/// One cancellation trial of the `scope` mode.
+fn scope_trial(rt: &tokio::runtime::Runtime) -> (Duration, Vec<Event>, u64) {
+    let _enter = rt.enter();
+    let scope = weir::stage::Scope::new(&weir::cancel::Context::background());
+    let (chans_tx, chans_rx): (Vec<_>, Vec<_>) =
+        (0..STAGES).map(|_| chan::bounded::<u64>(CAP)).unzip();
+    for s in 0..STAGES {
+        let tx = chans_tx[s].clone();
+        let rx = (s > 0).then(|| chans_rx[s - 1].clone());
+        scope.spawn(Traced::new(s as u16, async move {
+            let mut i = 0u64;
+            loop {
+                let v = match &rx {
+                    None => {
+                        i += 1;
+                        i
+                    }
+                    Some(rx) => match rx.recv().await {
+                        Some(v) => v,
+                        None => return Ok::<(), chan::SendError<u64>>(()),
+                    },
+                };
+                tx.send(v).await?;
+            }
+        }));
+    }
+    pause(Duration::from_micros(10));
+    while !chans_tx.iter().all(|tx| tx.is_full()) {
+        pause(Duration::from_micros(10));
+    }
+    pause(Duration::from_micros(100));
+    let csw0 = voluntary_csw();
+    ON.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    log(Kind::Start);
+    scope.cancel();
+    let outcome = rt.block_on(Traced::new(JOIN, scope.wait()));
+    let total = t0.elapsed();
+    ON.store(false, Ordering::Relaxed);
+    assert!(outcome.is_err(), "the scope reports the cancellation");
+    let csw = voluntary_csw() - csw0;
+    (total, take_log(), csw)
+}
+
 /// The latency workload's pipeline, and one trial on it.
 struct Pipeline {
     input: chan::Sender<u64>,
@@ -464,6 +513,7 @@ fn main() {
     for i in 0..o.trials {
         trials.push(match &pipeline {
             Some(p) => latency_trial(&rt, p, i as u64),
+            None if o.mode == Mode::Scope => scope_trial(&rt),
             None => cancel_trial(&rt, o.mode),
         });
     }
