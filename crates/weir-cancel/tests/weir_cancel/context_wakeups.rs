@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use weir_cancel::Context;
 
-/// A waker that counts its wake-ups and reports each on a channel.
+/// A waker that counts its wake-ups and reports each on a channel, with
+/// the thread that made it.
 struct Counting {
     wakes: AtomicUsize,
-    tx: Mutex<mpsc::Sender<()>>,
+    tx: Mutex<mpsc::Sender<std::thread::ThreadId>>,
 }
 
 impl Wake for Counting {
@@ -25,7 +26,7 @@ impl Wake for Counting {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.wakes.fetch_add(1, Ordering::SeqCst);
-        let _ = self.tx.lock().unwrap().send(());
+        let _ = self.tx.lock().unwrap().send(std::thread::current().id());
     }
 }
 
@@ -38,6 +39,15 @@ fn wakes_per_waiter(ctx: &Context, n: usize, cancel: impl FnOnce()) -> Vec<usize
 
 /// [`wakes_per_waiter`] with the futures spread over `contexts` in turn.
 fn wakes_per_waiter_of(contexts: &[&Context], n: usize, cancel: impl FnOnce()) -> Vec<usize> {
+    wakes_and_wakers(contexts, n, cancel).0
+}
+
+/// [`wakes_per_waiter_of`], and the threads the wake-ups were made on.
+fn wakes_and_wakers(
+    contexts: &[&Context],
+    n: usize,
+    cancel: impl FnOnce(),
+) -> (Vec<usize>, Vec<std::thread::ThreadId>) {
     let (tx, rx) = mpsc::channel();
     let wakers: Vec<Arc<Counting>> = (0..n)
         .map(|_| {
@@ -58,10 +68,12 @@ fn wakes_per_waiter_of(contexts: &[&Context], n: usize, cancel: impl FnOnce()) -
             .is_pending());
     }
     cancel();
-    for _ in 0..n {
-        rx.recv_timeout(Duration::from_secs(10))
-            .expect("every waiter is woken");
-    }
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("every waiter is woken")
+        })
+        .collect();
     for (fut, counting) in futures.iter_mut().zip(&wakers) {
         let waker = Waker::from(counting.clone());
         assert!(fut
@@ -69,10 +81,11 @@ fn wakes_per_waiter_of(contexts: &[&Context], n: usize, cancel: impl FnOnce()) -
             .poll(&mut TaskContext::from_waker(&waker))
             .is_ready());
     }
-    wakers
+    let wakes = wakers
         .iter()
         .map(|w| w.wakes.load(Ordering::SeqCst))
-        .collect()
+        .collect();
+    (wakes, threads)
 }
 
 /// A cancel from a thread in a multi-thread runtime's context (not one of
@@ -87,6 +100,32 @@ fn cancel_in_a_runtime_context_wakes_every_waiter_once() {
     let (ctx, handle) = Context::background().with_cancel();
     let wakes = wakes_per_waiter(&ctx, 100, || assert!(handle.cancel()));
     assert_eq!(wakes, vec![1; 100]);
+}
+
+/// There, the wake-ups are made on one of the runtime's workers, not by
+/// the canceller (on main before this change, the canceller made them all,
+/// each one unparking a worker); a single waiter is woken by the canceller.
+#[test]
+fn cancel_in_a_runtime_context_wakes_from_a_worker() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let _enter = rt.enter();
+    let me = std::thread::current().id();
+    let (ctx, handle) = Context::background().with_cancel();
+    let (wakes, threads) = wakes_and_wakers(&[&ctx], 10, || assert!(handle.cancel()));
+    assert_eq!(wakes, vec![1; 10]);
+    assert!(threads.iter().all(|&t| t != me), "woken by the canceller");
+    let first = threads[0];
+    assert!(
+        threads.iter().all(|&t| t == first),
+        "all in one pass, on one worker"
+    );
+
+    let (ctx, handle) = Context::background().with_cancel();
+    let (wakes, threads) = wakes_and_wakers(&[&ctx], 1, || assert!(handle.cancel()));
+    assert_eq!((wakes, threads), (vec![1], vec![me]));
 }
 
 /// The waiters of a whole subtree (a parent's and its children's) are
