@@ -11,6 +11,7 @@ use tokio::time::{sleep_until, Instant, Sleep};
 
 use crate::context::Context;
 use crate::error::ContextError;
+use crate::tree::Node;
 
 impl Context {
     /// Waits until the context is done: Go's `<-ctx.Done()`.
@@ -58,6 +59,7 @@ impl Context {
             notified: self.node().map(|node| node.notify().notified()),
             ctx: self,
             sleep: None,
+            waiting: Waiting(None),
         }
     }
 
@@ -184,6 +186,20 @@ pub struct Cancelled<'a> {
     /// Created on the first poll that finds the deadline still ahead.
     #[pin]
     sleep: Option<Sleep>,
+    /// Counts this future among the node's waiters once `notified` is
+    /// registered.
+    waiting: Waiting<'a>,
+}
+
+/// Counted among a node's waiters (see `Node::count_waiter`) until dropped.
+struct Waiting<'a>(Option<&'a Node>);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(node) = self.0 {
+            node.count_waiter(false);
+        }
+    }
 }
 
 impl Future for Cancelled<'_> {
@@ -196,6 +212,10 @@ impl Future for Cancelled<'_> {
             // the check completes it.
             if node.is_cancelled() || notified.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
+            }
+            if this.waiting.0.is_none() {
+                node.count_waiter(true);
+                *this.waiting = Waiting(Some(node));
             }
         }
         if let Some(deadline) = this.ctx.deadline {

@@ -45,11 +45,26 @@ impl CancelHandle {
     /// [`ContextError::Canceled`](crate::ContextError::Canceled) as cause.
     ///
     /// Returns `true` if this call cancelled it, `false` if it already was
-    /// (by this handle, another one, an ancestor, or its deadline). Waiters
-    /// wake, [`after_cancel`](crate::Context::after_cancel) functions are
-    /// started, and the context leaves its parent's tree, before it returns.
-    /// A context whose deadline has already passed keeps reporting
+    /// (by this handle, another one, an ancestor, or its deadline). Before
+    /// it returns, the context and every descendant report the cancellation
+    /// (a [`cancelled`](crate::Context::cancelled) future polled from then
+    /// on completes), [`after_cancel`](crate::Context::after_cancel)
+    /// functions are started, the context leaves its parent's tree, and
+    /// waiters are woken (or their wake-ups handed on, below). A context whose deadline
+    /// has already passed keeps reporting
     /// [`DeadlineExceeded`](crate::ContextError::DeadlineExceeded).
+    ///
+    /// Called on a thread in a multi-thread runtime's context that is not
+    /// running one of its tasks (an `async main`'s `block_on`, a thread
+    /// after `Runtime::enter`), with two or more
+    /// [`cancelled`](crate::Context::cancelled) futures waiting, it hands
+    /// the wake-ups to one task spawned on that runtime, which makes them
+    /// all from a worker thread: one worker unpark instead of one per
+    /// waiter (there, each wake-up made by the canceller would unpark a
+    /// worker, and on a busy machine the canceller would lose its core to
+    /// it each time). Those waiters then wake as soon as the runtime runs
+    /// that task; a runtime that has shut down drops it, which wakes them
+    /// too. Everywhere else the canceller wakes them itself.
     ///
     /// # Examples
     ///

@@ -58,7 +58,10 @@
 //! expired children while registering new ones, rather than at the
 //! deadline itself.
 //! Waiters are kept in tokio's intrusive `Notify` list, so cancelling a
-//! context awaited by 100,000 tasks wakes them in linear time.
+//! context awaited by 100,000 tasks wakes them in linear time, in one pass
+//! once the whole subtree is cancelled; a cancel made outside a
+//! multi-thread runtime's tasks hands that pass to one of its workers (see
+//! [`CancelHandle::cancel`]).
 //!
 //! # Example
 //!

@@ -25,7 +25,9 @@
 //! `Notify`, which is not modelled.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::error::Cause;
@@ -61,7 +63,12 @@ pub(crate) struct Node {
     /// Set (under `state`'s lock, after `record`) when cancelled.
     cancelled: AtomicBool,
     state: Mutex<State>,
-    notify: tokio::sync::Notify,
+    /// Wakes the `cancelled` futures waiting on this node. Shared (`Arc`) so
+    /// a relay task can wake them (see [`Wakeups`]).
+    notify: std::sync::Arc<Notify>,
+    /// `cancelled` futures registered in `notify` right now (a hint: it
+    /// picks how the waiters are woken, never whether).
+    waiting: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -109,7 +116,8 @@ impl Node {
                 record,
                 ..State::default()
             }),
-            notify: tokio::sync::Notify::new(),
+            notify: std::sync::Arc::new(Notify::new()),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -179,8 +187,20 @@ impl Node {
         lock(&self.state).children.len()
     }
 
-    pub(crate) fn notify(&self) -> &tokio::sync::Notify {
+    pub(crate) fn notify(&self) -> &Notify {
         &self.notify
+    }
+
+    /// A `cancelled` future registered in (`true`) or left (`false`) this
+    /// node's `notify`.
+    pub(crate) fn count_waiter(&self, registered: bool) {
+        if registered {
+            self.waiting
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else {
+            self.waiting
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// If the node is past its deadline and not yet cancelled, records the
@@ -196,15 +216,17 @@ impl Node {
     /// deadline (then the expiry is recorded instead, and `cause` dropped).
     pub(crate) fn cancel(&self, cause: Option<Cause>) -> bool {
         let mut stack = Vec::new();
-        let Some(expired) = self.cancel_one(cause, &mut stack) else {
+        let mut wakeups = Wakeups::default();
+        let Some(expired) = self.cancel_one(cause, &mut stack, &mut wakeups) else {
             return false;
         };
         // Leave the parent now, not when the last owner goes: Go's
         // `removeChild` in `cancelCtx.cancel`.
         self.detach();
         while let Some((child, cause)) = stack.pop() {
-            child.cancel_one(cause, &mut stack);
+            child.cancel_one(cause, &mut stack, &mut wakeups);
         }
+        wakeups.wake();
         !expired
     }
 
@@ -216,6 +238,7 @@ impl Node {
         &self,
         cause: Option<Cause>,
         stack: &mut Vec<(Arc<Node>, Option<Cause>)>,
+        wakeups: &mut Wakeups,
     ) -> Option<bool> {
         let (children, hooks, cause, expired) = {
             let mut state = lock(&self.state);
@@ -239,7 +262,7 @@ impl Node {
                 expired,
             )
         };
-        self.notify.notify_waiters();
+        wakeups.add(self);
         for hook in hooks.into_values() {
             hook.fire();
         }
@@ -321,6 +344,73 @@ impl Drop for Node {
                 Ok(mut parent) => next = parent.parent.take(),
                 Err(_) => break,
             }
+        }
+    }
+}
+
+/// The waiters of the nodes one `cancel` has just cancelled, woken together
+/// once the whole subtree is cancelled.
+///
+/// A wake-up made on a thread that is not one of a multi-thread runtime's
+/// workers (the main thread in `block_on` or after `Runtime::enter`, say)
+/// goes through the runtime's injection queue and unparks a worker; under
+/// load the canceller then loses its core to that worker, and the next
+/// wake-up waits for it to park again, so n waiters cost up to n unparks
+/// in a chain. There, with two or more waiters, the wake-ups are handed to
+/// one task spawned on that runtime, which makes them from a worker: they
+/// go to the worker's own run queue, one unpark in all, and other idle
+/// workers steal from it. The relay wakes in its `Drop`, so a relay that a
+/// shut-down runtime drops without running still wakes everyone. Inside a
+/// task (a worker's wake-ups are local already), off any runtime, on a
+/// current-thread runtime or with fewer than two waiters, the canceller
+/// wakes them itself.
+#[derive(Default)]
+pub(crate) struct Wakeups {
+    notifies: Vec<std::sync::Arc<Notify>>,
+    waiting: usize,
+}
+
+impl Wakeups {
+    fn add(&mut self, node: &Node) {
+        self.waiting += node.waiting.load(std::sync::atomic::Ordering::Relaxed);
+        self.notifies.push(node.notify.clone());
+    }
+
+    fn wake(self) {
+        if self.waiting >= 2 {
+            if let Some(runtime) = relay_runtime() {
+                let relay = Relay(self.notifies);
+                drop(runtime.spawn(async move { drop(relay) }));
+                return;
+            }
+        }
+        drop(Relay(self.notifies));
+    }
+}
+
+/// The runtime to relay wake-ups through, if this thread is in a
+/// multi-thread runtime's context but not running one of its tasks.
+#[cfg(not(loom))]
+fn relay_runtime() -> Option<tokio::runtime::Handle> {
+    if tokio::task::try_id().is_some() {
+        return None;
+    }
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    (runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread).then_some(runtime)
+}
+
+#[cfg(loom)]
+fn relay_runtime() -> Option<tokio::runtime::Handle> {
+    None
+}
+
+/// Wakes every waiter of its nodes when dropped (run or not).
+struct Relay(Vec<std::sync::Arc<Notify>>);
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        for notify in &self.0 {
+            notify.notify_waiters();
         }
     }
 }
@@ -631,7 +721,9 @@ mod loom_tests {
     fn broken_remove_on_cancel_is_caught() {
         fn cancel_without_cascade(node: &Node) {
             let mut stack = Vec::new();
-            if node.cancel_one(None, &mut stack).is_some() {
+            let mut wakeups = Wakeups::default();
+            if node.cancel_one(None, &mut stack, &mut wakeups).is_some() {
+                wakeups.wake();
                 if let Some(parent) = &node.parent {
                     // BUG: no cascade to an orphaned, now childless parent.
                     lock(&parent.state).children.remove(&node.key);

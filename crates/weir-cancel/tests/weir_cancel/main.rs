@@ -10,3 +10,4 @@ mod context_remove;
 mod context_run;
 mod context_tree;
 mod context_values;
+mod context_wakeups;

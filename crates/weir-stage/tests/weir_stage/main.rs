@@ -35,6 +35,7 @@ mod stage_restart;
 mod stage_round_robin;
 mod stage_route;
 mod stage_scope_helpers;
+mod stage_scope_cancel;
 mod stage_scope_owner;
 mod stage_shaping;
 mod stage_square;

@@ -1,0 +1,557 @@
+//! `profile_cancel`: the timeline of one trial of the cancellation and idle
+//! latency workloads — who wakes whom, on which thread, and when.
+//!
+//! ```text
+//! cargo run --release -p weir-benches --bin profile_cancel -- \
+//!     <cancel|abort|token|latency> [trials] [--workers N] [--event-interval N] [--quiet]
+//! ```
+//!
+//! * `cancel`: workload 5 as `compare` runs it (10 stages blocked on full
+//!   channels of 128, weir `Context` in each stage's `select!`, a
+//!   `WaitGroup` join), with every stage future and the join wrapped;
+//! * `abort`: the same stages without a cancel branch, ended by
+//!   `JoinHandle::abort` (tokio's own way to end a task), same join;
+//! * `token`: the same stages with tokio-util's `CancellationToken`;
+//! * `scope`: the same stages spawned into a weir-stage `Scope`
+//!   (`Scope::spawn`, so the scope's own select ends them), cancelled with
+//!   `Scope::cancel` and joined with `OwnedScope::wait`;
+//! * `latency`: workload 7 (one item through an idle 3-stage batched
+//!   pipeline, 500 µs idle before each trial).
+//!
+//! Each stage future is wrapped in [`Traced`], which logs when it is
+//! polled (and on which thread) and hands the future a waker that logs
+//! when it is called before passing the wake on; the runtime's
+//! `on_thread_park` / `on_thread_unpark` callbacks log the workers' sleeps.
+//! Thread 0 is the main thread (it cancels, and joins in `block_on`);
+//! 1, 2, … are the workers in the order they first logged.
+//!
+//! Per trial it counts task wakes, wakes made from the main thread (each
+//! goes through the runtime's injection queue), cross-thread wakes (woken
+//! on one worker, polled on another), worker unparks, polls, and the
+//! voluntary context switches of the whole process (read before the cancel
+//! and after the join, outside the timed window). It prints the medians of
+//! those, p50 / p99 of the time, and the full timeline of the trial whose
+//! time is the median. The log costs ~50–100 ns per event, so times are a
+//! little above `compare`'s; counts are exact.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use weir_benches::work::{pause, percentiles, voluntary_csw};
+use weir_core::{chan, WaitGroup};
+
+/// Stages in the cancellation workload, capacity of its channels.
+const STAGES: usize = 10;
+const CAP: usize = 128;
+/// The latency workload: stages, batch, idle time before each trial.
+const LAT_STAGES: usize = 3;
+const BATCH: usize = 512;
+const IDLE: Duration = Duration::from_micros(500);
+/// The task id of the joiner (the main thread's `block_on` future).
+const JOIN: u16 = u16::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// The main thread is about to cancel (or send, in `latency`).
+    Start,
+    /// A task's waker was called.
+    Wake(u16),
+    /// A task is being polled.
+    Poll(u16),
+    /// A task's poll returned (`true`: it finished).
+    Polled(u16, bool),
+    /// A worker is about to park / has unparked.
+    Park,
+    Unpark,
+    /// A task's future was dropped (ended or aborted).
+    Dropped(u16),
+}
+
+#[derive(Clone, Copy)]
+struct Event {
+    at: Instant,
+    thread: u32,
+    kind: Kind,
+}
+
+static ON: AtomicBool = AtomicBool::new(false);
+static NEXT_THREAD: AtomicU32 = AtomicU32::new(0);
+
+/// One thread's events.
+type ThreadLog = Arc<Mutex<Vec<Event>>>;
+
+/// Every thread's own log (registered on its first event), so logging
+/// never makes two threads wait for one lock.
+fn logs() -> &'static Mutex<Vec<ThreadLog>> {
+    static LOGS: OnceLock<Mutex<Vec<ThreadLog>>> = OnceLock::new();
+    LOGS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+thread_local! {
+    static THREAD: Cell<u32> = const { Cell::new(u32::MAX) };
+    static LOG: ThreadLog = {
+        let log = Arc::new(Mutex::new(Vec::with_capacity(1 << 14)));
+        logs().lock().expect("logs").push(log.clone());
+        log
+    };
+}
+
+fn thread_no() -> u32 {
+    THREAD.with(|t| {
+        if t.get() == u32::MAX {
+            t.set(NEXT_THREAD.fetch_add(1, Ordering::Relaxed));
+        }
+        t.get()
+    })
+}
+
+fn log(kind: Kind) {
+    if ON.load(Ordering::Relaxed) {
+        let ev = Event {
+            at: Instant::now(),
+            thread: thread_no(),
+            kind,
+        };
+        LOG.with(|log| log.lock().expect("log").push(ev));
+    }
+}
+
+/// A waker that logs, then wakes the task's own waker.
+struct LoggingWaker {
+    id: u16,
+    inner: Waker,
+}
+
+impl Wake for LoggingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        log(Kind::Wake(self.id));
+        self.inner.wake_by_ref();
+    }
+}
+
+/// A future whose polls and wake-ups are logged.
+struct Traced<F> {
+    id: u16,
+    waker: Option<Waker>,
+    fut: Pin<Box<F>>,
+}
+
+impl<F> Traced<F> {
+    fn new(id: u16, fut: F) -> Self {
+        Traced {
+            id,
+            waker: None,
+            fut: Box::pin(fut),
+        }
+    }
+}
+
+impl<F> Drop for Traced<F> {
+    fn drop(&mut self) {
+        log(Kind::Dropped(self.id));
+    }
+}
+
+impl<F: Future> Future for Traced<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let id = self.id;
+        log(Kind::Poll(id));
+        let stale = match &self.waker {
+            Some(w) => !w.will_wake(cx.waker()),
+            None => true,
+        };
+        if stale {
+            self.waker = Some(Waker::from(Arc::new(LoggingWaker {
+                id,
+                inner: cx.waker().clone(),
+            })));
+        }
+        let this = &mut *self;
+        let waker = this.waker.as_ref().expect("set above");
+        let out = this.fut.as_mut().poll(&mut Context::from_waker(waker));
+        log(Kind::Polled(id, out.is_ready()));
+        out
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Cancel,
+    Abort,
+    Token,
+    Scope,
+    Latency,
+}
+
+struct Options {
+    mode: Mode,
+    trials: usize,
+    workers: Option<usize>,
+    event_interval: Option<u32>,
+    quiet: bool,
+}
+
+fn options() -> Options {
+    let mut args = std::env::args().skip(1);
+    let mut o = Options {
+        mode: Mode::Cancel,
+        trials: 1000,
+        workers: None,
+        event_interval: None,
+        quiet: false,
+    };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "cancel" => o.mode = Mode::Cancel,
+            "abort" => o.mode = Mode::Abort,
+            "token" => o.mode = Mode::Token,
+            "scope" => o.mode = Mode::Scope,
+            "latency" => o.mode = Mode::Latency,
+            "--workers" => o.workers = args.next().and_then(|v| v.parse().ok()),
+            "--event-interval" => o.event_interval = args.next().and_then(|v| v.parse().ok()),
+            "--quiet" => o.quiet = true,
+            n => o.trials = n.parse().expect("trials, a mode or an option"),
+        }
+    }
+    o
+}
+
+fn runtime(o: &Options) -> tokio::runtime::Runtime {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    b.enable_all()
+        .on_thread_park(|| log(Kind::Park))
+        .on_thread_unpark(|| log(Kind::Unpark));
+    if let Some(w) = o.workers {
+        b.worker_threads(w);
+    }
+    if let Some(e) = o.event_interval {
+        b.event_interval(e);
+    }
+    b.build().expect("runtime")
+}
+
+/// What one trial's log says.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    total: Duration,
+    wakes: u32,
+    main_wakes: u32,
+    cross_wakes: u32,
+    unparks: u32,
+    polls: u32,
+    csw: u64,
+    threads_polling: u32,
+}
+
+fn count(events: &[Event], total: Duration, csw: u64) -> Counts {
+    let mut c = Counts {
+        total,
+        csw,
+        ..Counts::default()
+    };
+    let mut pollers = std::collections::HashSet::new();
+    for (i, e) in events.iter().enumerate() {
+        match e.kind {
+            Kind::Wake(id) if id != JOIN => {
+                c.wakes += 1;
+                if e.thread == 0 {
+                    c.main_wakes += 1;
+                } else {
+                    let next = events[i + 1..]
+                        .iter()
+                        .find(|n| n.kind == Kind::Poll(id))
+                        .map(|n| n.thread);
+                    if next.is_some_and(|t| t != e.thread) {
+                        c.cross_wakes += 1;
+                    }
+                }
+            }
+            Kind::Unpark => c.unparks += 1,
+            Kind::Poll(id) if id != JOIN => {
+                c.polls += 1;
+                pollers.insert(e.thread);
+            }
+            _ => {}
+        }
+    }
+    c.threads_polling = pollers.len() as u32;
+    c
+}
+
+fn print_timeline(events: &[Event]) {
+    let Some(t0) = events.iter().find(|e| e.kind == Kind::Start).map(|e| e.at) else {
+        return;
+    };
+    let name = |id: u16| {
+        if id == JOIN {
+            "join".to_string()
+        } else {
+            format!("stage {id}")
+        }
+    };
+    for e in events {
+        let dt = e.at.saturating_duration_since(t0).as_secs_f64() * 1e6;
+        let what = match e.kind {
+            Kind::Start => "start (cancel / send)".to_string(),
+            Kind::Wake(id) => format!("wake {}", name(id)),
+            Kind::Poll(id) => format!("poll {}", name(id)),
+            Kind::Polled(id, true) => format!("  {} ended", name(id)),
+            Kind::Polled(id, false) => format!("  {} pending", name(id)),
+            Kind::Park => "park".to_string(),
+            Kind::Unpark => "unpark".to_string(),
+            Kind::Dropped(id) => format!("  {} dropped", name(id)),
+        };
+        println!("{dt:>8.2} µs  t{}  {what}", e.thread);
+    }
+}
+
+/// Every thread's events of the trial just ended, in time order.
+fn take_log() -> Vec<Event> {
+    let mut all = Vec::new();
+    for log in logs().lock().expect("logs").iter() {
+        all.append(&mut log.lock().expect("log"));
+    }
+    all.sort_by_key(|e| e.at);
+    all
+}
+
+/// One cancellation trial; returns (time, events, context switches).
+fn cancel_trial(rt: &tokio::runtime::Runtime, mode: Mode) -> (Duration, Vec<Event>, u64) {
+    let (ctx, handle) = weir::cancel::Context::background().with_cancel();
+    let token = CancellationToken::new();
+    let wg = WaitGroup::new();
+    let (chans_tx, chans_rx): (Vec<_>, Vec<_>) =
+        (0..STAGES).map(|_| chan::bounded::<u64>(CAP)).unzip();
+    // As in `compare`: the main thread is in the runtime's context.
+    let _enter = rt.enter();
+    let mut handles = Vec::new();
+    for s in 0..STAGES {
+        let tx = chans_tx[s].clone();
+        let rx = (s > 0).then(|| chans_rx[s - 1].clone());
+        let (ctx, token) = (ctx.clone(), token.clone());
+        let stage = async move {
+            let mut i = 0u64;
+            loop {
+                let v = match &rx {
+                    None => {
+                        i += 1;
+                        i
+                    }
+                    Some(rx) => {
+                        let got = match mode {
+                            Mode::Cancel => tokio::select! {
+                                v = rx.recv() => v,
+                                _ = ctx.cancelled() => return,
+                            },
+                            Mode::Token => tokio::select! {
+                                v = rx.recv() => v,
+                                _ = token.cancelled() => return,
+                            },
+                            _ => rx.recv().await,
+                        };
+                        match got {
+                            Some(v) => v,
+                            None => return,
+                        }
+                    }
+                };
+                let sent = match mode {
+                    Mode::Cancel => tokio::select! {
+                        r = tx.send(v) => r,
+                        _ = ctx.cancelled() => return,
+                    },
+                    Mode::Token => tokio::select! {
+                        r = tx.send(v) => r,
+                        _ = token.cancelled() => return,
+                    },
+                    _ => tx.send(v).await,
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        };
+        handles.push(wg.go(Traced::new(s as u16, stage)));
+    }
+    pause(Duration::from_micros(10));
+    while !chans_tx.iter().all(|tx| tx.is_full()) {
+        pause(Duration::from_micros(10));
+    }
+    pause(Duration::from_micros(100));
+    let csw0 = voluntary_csw();
+    ON.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    log(Kind::Start);
+    match mode {
+        Mode::Cancel => {
+            handle.cancel();
+        }
+        Mode::Token => token.cancel(),
+        _ => handles.iter().for_each(|h| h.abort()),
+    }
+    rt.block_on(Traced::new(JOIN, wg.wait()))
+        .expect("stage tasks");
+    let total = t0.elapsed();
+    ON.store(false, Ordering::Relaxed);
+    let csw = voluntary_csw() - csw0;
+    (total, take_log(), csw)
+}
+
+/// One cancellation trial of the `scope` mode.
+fn scope_trial(rt: &tokio::runtime::Runtime) -> (Duration, Vec<Event>, u64) {
+    let _enter = rt.enter();
+    let scope = weir::stage::Scope::new(&weir::cancel::Context::background());
+    let (chans_tx, chans_rx): (Vec<_>, Vec<_>) =
+        (0..STAGES).map(|_| chan::bounded::<u64>(CAP)).unzip();
+    for s in 0..STAGES {
+        let tx = chans_tx[s].clone();
+        let rx = (s > 0).then(|| chans_rx[s - 1].clone());
+        scope.spawn(Traced::new(s as u16, async move {
+            let mut i = 0u64;
+            loop {
+                let v = match &rx {
+                    None => {
+                        i += 1;
+                        i
+                    }
+                    Some(rx) => match rx.recv().await {
+                        Some(v) => v,
+                        None => return Ok::<(), chan::SendError<u64>>(()),
+                    },
+                };
+                tx.send(v).await?;
+            }
+        }));
+    }
+    pause(Duration::from_micros(10));
+    while !chans_tx.iter().all(|tx| tx.is_full()) {
+        pause(Duration::from_micros(10));
+    }
+    pause(Duration::from_micros(100));
+    let csw0 = voluntary_csw();
+    ON.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    log(Kind::Start);
+    scope.cancel();
+    let outcome = rt.block_on(Traced::new(JOIN, scope.wait()));
+    let total = t0.elapsed();
+    ON.store(false, Ordering::Relaxed);
+    assert!(outcome.is_err(), "the scope reports the cancellation");
+    let csw = voluntary_csw() - csw0;
+    (total, take_log(), csw)
+}
+
+/// The latency workload's pipeline, and one trial on it.
+struct Pipeline {
+    input: chan::Sender<u64>,
+    output: chan::Receiver<u64>,
+}
+
+fn latency_pipeline(rt: &tokio::runtime::Runtime) -> Pipeline {
+    let _enter = rt.enter();
+    let (input, mut rx) = chan::bounded::<u64>(1024);
+    for s in 0..LAT_STAGES {
+        let (tx, next) = chan::bounded::<u64>(1024);
+        tokio::spawn(Traced::new(s as u16, async move {
+            let mut buf = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut buf, BATCH).await > 0 {
+                let out: Vec<u64> = buf.drain(..).map(|v| v + 1).collect();
+                if tx.send_all(out).await.is_err() {
+                    return;
+                }
+            }
+        }));
+        rx = next;
+    }
+    Pipeline { input, output: rx }
+}
+
+fn latency_trial(
+    rt: &tokio::runtime::Runtime,
+    p: &Pipeline,
+    i: u64,
+) -> (Duration, Vec<Event>, u64) {
+    std::thread::sleep(IDLE);
+    let csw0 = voluntary_csw();
+    ON.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    log(Kind::Start);
+    let v = rt.block_on(Traced::new(JOIN, async {
+        p.input.send(i).await.expect("pipeline input");
+        p.output.recv().await.expect("pipeline output")
+    }));
+    let total = t0.elapsed();
+    ON.store(false, Ordering::Relaxed);
+    let csw = voluntary_csw() - csw0;
+    assert_eq!(v, i + LAT_STAGES as u64);
+    (total, take_log(), csw)
+}
+
+fn median<T: Copy + Ord>(mut v: Vec<T>) -> T {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let o = options();
+    assert_eq!(thread_no(), 0, "the main thread is thread 0");
+    let rt = runtime(&o);
+    let pipeline = (o.mode == Mode::Latency).then(|| latency_pipeline(&rt));
+    let mut trials: Vec<(Duration, Vec<Event>, u64)> = Vec::with_capacity(o.trials);
+    for i in 0..o.trials {
+        trials.push(match &pipeline {
+            Some(p) => latency_trial(&rt, p, i as u64),
+            None if o.mode == Mode::Scope => scope_trial(&rt),
+            None => cancel_trial(&rt, o.mode),
+        });
+    }
+    let counts: Vec<Counts> = trials.iter().map(|(t, e, c)| count(e, *t, *c)).collect();
+    let mut times: Vec<Duration> = counts.iter().map(|c| c.total).collect();
+    let (p50, p99) = percentiles(&mut times);
+    let med = |f: fn(&Counts) -> u64| median(counts.iter().map(f).collect());
+    let mean =
+        |f: fn(&Counts) -> u64| counts.iter().map(f).sum::<u64>() as f64 / counts.len() as f64;
+    println!(
+        "{} trials: p50 {:.1} µs  p99 {:.1} µs",
+        counts.len(),
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6
+    );
+    type Column = fn(&Counts) -> u64;
+    let rows: [(&str, Column); 7] = [
+        ("task wakes", |c| c.wakes.into()),
+        ("  from the main thread", |c| c.main_wakes.into()),
+        ("  cross-worker", |c| c.cross_wakes.into()),
+        ("worker unparks", |c| c.unparks.into()),
+        ("task polls", |c| c.polls.into()),
+        ("workers that polled", |c| c.threads_polling.into()),
+        ("voluntary ctx switches", |c| c.csw),
+    ];
+    for (what, f) in rows {
+        println!("{what:<24} median {:>3}  mean {:>6.2}", med(f), mean(f));
+    }
+    if !o.quiet {
+        // The trial whose time is the median.
+        let mid = trials
+            .iter()
+            .min_by_key(|(t, _, _)| t.abs_diff(p50))
+            .expect("a trial");
+        println!(
+            "\ntimeline of the median trial ({:.1} µs):",
+            mid.0.as_secs_f64() * 1e6
+        );
+        print_timeline(&mid.1);
+    }
+}

@@ -1,0 +1,224 @@
+//! Who wakes the waiters of a cancel: every `cancelled` future is woken
+//! exactly once, whichever thread cancels — a runtime's task, a thread in
+//! a multi-thread runtime's context (the wake-ups are relayed through one
+//! task there), or a runtime that has already shut down.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::time::Duration;
+
+use weir_cancel::Context;
+
+/// A waker that counts its wake-ups and reports each on a channel, with
+/// the thread that made it.
+struct Counting {
+    wakes: AtomicUsize,
+    tx: Mutex<mpsc::Sender<std::thread::ThreadId>>,
+}
+
+impl Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        let _ = self.tx.lock().unwrap().send(std::thread::current().id());
+    }
+}
+
+/// Polls `n` `cancelled` futures of `ctx` once each (all pending), calls
+/// `cancel`, and returns how many wake-ups each waker got once `n` have
+/// arrived (a missing one fails after 10 s rather than hanging).
+fn wakes_per_waiter(ctx: &Context, n: usize, cancel: impl FnOnce()) -> Vec<usize> {
+    wakes_per_waiter_of(&[ctx], n, cancel)
+}
+
+/// [`wakes_per_waiter`] with the futures spread over `contexts` in turn.
+fn wakes_per_waiter_of(contexts: &[&Context], n: usize, cancel: impl FnOnce()) -> Vec<usize> {
+    wakes_and_wakers(contexts, n, cancel).0
+}
+
+/// [`wakes_per_waiter_of`], and the threads the wake-ups were made on.
+fn wakes_and_wakers(
+    contexts: &[&Context],
+    n: usize,
+    cancel: impl FnOnce(),
+) -> (Vec<usize>, Vec<std::thread::ThreadId>) {
+    let (tx, rx) = mpsc::channel();
+    let wakers: Vec<Arc<Counting>> = (0..n)
+        .map(|_| {
+            Arc::new(Counting {
+                wakes: AtomicUsize::new(0),
+                tx: Mutex::new(tx.clone()),
+            })
+        })
+        .collect();
+    let mut futures: Vec<_> = (0..n)
+        .map(|i| Box::pin(contexts[i % contexts.len()].cancelled()))
+        .collect();
+    for (fut, counting) in futures.iter_mut().zip(&wakers) {
+        let waker = Waker::from(counting.clone());
+        assert!(fut
+            .as_mut()
+            .poll(&mut TaskContext::from_waker(&waker))
+            .is_pending());
+    }
+    cancel();
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("every waiter is woken")
+        })
+        .collect();
+    for (fut, counting) in futures.iter_mut().zip(&wakers) {
+        let waker = Waker::from(counting.clone());
+        assert!(fut
+            .as_mut()
+            .poll(&mut TaskContext::from_waker(&waker))
+            .is_ready());
+    }
+    let wakes = wakers
+        .iter()
+        .map(|w| w.wakes.load(Ordering::SeqCst))
+        .collect();
+    (wakes, threads)
+}
+
+/// A cancel from a thread in a multi-thread runtime's context (not one of
+/// its tasks): the relayed wake-ups reach every waiter, once.
+#[test]
+fn cancel_in_a_runtime_context_wakes_every_waiter_once() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let _enter = rt.enter();
+    let (ctx, handle) = Context::background().with_cancel();
+    let wakes = wakes_per_waiter(&ctx, 100, || assert!(handle.cancel()));
+    assert_eq!(wakes, vec![1; 100]);
+}
+
+/// There, the wake-ups are made on one of the runtime's workers, not by
+/// the canceller (on main before this change, the canceller made them all,
+/// each one unparking a worker); a single waiter is woken by the canceller.
+#[test]
+fn cancel_in_a_runtime_context_wakes_from_a_worker() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let _enter = rt.enter();
+    let me = std::thread::current().id();
+    let (ctx, handle) = Context::background().with_cancel();
+    let (wakes, threads) = wakes_and_wakers(&[&ctx], 10, || assert!(handle.cancel()));
+    assert_eq!(wakes, vec![1; 10]);
+    assert!(threads.iter().all(|&t| t != me), "woken by the canceller");
+    let first = threads[0];
+    assert!(
+        threads.iter().all(|&t| t == first),
+        "all in one pass, on one worker"
+    );
+
+    let (ctx, handle) = Context::background().with_cancel();
+    let (wakes, threads) = wakes_and_wakers(&[&ctx], 1, || assert!(handle.cancel()));
+    assert_eq!((wakes, threads), (vec![1], vec![me]));
+}
+
+/// The waiters of a whole subtree (a parent's and its children's) are
+/// woken by the one cancel of the parent.
+#[test]
+fn cancel_in_a_runtime_context_wakes_the_whole_subtree() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let _enter = rt.enter();
+    let (parent, handle) = Context::background().with_cancel();
+    let child = parent.child();
+    let grandchild = child.with_timeout(Duration::from_secs(3600));
+    let wakes = wakes_per_waiter_of(&[&parent, &child, &grandchild], 30, || {
+        assert!(handle.cancel())
+    });
+    assert_eq!(wakes, vec![1; 30]);
+}
+
+/// A cancel made in the context of a runtime that has shut down: the relay
+/// task is dropped without running, and its drop still wakes everyone.
+#[test]
+fn cancel_in_a_shut_down_runtime_context_still_wakes() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let runtime = rt.handle().clone();
+    rt.shutdown_background();
+    let _enter = runtime.enter();
+    let (ctx, handle) = Context::background().with_cancel();
+    let wakes = wakes_per_waiter(&ctx, 8, || assert!(handle.cancel()));
+    assert_eq!(wakes, vec![1; 8]);
+}
+
+/// Off any runtime, and inside a task, the canceller wakes them itself.
+#[test]
+fn cancel_off_a_runtime_or_in_a_task_wakes_every_waiter_once() {
+    let (ctx, handle) = Context::background().with_cancel();
+    assert_eq!(
+        wakes_per_waiter(&ctx, 8, || assert!(handle.cancel())),
+        vec![1; 8]
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (ctx, handle) = Context::background().with_cancel();
+    let wakes = wakes_per_waiter(&ctx, 8, || {
+        rt.block_on(rt.spawn(async move { assert!(handle.cancel()) }))
+            .unwrap();
+    });
+    assert_eq!(wakes, vec![1; 8]);
+}
+
+/// Many tasks of the runtime waiting, cancelled from its `block_on` (an
+/// `async main`): every task ends.
+#[test]
+fn cancel_from_block_on_ends_every_waiting_task() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let ended = rt.block_on(async {
+        let (ctx, handle) = Context::background().with_cancel();
+        let started = Arc::new(tokio::sync::Barrier::new(1001));
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let (ctx, started) = (ctx.clone(), started.clone());
+                tokio::spawn(async move {
+                    let mut done = pin!(ctx.cancelled());
+                    // Registered (pending once) before the barrier.
+                    std::future::poll_fn(|cx| match done.as_mut().poll(cx) {
+                        Poll::Pending => Poll::Ready(()),
+                        Poll::Ready(()) => panic!("cancelled too early"),
+                    })
+                    .await;
+                    started.wait().await;
+                    done.await;
+                })
+            })
+            .collect();
+        started.wait().await;
+        assert!(handle.cancel());
+        let mut ended = 0;
+        for task in tasks {
+            task.await.unwrap();
+            ended += 1;
+        }
+        ended
+    });
+    assert_eq!(ended, 1000);
+}
