@@ -138,11 +138,16 @@ where
         });
     }
     let (tx, rx) = chan::bounded(capacity);
-    scope.spawn_raw("buffer", Role::Stage, Timing::Engine, move |cx| async move {
-        let stage = stage.unwrap_or_else(|| cx.engine_stage());
-        run_buffered(src, tx, &stage, overflow, Some(cx.stats()))
-            .await
-            .map_err(Failure::Named)
-    });
+    scope.spawn_raw(
+        "buffer",
+        Role::Stage,
+        Timing::Engine,
+        move |cx| async move {
+            let stage = stage.unwrap_or_else(|| cx.engine_stage());
+            run_buffered(src, tx, &stage, overflow, Some(cx.stats()))
+                .await
+                .map_err(Failure::Named)
+        },
+    );
     Ok(rx)
 }

@@ -12,7 +12,6 @@ use super::{Counters, Stage, BATCH};
 use crate::error::Error;
 use crate::overflow::{Overflow, Overflowed, Pushed};
 
-
 /// Pulls the next batch from `src`, counting the time spent waiting for it.
 pub(crate) async fn next_batch<T: 'static>(
     src: &mut BoxSource<T>,

@@ -217,26 +217,26 @@ impl Metrics {
 }
 
 impl fmt::Display for Metrics {
+    /// The table: one line per stage. The `dropped`, `timeouts` and
+    /// `restarts` columns are shown when a stage has one of them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        let shaping = self
+            .stages
+            .iter()
+            .any(|s| s.dropped > 0 || s.timeouts > 0 || s.restarts > 0);
+        write!(
             f,
-            "{:<24} {:<14} {:>10} {:>10} {:>6} {:>7} {:>7} {:>7} {:>10} {:>10} {:>10}",
-            "stage",
-            "kind",
-            "in",
-            "out",
-            "errors",
-            "retries",
-            "skipped",
-            "dead",
-            "busy",
-            "send wait",
-            "recv wait"
+            "{:<24} {:<14} {:>10} {:>10} {:>6} {:>7} {:>7} {:>7}",
+            "stage", "kind", "in", "out", "errors", "retries", "skipped", "dead"
         )?;
+        if shaping {
+            write!(f, " {:>9} {:>8} {:>8}", "dropped", "timeouts", "restarts")?;
+        }
+        writeln!(f, " {:>10} {:>10} {:>10}", "busy", "send wait", "recv wait")?;
         for s in &self.stages {
-            writeln!(
+            write!(
                 f,
-                "{:<24} {:<14} {:>10} {:>10} {:>6} {:>7} {:>7} {:>7} {:>10.1?} {:>10.1?} {:>10.1?}",
+                "{:<24} {:<14} {:>10} {:>10} {:>6} {:>7} {:>7} {:>7}",
                 s.name,
                 s.kind,
                 s.items_in,
@@ -244,10 +244,15 @@ impl fmt::Display for Metrics {
                 s.errors,
                 s.retries,
                 s.skipped,
-                s.dead_lettered,
-                s.busy,
-                s.send_wait,
-                s.recv_wait
+                s.dead_lettered
+            )?;
+            if shaping {
+                write!(f, " {:>9} {:>8} {:>8}", s.dropped, s.timeouts, s.restarts)?;
+            }
+            writeln!(
+                f,
+                " {:>10.1?} {:>10.1?} {:>10.1?}",
+                s.busy, s.send_wait, s.recv_wait
             )?;
         }
         if let Some(b) = self.bottleneck() {
