@@ -220,3 +220,33 @@ async fn shaping_stages_count_what_they_drop() {
     assert!(pace.dropped > 250, "{pace:?}"); // ~21 periods for 300 items
     balanced(&m);
 }
+
+/// A graceful shutdown flushes what the shaping stages hold: the item a
+/// debounce is still waiting on, and the summary a conflate has not sent.
+#[tokio::test(start_paused = true)]
+async fn shutdown_flushes_what_debounce_and_conflate_hold() {
+    let (tx, rx) = chan::bounded(16);
+    tx.send_all(vec![1u32, 2, 3]).await.unwrap(); // the producer stays open
+    let p = Pipeline::new(&Context::background());
+    let run = p
+        .from_receiver(rx)
+        .debounce(Duration::from_secs(3600))
+        .named("quiet")
+        .conflate(
+            |n| vec![n],
+            |mut v, n| {
+                v.push(n);
+                v
+            },
+        )
+        .collect::<Vec<_>>()
+        .run();
+    while stage(&p.metrics(), "quiet").items_in < 3 {
+        tokio::time::sleep(MS).await;
+    }
+    p.shutdown(); // long before the hour of quiet is up
+    let got = run.join().await.unwrap();
+    assert_eq!(got, [vec![3]]);
+    assert!(p.cut_short());
+    drop(tx);
+}
