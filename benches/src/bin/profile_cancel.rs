@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run --release -p weir-benches --bin profile_cancel -- \
-//!     <cancel|abort|token|latency> [trials] [--workers N] [--event-interval N] [--quiet]
+//!     <cancel|abort|token|scope|latency> [trials] [--workers N] [--event-interval N]
+//!     [--quiet] [--no-log]
 //! ```
 //!
 //! * `cancel`: workload 5 as `compare` runs it (10 stages blocked on full
@@ -32,7 +33,8 @@
 //! and after the join, outside the timed window). It prints the medians of
 //! those, p50 / p99 of the time, and the full timeline of the trial whose
 //! time is the median. The log costs ~50–100 ns per event, so times are a
-//! little above `compare`'s; counts are exact.
+//! little above `compare`'s; counts are exact. `--no-log` turns the log
+//! off (the wrappers stay, the counts read 0) to compare the modes' times.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -81,6 +83,8 @@ struct Event {
 }
 
 static ON: AtomicBool = AtomicBool::new(false);
+/// `--no-log`: `ON` stays false.
+static NO_LOG: AtomicBool = AtomicBool::new(false);
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(0);
 
 /// One thread's events.
@@ -222,6 +226,7 @@ fn options() -> Options {
             "--workers" => o.workers = args.next().and_then(|v| v.parse().ok()),
             "--event-interval" => o.event_interval = args.next().and_then(|v| v.parse().ok()),
             "--quiet" => o.quiet = true,
+            "--no-log" => NO_LOG.store(true, Ordering::Relaxed),
             n => o.trials = n.parse().expect("trials, a mode or an option"),
         }
     }
@@ -391,7 +396,7 @@ fn cancel_trial(rt: &tokio::runtime::Runtime, mode: Mode) -> (Duration, Vec<Even
     }
     pause(Duration::from_micros(100));
     let csw0 = voluntary_csw();
-    ON.store(true, Ordering::Relaxed);
+    ON.store(!NO_LOG.load(Ordering::Relaxed), Ordering::Relaxed);
     let t0 = Instant::now();
     log(Kind::Start);
     match mode {
@@ -441,7 +446,7 @@ fn scope_trial(rt: &tokio::runtime::Runtime) -> (Duration, Vec<Event>, u64) {
     }
     pause(Duration::from_micros(100));
     let csw0 = voluntary_csw();
-    ON.store(true, Ordering::Relaxed);
+    ON.store(!NO_LOG.load(Ordering::Relaxed), Ordering::Relaxed);
     let t0 = Instant::now();
     log(Kind::Start);
     scope.cancel();
@@ -485,7 +490,7 @@ fn latency_trial(
 ) -> (Duration, Vec<Event>, u64) {
     std::thread::sleep(IDLE);
     let csw0 = voluntary_csw();
-    ON.store(true, Ordering::Relaxed);
+    ON.store(!NO_LOG.load(Ordering::Relaxed), Ordering::Relaxed);
     let t0 = Instant::now();
     log(Kind::Start);
     let v = rt.block_on(Traced::new(JOIN, async {
