@@ -38,7 +38,7 @@ pub enum GoSide {
 /// (`benches/go/<name>/main.go`, run as `<name> <cap> <n>`), not a mode of
 /// the `weirbench` binary: the program a Go programmer writes, with nothing
 /// else in the process, so that its number reproduces with `go run`.
-pub const PLAIN_PROGRAMS: [&str; 2] = ["handpipe", "select"];
+pub const PLAIN_PROGRAMS: [&str; 3] = ["handpipe", "select", "windowed"];
 
 /// `go build -o <binary> <package>` in [`source_dir`].
 fn go_build(binary: &Path, package: &str) -> Result<(), String> {

@@ -231,6 +231,8 @@ pub struct Sizes {
     pub handpipe: (u64, u64),
     /// Items of the select loop (both producers together).
     pub select: u64,
+    /// Events of the windowed count (workload 11).
+    pub windowed: u64,
     /// Bounded-memory sizes (none in quick mode).
     pub memory: Option<(u64, u64)>,
     /// Runs of the latency workloads (each already aggregates many trials).
@@ -249,6 +251,7 @@ impl Sizes {
         million: (20_000, Some(1_000_000)),
         handpipe: (10_000_000, 2_000_000),
         select: 1_000_000,
+        windowed: 1_000_000,
         memory: Some((10_000_000, 100_000_000)),
         latency_runs: 3,
     };
@@ -263,6 +266,7 @@ impl Sizes {
         million: (10_000, None),
         handpipe: (50_000, 10_000),
         select: 20_000,
+        windowed: 50_000,
         memory: None,
         latency_runs: 1,
     };
@@ -281,6 +285,10 @@ pub const CANCEL_CAP: usize = 128;
 /// Worker threads of the multi-thread runtime in the hand-written pipeline
 /// (the targets are for 2 cores).
 pub const HANDPIPE_WORKERS: usize = crate::workloads::handpipe::WORKERS;
+/// Keys of the windowed count (workload 11).
+pub const WINDOWED_KEYS: u64 = 1000;
+/// Events per tumbling window of the windowed count (workload 11).
+pub const WINDOWED_SIZE: u64 = 10_000;
 /// Raw flume's async receivers shut down in quadratic time with many
 /// waiters: the million-workers baseline stops at this size.
 pub const FLUME_MILLION_CAP: u64 = 20_000;
@@ -598,6 +606,32 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
     }
     if wanted("select") {
         select_cases(&mut cases, &p, sizes.select, runs);
+    }
+    if wanted("windowed") {
+        use crate::workloads::windowed::expected;
+        let n = sizes.windowed;
+        let (keys, window) = (WINDOWED_KEYS, WINDOWED_SIZE);
+        let args = [n, keys, window];
+        cases.push(Case {
+            id: "windowed".into(),
+            workload: "11 windowed count",
+            title: format!(
+                "{} events, {} keys, count per key per {}-event window",
+                short(n),
+                short(keys),
+                short(window)
+            ),
+            items: n,
+            metrics: vec![Metric::Time],
+            runs,
+            impls: [GoBuf, TokioMpsc, Weir]
+                .iter()
+                .map(|&i| (i, p.plan(i, "windowed", &args, &args)))
+                .collect(),
+            expect: Some(expected(n, keys, window)),
+            lossy: Vec::new(),
+            timeout: 2 * minute,
+        });
     }
     cases
 }

@@ -453,6 +453,18 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
         GoBuf,
         1.0,
     );
+    hand(
+        "11 windowed count: ≥ 1.0× the hand-written tokio program",
+        "windowed",
+        TokioMpsc,
+        1.0,
+    );
+    hand(
+        "11 windowed count: ≥ 1.0× the Go program",
+        "windowed",
+        GoBuf,
+        1.0,
+    );
     let mem: Vec<&CaseResult> = results
         .iter()
         .filter(|c| c.case.id.starts_with("memory-"))
@@ -656,7 +668,7 @@ pub const NOTES: &str = "\
 with `make(chan T, 1024)` (128 in the cancellation rows, 64 in the select rows). GOMAXPROCS = nproc; `go build` \
 with no flags. The hand pipeline (9) and the select loop (10) are plain programs of their own \
 (`benches/go/handpipe`, `benches/go/select`): run alone with `go run ./handpipe 1024 10000000` in `benches/go` \
-they give the number in the table.
+they give the number in the table. So is the windowed count (11, `benches/go/windowed`): a producer goroutine, `make(chan uint64, 1024)`, a `map` of counts per window; its **tokio mpsc** column is the same program by hand on tokio (`mpsc::channel(1024)`, one counting task with a `HashMap`), and **weir** is the builder's `source → window_fold(Tumbling::count(10_000), HashMap::new(), …) → fold`.
 * **tokio+flume**: the naive port — tokio's multi-thread runtime, `flume::bounded(1024)` with \
 `send_async` / `recv_async`, one task per stage, one item per message, the seed's structure kept (fan-in by \
 forwarding tasks). In the channel hop it is raw flume.

@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run --release -p weir-benches --bin compare                # full run, writes docs/
 //! cargo run --release -p weir-benches --bin compare -- --quick     # tiny sizes, writes nothing
-//! options: --quick  --runs R  --out DIR  --no-write  --only pipeline,hop,pool,fan,cancel,million,latency,memory,handpipe,select
+//! options: --quick  --runs R  --out DIR  --no-write  --only pipeline,hop,pool,fan,cancel,million,latency,memory,handpipe,select,windowed
 //! ```
 //!
 //! Every measurement runs in a child process: this binary re-executed with
@@ -41,7 +41,7 @@ struct Options {
 
 const USAGE: &str =
     "usage: compare [--quick] [--runs R] [--out DIR] [--no-write] [--only w1,w2,...]
-workloads: pipeline hop pool fan cancel million latency memory handpipe select
+workloads: pipeline hop pool fan cancel million latency memory handpipe select windowed
 full runs write docs/benchmarks.md and docs/benchmarks.svg (or into --out DIR);
 --quick uses tiny sizes and writes nothing unless --out is given.";
 

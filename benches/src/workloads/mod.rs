@@ -16,7 +16,10 @@
 //!   also in the select loop (workload 10).
 //! * `loop_` — the floor: the same work in a plain sequential loop.
 //!
-//! The Go side lives in `benches/go/main.go`.
+//! The Go side lives in `benches/go/main.go` (and a plain program per
+//! workload in `benches/go/<name>/` for some: handpipe, select, windowed).
+//! `windowed` (workload 11) compares the builder with the same program
+//! by hand on tokio's mpsc (`tokio_mpsc`) and in Go.
 
 use crate::work::{vm_hwm_kb, CAP};
 use crate::Outcome;
@@ -31,6 +34,7 @@ pub mod pipeline;
 pub mod pool;
 pub mod select;
 pub mod select_chan;
+pub mod windowed;
 
 /// Runs implementation `imp` of `workload` with `args` in this process and
 /// returns what it measured, with the peak RSS filled in.
@@ -91,6 +95,8 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
         ("latency", "weir") => latency::weir(us(arg(0)?)?),
         ("latency", "tokio-flume") => latency::tokio_flume(us(arg(0)?)?),
         ("million", "weir") => million::weir(us(arg(0)?)?),
+        ("windowed", "weir") => windowed::weir(arg(0)?, arg(1)?, arg(2)?),
+        ("windowed", "tokio-mpsc") => windowed::tokio_mpsc(arg(0)?, arg(1)?, arg(2)?),
         ("million", "tokio-flume") => million::tokio_flume(us(arg(0)?)?),
         _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
     };

@@ -331,8 +331,8 @@ where
             };
             let now = Instant::now();
             windows.tick(now, &mut closed);
-            for item in buf.drain(..) {
-                windows.add(now, item, &mut fold, &mut closed);
+            if !buf.is_empty() {
+                windows.add(now, &mut buf, &mut fold, &mut closed);
             }
             if ended {
                 windows.finish(&mut closed);
@@ -407,11 +407,20 @@ impl<S> Open<S> {
     }
 
     fn add<T>(&mut self, fold: &mut impl Folder<T, S>, item: T) {
-        let acc = match self.acc.take() {
+        self.add_all(fold, std::iter::once(item));
+    }
+
+    /// Folds `items` in, at least one (the accumulator stays in a local
+    /// for the whole run).
+    fn add_all<T>(&mut self, fold: &mut impl Folder<T, S>, items: impl Iterator<Item = T>) {
+        let mut acc = match self.acc.take() {
             Some(acc) => acc,
             None => fold.fresh(),
         };
-        self.acc = Some(fold.add(acc, item));
+        for item in items {
+            acc = fold.add(acc, item);
+        }
+        self.acc = Some(acc);
     }
 
     /// Into what the stage sends; only called on a window with an item.
@@ -463,13 +472,24 @@ impl<T, S> Assigner<T, S> {
         }
     }
 
-    /// Adds `item`, received at `now` (after [`tick`](Assigner::tick)).
-    fn add(&mut self, now: Instant, item: T, fold: &mut impl Folder<T, S>, out: &mut Vec<Open<S>>) {
+    /// Adds `items` (at least one, all received at `now`, after
+    /// [`tick`](Assigner::tick)), leaving the vector empty.
+    fn add(
+        &mut self,
+        now: Instant,
+        items: &mut Vec<T>,
+        fold: &mut impl Folder<T, S>,
+        out: &mut Vec<Open<S>>,
+    ) {
         match self {
-            Assigner::Every(w) => w.add(now, item, fold),
-            Assigner::Count(w) => w.add(now, item, fold, out),
-            Assigner::Sliding(w) => w.add(now, item, fold),
-            Assigner::Session(w) => w.add(now, item, fold),
+            Assigner::Every(w) => w.add(now, items, fold),
+            Assigner::Count(w) => w.add(now, items, fold, out),
+            Assigner::Sliding(w) => {
+                for item in items.drain(..) {
+                    w.add(now, item, fold);
+                }
+            }
+            Assigner::Session(w) => w.add(now, items, fold),
         }
     }
 

@@ -78,9 +78,15 @@ impl<S> Sessions<S> {
         }
     }
 
-    pub(super) fn add<T>(&mut self, now: Instant, item: T, fold: &mut impl Folder<T, S>) {
+    /// Adds `items`, all received at `now`: one session holds them all.
+    pub(super) fn add<T>(
+        &mut self,
+        now: Instant,
+        items: &mut Vec<T>,
+        fold: &mut impl Folder<T, S>,
+    ) {
         let w = self.open.get_or_insert_with(|| Open::new(now, now));
-        w.add(fold, item);
+        w.add_all(fold, items.drain(..));
         w.end = after(now, self.gap);
     }
 

@@ -104,14 +104,20 @@ impl<S> Every<S> {
         }
     }
 
-    pub(super) fn add<T>(&mut self, now: Instant, item: T, fold: &mut impl Folder<T, S>) {
+    /// Adds `items`, all received at `now`: one window holds them all.
+    pub(super) fn add<T>(
+        &mut self,
+        now: Instant,
+        items: &mut Vec<T>,
+        fold: &mut impl Folder<T, S>,
+    ) {
         let (origin, size) = (self.origin, self.size);
         self.open
             .get_or_insert_with(|| {
                 let start = align(origin, now, size);
                 Open::new(start, after(start, size))
             })
-            .add(fold, item);
+            .add_all(fold, items.drain(..));
     }
 
     pub(super) fn take(&mut self) -> Option<Open<S>> {
@@ -135,20 +141,25 @@ impl<S> Count<S> {
         }
     }
 
+    /// Adds `items`, all received at `now`, a window's worth at a time.
     pub(super) fn add<T>(
         &mut self,
         now: Instant,
-        item: T,
+        items: &mut Vec<T>,
         fold: &mut impl Folder<T, S>,
         out: &mut Vec<Open<S>>,
     ) {
-        let w = self.open.get_or_insert_with(|| Open::new(now, now));
-        w.add(fold, item);
-        w.end = now;
-        self.len += 1;
-        if self.len == self.n {
-            self.len = 0;
-            out.extend(self.open.take());
+        let mut items = items.drain(..);
+        while items.len() > 0 {
+            let take = (self.n - self.len).min(items.len());
+            let w = self.open.get_or_insert_with(|| Open::new(now, now));
+            w.add_all(fold, items.by_ref().take(take));
+            w.end = now;
+            self.len += take;
+            if self.len == self.n {
+                self.len = 0;
+                out.extend(self.open.take());
+            }
         }
     }
 
