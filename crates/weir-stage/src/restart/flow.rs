@@ -37,6 +37,8 @@ use crate::scope::{Role, Scope};
 /// sub-flow's last error) as the source of
 /// [`Error::Failed`](crate::Error::Failed) naming it.
 /// [`Restart::on_end`] does not apply: a sub-flow ends when its input does.
+/// A [`ConfigError`] from the sub-flow (reported by one of its stages, as
+/// the builder's do) is not restarted: it fails this stage at once.
 ///
 /// # Cancel safety
 ///
@@ -109,6 +111,8 @@ where
             let failure: BoxError = match child.wait().await {
                 Ok(()) => return Ok(()), // the input ended, or downstream is gone
                 Err(Error::Cancelled(_)) if ctx.is_cancelled() => return Ok(()),
+                // A misbuilt sub-flow would fail the same way every time.
+                Err(Error::Config(e)) => return Err(e.into()),
                 Err(e) => e.into(),
             };
             let delay = budget.next(failure)?;

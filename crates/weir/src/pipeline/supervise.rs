@@ -132,7 +132,9 @@ impl<T: Send + 'static> Flow<T> {
     /// stage, whose source is a [`TooManyRestarts`](weir_stage::TooManyRestarts)
     /// holding the sub-flow's last error. A restart count or window of
     /// zero is a [`ConfigError`] naming the stage, returned by the sink
-    /// before anything runs.
+    /// before anything runs; a sub-flow whose own stages are misconfigured
+    /// fails this stage the first time it is built (with that
+    /// `ConfigError` as its source), without restarts.
     ///
     /// # Examples
     ///

@@ -148,3 +148,29 @@ async fn shutdown_drains_a_restarted_source_and_marks_the_run_cut_short() {
     assert_eq!(*seen.lock().unwrap(), [1, 2]);
     assert!(p.cut_short());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_misbuilt_sub_flow_fails_at_once_instead_of_restarting() {
+    let built = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let b = built.clone();
+    let err = Pipeline::new(&Context::background())
+        .source(0..10u32)
+        .restart(
+            move |flow| {
+                b.fetch_add(1, Ordering::SeqCst);
+                flow.map_blocking(0, |n: u32| n).named("cpu")
+            },
+            Backoff::fixed(MS),
+        )
+        .named("guarded")
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "stage `guarded` failed");
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert!(
+        cause.contains("cpu") && cause.contains("concurrency"),
+        "{cause}"
+    );
+    assert_eq!(built.load(Ordering::SeqCst), 1, "not rebuilt");
+}
