@@ -95,6 +95,24 @@ pub(crate) enum Budget {
     Count,
 }
 
+impl Budget {
+    /// The general path after a fast path that did not complete (counted
+    /// by [`tick`], not sampled). A rendezvous operation skips its fast
+    /// path altogether: it is not counted again. A buffered one that
+    /// found the buffer full (or empty) is counted again, as before
+    /// `Budget` existed: this keeps the sampling rate of waits, which the
+    /// buffered hand pipeline's scheduling is sensitive to (§7 and §12 of
+    /// docs/profiling.md).
+    #[inline(always)]
+    pub(crate) fn after_fast_path(rendezvous: bool) -> Budget {
+        if rendezvous {
+            Budget::Counted
+        } else {
+            Budget::Count
+        }
+    }
+}
+
 /// Asks for budget as `budget` says: [`tokio::task::coop::poll_proceed`]
 /// itself for [`Budget::Spend`], nothing for [`Budget::Counted`], and
 /// [`poll_proceed`] for [`Budget::Count`]. Inlined, so that the common

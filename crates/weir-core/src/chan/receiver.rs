@@ -566,7 +566,7 @@ impl Waiter {
             if let Some(item) = chan.pop_fast() {
                 return Poll::Ready(Some(item));
             }
-            return self.poll_wait(chan, cx, Budget::Counted);
+            return self.poll_wait(chan, cx, Budget::after_fast_path(chan.is_rendezvous()));
         }
         self.poll_wait(chan, cx, Budget::Count)
     }

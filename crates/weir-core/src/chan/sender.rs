@@ -507,7 +507,10 @@ impl<T> Future for Send<'_, T> {
             if this.sender.chan.push_fast(&mut this.item) {
                 return Poll::Ready(Ok(()));
             }
-            return this.poll_wait(cx, Budget::Counted);
+            return this.poll_wait(
+                cx,
+                Budget::after_fast_path(this.sender.chan.is_rendezvous()),
+            );
         }
         this.poll_wait(cx, Budget::Count)
     }

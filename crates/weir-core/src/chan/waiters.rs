@@ -504,7 +504,7 @@ mod tests {
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 
-    use super::Wakers;
+    use super::{Entry, WaitList, Wakers, FRESH, NIL, PROVEN};
 
     struct Count(AtomicUsize);
 
@@ -532,5 +532,90 @@ mod tests {
                 assert_eq!(c.0.load(Ordering::Relaxed), 1, "n = {n}");
             }
         }
+    }
+
+    /// The counts and links the list keeps, recomputed from its nodes.
+    fn check<S>(l: &WaitList<S>) {
+        let nodes = || {
+            l.entries.iter().filter_map(|e| match e {
+                Entry::Used(n) => Some(n),
+                Entry::Free(_) => None,
+            })
+        };
+        assert_eq!(l.linked, nodes().filter(|n| n.linked).count());
+        assert_eq!(l.armed, nodes().filter(|n| n.armed()).count());
+        assert_eq!(l.fresh_armed, nodes().filter(|n| n.fresh_armed()).count());
+        for list in [FRESH, PROVEN] {
+            // Walk each list both ways: the same nodes, in opposite order.
+            let mut forward = Vec::new();
+            let mut at = l.heads[list];
+            while at != NIL {
+                forward.push(at);
+                at = l.node(at).next;
+            }
+            let mut backward = Vec::new();
+            let mut at = l.tails[list];
+            while at != NIL {
+                backward.push(at);
+                at = l.node(at).prev;
+            }
+            backward.reverse();
+            assert_eq!(forward, backward);
+            assert!(forward
+                .iter()
+                .all(|&k| l.node(k).linked && l.node(k).list == list));
+        }
+    }
+
+    /// `insert_waiting` and `unlink` set the counts directly instead of
+    /// through `update`: after any mix of operations, the counts equal
+    /// what the nodes say, and both lists link the same way both ways.
+    #[test]
+    fn counts_and_links_stay_right_under_every_operation() {
+        let waker = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
+        let mut l: WaitList<u32> = WaitList::new();
+        let mut owned: Vec<usize> = Vec::new();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut both_lists = false;
+        for step in 0..2_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let pick = |n: usize| (x >> 32) as usize % n.max(1);
+            match x % 8 {
+                0 => owned.push(l.insert_waiting(step, &waker)),
+                2 => {
+                    let k = l.insert(step);
+                    l.arm(k, &waker);
+                    l.link_back(k, true);
+                    owned.push(k);
+                }
+                3 if !owned.is_empty() => {
+                    let _ = l.unlink(owned[pick(owned.len())]);
+                }
+                4 if !owned.is_empty() => {
+                    let _ = l.take_waker(owned[pick(owned.len())]);
+                }
+                5 if !owned.is_empty() => {
+                    // A woken waiter polled again: proven, back in line.
+                    let k = owned[pick(owned.len())];
+                    l.arm(k, &waker);
+                    l.link_back(k, true);
+                }
+                1 | 6 if !owned.is_empty() => {
+                    let k = owned.swap_remove(pick(owned.len()));
+                    l.remove(k);
+                }
+                7 => {
+                    let mut out = Wakers::new();
+                    l.wake_fresh_and(1, &mut out);
+                }
+                _ => {}
+            }
+            check(&l);
+            both_lists |= l.heads[FRESH] != NIL && l.heads[PROVEN] != NIL;
+        }
+        // The run reached waiters on both lists at once.
+        assert!(both_lists);
     }
 }
