@@ -52,7 +52,7 @@ mod sources;
 mod stage;
 mod step;
 
-pub use counters::{Count, Counters, Counts, Flag, Gauge, Peak, Time};
+pub use counters::{Count, Counters, Counts, Flag, Gauge, Time};
 pub(crate) use door::{Door, Received};
 pub(crate) use run::next_batch;
 pub use run::{run_into, run_sink};

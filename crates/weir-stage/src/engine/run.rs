@@ -112,7 +112,6 @@ pub async fn run_into<T: Send + 'static>(
         let start = Instant::now();
         let sent = tx.send_all(batch).await;
         counters.send_wait(start.elapsed());
-        counters.queued(tx.len());
         if sent.is_err() {
             return Ok(()); // downstream is gone: stop, and so stop upstream
         }

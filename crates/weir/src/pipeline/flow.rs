@@ -513,7 +513,6 @@ impl<T: Send + 'static> Flow<T> {
         let src = ChannelSource {
             rx: None,
             slot: Some(slot),
-            edge: edge.clone(),
             shared: false,
         };
         Flow::with_edge(shared, Box::new(src), node, true, edge)
@@ -534,7 +533,6 @@ impl<T: Send + 'static> Flow<T> {
         let src = ChannelSource {
             rx: None,
             slot: Some(slot),
-            edge: edge.clone(),
             shared: true,
         };
         Flow::with_edge(shared, Box::new(src), node, at_channel, edge)

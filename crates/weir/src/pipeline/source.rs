@@ -12,8 +12,6 @@ use weir_stage::engine::{BatchSource, BoxSource, Ended, Stage, BATCH};
 pub(crate) use weir_stage::engine::{IterSource, Stop, StreamSource};
 use weir_stage::Error;
 
-use super::graph::EdgeCell;
-
 /// Where a channel made when the pipeline starts is handed to the stage
 /// that reads it (stages are built before anything is spawned).
 pub(crate) type Slot<T> = Arc<Mutex<Option<Receiver<T>>>>;
@@ -60,13 +58,9 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
                 return Poll::Ready(Ok(false));
             }
         }
-        // What is queued before taking: the channel's fill, seen from here
-        // (a stage with tasks of its own does not sample its output).
-        let queued = rx.len();
         rx.poll_recv_many(cx, out, BATCH).map(|n| {
             let counters = self.upstream.counters();
             counters.produced(n, std::time::Duration::ZERO);
-            counters.queued(queued.max(n)); // what it took was queued
             Ok(n > 0)
         })
     }
@@ -84,12 +78,11 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
 
 /// A channel made inside the pipeline (a stage's output), read by the
 /// flow after it: given now or through a [`Slot`] once the pipeline
-/// starts. It counts nothing (what crossed is read off the channel) but
-/// samples how full the channel is, for its edge's peak.
+/// starts. It counts nothing: the channel counts what crosses it (sent,
+/// received, peak) for its edge.
 pub(crate) struct ChannelSource<T> {
     pub(crate) rx: Option<Receiver<T>>,
     pub(crate) slot: Option<Slot<T>>,
-    pub(crate) edge: Arc<EdgeCell>,
     /// The channel is shared with other readers (a `fan_out` branch): a
     /// stage with tasks of its own gets it through a relay, so that each
     /// reader is an edge of its own.
@@ -102,11 +95,7 @@ impl<T: Send + 'static> BatchSource<T> for ChannelSource<T> {
         let Some(rx) = channel(&mut self.rx, &mut self.slot) else {
             return Poll::Ready(Ok(false));
         };
-        let queued = rx.len();
-        rx.poll_recv_many(cx, out, BATCH).map(|n| {
-            self.edge.queued(queued.max(n)); // what it took was queued
-            Ok(n > 0)
-        })
+        rx.poll_recv_many(cx, out, BATCH).map(|n| Ok(n > 0))
     }
 
     fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
