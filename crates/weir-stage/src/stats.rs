@@ -286,6 +286,12 @@ impl StageStats {
     }
 }
 
+/// The counters a stage's own code adds to (its retries, skipped, dropped
+/// items…), as operators name them: the stage's one record,
+/// [`Counters`](crate::engine::Counters).
+#[allow(dead_code)] // the operators that take one by name come next
+pub(crate) type Cell = crate::engine::Counters;
+
 /// Counts a task of a stage: one more task, running until dropped, and,
 /// if `poll_timed`, its poll time as the stage's busy time (a task whose
 /// stage the engine runs counts its busy time per batch instead).

@@ -131,7 +131,7 @@ pub use crate::__weir_select_blocking as select_blocking;
 pub use error::{
     RecvTimeoutError, ReserveError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-pub use observer::Observer;
+pub use observer::{Observer, Traffic};
 pub use permit::{Permit, Permits, Reserve, ReserveMany};
 pub use receiver::{Iter, Receiver, Recv, RecvMany, TryIter};
 pub use select::{RecvSource, Select, SelectFuture, Selected, SendSource};

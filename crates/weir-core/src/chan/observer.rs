@@ -39,6 +39,7 @@ trait Probe: Send + Sync {
     fn counts(&self) -> (usize, usize);
     fn waited(&self) -> (Duration, Duration);
     fn sent(&self) -> u64;
+    fn traffic(&self) -> Traffic;
 }
 
 impl<T: Send> Probe for Arc<Chan<T>> {
@@ -60,6 +61,46 @@ impl<T: Send> Probe for Arc<Chan<T>> {
     fn sent(&self) -> u64 {
         Chan::sent(self)
     }
+    fn traffic(&self) -> Traffic {
+        let (sent, received, len, peak) = Chan::traffic(self);
+        Traffic {
+            sent,
+            received,
+            len,
+            peak,
+        }
+    }
+}
+
+/// What crossed a channel, read at one instant (under the channel's lock):
+/// from [`Observer::traffic`]. `sent == received + len` holds in every
+/// reading.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+///
+/// let (tx, rx) = chan::bounded::<u32>(4);
+/// let probe = rx.observer();
+/// tx.try_send(1).unwrap();
+/// tx.try_send(2).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// let t = probe.traffic();
+/// assert_eq!((t.sent, t.received, t.len, t.peak), (2, 1, 1, Some(2)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Traffic {
+    /// Items sent (see [`Observer::sent`]).
+    pub sent: u64,
+    /// Items received (see [`Observer::received`]).
+    pub received: u64,
+    /// Items buffered now.
+    pub len: usize,
+    /// The most items buffered at once since the channel was first
+    /// observed (see [`Observer::peak`]).
+    pub peak: Option<usize>,
 }
 
 impl Observer {
@@ -158,6 +199,67 @@ impl Observer {
         self.chan.sent()
     }
 
+    /// How many items receives have taken off the channel: every item
+    /// sent, less those still buffered and those dropped unreceived
+    /// because every receiver went away. Kept by the channel at no cost to
+    /// its sends and receives: it is worked out, under the channel's lock,
+    /// from the count of items sent, the buffer's length and the count of
+    /// items dropped (which only the last receiver's drop adds to).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded::<u32>(4);
+    /// let probe = tx.observer();
+    /// tx.try_send(1).unwrap();
+    /// tx.try_send(2).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(probe.received(), 1);
+    /// drop(rx); // item 2 is dropped, never received
+    /// assert_eq!((probe.sent(), probe.received(), probe.len()), (2, 1, 0));
+    /// ```
+    pub fn received(&self) -> u64 {
+        self.chan.traffic().received
+    }
+
+    /// The most items the channel has held at once since it was first
+    /// observed: measured by every send (the first `observer()` call starts
+    /// it from the fill at that moment; a channel nobody observes keeps no
+    /// peak and pays only a comparison per send). `None` never happens for
+    /// an `Observer`'s channel; the `Option` is for
+    /// [`Traffic::peak`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    ///
+    /// let (tx, rx) = chan::bounded::<u32>(8);
+    /// let probe = rx.observer();
+    /// for i in 0..5 {
+    ///     tx.try_send(i).unwrap();
+    /// }
+    /// while rx.try_recv().is_ok() {}
+    /// assert_eq!((probe.len(), probe.peak()), (0, Some(5)));
+    /// ```
+    pub fn peak(&self) -> Option<usize> {
+        self.chan.traffic().peak
+    }
+
+    /// Sent, received, buffered and peak, read at one instant, so that
+    /// `sent == received + len` holds in every reading (separate calls to
+    /// [`sent`](Observer::sent) and [`len`](Observer::len) may straddle a
+    /// send).
+    ///
+    /// # Examples
+    ///
+    /// See [`Traffic`].
+    pub fn traffic(&self) -> Traffic {
+        self.chan.traffic()
+    }
+
     /// Total time the channel's receivers have spent waiting for an item
     /// (or for the close), summed over receivers: with `n` receivers
     /// waiting for one second, two seconds.
@@ -245,6 +347,7 @@ impl<T: Send + 'static> Sender<T> {
     /// ```
     pub fn observer(&self) -> Observer {
         self.chan.stats.time_waits();
+        self.chan.keep_peak();
         Observer {
             chan: std::sync::Arc::new(self.chan.clone()),
         }
@@ -264,6 +367,7 @@ impl<T: Send + 'static> Receiver<T> {
     /// ```
     pub fn observer(&self) -> Observer {
         self.chan.stats.time_waits();
+        self.chan.keep_peak();
         Observer {
             chan: std::sync::Arc::new(self.chan.clone()),
         }

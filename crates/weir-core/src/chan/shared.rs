@@ -186,17 +186,33 @@ pub(crate) struct State<T> {
     /// Items ever sent: pushed into the buffer, or taken from a rendezvous
     /// offer (see [`Observer::sent`](super::Observer::sent)).
     sent: u64,
+    /// The most items seen buffered, kept by every push from the first
+    /// [`Observer`](super::Observer) on; `usize::MAX` until then, so that a
+    /// push on a channel nobody observes only compares (never stores).
+    peak: usize,
     /// How many items have overtaken the oldest sender in line: the largest
     /// such count of any sender in line (an older sender has been overtaken
     /// by everything that overtook a younger one).
     head_overtaken: usize,
     /// Events that freed room for senders in line.
     room_events: u64,
+    /// Items dropped unreceived because every receiver went away.
+    discarded: u64,
 }
 
 impl<T> State<T> {
     fn shut(&self) -> bool {
         self.closed || self.rx_gone
+    }
+
+    /// After a push: keeps the buffer's fill if it is the most seen (a
+    /// compare, and no store, on a channel nobody observes).
+    #[inline(always)]
+    fn note_peak(&mut self) {
+        let n = self.items.len();
+        if n > self.peak {
+            self.peak = n;
+        }
     }
 
     /// Takes a sender out of the line, keeping the overtaken counts of the
@@ -296,6 +312,8 @@ impl<T> Chan<T> {
                 items: VecDeque::new(),
                 reserved: 0,
                 sent: 0,
+                peak: usize::MAX,
+                discarded: 0,
                 closed: false,
                 rx_gone: false,
                 senders: WaitList::new(),
@@ -370,6 +388,29 @@ impl<T> Chan<T> {
     /// Items ever sent (see `State::sent`).
     pub(crate) fn sent(&self) -> u64 {
         self.lock().sent
+    }
+
+    /// Starts keeping the peak fill (an observer exists): from the fill
+    /// now on.
+    pub(crate) fn keep_peak(&self) {
+        let mut s = self.lock();
+        if s.peak == usize::MAX {
+            s.peak = s.items.len();
+        }
+    }
+
+    /// `(sent, received, buffered, peak)`, read under one lock, so that
+    /// `sent == received + buffered` holds in every reading. Received is
+    /// what left the buffer (or a rendezvous offer) into a receive: every
+    /// item sent, less those still buffered and those dropped because
+    /// every receiver went away. The peak is `None` until the channel is
+    /// observed.
+    pub(crate) fn traffic(&self) -> (u64, u64, usize, Option<usize>) {
+        let s = self.lock();
+        let len = s.items.len();
+        let received = s.sent.saturating_sub(len as u64 + s.discarded);
+        let peak = (s.peak != usize::MAX).then_some(s.peak);
+        (s.sent, received, len, peak)
     }
 
     pub(crate) fn sender_count(&self) -> usize {
@@ -634,6 +675,7 @@ impl<T> Chan<T> {
         }
         s.items.push_back(it);
         s.sent += 1;
+        s.note_peak();
         if s.receivers.is_empty() {
             return true;
         }
@@ -682,6 +724,7 @@ impl<T> Chan<T> {
         }
         s.items.push_back(item);
         s.sent += 1;
+        s.note_peak();
         self.stock();
         Self::wake_receivers(&mut s, 1, &mut wake);
         drop(s);
@@ -718,6 +761,7 @@ impl<T> Chan<T> {
             s.items.extend(from.drain(..room));
         }
         s.sent += room as u64;
+        s.note_peak();
         self.stock();
         Self::wake_receivers(&mut s, room, &mut wake);
         drop(s);
@@ -843,6 +887,7 @@ impl<T> Chan<T> {
             let it = item.take().expect("`Send` polled after completion");
             s.items.push_back(it);
             s.sent += 1;
+            s.note_peak();
             self.stock();
             if let Some(k) = key.take() {
                 s.leave_line(k);
@@ -1233,6 +1278,7 @@ impl<T> Chan<T> {
         }
         s.items.push_back(item);
         s.sent += 1;
+        s.note_peak();
         self.stock();
         Self::wake_receivers(&mut s, 1, &mut wake);
         drop(s);
@@ -1331,6 +1377,7 @@ impl<T> Chan<T> {
             let mut s = self.lock();
             s.rx_gone = true;
             self.flags.fetch_or(RX_GONE, Ordering::Release);
+            s.discarded += s.items.len() as u64;
             std::mem::take(&mut s.items)
         };
         drop(items);

@@ -22,7 +22,7 @@ macro_rules! record {
         /// every stage, always.
         ///
         /// Each field is a cell of one kind ([`Count`], [`Time`],
-        /// [`Peak`], [`Gauge`], [`Flag`]); the methods below are the
+        /// [`Gauge`], [`Flag`]); the methods below are the
         /// engine's shorthands for what it counts most.
         ///
         /// # Examples
@@ -114,8 +114,6 @@ record! {
     send_wait: Time => Duration,
     /// Time the engine waited for the stage's input.
     recv_wait: Time => Duration,
-    /// The most items the engine saw queued in the stage's output channel.
-    peak_queue: Peak => usize,
     /// Tasks spawned for the stage (a worker pool's workers, grown ones
     /// included; a fused stage that runs in another stage's task has none).
     tasks: Gauge => usize,
@@ -197,22 +195,6 @@ impl Counters {
     /// ```
     pub fn recv_wait(&self, waited: Duration) {
         self.recv_wait.add(waited);
-    }
-
-    /// The stage's output channel held `queued` items (sampled after a
-    /// send): keeps the largest seen.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use weir_stage::engine::Counters;
-    /// let c = Counters::default();
-    /// c.queued(3);
-    /// c.queued(1);
-    /// assert_eq!(c.snapshot().peak_queue, 3);
-    /// ```
-    pub fn queued(&self, queued: usize) {
-        self.peak_queue.see(queued);
     }
 
     /// Marks the stage as running (its task is alive) or not.
@@ -336,41 +318,6 @@ impl Time {
     }
 }
 
-/// The largest value seen.
-///
-/// # Examples
-///
-/// ```
-/// use weir_stage::engine::Peak;
-///
-/// let p = Peak::default();
-/// p.see(4);
-/// p.see(2);
-/// assert_eq!(p.get(), 4);
-/// ```
-#[derive(Default)]
-pub struct Peak(AtomicUsize);
-
-impl Peak {
-    /// Keeps `n` if it is the largest seen.
-    ///
-    /// # Examples
-    ///
-    /// See [`Peak`].
-    pub fn see(&self, n: usize) {
-        self.0.fetch_max(n, Ordering::Relaxed);
-    }
-
-    /// The largest seen so far.
-    ///
-    /// # Examples
-    ///
-    /// See [`Peak`].
-    pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
 /// A number that goes up and down (tasks running).
 ///
 /// # Examples
@@ -460,4 +407,4 @@ macro_rules! debug_as_value {
     )*};
 }
 
-debug_as_value!(Count, Time, Peak, Gauge, Flag);
+debug_as_value!(Count, Time, Gauge, Flag);

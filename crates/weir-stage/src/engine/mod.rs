@@ -52,12 +52,12 @@ mod sources;
 mod stage;
 mod step;
 
-pub use counters::{Count, Counters, Counts, Flag, Gauge, Peak, Time};
+pub use counters::{Count, Counters, Counts, Flag, Gauge, Time};
 pub(crate) use door::{Door, Received};
 pub(crate) use run::{next_batch, run_buffered};
 pub use run::{run_into, run_sink};
 pub use source::{BatchSource, BoxSource, Ended, Fused, Report};
-pub use sources::{Fill, IterSource, RecvSource, Slot, Stop, StreamSource};
+pub use sources::{IterSource, RecvSource, Slot, Stop, StreamSource};
 pub use stage::{Stage, StageId};
 pub use step::{Faults, SinkStep, Step};
 

@@ -127,7 +127,6 @@ pub(crate) async fn run_buffered<T: Send + 'static>(
         let (n, start) = (batch.len(), Instant::now());
         let pushed = overflow.push(&tx, batch).await;
         counters.send_wait(start.elapsed());
-        counters.queued(tx.len());
         let dropped = match pushed {
             Pushed::Sent(dropped) => dropped,
             Pushed::Closed => return Ok(()), // downstream is gone: stop, and so stop upstream

@@ -22,11 +22,6 @@ use crate::error::Error;
 /// each slot with its channel as the pipeline starts.
 pub type Slot<T> = Arc<Mutex<Option<Receiver<T>>>>;
 
-/// Told how full a channel was each time a [`RecvSource`] read a batch
-/// from it (at least the batch it took): what a graph samples for an
-/// edge's peak.
-pub type Fill = Arc<dyn Fn(usize) + Send + Sync>;
-
 /// A channel as a source, a batch of what is queued at a time: the one
 /// channel source of both layers. The stage functions read their input
 /// with it; the `weir` builder reads a channel fed from outside
@@ -37,10 +32,11 @@ pub type Fill = Arc<dyn Fn(usize) + Send + Sync>;
 /// made when a pipeline starts, through a [`Slot`]
 /// ([`later`](RecvSource::later)); a slot never filled reads as ended (its
 /// producer never started). Options: count what arrives as a stage's
-/// output ([`counted`](RecvSource::counted)), report how full the channel
-/// was ([`sampled`](RecvSource::sampled)), stop on a graceful
+/// output ([`counted`](RecvSource::counted)), stop on a graceful
 /// [`Stop`] ([`stop_on`](RecvSource::stop_on)), and keep it a source for
-/// readers that share the channel ([`shared`](RecvSource::shared)).
+/// readers that share the channel ([`shared`](RecvSource::shared)). How
+/// full the channel gets is the channel's own count
+/// ([`Observer::peak`](weir_core::chan::Observer)), not the reader's.
 ///
 /// # Examples
 ///
@@ -69,7 +65,6 @@ pub struct RecvSource<T> {
     later: Option<Slot<T>>,
     /// Counts what arrives as the output of the stage that feeds it.
     upstream: Option<Arc<Stage>>,
-    fill: Option<Fill>,
     stop: Option<Stop>,
     /// Other readers share the channel: it is never handed out bare.
     shared: bool,
@@ -114,15 +109,13 @@ impl<T> RecvSource<T> {
             rx,
             later,
             upstream: None,
-            fill: None,
             stop: None,
             shared: false,
         }
     }
 
-    /// Counts what arrives as `upstream`'s output, and how full the
-    /// channel was as its peak queue (for a stage whose own tasks don't
-    /// count it: a channel fed from outside).
+    /// Counts what arrives as `upstream`'s output (for a stage whose own
+    /// tasks don't count it: a channel fed from outside).
     ///
     /// # Examples
     ///
@@ -130,36 +123,6 @@ impl<T> RecvSource<T> {
     #[must_use]
     pub fn counted(mut self, upstream: Arc<Stage>) -> Self {
         self.upstream = Some(upstream);
-        self
-    }
-
-    /// Tells `fill` how full the channel was at each batch.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::atomic::{AtomicUsize, Ordering};
-    /// use std::sync::Arc;
-    /// use weir_core::chan;
-    /// use weir_stage::engine::{BatchSource, RecvSource};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let peak = Arc::new(AtomicUsize::new(0));
-    /// let seen = peak.clone();
-    /// let (tx, rx) = chan::bounded(8);
-    /// tx.send_all(vec![1, 2, 3]).await.unwrap();
-    /// let mut src = RecvSource::new(rx).sampled(Arc::new(move |n| {
-    ///     seen.fetch_max(n, Ordering::Relaxed);
-    /// }));
-    /// let mut out = Vec::new();
-    /// std::future::poll_fn(|cx| src.poll_batch(cx, &mut out)).await.unwrap();
-    /// assert_eq!(peak.load(Ordering::Relaxed), 3);
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn sampled(mut self, fill: Fill) -> Self {
-        self.fill = Some(fill);
         self
     }
 
@@ -238,21 +201,12 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
                 return Poll::Ready(Ok(false));
             }
         }
-        let watched = self.upstream.is_some() || self.fill.is_some();
         let Some(rx) = self.rx.as_mut() else {
             return Poll::Ready(Ok(false));
         };
-        // What is queued before taking: the channel's fill, seen from here.
-        let queued = if watched { rx.len() } else { 0 };
         rx.poll_recv_many(cx, out, BATCH).map(|n| {
-            let queued = queued.max(n); // what it took was queued
             if let Some(up) = &self.upstream {
-                let counters = up.counters();
-                counters.produced(n, Duration::ZERO);
-                counters.queued(queued);
-            }
-            if let Some(fill) = &self.fill {
-                fill(queued);
+                up.counters().produced(n, Duration::ZERO);
             }
             Ok(n > 0)
         })

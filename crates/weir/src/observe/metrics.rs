@@ -117,8 +117,11 @@ pub struct EdgeMetrics {
     /// Items sent across the edge: into its channel, or, for an edge with
     /// no queue (fused, or into a shared fan-in channel), handed across.
     pub sent: u64,
-    /// Items taken off the edge by the stage after it: `sent` minus what
-    /// is queued (`len`).
+    /// Items taken off the edge by the stage after it, as its channel
+    /// counts them (read at the same instant as `sent` and `len`, so
+    /// `sent = received + len`; items dropped unreceived because the
+    /// reader went away are neither received nor queued); for an edge with
+    /// no queue, what was handed across.
     pub received: u64,
     /// Items queued in the channel now (`None` for an edge with no queue
     /// of its own: fused, or into a shared fan-in channel).
@@ -126,12 +129,10 @@ pub struct EdgeMetrics {
     /// The channel's capacity (`None` for an edge with no queue; inside
     /// `Some`, `None` would be unbounded and reads as `None` too).
     pub capacity: Option<usize>,
-    /// The most items seen queued in the channel so far (`None` for an
+    /// The most items queued in the channel at once so far (`None` for an
     /// edge with no queue), so a finished run's graph still shows where
-    /// items piled up. Sampled by weir's side of the channel — after each
-    /// send of a fused task into it, before each receive of a fused task
-    /// from it — and whenever the metrics are read; an edge between two
-    /// stages with tasks of their own is sampled only by the reads.
+    /// items piled up. Measured by the channel at every send, whoever
+    /// sends (a fused task, a worker pool's workers, a split).
     pub peak: Option<usize>,
     /// Time the channel's senders spent waiting for room (zero for an
     /// edge with no queue): the edge into the stage that could not keep

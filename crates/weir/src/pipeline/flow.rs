@@ -507,7 +507,7 @@ impl<T: Send + 'static> Flow<T> {
         let edge = EdgeCell::new(node, branch);
         let key = slot_key(&slot);
         shared.graph().register_slot(key, edge.clone());
-        let src = channel_source(slot, &edge, false);
+        let src = channel_source(slot, false);
         Flow::with_edge(shared, Box::new(src), node, true, edge)
     }
 
@@ -523,7 +523,7 @@ impl<T: Send + 'static> Flow<T> {
         at_channel: bool,
     ) -> Flow<T> {
         let edge = EdgeCell::reader(node, branch);
-        let src = channel_source(slot, &edge, true);
+        let src = channel_source(slot, true);
         Flow::with_edge(shared, Box::new(src), node, at_channel, edge)
     }
 

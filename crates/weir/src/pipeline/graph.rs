@@ -16,15 +16,16 @@
 //!   it took in is what its input edges delivered, what it sent is what
 //!   its output edges were sent. Its busy time (its tasks' poll time),
 //!   errors, retries and skipped/dead-lettered jobs are in its record.
-//! * A channel edge reads its channel: capacity, items queued now, items
-//!   sent; received is sent minus queued. A fused edge has no queue: what
+//! * A channel edge reads its channel, which counts for it (weir-core's
+//!   [`Observer::traffic`]): capacity, items sent, items received, items
+//!   queued now and the peak fill, measured by every send — all read under
+//!   the channel's lock at one instant, so `sent = received + queued`. A fused edge has no queue: what
 //!   crosses it is what the stage after it took in. An edge into a shared
 //!   fan-in channel has no queue of its own either: what crosses it is
 //!   what the stage before it sent.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -64,7 +65,7 @@ pub(crate) struct Remote {
 
 /// One edge's record, made with the flow that will cross it (before the
 /// stage it leads to exists): the channel it crosses once the pipeline
-/// runs, the most items seen queued there, and the branch's name.
+/// runs (which counts what crosses it), and the branch's name.
 pub(crate) struct EdgeCell {
     /// The stage the edge leaves.
     from: NodeId,
@@ -72,7 +73,6 @@ pub(crate) struct EdgeCell {
     branch: Option<usize>,
     name: Mutex<Option<Arc<str>>>,
     link: Mutex<Link>,
-    peak: AtomicUsize,
 }
 
 /// What an edge crosses.
@@ -110,7 +110,6 @@ impl EdgeCell {
             branch,
             name: Mutex::new(None),
             link: Mutex::new(link),
-            peak: AtomicUsize::new(0),
         })
     }
 
@@ -150,11 +149,6 @@ impl EdgeCell {
     /// The edge sends into a channel shared with other edges.
     pub(crate) fn share(&self) {
         *lock(&self.link) = Link::Shared;
-    }
-
-    /// Its channel held `queued` items: keeps the largest seen.
-    pub(crate) fn queued(&self, queued: usize) {
-        self.peak.fetch_max(queued, Ordering::Relaxed);
     }
 }
 
@@ -296,11 +290,6 @@ impl Graph {
         self.nodes[id].stage.rename(name);
     }
 
-    /// Whether stage `id` counts its own items (it runs in a fused task).
-    fn counts_itself(&self, id: NodeId) -> bool {
-        !self.nodes[id].tasks && !self.nodes[id].relay
-    }
-
     /// What crossed edge `e`, given the metrics of the stages before it.
     fn crossing(&self, e: &Edge, stages: &[StageMetrics]) -> Crossing {
         let link = lock(&e.cell.link).clone();
@@ -310,19 +299,13 @@ impl Graph {
         };
         match link {
             Link::Channel(probe) => {
-                let (sent, len) = (probe.sent(), probe.len());
-                let mut peak = e.cell.peak.fetch_max(len, Ordering::Relaxed).max(len);
-                if self.counts_itself(e.from) {
-                    // The fused task that sends into it samples it too.
-                    let sampled = self.nodes[e.from].stage.counters().snapshot();
-                    peak = peak.max(sampled.peak_queue);
-                }
+                let t = probe.traffic();
                 Crossing {
-                    sent,
-                    received: sent.saturating_sub(len as u64),
-                    len: Some(len),
+                    sent: t.sent,
+                    received: t.received,
+                    len: Some(t.len),
                     capacity: probe.capacity(),
-                    peak: Some(peak),
+                    peak: Some(t.peak.unwrap_or(t.len)),
                     send_wait: probe.send_waited(),
                     recv_wait: probe.recv_waited(),
                 }

@@ -2,7 +2,12 @@
 //! splits of every kind, merges, fan-outs, worker pools, fused and unfused
 //! stages, sinks of every kind and `into_stream`. After a run:
 //!
-//! * every edge: `sent = received + queued`;
+//! * every edge: `sent = received + queued`, with `received` counted by
+//!   the edge's channel; every channel edge's peak (measured by the
+//!   channel at each send) is between what is queued now and its
+//!   capacity, and at least 1 once anything was sent;
+//! * busy time is counted once: summed over every stage, it is at most the
+//!   run's wall time (the runtime has one thread, so nothing overlaps);
 //! * every stage with inputs: `items_in` is the sum of what its incoming
 //!   edges delivered (`received`); every stage with outputs: `items_out`
 //!   is the sum of what its outgoing edges were sent;
@@ -12,7 +17,7 @@
 //! sets it). Graphs and inputs are small so the long run takes minutes.
 
 use std::future::IntoFuture;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
@@ -275,7 +280,7 @@ fn label(e: &EdgeMetrics) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
-fn check(m: &Metrics, mermaid: &str, dot: &str) -> Result<(), TestCaseError> {
+fn check(m: &Metrics, mermaid: &str, dot: &str, wall: Duration) -> Result<(), TestCaseError> {
     for e in &m.edges {
         prop_assert_eq!(
             e.sent,
@@ -283,7 +288,14 @@ fn check(m: &Metrics, mermaid: &str, dot: &str) -> Result<(), TestCaseError> {
             "edge {:?}",
             e
         );
+        if let (Some(len), Some(peak)) = (e.len, e.peak) {
+            prop_assert!(len <= peak, "edge {:?}", e);
+            prop_assert!(peak <= e.capacity.unwrap_or(usize::MAX), "edge {:?}", e);
+            prop_assert!(e.sent == 0 || peak >= 1, "edge {:?}", e);
+        }
     }
+    let busy: Duration = m.stages.iter().map(|s| s.busy).sum();
+    prop_assert!(busy <= wall, "busy {:?} > wall {:?}: {}", busy, wall, m);
     let index = |id| m.stages.iter().position(|s| s.id == id).unwrap();
     for (i, s) in m.stages.iter().enumerate() {
         let ins: Vec<&EdgeMetrics> = m.edges.iter().filter(|e| e.to_id == s.id).collect();
@@ -339,6 +351,7 @@ proptest! {
         plan in plan(),
         capacity in 1..6usize,
     ) {
+        let t0 = Instant::now();
         block_on_paused(async move {
             let p = Pipeline::with_capacity(&Context::background(), capacity);
             let mut ends = Vec::new();
@@ -347,7 +360,7 @@ proptest! {
                 prop_assert!(outcome.is_ok(), "{:?}", outcome);
             }
             let m = p.metrics();
-            check(&m, &p.to_mermaid(), &p.to_dot())
+            check(&m, &p.to_mermaid(), &p.to_dot(), t0.elapsed())
         })?;
     }
 }

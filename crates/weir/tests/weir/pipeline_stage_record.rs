@@ -101,3 +101,37 @@ async fn an_error_is_counted_once_against_its_stage() {
     assert_eq!(stage(&m, "pool").errors, 1, "{m}");
     assert_eq!(stage(&m, "count").errors, 0, "{m}");
 }
+
+/// An edge between two stages with tasks of their own keeps its peak:
+/// the channel measures it at every send, so metrics read only after the
+/// run (when the channel is empty again) still show that it filled up.
+/// Peaks used to be sampled by fused tasks and by metric reads only, so
+/// this edge read 0.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_pool_to_pool_edge_keeps_its_peak() {
+    let p = Pipeline::with_capacity(&Context::background(), 4);
+    let n = p
+        .source(0..64u32)
+        .named("gen")
+        .worker_pool(2, |n| async move { Ok::<_, std::io::Error>(n) })
+        .named("fast")
+        .worker_pool(1, |n| async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            Ok::<_, std::io::Error>(n)
+        })
+        .named("slow")
+        .count()
+        .named("count")
+        .await
+        .unwrap();
+    assert_eq!(n, 64);
+    let m = p.metrics();
+    let e = m
+        .edges
+        .iter()
+        .find(|e| e.from == "fast" && e.to == "slow")
+        .unwrap();
+    assert_eq!((e.len, e.capacity), (Some(0), Some(4)), "{e:?}");
+    assert_eq!(e.peak, Some(4), "the slow pool's input filled up: {e:?}");
+    assert_eq!((e.sent, e.received), (64, 64), "{e:?}");
+}

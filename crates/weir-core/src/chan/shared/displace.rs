@@ -35,6 +35,7 @@ impl<T> Chan<T> {
         let excess = s.items.len().saturating_sub(room);
         let displaced: Vec<T> = s.items.drain(..excess).collect();
         s.sent += (n - excess) as u64;
+        s.note_peak();
         self.stock();
         Self::wake_receivers(&mut s, n.min(room), &mut wake);
         drop(s);
