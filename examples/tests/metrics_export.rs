@@ -153,7 +153,7 @@ async fn every_stage_and_channel_is_published_with_its_labels() {
         .iter()
         .filter(|s| s.kind == MetricKind::Counter)
         .count();
-    assert_eq!(counters, m.stages.len() * 9);
+    assert_eq!(counters, m.stages.len() * 12);
 
     // One queue-length and one capacity gauge per channel, none for a
     // fused hand-off.
