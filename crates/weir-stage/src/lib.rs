@@ -43,6 +43,9 @@
 //!   [`Backoff`] for the errors you call transient, then a [`Policy`]:
 //!   fail, skip or dead-letter) runs under [`WorkerPool`], [`try_then`],
 //!   [`try_map_concurrent`] and [`try_map_unordered`] alike.
+//! * Counts or summaries per period, per `n` items or per burst: the
+//!   [`window`](mod@window) module (tumbling, sliding and session
+//!   windows); per key: [`group_by`].
 //!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /
