@@ -204,18 +204,7 @@ where
     F: FnMut(&K, Receiver<T>, &Scope) -> Receiver<U> + Send + 'static,
 {
     let keys = keys.into();
-    if keys.max == 0 {
-        return Err(ConfigError::Zero {
-            stage: scope.config_name("group_by"),
-            what: "max_keys",
-        });
-    }
-    if keys.idle.is_some_and(|d| d.is_zero()) {
-        return Err(ConfigError::Invalid {
-            stage: scope.config_name("group_by"),
-            what: "idle timeout must be longer than zero".into(),
-        });
-    }
+    check(scope, &keys)?;
     let subs = scope.unnamed();
     let (tx, rx) = scope.channel();
     scope.spawn_stage("group_by", Role::Stage, move |_| async move {
@@ -275,6 +264,24 @@ where
         }
     });
     Ok(rx)
+}
+
+/// `keys` as a configuration error naming the stage, if it is one: no key
+/// at all, or an idle timeout of zero.
+fn check(scope: &Scope, keys: &Keys) -> Result<(), ConfigError> {
+    if keys.max == 0 {
+        return Err(ConfigError::Zero {
+            stage: scope.config_name("group_by"),
+            what: "max_keys",
+        });
+    }
+    if keys.idle.is_some_and(|d| d.is_zero()) {
+        return Err(ConfigError::Invalid {
+            stage: scope.config_name("group_by"),
+            what: "idle timeout must be longer than zero".into(),
+        });
+    }
+    Ok(())
 }
 
 /// An open key: its sub-flow's input, and when it last got an item.

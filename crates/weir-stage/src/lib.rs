@@ -50,6 +50,9 @@
 //! * Sources and sub-flows that fail as a whole (a dropped connection, a
 //!   parser in a bad state): [`restart_source`] and [`restart_flow`] make
 //!   them again, with a [`Restart`]'s backoff and limit.
+//! * Counts or summaries per period, per `n` items or per burst: the
+//!   [`window`](mod@window) module (tumbling, sliding and session
+//!   windows); per key: [`group_by`].
 //!
 //! Stages move items between channels in batches internally
 //! ([`Receiver::recv_many`](weir_core::chan::Receiver::recv_many) /

@@ -183,3 +183,25 @@ proptest! {
         prop_assert_eq!(per_key(&got), per_key(&input));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn cancel_stops_the_stage_and_every_sub_flow() {
+    let baseline = weir_stage::testing::TaskBaseline::take();
+    let scope = Scope::new(&Context::background());
+    let nums = stage::generate(&scope, 0u64..);
+    let out = stage::group_by(
+        &scope,
+        nums,
+        |n| n % 5,
+        5,
+        |_, rx, scope| stage::window(scope, rx, Tumbling::every(3600 * SEC)).unwrap(),
+    )
+    .unwrap();
+    let _sink = stage::for_each(&scope, out, drop);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    scope.cancel();
+    assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
+    baseline.assert_settled().await;
+}
