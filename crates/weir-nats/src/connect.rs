@@ -72,7 +72,7 @@ async fn connect_inner(url: &str, timeout: Duration) -> Result<async_nats::Clien
             Duration::from_millis(50u64.saturating_mul(1 << attempts.min(5)))
                 .min(Duration::from_secs(1))
         });
-    let unreachable = |source: crate::BoxError| Error::Unreachable {
+    let unreachable = |source: crate::error::BoxError| Error::Unreachable {
         url: url.to_owned(),
         timeout,
         source: crate::error::cause(source),

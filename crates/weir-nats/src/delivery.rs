@@ -270,7 +270,7 @@ impl Acker {
     fn send(
         &self,
         kind: AckKind,
-    ) -> impl Future<Output = Result<(), crate::Error>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), crate::error::Error>> + Send + 'static {
         let (client, reply, stage) = (
             self.shared.client.clone(),
             self.reply.clone(),
@@ -280,7 +280,7 @@ impl Acker {
             client
                 .publish(reply, kind.into())
                 .await
-                .map_err(|e| crate::Error::nats(&stage, e))
+                .map_err(|e| crate::error::Error::nats(&stage, e))
         }
     }
 
@@ -294,7 +294,7 @@ impl Acker {
     ///
     /// # Errors
     ///
-    /// [`Error::Nats`](crate::Error::Nats) when the client is closed. A lost
+    /// [`Error::Nats`](crate::error::Error::Nats) when the client is closed. A lost
     /// ack costs a redelivery after `ack_wait`: consumers must be
     /// idempotent (at-least-once).
     ///
@@ -360,7 +360,7 @@ impl Acker {
     ///
     /// # Errors
     ///
-    /// [`Error::Nats`](crate::Error::Nats) when the dead-letter publish is
+    /// [`Error::Nats`](crate::error::Error::Nats) when the dead-letter publish is
     /// not acknowledged (no stream captures the subject, or the server is
     /// gone); the message is then naked, not lost.
     ///
@@ -372,7 +372,7 @@ impl Acker {
         Settle::new(self.dead_letter_owned(reason))
     }
 
-    async fn dead_letter_owned(mut self, reason: String) -> Result<(), crate::Error> {
+    async fn dead_letter_owned(mut self, reason: String) -> Result<(), crate::error::Error> {
         let reason = reason.as_str();
         if let Some(subject) = self.shared.dead_letter.clone() {
             let mut headers = self.raw.headers.clone().unwrap_or_default();
@@ -395,7 +395,7 @@ impl Acker {
             .await;
             if let Err(e) = published {
                 // Not dead-lettered: let the server redeliver it.
-                return Err(crate::Error::nats(&self.shared.stage, e));
+                return Err(crate::error::Error::nats(&self.shared.stage, e));
             }
         }
         self.settle();

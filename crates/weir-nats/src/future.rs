@@ -1,42 +1,44 @@
 //! The named futures the crate's async operations return, so that callers
 //! can store them in structs and `select!` on them.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use crate::{Error, Lag};
+use crate::error::Error;
 
 macro_rules! named_future {
     ($(#[$doc:meta])* $name:ident => $out:ty) => {
         $(#[$doc])*
         #[must_use = "futures do nothing unless you `.await` or poll them"]
         pub struct $name {
-            inner: Pin<Box<dyn Future<Output = $out> + Send>>,
+            inner: ::std::pin::Pin<Box<dyn ::std::future::Future<Output = $out> + Send>>,
         }
 
         impl $name {
-            pub(crate) fn new(future: impl Future<Output = $out> + Send + 'static) -> $name {
+            pub(crate) fn new(
+                future: impl ::std::future::Future<Output = $out> + Send + 'static,
+            ) -> $name {
                 $name { inner: Box::pin(future) }
             }
         }
 
-        impl Future for $name {
+        impl ::std::future::Future for $name {
             type Output = $out;
 
-            fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<$out> {
+            fn poll(
+                mut self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<$out> {
                 self.inner.as_mut().poll(cx)
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.debug_struct(stringify!($name)).finish_non_exhaustive()
             }
         }
     };
 }
+/// The named futures of other modules are made with it too.
+pub(crate) use named_future;
 
 named_future! {
     /// The future of [`connect`](crate::connect) and
@@ -67,13 +69,4 @@ named_future! {
     ///
     /// See [`serve`](crate::serve).
     Serve => Result<(), Error>
-}
-
-named_future! {
-    /// The future of [`Pool::lag`](crate::Pool::lag).
-    ///
-    /// # Examples
-    ///
-    /// See [`Pool::lag`](crate::Pool::lag).
-    GetLag => Result<Lag, Error>
 }

@@ -95,8 +95,8 @@ pub use delivery::{
     Acker, Delivery, NakBackoff, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON, DEAD_LETTER_SUBJECT,
 };
 pub use error::{BoxError, Error, RemoteError};
-pub use future::{Connect, GetLag, Serve, Settle};
-pub use pool::{serve, Lag, LagProbe, Order, Pool, Remote};
+pub use future::{Connect, Serve, Settle};
+pub use pool::{serve, GetLag, Lag, LagProbe, Order, Pool, Remote};
 pub use sink::{Published, Publisher};
 pub use source::Source;
 

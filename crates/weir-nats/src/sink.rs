@@ -6,9 +6,10 @@ use async_nats::HeaderMap;
 use weir_core::chan::{self, Receiver, Sender};
 use weir_stage::{ConfigError, Scope};
 
+use crate::codec::Codec;
+use crate::error::Error;
 use crate::source::API_TIMEOUT;
 use crate::window::{Outgoing, Window};
-use crate::{Codec, Error};
 
 type KeyFn<T> = Arc<dyn Fn(&T) -> String + Send + Sync>;
 

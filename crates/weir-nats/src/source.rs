@@ -11,9 +11,10 @@ use weir_cancel::Context;
 use weir_core::chan::{self, Receiver, Sender};
 use weir_stage::{Scope, ScopeView};
 
+use crate::codec::Codec;
 use crate::delivery::{AckShared, Acker, Delivery, NakBackoff, Raw};
+use crate::error::Error;
 use crate::pull::Fetcher;
-use crate::{Codec, Error};
 
 /// How long each JetStream API request (stream or consumer lookup) may take.
 pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(5);

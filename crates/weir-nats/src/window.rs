@@ -22,7 +22,7 @@ use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use crate::Error;
+use crate::error::Error;
 
 /// How long a message may keep failing to publish (server away, or no
 /// stream answering) before the edge gives up with an error.

@@ -12,10 +12,12 @@ use weir_stage::ScopeView;
 
 use super::remote::Remote;
 use super::{LagProbe, H_ATTEMPTS, H_JOB, H_NONCE, H_STATUS};
+use crate::codec::Codec;
 use crate::delivery::{AckShared, Acker, NakBackoff};
+use crate::error::Error;
+use crate::error::RemoteError;
 use crate::pull::Fetcher;
 use crate::source::acker_for;
-use crate::{Codec, Error, RemoteError};
 
 /// The results consumer's `ack_wait`: results held (in-progress acks keep
 /// them) are fine; a result whose delivery a server crash lost comes again

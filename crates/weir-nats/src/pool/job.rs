@@ -14,9 +14,9 @@ use weir_cancel::{Context, ContextError};
 
 use super::runs::Runs;
 use super::{H_ATTEMPTS, H_DEADLINE, H_JOB, H_NONCE, H_RUN, H_STATUS};
+use crate::codec::Codec;
 use crate::delivery::{Acker, NakBackoff};
 use crate::window::{Outgoing, Window};
-use crate::Codec;
 
 /// Everything a job task needs.
 pub(super) struct JobCx<F, C> {

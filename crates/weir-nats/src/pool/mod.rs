@@ -50,13 +50,13 @@ use std::time::Duration;
 
 use async_nats::jetstream::stream::StorageType;
 
-pub use probe::LagProbe;
+pub use probe::{GetLag, LagProbe};
 pub use remote::{Order, Remote};
 pub use serve::serve;
 
+use crate::codec::Json;
 use crate::delivery::NakBackoff;
-use crate::future::GetLag;
-use crate::{Error, Json};
+use crate::error::Error;
 
 pub(crate) const H_JOB: &str = "Weir-Job";
 pub(crate) const H_RUN: &str = "Weir-Run";

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Lag;
+use crate::error::Error;
 
 /// The latest [`Lag`] of a pool, as a running [`Remote`](crate::Remote)
 /// stage samples it: from its start, every
@@ -70,4 +71,13 @@ impl LagProbe {
     pub(crate) fn set(&self, lag: Lag) {
         *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some(lag);
     }
+}
+
+crate::future::named_future! {
+    /// The future of [`Pool::lag`](crate::Pool::lag).
+    ///
+    /// # Examples
+    ///
+    /// See [`Pool::lag`](crate::Pool::lag).
+    GetLag => Result<Lag, Error>
 }

@@ -3,11 +3,8 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use weir_core::chan::{self, Receiver};
-use weir_stage::{ConfigError, Scope};
-
 use super::{LagProbe, Pool};
-use crate::{Codec, RemoteError};
+use crate::codec::Codec;
 
 /// In which order a [`Remote`] outputs results.
 ///
@@ -51,7 +48,7 @@ pub enum Order {
 ///   yet output; a slow pool slows the input down.
 /// * **Context**: the scope's deadline (and [`job_timeout`](Remote::job_timeout))
 ///   travels with each job as a header; workers run the job under it and a
-///   job past it yields [`RemoteError::DeadlineExceeded`]. When the scope
+///   job past it yields [`RemoteError::DeadlineExceeded`](crate::RemoteError::DeadlineExceeded). When the scope
 ///   is cancelled (or the stage dropped), a cancel message on the pool's
 ///   control subject makes workers drop the run's running jobs and skip
 ///   its queued ones.
@@ -59,7 +56,7 @@ pub enum Order {
 ///   second; if its process dies, workers stop serving the run within 5 s
 ///   and tidy its results away.
 ///
-/// Use it with [`run`](Remote::run) under a [`Scope`], or in a `weir`
+/// Use it with [`run`](Remote::run) under a [`Scope`](weir_stage::Scope), or in a `weir`
 /// pipeline with `flow.remote_pool(remote)` (the facade's `nats` feature),
 /// which also shows the pool's subjects and [lag](Remote::lag_probe) in the
 /// pipeline's metrics and graphs.
@@ -150,9 +147,6 @@ impl<C: Clone> Pool<C> {
         }
     }
 }
-
-/// What the stage learnt about one job.
-type Outcome<U> = Result<U, RemoteError>;
 
 /// The default of [`Remote::no_worker_after`].
 const NO_WORKER_AFTER: Duration = Duration::from_secs(10);
@@ -301,34 +295,5 @@ where
     /// ```
     pub fn pool(&self) -> &Pool<C> {
         &self.pool
-    }
-
-    /// Spawns the stage under `scope`, reading jobs from `input`.
-    ///
-    /// # Errors
-    ///
-    /// Never a [`ConfigError`] today (the pool's settings are clamped to
-    /// valid values); at run time the stage fails through the scope with an
-    /// [`Error`](crate::Error) naming it: a pool name that is not a valid stream name,
-    /// a stream that exists with another retention, a job that does not
-    /// encode, or a server away for more than 30 s.
-    ///
-    /// # Panics
-    ///
-    /// Outside a tokio runtime.
-    ///
-    /// # Examples
-    ///
-    /// See [`Remote`].
-    pub fn run(
-        self,
-        scope: &Scope,
-        input: Receiver<T>,
-    ) -> Result<Receiver<Outcome<U>>, ConfigError> {
-        let (tx, rx) = chan::bounded(self.pool.batch);
-        let deadline = scope.context().deadline();
-        let view = scope.stage_or(format!("nats remote_pool {}", self.pool.name));
-        view.spawn(super::run::pump(self, input, tx, deadline, view.clone()));
-        Ok(rx)
     }
 }

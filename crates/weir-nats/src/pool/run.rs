@@ -18,16 +18,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_nats::jetstream::consumer::{pull, PullConsumer};
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::HeaderMap;
-use weir_core::chan::{Receiver, Sender};
-use weir_stage::ScopeView;
+use weir_core::chan::{self, Receiver, Sender};
+use weir_stage::{ConfigError, Scope, ScopeView};
 
 use super::cleanup::Cleanup;
 use super::helpers::{spawn_reader_and_sampler, Answer, RESULT_ACK_WAIT};
 use super::remote::{Order, Remote};
 use super::{Pool, H_DEADLINE, H_JOB, H_NONCE, H_RUN};
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::error::RemoteError;
 use crate::source::{bind, with_retries, API_TIMEOUT};
 use crate::window::{Outgoing, Window};
-use crate::{Codec, Error, RemoteError};
 
 type Outcome<U> = Result<U, RemoteError>;
 
@@ -41,6 +43,45 @@ impl Binding {
 
     pub(super) fn nonce(&self, job: u64) -> String {
         format!("{:016x}", self.0.hash_one(job))
+    }
+}
+
+/// Running a remote stage: its [`run`](Remote::run) starts the pump
+/// below (here rather than beside the builder, so the builder's file does
+/// not reach up into the run).
+impl<T, U, C> Remote<T, U, C>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    C: Codec<T> + Codec<U>,
+{
+    /// Spawns the stage under `scope`, reading jobs from `input`.
+    ///
+    /// # Errors
+    ///
+    /// Never a [`ConfigError`] today (the pool's settings are clamped to
+    /// valid values); at run time the stage fails through the scope with an
+    /// [`Error`](crate::Error) naming it: a pool name that is not a valid stream name,
+    /// a stream that exists with another retention, a job that does not
+    /// encode, or a server away for more than 30 s.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    ///
+    /// # Examples
+    ///
+    /// See [`Remote`].
+    pub fn run(
+        self,
+        scope: &Scope,
+        input: Receiver<T>,
+    ) -> Result<Receiver<Outcome<U>>, ConfigError> {
+        let (tx, rx) = chan::bounded(self.pool.batch);
+        let deadline = scope.context().deadline();
+        let view = scope.stage_or(format!("nats remote_pool {}", self.pool.name));
+        view.spawn(pump(self, input, tx, deadline, view.clone()));
+        Ok(rx)
     }
 }
 

@@ -13,11 +13,12 @@ use weir_cancel::Context;
 use super::job::JobCx;
 use super::runs::{listen_control, Runs};
 use super::Pool;
+use crate::codec::Codec;
 use crate::delivery::AckShared;
+use crate::error::Error;
 use crate::future::Serve;
 use crate::pull::Fetcher;
 use crate::source::{acker_for, bind, with_retries, API_TIMEOUT};
-use crate::{Codec, Error};
 /// Runs this process's share of a distributed worker pool:
 /// `workers_per_process` jobs at a time, each through `f`, until `ctx` is
 /// cancelled — the worker goroutines of Go's worker pool, in a process of

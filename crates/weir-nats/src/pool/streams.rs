@@ -10,7 +10,7 @@ use async_nats::jetstream::consumer::{pull, AckPolicy};
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy};
 
 use super::Pool;
-use crate::Error;
+use crate::error::Error;
 
 /// Queued jobs older than this are dropped by the server (a job left
 /// behind by a crash of every party).

@@ -383,17 +383,17 @@ where
 /// when its time limit is zero.
 pub(crate) fn check<T>(
     recovery: &Recovery<T>,
-    scope: &crate::Scope,
+    scope: &crate::scope::Scope,
     kind: &str,
-) -> Result<(), crate::ConfigError> {
+) -> Result<(), crate::error::ConfigError> {
     if recovery.attempts == 0 {
-        return Err(crate::ConfigError::Zero {
+        return Err(crate::error::ConfigError::Zero {
             stage: scope.config_name(kind),
             what: "retry attempts",
         });
     }
     if recovery.timeout.is_some_and(|limit| limit.is_zero()) {
-        return Err(crate::ConfigError::Invalid {
+        return Err(crate::error::ConfigError::Invalid {
             stage: scope.config_name(kind),
             what: "timeout must be longer than zero".into(),
         });

@@ -90,7 +90,7 @@ impl<T: Send + 'static> Flow<T> {
                 subs.spawn_task(async move {
                     match run.join().await {
                         Ok(()) => Ok(()),
-                        Err(crate::Error::Stage(e)) => Err(e),
+                        Err(crate::error::Error::Stage(e)) => Err(e),
                         Err(e) => Err(weir_stage::Error::Failed {
                             stage: "group_by".into(),
                             source: e.into(),

@@ -18,8 +18,8 @@ use weir_stage::Error as StageError;
 use super::flow::{unconnected, Flow};
 use super::shared::Shared;
 use super::view::GraphView;
+use crate::error::Error;
 use crate::observe::Diagnosis;
-use crate::Error;
 
 /// # Sinks
 ///

@@ -163,8 +163,8 @@ impl Shared {
     }
 
     /// Why the pipeline was refused, if it was.
-    pub(crate) fn refusal(&self) -> Option<crate::Error> {
-        self.state().refused.clone().map(crate::Error::from)
+    pub(crate) fn refusal(&self) -> Option<crate::error::Error> {
+        self.state().refused.clone().map(crate::error::Error::from)
     }
 
     /// The run ended, with `error` its first error if it failed: told to

@@ -16,7 +16,7 @@ use weir_stage::Error as StageError;
 use super::flow::{Flow, Shared};
 use super::graph::NodeId;
 use super::run::{Join, Sink};
-use crate::Error;
+use crate::error::Error;
 
 /// How long a stream's stage waits for the stream's first read once its
 /// buffer is full, before it fails with [`StreamNotRead`].

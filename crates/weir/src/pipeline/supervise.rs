@@ -198,7 +198,7 @@ where
     let sink = factory(inner.from_receiver(rx)).forward(tx);
     scope.spawn_task(async move {
         sink.await.map_err(|e| match e {
-            crate::Error::Stage(e) => e,
+            crate::error::Error::Stage(e) => e,
             other => weir_stage::Error::Failed {
                 stage: "restart".into(),
                 source: other.into(),
