@@ -32,7 +32,7 @@ pub fn weir(n: u64) -> Outcome {
     })
 }
 
-/// [`weir`] with a `buffer(cap, Overflow::DropOldest)` between the fused
+/// [`weir()`] with a `buffer(cap, Overflow::DropOldest)` between the fused
 /// `map` and the `fold`: what an overflow stage costs a pipeline that
 /// never overflows (issue 21: at most 5 %). The buffer splits the fused
 /// task in two (the `map` sends into the buffer under the policy, the

@@ -427,7 +427,7 @@ impl Graph {
                 s.kind,
                 s.items_in,
                 s.items_out,
-                lag_note(s, "<br/>")
+                notes(s, "<br/>")
             );
         }
         for (e, m) in self.edges.iter().zip(&metrics.edges) {
@@ -454,7 +454,7 @@ impl Graph {
                 s.kind,
                 s.items_in,
                 s.items_out,
-                lag_note(s, "\\n")
+                notes(s, "\\n")
             );
         }
         for (e, m) in self.edges.iter().zip(&metrics.edges) {
@@ -472,7 +472,7 @@ impl Graph {
 
 /// Keeps a stage name from breaking the diagram's quoting.
 /// What the edge labels of [`Graph::to_mermaid`] mean, as comments.
-const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out\n    \
+const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out (then dropped / timeouts / restarts, if any)\n    \
     %% dashed edge `fused`: the two stages run in one task, no channel\n    \
     %% solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
     and the most seen queued\n    \
@@ -480,7 +480,7 @@ const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out\n  
     %% a split's branch given a name shows it before its fill\n";
 
 /// What the edge labels of [`Graph::to_dot`] mean, as comments.
-const DOT_LEGEND: &str = "    // nodes: name, kind: items in / items out\n    \
+const DOT_LEGEND: &str = "    // nodes: name, kind: items in / items out (then dropped / timeouts / restarts, if any)\n    \
     // dashed edge `fused`: the two stages run in one task, no channel\n    \
     // solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
     and the most seen queued\n    \
@@ -505,6 +505,27 @@ fn edge_label(m: &EdgeMetrics) -> Option<String> {
         .flatten()
         .collect();
     (!label.is_empty()).then(|| label.join(" · "))
+}
+
+/// What a node's label adds to its counts: the items its overflow policy
+/// dropped, its timeouts and restarts (when there are any), and a remote
+/// stage's consumer lag, each after `sep`.
+fn notes(s: &StageMetrics, sep: &str) -> String {
+    let shaped: Vec<String> = [
+        ("dropped", s.dropped),
+        ("timeouts", s.timeouts),
+        ("restarts", s.restarts),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(what, n)| format!("{what} {n}"))
+    .collect();
+    let mut out = String::new();
+    if !shaped.is_empty() {
+        out.push_str(sep);
+        out.push_str(&shaped.join(" / "));
+    }
+    out + &lag_note(s, sep)
 }
 
 /// A remote stage's consumer lag, for its node's label (after `sep`);

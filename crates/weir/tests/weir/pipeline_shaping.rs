@@ -79,6 +79,18 @@ async fn drop_oldest_before_a_slow_stage_counts_what_it_drops() {
     assert_eq!(latest.items_out + latest.dropped, 5_000);
     assert_eq!(stage(&m, "slow").items_out, seen.len() as u64);
     balanced(&m);
+    // Both graph exports and the table show what it dropped.
+    let label = format!(
+        "latest<br/>buffer: in 5000 / out {}<br/>dropped {}",
+        latest.items_out, latest.dropped
+    );
+    assert!(p.to_mermaid().contains(&label), "{}", p.to_mermaid());
+    let label = format!(
+        "latest\\nbuffer: in 5000 / out {}\\ndropped {}",
+        latest.items_out, latest.dropped
+    );
+    assert!(p.to_dot().contains(&label), "{}", p.to_dot());
+    assert!(m.to_string().contains("dropped"), "{m}");
 }
 
 #[tokio::test]
