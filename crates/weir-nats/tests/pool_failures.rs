@@ -168,11 +168,19 @@ async fn results_in_input_order_and_job_deadlines() {
         .run(&scope, input)
         .unwrap();
     let all = stage::collect::<_, Vec<_>>(&scope, results);
+    let stats = scope.stats();
     scope.wait().await.unwrap();
     assert_eq!(
         all.await.unwrap(),
         [Err(RemoteError::DeadlineExceeded { job: 0 }), Ok(4)]
     );
+    // The stage counts it as a timeout (its metrics' `timeouts`).
+    let remote = stats
+        .stages()
+        .into_iter()
+        .find(|s| s.name.starts_with("nats remote_pool"))
+        .expect("the remote stage's record");
+    assert_eq!(remote.timeouts, 1, "{remote:?}");
     stop.cancel();
     task.await.unwrap().unwrap();
 }

@@ -168,7 +168,12 @@ where
     }
 
     /// Each job's deadline is at most `timeout` after it is submitted (and
-    /// never later than the scope's deadline).
+    /// never later than the scope's deadline): the per-item timeout of a
+    /// remote stage. A job past it comes out as
+    /// [`RemoteError::DeadlineExceeded`](crate::RemoteError::DeadlineExceeded)
+    /// (the worker's retries are the pool's `max_deliver`), and the stage
+    /// counts it in its `timeouts` (the `weir` metrics, the graph exports
+    /// and `weir_stage_timeouts_total`).
     ///
     /// # Examples
     ///

@@ -19,6 +19,7 @@ use async_nats::jetstream::consumer::{pull, PullConsumer};
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::HeaderMap;
 use weir_core::chan::{self, Receiver, Sender};
+use weir_stage::engine::Stage;
 use weir_stage::{ConfigError, Scope, ScopeView};
 
 use super::cleanup::Cleanup;
@@ -131,6 +132,7 @@ where
         pending: HashSet::new(),
         ready: BTreeMap::new(),
         seen,
+        record: view.stats().record_of(view.id()),
     };
     if !run.drive(&input, &res_rx).await? {
         return Ok(());
@@ -231,6 +233,9 @@ struct Run<'a, T, U, C> {
     ready: BTreeMap<u64, Outcome<U>>,
     /// When a worker was last seen (or the server last away).
     seen: super::helpers::Seen,
+    /// The stage's record, which counts the jobs that ran out of time as
+    /// its `timeouts`.
+    record: Option<Arc<Stage>>,
 }
 
 impl<T, U, C> Run<'_, T, U, C>
@@ -325,6 +330,10 @@ where
     }
 
     async fn output(&mut self, job: u64, outcome: Outcome<U>) -> bool {
+        if let (Err(RemoteError::DeadlineExceeded { .. }), Some(record)) = (&outcome, &self.record)
+        {
+            record.counters().timeouts.add(1);
+        }
         match self.remote.order {
             Order::Completion => {
                 self.outputs += 1;
