@@ -152,8 +152,8 @@ pub struct TooManyKeys {
 ///
 /// A slow sub-flow slows the whole stage (backpressure, as for any
 /// stage). A sub-flow that stops reading its input drops its key's later
-/// items. When every receiver of the output is dropped, the stage stops
-/// and drops its input.
+/// items, counted in the stage's `dropped`. When every receiver of the
+/// output is dropped, the stage stops and drops its input.
 ///
 /// # Errors
 ///
@@ -207,7 +207,7 @@ where
     check(scope, &keys)?;
     let subs = scope.unnamed();
     let (tx, rx) = scope.channel();
-    scope.spawn_stage("group_by", Role::Stage, move |_| async move {
+    scope.spawn_stage("group_by", Role::Stage, move |cx| async move {
         let mut groups: HashMap<K, Group<T>> = HashMap::new();
         let mut buf = Vec::with_capacity(BATCH);
         // When to look for idle keys (`None`: no key, or no timeout).
@@ -256,9 +256,12 @@ where
                     }
                 };
                 group.seen = now;
-                // An `Err`: the sub-flow stopped reading; the item is dropped.
-                if door.unless_closed(group.tx.send(item)).await.is_none() {
-                    return Ok(());
+                match door.unless_closed(group.tx.send(item)).await {
+                    None => return Ok(()),
+                    // The key's sub-flow stopped reading: the item is
+                    // dropped, and counted as such.
+                    Some(Err(_)) => cx.stats().dropped(1),
+                    Some(Ok(())) => {}
                 }
             }
         }

@@ -205,3 +205,34 @@ async fn cancel_stops_the_stage_and_every_sub_flow() {
     assert!(matches!(scope.wait().await, Err(Error::Cancelled(_))));
     baseline.assert_settled().await;
 }
+
+/// A key whose sub-flow stops reading its input loses its later items,
+/// and the stage counts each of them as `dropped`; other keys go on.
+#[tokio::test]
+async fn items_of_a_key_whose_sub_flow_stopped_reading_are_counted_as_dropped() {
+    let scope = Scope::new(&Context::background());
+    let stats = scope.stats();
+    let view = scope.named("by_key");
+    let events = stage::generate(&scope, ["a", "b", "a", "b", "a", "b", "a"]);
+    let out = stage::group_by(
+        &view,
+        events,
+        |k| *k,
+        10,
+        move |&key, items, _scope| {
+            if key == "a" {
+                // A sub-flow that never reads: its input is gone at once.
+                drop(items);
+                let (_tx, rx) = chan::bounded::<&str>(1);
+                rx
+            } else {
+                items
+            }
+        },
+    )
+    .unwrap();
+    let all = stage::collect::<_, Vec<_>>(&scope, out).await.unwrap();
+    assert_eq!(all, ["b", "b", "b"]);
+    scope.wait().await.unwrap();
+    assert_eq!(stats.by_id(view.id()).unwrap().dropped, 4);
+}
