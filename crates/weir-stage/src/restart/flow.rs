@@ -3,7 +3,6 @@
 use weir_core::chan::Receiver;
 
 use super::{Budget, Restart};
-use crate::engine::door::Exit;
 use crate::error::{BoxError, ConfigError, Error};
 use crate::scope::{Role, Scope};
 
@@ -115,15 +114,9 @@ where
                 Err(Error::Config(e)) => return Err(e.into()),
                 Err(e) => e.into(),
             };
-            let delay = budget.next(failure)?;
-            if Exit::new(&tx)
-                .unless_closed(tokio::time::sleep(delay))
-                .await
-                .is_none()
-            {
+            if !budget.wait(failure, &tx, cx.stats()).await? {
                 return Ok(());
             }
-            cx.stats().restarted();
         }
     });
     Ok(rx)

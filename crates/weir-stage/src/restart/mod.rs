@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use weir_core::chan::Sender;
+
+use crate::engine::door::Exit;
+use crate::engine::Counters;
 use crate::error::{BoxError, ConfigError};
 use crate::recovery::Backoff;
 use crate::scope::Scope;
@@ -241,6 +245,32 @@ impl Budget {
             restart,
             recent: VecDeque::new(),
         }
+    }
+
+    /// After `failure`: waits the backoff, unless every reader of `tx` is
+    /// gone first, and counts the restart on `counters`. `Ok(true)`:
+    /// restart now; `Ok(false)`: nobody reads any more, stop.
+    ///
+    /// # Errors
+    ///
+    /// [`TooManyRestarts`] when the window has no restart left.
+    pub(crate) async fn wait<U>(
+        &mut self,
+        failure: BoxError,
+        tx: &Sender<U>,
+        counters: &Counters,
+    ) -> Result<bool, TooManyRestarts> {
+        let delay = self.next(failure)?;
+        let exit = Exit::new(tx);
+        if exit
+            .unless_closed(tokio::time::sleep(delay))
+            .await
+            .is_none()
+        {
+            return Ok(false);
+        }
+        counters.restarted();
+        Ok(true)
     }
 
     /// The wait before restarting after `failure`, now; or the error that

@@ -112,15 +112,9 @@ where
                 }
             };
             drop(stream);
-            let delay = budget.next(failure)?;
-            if exit
-                .unless_closed(tokio::time::sleep(delay))
-                .await
-                .is_none()
-            {
+            if !budget.wait(failure, &tx, cx.stats()).await? {
                 return Ok(());
             }
-            cx.stats().restarted();
         }
     });
     Ok(rx)

@@ -398,6 +398,18 @@ struct Open<S> {
 }
 
 impl<S> Open<S> {
+    /// When the one window `open` (if any) ends.
+    fn due(open: &Option<Open<S>>) -> Option<Instant> {
+        open.as_ref().map(|w| w.end)
+    }
+
+    /// Moves the one window `open` to `out` if it has ended by `now`.
+    fn close_due(open: &mut Option<Open<S>>, now: Instant, out: &mut Vec<Open<S>>) {
+        if open.as_ref().is_some_and(|w| w.end <= now) {
+            out.extend(open.take());
+        }
+    }
+
     fn new(start: Instant, end: Instant) -> Open<S> {
         Open {
             start,

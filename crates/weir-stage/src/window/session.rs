@@ -69,13 +69,11 @@ impl<S> Sessions<S> {
     }
 
     pub(super) fn due(&self) -> Option<Instant> {
-        self.open.as_ref().map(|w| w.end)
+        Open::due(&self.open)
     }
 
     pub(super) fn tick(&mut self, now: Instant, out: &mut Vec<Open<S>>) {
-        if self.open.as_ref().is_some_and(|w| w.end <= now) {
-            out.extend(self.open.take());
-        }
+        Open::close_due(&mut self.open, now, out);
     }
 
     /// Adds `items`, all received at `now`: one session holds them all.
