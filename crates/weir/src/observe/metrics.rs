@@ -49,7 +49,9 @@ pub struct StageMetrics {
     /// Items dropped on purpose by an overflow policy (a buffer that drops
     /// the newest or oldest item when full, a sampler, a conflation).
     pub dropped: u64,
-    /// Jobs that took longer than the stage's per-item timeout.
+    /// Jobs that took longer than the stage's per-item timeout (for a
+    /// remote stage: jobs past its `job_timeout` or the scope's deadline,
+    /// which come out as `RemoteError::DeadlineExceeded`).
     pub timeouts: u64,
     /// Restarts of a supervised source or sub-flow.
     pub restarts: u64,
