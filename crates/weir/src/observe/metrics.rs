@@ -101,6 +101,49 @@ impl StageMetrics {
     }
 }
 
+impl StageMetrics {
+    /// A row with nothing counted yet (a `group_by` sub-flow stage's sum).
+    pub(crate) fn zero(id: StageId, name: &str, kind: &'static str) -> StageMetrics {
+        StageMetrics {
+            id,
+            name: name.to_string(),
+            kind,
+            items_in: 0,
+            items_out: 0,
+            errors: 0,
+            retries: 0,
+            skipped: 0,
+            dead_lettered: 0,
+            dropped: 0,
+            timeouts: 0,
+            restarts: 0,
+            busy: Duration::ZERO,
+            send_wait: Duration::ZERO,
+            recv_wait: Duration::ZERO,
+            running: false,
+            #[cfg(feature = "nats")]
+            lag: None,
+        }
+    }
+
+    /// Adds `other`'s counts and times to this row (running if either is).
+    pub(crate) fn add(&mut self, other: &StageMetrics) {
+        self.items_in += other.items_in;
+        self.items_out += other.items_out;
+        self.errors += other.errors;
+        self.retries += other.retries;
+        self.skipped += other.skipped;
+        self.dead_lettered += other.dead_lettered;
+        self.dropped += other.dropped;
+        self.timeouts += other.timeouts;
+        self.restarts += other.restarts;
+        self.busy += other.busy;
+        self.send_wait += other.send_wait;
+        self.recv_wait += other.recv_wait;
+        self.running |= other.running;
+    }
+}
+
 /// One edge between stages: a channel, or a hand-off inside a fused task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -33,6 +33,7 @@ use weir_core::chan::Observer;
 use weir_stage::engine::Stage;
 use weir_stage::ScopeStats;
 
+use super::subflows::SubFlows;
 use crate::observe::{EdgeMetrics, Metrics, StageMetrics};
 
 pub(crate) type NodeId = usize;
@@ -54,6 +55,9 @@ pub(crate) struct Node {
     /// come back on (the labels of its edges), and what it adds to its
     /// metrics (the server's view: consumer lag).
     remote: Option<Remote>,
+    /// A `group_by`: its sub-flows' stages, listed after the graph's own
+    /// as `<this stage>/<sub-flow stage>`, summed over keys.
+    subflows: Option<Arc<SubFlows>>,
 }
 
 /// What the graph knows of a stage whose work happens across the network.
@@ -211,6 +215,7 @@ impl Graph {
             relay: false,
             output: None,
             remote: None,
+            subflows: None,
         });
         id
     }
@@ -259,6 +264,11 @@ impl Graph {
     /// Marks a stage as running tasks of its own (see [`Node::tasks`]).
     pub(crate) fn set_tasks(&mut self, node: NodeId) {
         self.nodes[node].tasks = true;
+    }
+
+    /// Lists `subflows`' stages under stage `node` (a `group_by`).
+    pub(crate) fn set_subflows(&mut self, node: NodeId, subflows: Arc<SubFlows>) {
+        self.nodes[node].subflows = Some(subflows);
     }
 
     /// Marks a stage as a relay (see [`Node::relay`]).
@@ -352,6 +362,13 @@ impl Graph {
             if self.nodes[id].tasks {
                 m.items_out = self.sum(id, true, &crossings, |c| c.sent);
                 m.send_wait = self.sum(id, true, &crossings, |c| c.send_wait);
+            }
+        }
+        // Each `group_by`'s sub-flow stages, after every stage of the graph
+        // (so an edge's ends keep their places).
+        for n in &self.nodes {
+            if let Some(subflows) = &n.subflows {
+                stages.extend(subflows.snapshot(&n.stage.name()));
             }
         }
         let edges = self

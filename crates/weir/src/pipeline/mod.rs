@@ -195,6 +195,7 @@ mod sinks;
 mod source;
 mod split;
 mod stream;
+mod subflows;
 mod supervise;
 mod transforms;
 mod view;

@@ -198,3 +198,105 @@ async fn an_error_in_a_sub_flow_fails_the_pipeline_naming_its_stage() {
         .unwrap_err();
     assert_eq!(err.stage(), Some("parse"));
 }
+
+/// The rows of a `group_by`'s sub-flow stages in the parent's metrics:
+/// those named `<prefix>…`.
+fn sub_rows(m: &weir::pipeline::Metrics, prefix: &str) -> Vec<(String, &'static str, u64, u64)> {
+    m.stages
+        .iter()
+        .filter(|s| s.name.starts_with(prefix))
+        .map(|s| (s.name.clone(), s.kind, s.items_in, s.items_out))
+        .collect()
+}
+
+#[tokio::test]
+async fn group_by_sub_flow_stages_are_summed_once_per_shape_over_10k_keys() {
+    let p = Pipeline::new(&Context::background());
+    let n = p
+        .source(0..20_000u32)
+        .group_by(
+            |n| n % 10_000,
+            10_000,
+            |_, flow| {
+                flow.filter(|n| n % 4 == 0)
+                    .named("quarter")
+                    .map(|n| n + 1)
+                    .named("plus_one")
+            },
+        )
+        .named("keyed")
+        .count()
+        .await
+        .unwrap();
+    assert_eq!(n, 5_000);
+    let m = p.metrics();
+    let group = m.stages.iter().find(|s| s.name == "keyed").unwrap();
+    assert_eq!((group.items_in, group.items_out), (20_000, 5_000));
+    // One row per sub-flow stage, however many keys ran it: the counts
+    // of 10,000 sub-flows add up to the items that went in.
+    let rows = sub_rows(&m, "keyed/");
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names.len(), 4, "{rows:?}");
+    assert!(names.contains(&"keyed/quarter") && names.contains(&"keyed/plus_one"));
+    let row = |name: &str| rows.iter().find(|r| r.0 == name).unwrap().clone();
+    assert_eq!(
+        row("keyed/quarter"),
+        ("keyed/quarter".into(), "filter", 20_000, 5_000)
+    );
+    assert_eq!(
+        row("keyed/plus_one"),
+        ("keyed/plus_one".into(), "map", 5_000, 5_000)
+    );
+    let ids: std::collections::HashSet<_> = m.stages.iter().map(|s| s.id).collect();
+    assert_eq!(ids.len(), m.stages.len(), "every row has an id of its own");
+    assert!(m.stages.iter().all(|s| !s.running));
+}
+
+#[tokio::test(start_paused = true)]
+async fn group_by_sub_flow_rows_count_running_sub_flows_and_each_shape_apart() {
+    let (tx, rx) = chan::bounded(8);
+    let p = Pipeline::new(&Context::background());
+    let run = p
+        .from_receiver(rx)
+        .group_by(
+            |n: &u32| n % 2,
+            2,
+            |key, flow| match key {
+                0 => flow.map(|n| n * 10).named("evens"),
+                _ => flow.filter(|_| false).named("odds"),
+            },
+        )
+        .named("g")
+        .collect::<Vec<_>>()
+        .run();
+    for n in 0..6u32 {
+        tx.send(n).await.unwrap();
+    }
+    // Both sub-flows still run (their input is open): their rows are read
+    // live, once every item has gone through.
+    let mut polls = 0;
+    let evens = loop {
+        let m = p.metrics();
+        let rows = sub_rows(&m, "g/");
+        let seen = |name: &str| rows.iter().find(|r| r.0 == name).map(|r| r.2);
+        if seen("g/evens") == Some(3) && seen("g/odds") == Some(3) {
+            break rows;
+        }
+        polls += 1;
+        assert!(
+            polls < 10_000,
+            "the running sub-flows are not counted: {rows:?}"
+        );
+        tokio::task::yield_now().await;
+    };
+    let live = p.metrics();
+    assert!(live.stages.iter().any(|s| s.name == "g/evens" && s.running));
+    drop(tx);
+    let out = run.join().await.unwrap();
+    assert_eq!(out, [0, 20, 40]);
+    let end = sub_rows(&p.metrics(), "g/");
+    assert_eq!(end.len(), evens.len(), "no row added at the end: {end:?}");
+    let row = |name: &str| end.iter().find(|r| r.0 == name).unwrap().clone();
+    assert_eq!(row("g/evens"), ("g/evens".into(), "map", 3, 3));
+    assert_eq!(row("g/odds"), ("g/odds".into(), "filter", 3, 0));
+}
