@@ -16,9 +16,11 @@ use crate::scope::{Failure, Role, Scope, Timing};
 /// a plain bounded queue), drop the newest or the oldest items (the
 /// producer never waits), or fail. Akka's `buffer(n, OverflowStrategy)`.
 ///
-/// The buffer *is* the output channel: the stage's task moves batches from
-/// `input` into it with the overflow policy, so a dropping buffer costs
-/// one channel hop, like any stage with a task. (The `weir` builder's
+/// The buffer *is* the output channel: the stage's task moves what
+/// `input` has ready into it with the overflow policy — up to several
+/// batches at once, under one lock and at most one wake-up, the policy
+/// applied item by item in input order — so a dropping buffer costs one
+/// channel hop, like any stage with a task. (The `weir` builder's
 /// `Flow::buffer` spends no task of its own: the fused stages before it
 /// send into the buffer the same way.) Dropped items are counted in the
 /// stage's `dropped` statistic ([`StageStats`](crate::StageStats)).

@@ -1,6 +1,7 @@
 //! The batch loops: a source into a channel ([`run_into`]), a source into
 //! a sink step ([`run_sink`]).
 
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use weir_core::chan::Sender;
@@ -25,6 +26,61 @@ pub(crate) async fn next_batch<T: 'static>(
             waiting.get_or_insert_with(Instant::now);
         }
         polled
+    })
+    .await;
+    if let Some(since) = waiting {
+        counters.recv_wait(since.elapsed());
+    }
+    got
+}
+
+/// The most items a buffer stage hands over at once: what its source had
+/// ready, pulled a batch at a time without waiting.
+const HANDOFF: usize = 8 * BATCH;
+
+/// What [`next_handoff`] saw after the items it returned: the source
+/// ended or failed, which the caller acts on once those items are sent.
+enum After {
+    Running,
+    Ended,
+    Failed(Error),
+}
+
+/// Pulls the next batch from `src` (counting the time spent waiting for
+/// it), then what `src` has ready now, a batch at a time, up to `limit`
+/// items: `Ok(false)` when it ended with nothing pulled. An end or an
+/// error that comes after some items is left in `after`, so those items
+/// are still sent first.
+async fn next_handoff<T: 'static>(
+    src: &mut BoxSource<T>,
+    buf: &mut Vec<T>,
+    counters: &Counters,
+    limit: usize,
+    after: &mut After,
+) -> Result<bool, Error> {
+    let mut waiting: Option<Instant> = None;
+    let got = std::future::poll_fn(|cx| loop {
+        let had = buf.len();
+        match src.poll_batch(cx, buf) {
+            Poll::Pending if buf.is_empty() => {
+                waiting.get_or_insert_with(Instant::now);
+                return Poll::Pending;
+            }
+            Poll::Ready(Ok(true)) if buf.len() < limit && buf.len() > had => {}
+            Poll::Pending | Poll::Ready(Ok(true)) => return Poll::Ready(Ok(true)),
+            Poll::Ready(Ok(false)) if !buf.is_empty() => {
+                *after = After::Ended;
+                return Poll::Ready(Ok(true));
+            }
+            Poll::Ready(Err(e)) if had > 0 => {
+                // What the failing pull brought goes with it, as a lone
+                // batch's would; the earlier pulls' items are sent.
+                buf.truncate(had);
+                *after = After::Failed(e);
+                return Poll::Ready(Ok(true));
+            }
+            done => return done,
+        }
     })
     .await;
     if let Some(since) = waiting {
@@ -103,30 +159,48 @@ pub(crate) async fn run_buffered<T: Send + 'static>(
 ) -> Result<(), Error> {
     let counters = stage.counters();
     let _running = Running::new(counters);
-    // Grows to what batches need (at most `BATCH`) and keeps it.
+    // A buffer hands over what its source has ready, up to `HANDOFF`
+    // items, under one lock and one wake; a plain channel what one pull
+    // brought (a batch at most).
+    let limit = if buffer.is_some() { HANDOFF } else { 1 };
+    // Grows to what hand-offs need (at most `limit`) and keeps it.
     let mut buf = Vec::new();
+    let mut after = After::Running;
     loop {
-        let Some(more) = door::unless_closed(&tx, next_batch(&mut src, &mut buf, counters)).await
-        else {
+        match std::mem::replace(&mut after, After::Running) {
+            After::Running => {}
+            After::Ended => return Ok(()),
+            After::Failed(e) => return Err(e),
+        }
+        let pull = next_handoff(&mut src, &mut buf, counters, limit, &mut after);
+        let Some(more) = door::unless_closed(&tx, pull).await else {
             return Ok(());
         };
-        let more = more?;
-        if !more {
+        if !more? {
             return Ok(());
         }
         // A full batch moves as it is; a short one (an idle producer's
         // trickle) is copied out, so a one-item hop does not allocate a
         // whole batch's room.
-        let batch = if buf.len() == BATCH {
-            std::mem::replace(&mut buf, Vec::with_capacity(BATCH))
+        let batch = if buf.len() >= BATCH {
+            let room = buf.len();
+            std::mem::replace(&mut buf, Vec::with_capacity(room))
         } else {
             let mut short = Vec::with_capacity(buf.len());
             short.append(&mut buf);
             short
         };
-        let (n, start) = (batch.len(), Instant::now());
-        let pushed = overflow.push(&tx, batch).await;
-        counters.send_wait(start.elapsed());
+        let n = batch.len();
+        // Only backpressure waits: the other modes never do, and are not
+        // timed (two clock reads per hand-off).
+        let pushed = if overflow == Overflow::Backpressure {
+            let start = Instant::now();
+            let pushed = overflow.push(&tx, batch).await;
+            counters.send_wait(start.elapsed());
+            pushed
+        } else {
+            overflow.push(&tx, batch).await
+        };
         let dropped = match pushed {
             Pushed::Sent(dropped) => dropped,
             Pushed::Closed => return Ok(()), // downstream is gone: stop, and so stop upstream

@@ -193,3 +193,112 @@ async fn a_dropped_output_stops_the_stage_and_its_upstream() {
     scope.wait().await.unwrap();
     baseline.assert_settled().await;
 }
+
+/// Yields until `done` holds (at most 10,000 times).
+async fn until(mut done: impl FnMut() -> bool) {
+    for _ in 0..10_000 {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("never happened");
+}
+
+/// The buffer hands over everything its input has ready at once (up to
+/// several batches under one lock): a hand-off that straddles the room
+/// left drops exactly the items each mode names, counted one by one.
+#[tokio::test(flavor = "current_thread")]
+async fn a_hand_off_that_straddles_the_room_left_drops_exactly_the_right_items() {
+    for (overflow, kept) in [
+        (Overflow::DropNewest, (0..10).collect::<Vec<u32>>()),
+        (Overflow::DropOldest, (4..14).collect()),
+    ] {
+        let scope = Scope::new(&Context::background());
+        let stats = scope.stats();
+        let (tx, rx) = chan::bounded(64);
+        let out = stage::buffer(&scope.named("buf"), rx, 10, overflow).unwrap();
+        tx.send_all((0..6).collect()).await.unwrap();
+        until(|| out.len() == 6).await; // 6 of 10 held, nothing read
+        tx.send_all((6..14).collect()).await.unwrap(); // 8 more: 4 fit
+        drop(tx);
+        until(|| {
+            stats
+                .stage("buf")
+                .is_some_and(|s| s.tasks > 0 && s.running == 0)
+        })
+        .await;
+        let got = stage::collect::<_, Vec<_>>(&scope, out).await.unwrap();
+        assert_eq!(got, kept, "{overflow:?}");
+        assert_eq!(stats.stage("buf").unwrap().dropped, 4, "{overflow:?}");
+        scope.wait().await.unwrap();
+    }
+}
+
+/// Many batches ready at once, far past the capacity: the newest (or
+/// oldest) `capacity` items are kept and every other one is counted.
+#[tokio::test(flavor = "current_thread")]
+async fn batches_far_past_the_capacity_keep_the_right_end() {
+    for (overflow, kept) in [
+        (Overflow::DropNewest, (0..10).collect::<Vec<u32>>()),
+        (Overflow::DropOldest, (9_990..10_000).collect()),
+    ] {
+        let scope = Scope::new(&Context::background());
+        let stats = scope.stats();
+        let (tx, rx) = chan::bounded(10_000);
+        tx.send_all((0..10_000).collect()).await.unwrap();
+        drop(tx);
+        let out = stage::buffer(&scope.named("buf"), rx, 10, overflow).unwrap();
+        until(|| {
+            stats
+                .stage("buf")
+                .is_some_and(|s| s.tasks > 0 && s.running == 0)
+        })
+        .await;
+        let got = stage::collect::<_, Vec<_>>(&scope, out).await.unwrap();
+        assert_eq!(got, kept, "{overflow:?}");
+        assert_eq!(stats.stage("buf").unwrap().dropped, 9_990, "{overflow:?}");
+        scope.wait().await.unwrap();
+    }
+}
+
+/// A fused stage that fails after its first batch: the batch pulled
+/// before the failure is still delivered, then the run fails naming it.
+#[tokio::test(flavor = "current_thread")]
+async fn items_pulled_before_a_failure_are_delivered_before_it() {
+    use std::sync::Arc;
+    use weir_stage::engine::{Fused, RecvSource, Stage, BATCH};
+    use weir_stage::steps::Map;
+
+    let scope = Scope::new(&Context::background());
+    let (tx, rx) = chan::bounded(4 * BATCH);
+    let n = u32::try_from(2 * BATCH).unwrap();
+    tx.send_all((0..n).collect()).await.unwrap();
+    drop(tx);
+    let cut = u32::try_from(BATCH + 10).unwrap();
+    let step = Map::new(move |x: u32| {
+        assert!(x != cut, "bad item");
+        x
+    });
+    let src = Fused::new(
+        Box::new(RecvSource::new(rx)),
+        step,
+        Stage::new("map", "check"),
+    );
+    let stage: Option<Arc<Stage>> = None;
+    let out = stage::buffer_source(
+        &scope,
+        Box::new(src),
+        stage,
+        4 * BATCH,
+        Overflow::DropOldest,
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    while out.recv_many(&mut got, 4 * BATCH).await > 0 {}
+    assert_eq!(got, (0..u32::try_from(BATCH).unwrap()).collect::<Vec<_>>());
+    let Err(Error::Panicked { stage, .. }) = scope.wait().await else {
+        panic!("the panic fails the run")
+    };
+    assert_eq!(&*stage, "check");
+}
