@@ -53,10 +53,12 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
         ("pipeline", "weir-batch") => pipeline::weir_batch(arg(0)?),
         // Not in the table: `compare --child pipeline weir-buffer <n> [cap]`
         // against `weir` (and `weir-buffer-then` against `weir-then`), for
-        // the cost of an overflow stage that never overflows.
+        // the cost of an overflow stage that never overflows; `vec-handoff`
+        // is the floor of a two-task hand-off that copies no item.
         ("pipeline", "weir-buffer") => pipeline::weir_buffered(arg(0)?, opt(1, us(arg(0)?)?)?),
         ("pipeline", "weir-then") => pipeline::weir_then(arg(0)?, false),
         ("pipeline", "weir-buffer-then") => pipeline::weir_then(arg(0)?, true),
+        ("pipeline", "vec-handoff") => pipeline::vec_handoff(arg(0)?),
         ("pipeline", "tokio-flume") => pipeline::tokio_flume(arg(0)?),
         ("pipeline", "loop") => pipeline::loop_(arg(0)?),
         ("handpipe", _) => {
