@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+pub use crate::chunks_by::ChunksBy;
 pub use crate::collect::Collect;
 pub use crate::count::Count;
 pub use crate::enumerate::Enumerate;

@@ -87,6 +87,8 @@ pub struct Fused<T, S> {
     /// An error found after some outputs of its batch: reported once they
     /// are handed on (the items before an error are delivered).
     failed: Option<Error>,
+    /// The input ended and the step was [finished](Step::finish).
+    finished: bool,
 }
 
 impl<T, S> Fused<T, S> {
@@ -104,6 +106,7 @@ impl<T, S> Fused<T, S> {
             faults: Faults::fail_fast(),
             report: None,
             failed: None,
+            finished: false,
         }
     }
 
@@ -125,6 +128,30 @@ impl<T, S> Fused<T, S> {
         self.faults = Faults::keep_going();
         self.report = Some(report);
         self
+    }
+}
+
+impl<T: Send + 'static, S: Step<T>> Fused<T, S> {
+    /// The input ended: the step hands on what it still holds, once
+    /// ([`Step::finish`]); whether it handed on anything. The input is
+    /// dropped (upstream is done).
+    fn finish(&mut self, out: &mut Vec<S::Out>) -> bool {
+        if std::mem::replace(&mut self.finished, true) {
+            return false;
+        }
+        self.inner = Box::new(Ended);
+        let (start, before) = (Instant::now(), out.len());
+        let step = &mut self.step;
+        let finished = std::panic::catch_unwind(AssertUnwindSafe(|| step.finish(out)));
+        let counters = self.stage.counters();
+        counters.batch(0, out.len() - before, start.elapsed());
+        if let Err(payload) = finished {
+            counters.error();
+            out.truncate(before);
+            self.failed = Some(Error::from_panic(self.stage.name(), &*payload));
+            return true;
+        }
+        out.len() > before
     }
 }
 
@@ -154,7 +181,7 @@ where
             match self.inner.poll_batch(cx, &mut self.buf) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Ready(Ok(false)) => return Poll::Ready(Ok(false)),
+                Poll::Ready(Ok(false)) => return Poll::Ready(Ok(self.finish(out))),
                 Poll::Ready(Ok(true)) => {}
             }
             let start = Instant::now();

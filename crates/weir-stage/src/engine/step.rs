@@ -59,6 +59,29 @@ pub trait Step<T>: Send + 'static {
     fn is_done(&self) -> bool {
         false
     }
+
+    /// The input ended: appends what the step still holds (a
+    /// [`ChunksBy`](crate::steps::ChunksBy)'s open group) to `out`, the
+    /// last outputs of the stage. Called once, after the last batch, when
+    /// the input ends cleanly (its end, or a graceful shutdown) — not on an
+    /// error, nor once [`is_done`](Step::is_done). The default: nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::engine::{Faults, Step};
+    /// use weir_stage::steps::ChunksBy;
+    ///
+    /// let mut step = ChunksBy::new(|n: &u8| *n);
+    /// let mut out = Vec::new();
+    /// step.step(vec![1, 1, 2].drain(..), &mut out, &mut Faults::fail_fast());
+    /// assert_eq!(out, [vec![1, 1]]); // the group of 2 may go on
+    /// step.finish(&mut out);
+    /// assert_eq!(out, [vec![1, 1], vec![2]]);
+    /// ```
+    fn finish(&mut self, out: &mut Vec<Self::Out>) {
+        let _ = out;
+    }
 }
 
 /// A sink stage: consumes batches and ends in one result.

@@ -1,5 +1,5 @@
 //! Builder doors to `weir_stage`'s small operators of issue 21:
-//! [`enumerate`](Flow::enumerate) (fused), [`chunks_by`](Flow::chunks_by),
+//! [`enumerate`](Flow::enumerate) and [`chunks_by`](Flow::chunks_by) (fused),
 //! [`map_blocking`](Flow::map_blocking), the two-input
 //! [`zip`](Flow::zip), [`interleave`](Flow::interleave) and
 //! [`concat`](Flow::concat), and the sink [`try_fold`](Flow::try_fold).
@@ -7,7 +7,7 @@
 //! nothing is written twice.
 
 use weir_core::chan::Receiver;
-use weir_stage::steps::{Enumerate, TryFold};
+use weir_stage::steps::{ChunksBy, Enumerate, TryFold};
 use weir_stage::{BoxError, Scope};
 
 use super::boundary::{check, fill, view};
@@ -54,8 +54,8 @@ impl<T: Send + 'static> Flow<T> {
 
     /// Groups consecutive items whose `key` is equal into one `Vec`, in
     /// order; the last group is sent when the input ends (or on a graceful
-    /// [`shutdown`](super::Pipeline::shutdown)). A stage with a task of its
-    /// own (it must see the end of its input). See
+    /// [`shutdown`](super::Pipeline::shutdown)). Fused with its neighbours
+    /// (the engine tells the step when its input ends). See
     /// [`weir_stage::chunks_by`].
     ///
     /// # Examples
@@ -80,9 +80,7 @@ impl<T: Send + 'static> Flow<T> {
         K: PartialEq + Send + 'static,
         F: FnMut(&T) -> K + Send + 'static,
     {
-        self.through("chunks_by", move |scope, input| {
-            Ok(weir_stage::chunks_by(scope, input, key))
-        })
+        self.fuse(ChunksBy::new(key))
     }
 
     /// Runs the blocking `f` on every item on tokio's blocking thread pool,

@@ -31,7 +31,7 @@
 //! [`filter_map`](Flow::filter_map), [`try_map`](Flow::try_map),
 //! [`scan`](Flow::scan), [`take`](Flow::take),
 //! [`take_while`](Flow::take_while), [`skip`](Flow::skip),
-//! [`enumerate`](Flow::enumerate)) are *fused*:
+//! [`enumerate`](Flow::enumerate), [`chunks_by`](Flow::chunks_by)) are *fused*:
 //! adjacent ones run in one task, a batch of items at a time, with no
 //! channel between them — like operator chaining in stream processors.
 //! Channels (and so parallelism across cores) appear only where a stage
@@ -43,7 +43,6 @@
 //! [`debounce`](Flow::debounce), [`sample`](Flow::sample),
 //! [`buffer`](Flow::buffer) (a channel, filled by the stages before it
 //! under its overflow policy, with no task of its own),
-//! [`chunks_by`](Flow::chunks_by),
 //! [`map_blocking`](Flow::map_blocking), the two-input
 //! [`zip`](Flow::zip), [`interleave`](Flow::interleave) and
 //! [`concat`](Flow::concat), the supervisors

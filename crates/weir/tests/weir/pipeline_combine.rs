@@ -59,7 +59,7 @@ async fn concat_and_interleave_through_the_builder() {
 }
 
 #[tokio::test]
-async fn enumerate_is_fused_and_chunks_by_has_a_task() {
+async fn enumerate_and_chunks_by_are_fused() {
     let p = pipeline();
     let runs = p
         .source([3, 3, 1, 1, 1, 2])
@@ -80,13 +80,56 @@ async fn enumerate_is_fused_and_chunks_by_has_a_task() {
     );
     let m = p.metrics();
     assert_eq!(stage(&m.stages, "number").kind, "enumerate");
-    assert_eq!(stage(&m.stages, "runs").items_out, 3);
-    // `enumerate` runs in the source's task: the edge into it has no queue;
-    // `chunks_by` reads a channel.
+    let runs = stage(&m.stages, "runs");
+    assert_eq!(
+        (runs.kind, runs.items_in, runs.items_out),
+        ("chunks_by", 6, 3)
+    );
+    // Both run in the source's task: the edges into them have no queue.
     let into = |to: &str| m.edges.iter().find(|e| e.to == to).unwrap();
     assert_eq!(into("number").capacity, None);
-    assert!(into("runs").capacity.is_some());
+    assert_eq!(into("runs").capacity, None);
     assert!(p.to_mermaid().contains("-.->|fused| "));
+}
+
+/// Fused, groups straddle the engine's batches and the last one is sent
+/// at the end: the same runs as `slice::chunk_by`.
+#[tokio::test]
+async fn fused_chunks_by_is_slice_chunk_by_across_batches() {
+    let input: Vec<u32> = (0..5_000u32).map(|n| n / 7 % 5).collect();
+    let runs = pipeline()
+        .source(input.clone())
+        .chunks_by(|n| *n)
+        .collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let want: Vec<Vec<u32>> = input.chunk_by(|a, b| a == b).map(<[u32]>::to_vec).collect();
+    assert_eq!(runs, want);
+}
+
+/// A graceful shutdown ends the source: the fused step's open group is
+/// sent, not lost.
+#[tokio::test]
+async fn shutdown_flushes_the_open_group_of_a_fused_chunks_by() {
+    let (tx, rx) = weir::chan::bounded(8);
+    let p = pipeline();
+    let run = p
+        .from_receiver(rx)
+        .chunks_by(|n: &i32| *n)
+        .collect::<Vec<_>>()
+        .run();
+    tx.send_all(vec![1, 1, 2]).await.unwrap();
+    while p
+        .metrics()
+        .stages
+        .iter()
+        .all(|s| s.kind != "chunks_by" || s.items_in < 3)
+    {
+        tokio::task::yield_now().await;
+    }
+    p.shutdown();
+    assert_eq!(run.join().await.unwrap(), [vec![1, 1], vec![2]]);
+    drop(tx);
 }
 
 #[tokio::test]
