@@ -4,7 +4,7 @@
 "use strict";
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
-  const W = 200, H = 124, GAP_X = 84, GAP_Y = 26, PAD = 16;
+  const W = 200, H = 124, GAP_X = 124, GAP_Y = 26, PAD = 16;
   const query = window.location.search; // carries ?token= when there is one
   const graph = document.getElementById("graph");
   let updates = 0;
@@ -40,7 +40,7 @@
       g.appendChild(el("rect", { class: "bar-bg", x: bx, y: by, width: bw, height: bh, rx: 2 }));
       const level = fill >= 0.9 ? "high" : fill >= 0.5 ? "mid" : "low";
       g.appendChild(el("rect", { class: "bar " + level, x: bx, y: by, width: bw * fill, height: bh, rx: 2 }));
-      g.appendChild(el("text", { x: bx, y: by - 3 }, `${num(e.queued)}/${num(e.capacity)} · peak ${num(e.peak)}`));
+      g.appendChild(el("text", { x: mx, y: by - 3, "text-anchor": "middle" }, `${num(e.queued)}/${num(e.capacity)} · peak ${num(e.peak)}`));
       g.appendChild(el("title", {}, `queue ${e.queued} of ${e.capacity}, peak ${e.peak}, sent ${e.sent}`));
     }
     if (e.branch !== null) {
