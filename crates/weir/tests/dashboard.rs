@@ -309,3 +309,26 @@ fn items_in(doc: &serde_json::Value, name: &str) -> u64 {
         .find(|s| s["name"] == name)
         .map_or(0, |s| s["items_in"].as_u64().unwrap())
 }
+
+#[tokio::test]
+async fn a_fifty_stage_graph_gets_distinct_cells_and_edges_point_right() {
+    let p = pipeline();
+    let page = p.dashboard().await.unwrap();
+    fifty_stages(&p).await.unwrap();
+    let doc = graph(page.local_addr(), "/graph.json").await;
+    let stages = doc["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 50, "{doc}");
+    let cells: std::collections::HashSet<(u64, u64)> = stages
+        .iter()
+        .map(|s| (s["layer"].as_u64().unwrap(), s["row"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(cells.len(), 50, "two stages share a cell");
+    let layer = |id: &serde_json::Value| stages[id.as_u64().unwrap() as usize]["layer"].as_u64();
+    for e in doc["edges"].as_array().unwrap() {
+        assert!(layer(&e["from"]) < layer(&e["to"]), "{e}");
+    }
+    // Four branches side by side: 4 rows, and as many columns as the
+    // longest path (source, broadcast, 11 steps, merge, 2, sink), not 50.
+    assert_eq!(cells.iter().map(|c| c.1).max(), Some(3));
+    assert_eq!(cells.iter().map(|c| c.0).max(), Some(16));
+}

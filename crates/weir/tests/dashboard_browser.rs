@@ -166,7 +166,7 @@ impl Browser {
     /// the DOM as the page has drawn it.
     async fn dom_when(&mut self, until: &str) -> String {
         let expression = format!(
-            "new Promise((done) => {{ const check = () => {{ if ({until}) done(document.documentElement.outerHTML); \
+            "new Promise((done) => {{ const check = () => {{ if (document.body && ({until})) done(document.documentElement.outerHTML); \
              else setTimeout(check, 20); }}; check(); }})"
         );
         let r = self
@@ -179,6 +179,30 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("{r}"))
             .to_string()
+    }
+
+    /// Opens `url` and waits for its load event (its script has run).
+    async fn navigate(&mut self, url: &str) {
+        self.call("Page.enable", serde_json::json!({})).await;
+        self.call("Page.navigate", serde_json::json!({ "url": url }))
+            .await;
+        loop {
+            let event: serde_json::Value = serde_json::from_slice(&self.message().await).unwrap();
+            if event["method"] == "Page.loadEventFired" {
+                return;
+            }
+        }
+    }
+
+    /// The value of a script in the page.
+    async fn eval(&mut self, expression: &str) -> serde_json::Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                serde_json::json!({ "expression": expression, "returnByValue": true }),
+            )
+            .await;
+        r["result"]["value"].clone()
     }
 
     async fn screenshot(&mut self, to: &Path) {
@@ -321,9 +345,7 @@ async fn the_page_draws_the_live_graph_in_headless_chromium() {
     .await;
 
     let mut browser = Browser::start(&bin, &profile).await;
-    browser
-        .call("Page.navigate", serde_json::json!({ "url": page.url() }))
-        .await;
+    browser.navigate(page.url()).await;
     // Two updates in, with the bottleneck drawn.
     let first = browser
         .dom_when(
@@ -389,4 +411,41 @@ async fn the_page_draws_the_live_graph_in_headless_chromium() {
         "{last}"
     );
     assert_eq!(drawn_in(&last, "sink"), counted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifty_stage_graph_is_drawn_at_full_size_without_overlaps() {
+    let Some(bin) = find_chromium() else {
+        assert!(
+            !in_ci(),
+            "chromium is not installed, and CI is set: .ci/run installs it"
+        );
+        println!("SKIPPED: chromium not installed");
+        return;
+    };
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard_browser_50");
+    std::fs::create_dir_all(&out).unwrap();
+    let p = pipeline();
+    let page = p.dashboard().name("fifty").await.unwrap();
+    fifty_stages(&p).await.unwrap();
+    let mut browser = Browser::start(&bin, &out.join("profile")).await;
+    browser.navigate(page.url()).await;
+    let dom = browser
+        .dom_when("document.body.dataset.state === 'finished' && document.querySelectorAll('g.stage').length === 50")
+        .await;
+    assert_eq!(stage_boxes(&dom).len(), 50);
+    // Every box at its full size (the page scrolls rather than shrinking
+    // them), and no two overlap.
+    let check = browser
+        .eval(
+            "(() => { const r = [...document.querySelectorAll('g.stage rect.box')].map((e) => e.getBoundingClientRect()); \
+             let overlaps = 0; for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++) \
+             if (r[i].left < r[j].right && r[j].left < r[i].right && r[i].top < r[j].bottom && r[j].top < r[i].bottom) overlaps++; \
+             return { boxes: r.length, overlaps, narrowest: Math.min(...r.map((b) => b.width)) }; })()",
+        )
+        .await;
+    assert_eq!(check["boxes"], 50, "{check}");
+    assert_eq!(check["overlaps"], 0, "{check}");
+    assert!(check["narrowest"].as_f64().unwrap() >= 199.0, "{check}");
+    browser.screenshot(&out.join("fifty.png")).await;
 }

@@ -147,3 +147,25 @@ pub(crate) fn unbalanced(p: &Pipeline, per_item: Duration) -> Sink<u64> {
 pub(crate) fn pipeline() -> Pipeline {
     Pipeline::with_capacity(&Context::background(), 8)
 }
+
+/// A 50-stage graph: a source, a 4-way broadcast, eleven stages on each
+/// branch, a merge, two more stages and a counting sink. Ends on its own.
+pub(crate) fn fifty_stages(p: &Pipeline) -> Sink<u64> {
+    let branches = p.source(0..2_000u64).named("source").broadcast_n(4);
+    let mut ends = branches.into_iter().enumerate().map(|(b, mut flow)| {
+        for i in 0..11 {
+            flow = flow.map(|n| n + 1).named(format!("branch {b} step {i}"));
+        }
+        flow
+    });
+    let first = ends.next().unwrap();
+    first
+        .merge(ends.collect::<Vec<_>>())
+        .named("merge")
+        .map(|n| n * 2)
+        .named("after merge 1")
+        .filter(|n| n % 3 != 0)
+        .named("after merge 2")
+        .count()
+        .named("sink")
+}
