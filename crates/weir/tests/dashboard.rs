@@ -174,11 +174,15 @@ async fn a_token_is_required_as_bearer_or_query() {
     let page = p.dashboard().token("s3cret").await.unwrap();
     let addr = page.local_addr();
     assert_eq!(page.url(), format!("http://{addr}/?token=s3cret"));
-    for path in ["/", "/graph.json", "/metrics", "/events", "/app.js"] {
+    for path in ["/", "/graph.json", "/metrics", "/events", "/index.html"] {
         let r = get(addr, path).await;
         assert_eq!(r.status, 401, "{path}");
         assert!(r.headers.contains("www-authenticate: bearer"));
     }
+    // The page's script and style hold no data: the page loads them by
+    // their bare names.
+    assert_eq!(get(addr, "/app.js").await.status, 200);
+    assert_eq!(get(addr, "/style.css").await.status, 200);
     assert_eq!(get(addr, "/graph.json?token=wrong").await.status, 401);
     assert_eq!(get(addr, "/graph.json?token=s3cre").await.status, 401);
     assert_eq!(get(addr, "/graph.json?token=s3cret").await.status, 200);

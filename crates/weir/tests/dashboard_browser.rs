@@ -33,6 +33,11 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
+/// How long the page may take to show what a test waits for before the
+/// test fails (instead of hanging): a bound on a real browser's real time,
+/// far above the second or so it takes.
+const GIVE_UP_MS: u64 = 30_000;
+
 /// Headless Chromium, driven over its DevTools protocol (a WebSocket,
 /// written here in a few lines: no driver to download).
 struct Browser {
@@ -166,7 +171,9 @@ impl Browser {
     /// the DOM as the page has drawn it.
     async fn dom_when(&mut self, until: &str) -> String {
         let expression = format!(
-            "new Promise((done) => {{ const check = () => {{ if (document.body && ({until})) done(document.documentElement.outerHTML); \
+            "new Promise((done) => {{ const start = Date.now(); const check = () => {{ \
+             if (document.body && ({until})) done(document.documentElement.outerHTML); \
+             else if (Date.now() - start > {GIVE_UP_MS}) done('GAVE UP ' + document.documentElement.outerHTML); \
              else setTimeout(check, 20); }}; check(); }})"
         );
         let r = self
@@ -175,10 +182,11 @@ impl Browser {
                 serde_json::json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
             )
             .await;
-        r["result"]["value"]
+        let dom = r["result"]["value"]
             .as_str()
-            .unwrap_or_else(|| panic!("{r}"))
-            .to_string()
+            .unwrap_or_else(|| panic!("{r}"));
+        assert!(!dom.starts_with("GAVE UP"), "never true: {until}\n{dom}");
+        dom.to_string()
     }
 
     /// Opens `url` and waits for its load event (its script has run).
@@ -331,7 +339,14 @@ async fn the_page_draws_the_live_graph_in_headless_chromium() {
     let profile = out.join("profile");
 
     let p = pipeline();
-    let page = p.dashboard().name("unbalanced").await.unwrap();
+    // With a token, as the page is when it is served beyond loopback.
+    let page = p
+        .dashboard()
+        .name("unbalanced")
+        .token("t0k3n")
+        .await
+        .unwrap();
+    assert!(page.url().ends_with("?token=t0k3n"));
     let run = unbalanced(&p, Duration::from_millis(2)).run();
     // Wait until the slow stage is the bottleneck by the counters, so the
     // page has something to mark.

@@ -176,7 +176,8 @@ impl DashboardBuilder {
         self
     }
 
-    /// Requires `token` on every request: as `Authorization: Bearer
+    /// Requires `token` on every request but those of the page's script
+    /// and style (which hold no data): as `Authorization: Bearer
     /// <token>`, or as `?token=<token>` in the URL (what a browser sends;
     /// [`Dashboard::url`] includes it, and the page passes it on). Use
     /// characters that need no escaping in a URL.
