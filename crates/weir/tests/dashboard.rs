@@ -336,3 +336,22 @@ async fn a_fifty_stage_graph_gets_distinct_cells_and_edges_point_right() {
     assert_eq!(cells.iter().map(|c| c.1).max(), Some(3));
     assert_eq!(cells.iter().map(|c| c.0).max(), Some(16));
 }
+
+#[tokio::test]
+async fn a_run_handle_hands_out_the_page_too() {
+    let p = pipeline();
+    let run = p.source(0u64..).named("endless").for_each(drop).run();
+    let page = run.dashboard().name("from the handle").await.unwrap();
+    let doc = graph(page.local_addr(), "/graph.json").await;
+    assert_eq!(doc["pipeline"], "from the handle");
+    assert_eq!(doc["state"], "running");
+    stage(&doc, "endless");
+    run.cancel();
+    let err = run.join().await.unwrap_err();
+    let doc = graph(page.local_addr(), "/graph.json").await;
+    assert_eq!(doc["state"], "failed");
+    assert!(
+        doc["error"].as_str().unwrap().starts_with(&err.to_string()),
+        "{doc}"
+    );
+}
