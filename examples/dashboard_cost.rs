@@ -10,6 +10,9 @@
 //! cargo run --release --example dashboard_cost -- [ROUNDS] [FUSED_N] [HAND_N]
 //! ```
 //!
+//! Last, the page on its own: a 50-stage pipeline's page with one client
+//! and nothing else running for 10 s, and the CPU time the process used.
+//!
 //! The hand-written pipeline has no `Pipeline` to show, so its page is
 //! that of a three-stage pipeline built beside it (same server, same
 //! updates, four a second): what is measured there is the server's own
@@ -184,6 +187,27 @@ fn main() {
             }
         }
     });
+    // The page on its own: a 50-stage pipeline's page with one client
+    // reading its events for a while, nothing else running; the process's
+    // CPU time over that span is the server's (and the client's) cost.
+    let idle_secs = 10;
+    let idle_cpu_ms = rt.block_on(async {
+        let beside = Pipeline::new(&Context::background());
+        let mut flow = beside.source(0..1u64).map(square);
+        for _ in 0..47 {
+            flow = flow.map(square);
+        }
+        let _unstarted = flow.for_each(drop);
+        let dash = beside.dashboard().await.expect("bind");
+        let client = watch(dash.local_addr());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let cpu = cpu_ticks();
+        tokio::time::sleep(Duration::from_secs(idle_secs)).await;
+        let used = cpu.zip(cpu_ticks()).map_or(0, |(a, b)| (b - a) * 10);
+        dash.stop().await;
+        client.join().unwrap();
+        used
+    });
     let wall = times
         .clone()
         .map(|v| median(v.iter().map(|c| c.wall).collect()));
@@ -206,4 +230,8 @@ fn main() {
             pct(cpu[i] as f64, cpu[i + 1] as f64),
         );
     }
+    println!(
+        "the page alone (50 stages, one client, {idle_secs} s): {idle_cpu_ms} ms of CPU, {:.2} % of one core",
+        idle_cpu_ms as f64 / (idle_secs * 1000) as f64 * 100.0
+    );
 }
