@@ -109,3 +109,78 @@ impl fmt::Debug for GraphView {
             .finish()
     }
 }
+
+#[cfg(feature = "dashboard")]
+impl GraphView {
+    /// A live page of this pipeline — its graph, counts, queues and
+    /// bottleneck, updated several times a second — with `/graph.json`,
+    /// `/events` and Prometheus `/metrics`: configure it on the returned
+    /// [`DashboardBuilder`](crate::dashboard::DashboardBuilder) and
+    /// `.await` it for a [`Dashboard`](crate::dashboard::Dashboard) that
+    /// serves until dropped. See [`dashboard`](crate::dashboard).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let p = Pipeline::new(&Context::background());
+    /// let page = p.dashboard().bind("127.0.0.1:0").await?;
+    /// println!("open {}", page.url());
+    /// p.source(0..100).map(|n| n + 1).for_each(drop).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "dashboard")))]
+    pub fn dashboard(&self) -> crate::dashboard::DashboardBuilder {
+        crate::dashboard::DashboardBuilder::new(self.clone())
+    }
+
+    /// Where the run is: not started, running, draining, finished or
+    /// failed (with its first error).
+    pub(crate) fn run_state(&self) -> crate::dashboard::RunState {
+        use crate::dashboard::RunState;
+        if let Some(ended) = self.shared.ended.borrow().clone() {
+            return match ended {
+                None => RunState::Finished,
+                Some(e) => RunState::Failed(with_causes(&*e)),
+            };
+        }
+        if let Some(refused) = self.shared.refusal() {
+            return RunState::Failed(with_causes(&refused));
+        }
+        let started = self
+            .shared
+            .scope
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_none();
+        if !started {
+            RunState::Idle
+        } else if self.shared.stop.is_cancelled() {
+            RunState::Draining
+        } else {
+            RunState::Running
+        }
+    }
+}
+
+/// An error's message followed by its causes': `a: b: c`.
+#[cfg(feature = "dashboard")]
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        // Some errors repeat their cause in their own message.
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
