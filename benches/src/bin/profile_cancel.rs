@@ -256,6 +256,8 @@ struct Counts {
     cross_wakes: u32,
     unparks: u32,
     polls: u32,
+    join_wakes: u32,
+    join_polls: u32,
     csw: u64,
     threads_polling: u32,
 }
@@ -283,6 +285,8 @@ fn count(events: &[Event], total: Duration, csw: u64) -> Counts {
                     }
                 }
             }
+            Kind::Wake(JOIN) => c.join_wakes += 1,
+            Kind::Poll(JOIN) => c.join_polls += 1,
             Kind::Unpark => c.unparks += 1,
             Kind::Poll(id) if id != JOIN => {
                 c.polls += 1;
@@ -535,13 +539,15 @@ fn main() {
         p99.as_secs_f64() * 1e6
     );
     type Column = fn(&Counts) -> u64;
-    let rows: [(&str, Column); 7] = [
+    let rows: [(&str, Column); 9] = [
         ("task wakes", |c| c.wakes.into()),
         ("  from the main thread", |c| c.main_wakes.into()),
         ("  cross-worker", |c| c.cross_wakes.into()),
         ("worker unparks", |c| c.unparks.into()),
         ("task polls", |c| c.polls.into()),
         ("workers that polled", |c| c.threads_polling.into()),
+        ("joiner wakes", |c| c.join_wakes.into()),
+        ("joiner polls", |c| c.join_polls.into()),
         ("voluntary ctx switches", |c| c.csw),
     ];
     for (what, f) in rows {

@@ -109,6 +109,12 @@ impl OwnedScope {
                     if set.is_empty() {
                         break;
                     }
+                    // One wake-up, from the last task to end (a task spawned
+                    // meanwhile is counted before it is in any set); then the
+                    // set is drained, normally without waiting: its tasks
+                    // have all ended, at most one may still be storing its
+                    // output (its future is dropped just before).
+                    let _ = scope.shared.live.wait().await; // guards record no panics
                     while let Some(joined) = set.join_next().await {
                         if let Err(e) = joined {
                             if e.is_panic() {

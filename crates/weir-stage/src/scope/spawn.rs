@@ -313,7 +313,10 @@ impl Scope {
         let shared = self.shared.clone();
         let body = AssertUnwindSafe(body(cx.clone())).catch_unwind();
         let stop = (role == Role::Source).then(|| shared.stop_ctx.clone());
+        // Counted before the task exists; dropped with its future.
+        let live = shared.live.guard();
         let task = async move {
+            let _live = live;
             let stopped = async {
                 match &stop {
                     Some(stop) => stop.cancelled().await,
