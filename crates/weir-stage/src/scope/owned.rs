@@ -110,26 +110,12 @@ impl OwnedScope {
                         break;
                     }
                     // One wake-up, from the last task to end (a task spawned
-                    // meanwhile is counted before it is in any set); then the
-                    // set is drained, normally without waiting: its tasks
-                    // have all ended, at most one may still be storing its
-                    // output (its future is dropped just before).
+                    // meanwhile is counted before it is in any set). Each
+                    // task records its own outcome, panics included, before
+                    // its count goes: the handles have nothing left to say,
+                    // so they are let go rather than joined one by one.
                     let _ = scope.shared.live.wait().await; // guards record no panics
-                    while let Some(joined) = set.join_next().await {
-                        if let Err(e) = joined {
-                            if e.is_panic() {
-                                // Our task wrapper catches user panics; this is
-                                // a bug of ours, but still must not be lost.
-                                scope.shared.record(
-                                    None,
-                                    Error::Panicked {
-                                        stage: "<scope>".into(),
-                                        message: panic_message(&*e.into_panic()),
-                                    },
-                                );
-                            }
-                        }
-                    }
+                    set.detach_all();
                 }
                 // Every stage has ended: so do the helpers still running.
                 scope.shared.helpers_end.cancel();

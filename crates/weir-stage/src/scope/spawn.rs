@@ -313,10 +313,7 @@ impl Scope {
         let shared = self.shared.clone();
         let body = AssertUnwindSafe(body(cx.clone())).catch_unwind();
         let stop = (role == Role::Source).then(|| shared.stop_ctx.clone());
-        // Counted before the task exists; dropped with its future.
-        let live = shared.live.guard();
         let task = async move {
-            let _live = live;
             let stopped = async {
                 match &stop {
                     Some(stop) => stop.cancelled().await,
@@ -355,6 +352,25 @@ impl Scope {
         #[cfg(feature = "tracing")]
         let task =
             tracing::Instrument::instrument(task, tracing::info_span!("stage", name = %name));
+        // Counted before the task exists; dropped with its future (after a
+        // panic of ours is recorded), so the joiner, woken at zero, finds
+        // everything recorded and nothing to learn from the tasks' handles.
+        let live = self.shared.live.guard();
+        let shared = self.shared.clone();
+        let task = async move {
+            let _live = live;
+            if let Err(payload) = AssertUnwindSafe(task).catch_unwind().await {
+                // The wrapper above catches the stage's own panics; this is
+                // a bug of ours, but still must not be lost.
+                shared.record(
+                    None,
+                    Error::Panicked {
+                        stage: "<scope>".into(),
+                        message: panic_message(&*payload),
+                    },
+                );
+            }
+        };
         // With tokio's unstable task names (what tokio-console shows), the
         // task is named after the stage.
         #[cfg(all(tokio_unstable, feature = "tracing"))]
