@@ -38,6 +38,12 @@ pub enum Impl {
     GoLoop,
     /// weir's own `chan::select!` (the select loop only).
     WeirChanSelect,
+    /// tokio's `JoinHandle::abort` on the same stages, no cancel branch
+    /// (the cancellation workload only).
+    TokioAbort,
+    /// The facade's `Pipeline` whose stages fuse into one task (the
+    /// latency workload only).
+    WeirFused,
 }
 
 /// The baselines every row is compared with, in column order.
@@ -63,6 +69,8 @@ impl Impl {
             Impl::Loop => "loop",
             Impl::GoLoop => "Go loop",
             Impl::WeirChanSelect => "weir chan::select!",
+            Impl::TokioAbort => "tokio abort",
+            Impl::WeirFused => "weir Pipeline (fused)",
         }
     }
 
@@ -75,7 +83,8 @@ impl Impl {
             Impl::TokioKanal => "xkanal",
             Impl::TokioMpsc => "xmpsc",
             Impl::Loop => "xloop",
-            Impl::Weir | Impl::WeirBatch | Impl::WeirChanSelect => "xweir",
+            Impl::Weir | Impl::WeirBatch | Impl::WeirChanSelect | Impl::WeirFused => "xweir",
+            Impl::TokioAbort => "xabort",
             Impl::GoLoop => "xGo-loop",
         }
     }
@@ -89,6 +98,8 @@ impl Impl {
             Impl::Weir => Some("weir"),
             Impl::WeirBatch => Some("weir-batch"),
             Impl::WeirChanSelect => Some("weir-chan-select"),
+            Impl::TokioAbort => Some("tokio-abort"),
+            Impl::WeirFused => Some("weir-fused"),
             Impl::Loop => Some("loop"),
             Impl::GoUnbuf | Impl::GoBuf | Impl::GoLoop => None,
         }
@@ -476,7 +487,7 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
             items: 0,
             metrics: vec![Metric::P50, Metric::P99],
             runs: runs.min(sizes.latency_runs),
-            impls: conc
+            impls: [GoUnbuf, GoBuf, TokioFlume, TokioAbort, Weir]
                 .iter()
                 .map(|&i| {
                     let plan = p.plan_cap(i, "cancel", &[t, cap], &[t], Some(CANCEL_CAP));
@@ -534,7 +545,11 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
             items: 0,
             metrics: vec![Metric::P50, Metric::P99],
             runs: runs.min(sizes.latency_runs),
-            impls: p.impls(&conc, "latency", &[t]),
+            impls: p.impls(
+                &[GoUnbuf, GoBuf, TokioFlume, Weir, WeirFused],
+                "latency",
+                &[t],
+            ),
             expect: Some((0..t).map(|i| i + 3).sum()),
             lossy: Vec::new(),
             timeout: minute,

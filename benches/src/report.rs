@@ -358,6 +358,17 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
         ratio("cancel", GoBuf, Weir, P50),
         1.0,
     );
+    // Issue 24's cancellation targets.
+    at_least2(
+        "5 cancel: p50 ≤ 2× Go buffered's p50 (Go ÷ weir ≥ 0.5)",
+        ratio("cancel", GoBuf, Weir, P50),
+        0.5,
+    );
+    at_least2(
+        "5 cancel: p50 ≤ tokio abort's p50 (abort ÷ weir ≥ 1)",
+        ratio("cancel", TokioAbort, Weir, P50),
+        1.0,
+    );
     t.extend(t2);
     let mut at_most = |what: &str, v: Option<f64>, goal: f64, fmt: &dyn Fn(f64) -> String| {
         t.push(Target {
@@ -396,6 +407,33 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
         med("latency", Weir, P99),
         100_000.0,
         &fmt_ns,
+    );
+    // Issue 24's idle hand-off targets.
+    at_most(
+        "7 latency: p50 ≤ 15 µs (issue 24)",
+        med("latency", Weir, P50),
+        15_000.0,
+        &fmt_ns,
+    );
+    at_most(
+        "7 latency: p99 ≤ 60 µs (issue 24)",
+        med("latency", Weir, P99),
+        60_000.0,
+        &fmt_ns,
+    );
+    // Against the faster of the two Go rows (the same code; capacity does
+    // not matter to one item).
+    let go_p50 = match (med("latency", GoUnbuf, P50), med("latency", GoBuf, P50)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    at_most(
+        "7 latency: fused Pipeline p50 ≤ 2× Go's (fused ÷ Go ≤ 2)",
+        med("latency", WeirFused, P50)
+            .zip(go_p50)
+            .map(|(w, g)| w / g),
+        2.0,
+        &ratio_fmt,
     );
     let mut t9 = Vec::new();
     let mut hand = |what: &str, id: &str, base: Impl, goal: f64| {
@@ -498,6 +536,8 @@ fn color(imp: Impl) -> &'static str {
         Impl::Loop => "#7f7f7f",
         Impl::GoLoop => "#bcbd22",
         Impl::WeirChanSelect => "#006d2c",
+        Impl::TokioAbort => "#aec7e8",
+        Impl::WeirFused => "#66c2a4",
     }
 }
 
@@ -687,12 +727,16 @@ folds eight LCG steps into one). Every implementation's checksum is verified aga
 * 5 cancellation: a source plus 9 forwarding stages; nobody reads the last channel; once every buffer is full, \
 the time from cancel until every stage task has ended (Go: `context.WithCancel` + `select` + `sync.WaitGroup`; \
 Rust: tokio-util `CancellationToken` + `tokio::select!`, weir-core's `WaitGroup` or the flume tasks' \
-`JoinHandle`s — weir-cancel's `Context` will replace the token). Unbuffered Go has no buffers to fill.
+`JoinHandle`s; weir: weir-cancel's `Context` + `tokio::select!` + weir-core's `WaitGroup`). **tokio abort** \
+(issue 24's baseline): the weir row's stages on the same weir-core channels with no cancel branch, ended by \
+`JoinHandle::abort` on each task and joined by awaiting the handles. Unbuffered Go has no buffers to fill.
 * 6 many workers: spawn n workers blocked on one jobs channel, wait until each has started, close the channel, \
 wait for all; `shutdown` is the part after the close; per item = per worker. Raw flume is capped at 20k \
 workers (its async receivers deregister with a linear scan: quadratic shutdown); Go buffered is run at the \
 small size only (capacity does not matter here).
-* 7 latency: one item through 3 forwarding stages, after ~1 ms idle (sleep) before each trial.
+* 7 latency: one item through 3 forwarding stages, after ~1 ms idle (sleep) before each trial. **weir**: one \
+weir-core task per stage (`recv_many` + `send_all`); **weir Pipeline (fused)**: the facade's \
+`from_receiver(input) → map → map → map → forward(output)`, whose stages fuse into one task.
 * 8 bounded memory: the pipeline at two sizes, one run each; peak RSS (VmHWM) of the child process.
 * 9 hand pipeline: `gen -> square -> sum` the way a Go programmer writes it first — three tasks (goroutines), \
 two channels, one `send(..).await` / `recv().await` (`ch <- v` / `range`) per item, the same code on every \

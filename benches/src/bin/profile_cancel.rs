@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! cargo run --release -p weir-benches --bin profile_cancel -- \
-//!     <cancel|abort|token|scope|latency> [trials] [--workers N] [--event-interval N]
-//!     [--quiet] [--no-log]
+//!     <cancel|abort|token|scope|latency|fused> [trials] [--workers N] [--event-interval N]
+//!     [--quiet] [--no-log] [--current-thread]
 //! ```
 //!
 //! * `cancel`: workload 5 as `compare` runs it (10 stages blocked on full
@@ -17,7 +17,11 @@
 //!   (`Scope::spawn`, so the scope's own select ends them), cancelled with
 //!   `Scope::cancel` and joined with `OwnedScope::wait`;
 //! * `latency`: workload 7 (one item through an idle 3-stage batched
-//!   pipeline, 500 µs idle before each trial).
+//!   pipeline, 500 µs idle before each trial);
+//! * `fused`: the same trial through the facade's fused `Pipeline`
+//!   (`from_receiver → map → map → map → forward`, one task), as
+//!   `compare`'s "weir Pipeline (fused)" row; its task is not wrapped, so
+//!   each `map` closure logs a poll of "stage 0…2" when it runs instead.
 //!
 //! Each stage future is wrapped in [`Traced`], which logs when it is
 //! polled (and on which thread) and hands the future a waker that logs
@@ -35,6 +39,9 @@
 //! time is the median. The log costs ~50–100 ns per event, so times are a
 //! little above `compare`'s; counts are exact. `--no-log` turns the log
 //! off (the wrappers stay, the counts read 0) to compare the modes' times.
+//! `--current-thread` runs `latency` / `fused` on a current-thread runtime
+//! driven by the main thread's `block_on` (the thread that sends and
+//! receives also runs the stages).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -197,6 +204,7 @@ enum Mode {
     Token,
     Scope,
     Latency,
+    Fused,
 }
 
 struct Options {
@@ -204,6 +212,7 @@ struct Options {
     trials: usize,
     workers: Option<usize>,
     event_interval: Option<u32>,
+    current_thread: bool,
     quiet: bool,
 }
 
@@ -214,6 +223,7 @@ fn options() -> Options {
         trials: 1000,
         workers: None,
         event_interval: None,
+        current_thread: false,
         quiet: false,
     };
     while let Some(a) = args.next() {
@@ -223,9 +233,11 @@ fn options() -> Options {
             "token" => o.mode = Mode::Token,
             "scope" => o.mode = Mode::Scope,
             "latency" => o.mode = Mode::Latency,
+            "fused" => o.mode = Mode::Fused,
             "--workers" => o.workers = args.next().and_then(|v| v.parse().ok()),
             "--event-interval" => o.event_interval = args.next().and_then(|v| v.parse().ok()),
             "--quiet" => o.quiet = true,
+            "--current-thread" => o.current_thread = true,
             "--no-log" => NO_LOG.store(true, Ordering::Relaxed),
             n => o.trials = n.parse().expect("trials, a mode or an option"),
         }
@@ -234,6 +246,18 @@ fn options() -> Options {
 }
 
 fn runtime(o: &Options) -> tokio::runtime::Runtime {
+    if o.current_thread {
+        // Driven by the main thread's `block_on`: nothing parks or unparks
+        // but the main thread itself.
+        assert!(
+            matches!(o.mode, Mode::Latency | Mode::Fused),
+            "--current-thread: latency and fused only (a cancel trial fills its buffers off the runtime)"
+        );
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+    }
     let mut b = tokio::runtime::Builder::new_multi_thread();
     b.enable_all()
         .on_thread_park(|| log(Kind::Park))
@@ -256,6 +280,8 @@ struct Counts {
     cross_wakes: u32,
     unparks: u32,
     polls: u32,
+    join_wakes: u32,
+    join_polls: u32,
     csw: u64,
     threads_polling: u32,
 }
@@ -283,6 +309,8 @@ fn count(events: &[Event], total: Duration, csw: u64) -> Counts {
                     }
                 }
             }
+            Kind::Wake(JOIN) => c.join_wakes += 1,
+            Kind::Poll(JOIN) => c.join_polls += 1,
             Kind::Unpark => c.unparks += 1,
             Kind::Poll(id) if id != JOIN => {
                 c.polls += 1;
@@ -462,6 +490,32 @@ fn scope_trial(rt: &tokio::runtime::Runtime) -> (Duration, Vec<Event>, u64) {
 struct Pipeline {
     input: chan::Sender<u64>,
     output: chan::Receiver<u64>,
+    /// The fused pipeline's run (kept so it is not cancelled).
+    _run: Option<weir::pipeline::RunHandle<()>>,
+}
+
+fn fused_pipeline(rt: &tokio::runtime::Runtime) -> Pipeline {
+    let _enter = rt.enter();
+    let (input, rx) = chan::bounded::<u64>(1024);
+    let (tx, output) = chan::bounded::<u64>(1024);
+    let mapped = |s: u16| {
+        move |v: u64| {
+            log(Kind::Poll(s));
+            v + 1
+        }
+    };
+    let run = weir::pipeline::Pipeline::new(&weir::cancel::Context::background())
+        .from_receiver(rx)
+        .map(mapped(0))
+        .map(mapped(1))
+        .map(mapped(2))
+        .forward(tx)
+        .run();
+    Pipeline {
+        input,
+        output,
+        _run: Some(run),
+    }
 }
 
 fn latency_pipeline(rt: &tokio::runtime::Runtime) -> Pipeline {
@@ -480,7 +534,11 @@ fn latency_pipeline(rt: &tokio::runtime::Runtime) -> Pipeline {
         }));
         rx = next;
     }
-    Pipeline { input, output: rx }
+    Pipeline {
+        input,
+        output: rx,
+        _run: None,
+    }
 }
 
 fn latency_trial(
@@ -513,7 +571,11 @@ fn main() {
     let o = options();
     assert_eq!(thread_no(), 0, "the main thread is thread 0");
     let rt = runtime(&o);
-    let pipeline = (o.mode == Mode::Latency).then(|| latency_pipeline(&rt));
+    let pipeline = match o.mode {
+        Mode::Latency => Some(latency_pipeline(&rt)),
+        Mode::Fused => Some(fused_pipeline(&rt)),
+        _ => None,
+    };
     let mut trials: Vec<(Duration, Vec<Event>, u64)> = Vec::with_capacity(o.trials);
     for i in 0..o.trials {
         trials.push(match &pipeline {
@@ -535,13 +597,15 @@ fn main() {
         p99.as_secs_f64() * 1e6
     );
     type Column = fn(&Counts) -> u64;
-    let rows: [(&str, Column); 7] = [
+    let rows: [(&str, Column); 9] = [
         ("task wakes", |c| c.wakes.into()),
         ("  from the main thread", |c| c.main_wakes.into()),
         ("  cross-worker", |c| c.cross_wakes.into()),
         ("worker unparks", |c| c.unparks.into()),
         ("task polls", |c| c.polls.into()),
         ("workers that polled", |c| c.threads_polling.into()),
+        ("joiner wakes", |c| c.join_wakes.into()),
+        ("joiner polls", |c| c.join_polls.into()),
         ("voluntary ctx switches", |c| c.csw),
     ];
     for (what, f) in rows {

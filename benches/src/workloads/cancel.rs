@@ -6,6 +6,8 @@
 //! Each stage waits on its channel operation and the cancel signal at once
 //! (Go: `select` with `<-ctx.Done()`; weir: `tokio::select!` with
 //! `Context::cancelled()`; tokio+flume: `CancellationToken::cancelled()`).
+//! [`tokio_abort`] is tokio's own way to end a task: the same stages with no
+//! cancel branch at all, ended by `JoinHandle::abort` (issue 24's baseline).
 
 use std::time::{Duration, Instant};
 
@@ -86,6 +88,61 @@ pub fn weir_on(rt: &Runtime, trials: usize, cap: usize) -> Outcome {
         let t0 = Instant::now();
         handle.cancel();
         rt.block_on(wg.wait()).expect("stage tasks");
+        samples.push(t0.elapsed());
+        check += chans_tx[STAGES - 1].len() as u64;
+        chans_rx.clear();
+    }
+    let (p50, p99) = percentiles(&mut samples);
+    Outcome {
+        elapsed: start.elapsed(),
+        check,
+        p50,
+        p99,
+        ..Outcome::default()
+    }
+}
+
+/// tokio's abort path (issue 24: "cancellation p50 ≤ tokio's `abort`
+/// path"): the weir row's ten stages on the same weir-core channels, but
+/// with no cancel branch, each a plain `tokio::spawn`; the "cancel" is
+/// `JoinHandle::abort` on every task, the join awaits the handles in turn.
+/// Only the way the tasks are told to end differs from [`weir()`].
+pub fn tokio_abort(trials: usize, cap: usize) -> Outcome {
+    let rt = runtime();
+    let _enter = rt.enter();
+    let start = Instant::now();
+    let mut samples = Vec::with_capacity(trials);
+    let mut check = 0u64;
+    for _ in 0..trials {
+        let (chans_tx, mut chans_rx): (Vec<_>, Vec<_>) =
+            (0..STAGES).map(|_| chan::bounded::<u64>(cap)).unzip();
+        let mut handles = Vec::with_capacity(STAGES);
+        let tx = chans_tx[0].clone();
+        handles.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while tx.send(i).await.is_ok() {
+                i += 1;
+            }
+        }));
+        for s in 1..STAGES {
+            let (rx, tx) = (chans_rx[s - 1].clone(), chans_tx[s].clone());
+            handles.push(tokio::spawn(async move {
+                while let Some(v) = rx.recv().await {
+                    if tx.send(v).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        wait_until_full(|| chans_tx.iter().all(|tx| tx.is_full()));
+        let t0 = Instant::now();
+        handles.iter().for_each(|h| h.abort());
+        rt.block_on(async {
+            for h in handles {
+                let ended = h.await;
+                assert!(ended.is_err_and(|e| e.is_cancelled()), "aborted");
+            }
+        });
         samples.push(t0.elapsed());
         check += chans_tx[STAGES - 1].len() as u64;
         chans_rx.clear();

@@ -71,6 +71,49 @@ pub fn weir_on(rt: &Runtime, trials: usize) -> Outcome {
     }
 }
 
+/// The facade as a user writes it: `Pipeline::from_receiver(input)` →
+/// three `map(+1)` → `forward(output)`, run with `Sink::run`. The four
+/// stages fuse into one engine task, so an item crosses no channel inside
+/// the pipeline: one wake-up in (the input channel), one out (the output
+/// channel). Issue 24's target: p50 ≤ 2× Go's.
+pub fn weir_fused(trials: usize) -> Outcome {
+    let rt = runtime();
+    let _enter = rt.enter();
+    let (input, rx) = chan::bounded::<u64>(CAP);
+    let (tx, output) = chan::bounded::<u64>(CAP);
+    let run = weir::pipeline::Pipeline::new(&weir::cancel::Context::background())
+        .from_receiver(rx)
+        .map(|v| v + 1)
+        .map(|v| v + 1)
+        .map(|v| v + 1)
+        .forward(tx)
+        .run();
+    let mut samples = Vec::with_capacity(trials);
+    let mut check = 0u64;
+    let start = Instant::now();
+    for i in 0..trials as u64 {
+        std::thread::sleep(IDLE);
+        let t0 = Instant::now();
+        let v = rt.block_on(async {
+            input.send(i).await.expect("pipeline input");
+            output.recv().await.expect("pipeline output")
+        });
+        samples.push(t0.elapsed());
+        check += v;
+    }
+    let elapsed = start.elapsed();
+    drop(input);
+    rt.block_on(run.join()).expect("the pipeline ends");
+    let (p50, p99) = percentiles(&mut samples);
+    Outcome {
+        elapsed,
+        check,
+        p50,
+        p99,
+        ..Outcome::default()
+    }
+}
+
 /// The naive baseline: one task per stage, `recv_async` / `send_async` on
 /// `flume::bounded(1024)`.
 pub fn tokio_flume(trials: usize) -> Outcome {

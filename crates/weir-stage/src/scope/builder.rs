@@ -101,6 +101,7 @@ impl ScopeBuilder {
                 capacity: self.capacity,
                 counter: AtomicUsize::new(0),
                 helpers: WaitGroup::new(),
+                live: WaitGroup::new(),
                 helpers_ctx,
                 helpers_end,
             }),

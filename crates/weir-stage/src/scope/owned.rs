@@ -109,21 +109,13 @@ impl OwnedScope {
                     if set.is_empty() {
                         break;
                     }
-                    while let Some(joined) = set.join_next().await {
-                        if let Err(e) = joined {
-                            if e.is_panic() {
-                                // Our task wrapper catches user panics; this is
-                                // a bug of ours, but still must not be lost.
-                                scope.shared.record(
-                                    None,
-                                    Error::Panicked {
-                                        stage: "<scope>".into(),
-                                        message: panic_message(&*e.into_panic()),
-                                    },
-                                );
-                            }
-                        }
-                    }
+                    // One wake-up, from the last task to end (a task spawned
+                    // meanwhile is counted before it is in any set). Each
+                    // task records its own outcome, panics included, before
+                    // its count goes: the handles have nothing left to say,
+                    // so they are let go rather than joined one by one.
+                    let _ = scope.shared.live.wait().await; // guards record no panics
+                    set.detach_all();
                 }
                 // Every stage has ended: so do the helpers still running.
                 scope.shared.helpers_end.cancel();

@@ -25,6 +25,11 @@ pub(crate) struct Shared {
     pub(super) counter: AtomicUsize,
     /// The stages' helper tasks still running ([`Scope::spawn_helper`]).
     pub(super) helpers: WaitGroup,
+    /// The scope's tasks still running: each holds a guard of it from its
+    /// spawn until its future is dropped (ended, cancelled or aborted), so
+    /// the joiner is woken once, by the last one, not by each (a `JoinSet`
+    /// wakes its joiner at every task that ends).
+    pub(super) live: WaitGroup,
     /// Cancelled once every stage task has ended (or with the scope): ends
     /// the helpers still running.
     pub(super) helpers_ctx: Context,

@@ -352,6 +352,25 @@ impl Scope {
         #[cfg(feature = "tracing")]
         let task =
             tracing::Instrument::instrument(task, tracing::info_span!("stage", name = %name));
+        // Counted before the task exists; dropped with its future (after a
+        // panic of ours is recorded), so the joiner, woken at zero, finds
+        // everything recorded and nothing to learn from the tasks' handles.
+        let live = self.shared.live.guard();
+        let shared = self.shared.clone();
+        let task = async move {
+            let _live = live;
+            if let Err(payload) = AssertUnwindSafe(task).catch_unwind().await {
+                // The wrapper above catches the stage's own panics; this is
+                // a bug of ours, but still must not be lost.
+                shared.record(
+                    None,
+                    Error::Panicked {
+                        stage: "<scope>".into(),
+                        message: panic_message(&*payload),
+                    },
+                );
+            }
+        };
         // With tokio's unstable task names (what tokio-console shows), the
         // task is named after the stage.
         #[cfg(all(tokio_unstable, feature = "tracing"))]

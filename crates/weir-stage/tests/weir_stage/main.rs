@@ -36,6 +36,7 @@ mod stage_round_robin;
 mod stage_route;
 mod stage_scope_cancel;
 mod stage_scope_helpers;
+mod stage_scope_join;
 mod stage_scope_owner;
 mod stage_shaping;
 mod stage_square;
