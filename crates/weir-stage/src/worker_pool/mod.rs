@@ -173,10 +173,16 @@ impl<T> WorkerPool<T> {
     /// ```
     pub fn new(workers: impl Into<Limit>) -> WorkerPool<T> {
         let limit = workers.into();
+        // A limit that does not hold is reported by `spawn`; until then
+        // the pool is sized as if it had one worker.
+        let initial = match limit.check("worker_pool", "workers") {
+            Ok(()) => limit.initial(),
+            Err(_) => 1,
+        };
         WorkerPool {
             recovery: Recovery::new(),
             capacity: None,
-            control: Arc::new(Control::new(limit.initial())),
+            control: Arc::new(Control::new(initial)),
             limit,
             _jobs: PhantomData,
         }
