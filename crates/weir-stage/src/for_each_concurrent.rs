@@ -23,9 +23,17 @@ use crate::scope::{Role, Scope};
 /// [`worker_pool`](crate::worker_pool) then a sink. `f` is called in the
 /// stage's task as items arrive, so it should only build the future.
 ///
+/// `n` is a number or a [`Limit`](crate::Limit): under
+/// [`Limit::adaptive`](crate::Limit::adaptive) the stage moves `n` itself,
+/// from each item's latency (and, under a [`Recovery`](crate::Recovery),
+/// its overload errors), and starts a new item only while fewer than the
+/// current `n` are in flight.
+///
 /// # Errors
 ///
-/// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
+/// [`ConfigError::Zero`] when `n` is 0, and the errors of
+/// [`Limit::check`](crate::Limit::check) for an adaptive limit that does
+/// not hold. A panic in `f` or in one of its
 /// futures becomes [`Error::Panicked`](crate::Error::Panicked) naming this
 /// stage, and the [`SinkOutput`] then resolves to an
 /// [`Incomplete`](crate::Incomplete) error.

@@ -49,9 +49,17 @@ use crate::scope::{Role, Scope, StageCx};
 /// dropping the futures in flight and its input, which stops upstream in
 /// turn.
 ///
+/// `n` is a number or a [`Limit`](crate::Limit): under
+/// [`Limit::adaptive`](crate::Limit::adaptive) the stage moves `n` itself,
+/// from each item's latency (and, under a [`Recovery`](crate::Recovery),
+/// its overload errors), and starts a new item only while fewer than the
+/// current `n` are in flight.
+///
 /// # Errors
 ///
-/// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
+/// [`ConfigError::Zero`] when `n` is 0, and the errors of
+/// [`Limit::check`](crate::Limit::check) for an adaptive limit that does
+/// not hold. A panic in `f` or in one of its
 /// futures becomes [`Error::Panicked`](crate::Error::Panicked) naming this
 /// stage. For fallible jobs — retries with backoff, skipping or
 /// dead-lettering the ones that fail — use
@@ -108,7 +116,7 @@ where
     F: FnMut(T) -> Fut,
     Fut: Future,
 {
-    let limit = cx.limit().cloned();
+    let limit = crate::recovery::adaptive_limit(cx);
     move |item| match &limit {
         Some(limit) => limit.measured(f(item)),
         None => Measured::unmeasured(f(item)),

@@ -202,12 +202,15 @@ impl<T> Recovery<T> {
 
     /// Runs `f` on `job` up to the allowed number of attempts, waiting the
     /// backoff between them and counting each retry on `cx`. On failure,
-    /// hands back a copy of the job when the policy needs one.
+    /// hands back a copy of the job when the policy needs one. Each attempt
+    /// is a sample of `adaptive` (the stage's limit, if adaptive: see
+    /// [`adaptive_limit`]).
     pub(crate) async fn run<F, Fut>(
         &self,
         f: &F,
         mut job: T,
         cx: &StageCx,
+        adaptive: Option<&Controller>,
     ) -> Result<Fut::Ok, (Option<T>, Failure)>
     where
         F: Fn(T) -> Fut,
@@ -228,7 +231,7 @@ impl<T> Recovery<T> {
             };
             // Each attempt is one item to an adaptive limit (none is
             // taken under a fixed one).
-            let sample = cx.limit().and_then(Controller::sample);
+            let sample = adaptive.map(Controller::start);
             let run = AssertUnwindSafe(async { f(job).into_future().await }).catch_unwind();
             // A temporary, not a variable: the job's error type need not be
             // `Send`, so nothing holding it may live across the backoff.
@@ -365,6 +368,12 @@ impl<T> fmt::Debug for Recovery<T> {
     }
 }
 
+/// The stage's limit if it is adaptive: what a stage measures its
+/// attempts against, looked up once (a fixed limit measures nothing).
+pub(crate) fn adaptive_limit(cx: &StageCx) -> Option<Controller> {
+    cx.limit().filter(|l| l.is_adaptive()).cloned()
+}
+
 /// A job function run under a [`Recovery`] in a stage: what the
 /// per-item futures of [`try_then`](crate::try_then) and the window stages
 /// share.
@@ -372,6 +381,8 @@ pub(crate) struct Attempts<T, F> {
     recovery: Recovery<T>,
     f: F,
     cx: StageCx,
+    /// The stage's limit, if adaptive (read once, not per job).
+    adaptive: Option<Controller>,
 }
 
 impl<T, F, Fut> Attempts<T, F>
@@ -381,14 +392,24 @@ where
     Fut::Error: Into<BoxError>,
 {
     pub(crate) fn new(recovery: Recovery<T>, f: F, cx: StageCx) -> Arc<Attempts<T, F>> {
-        Arc::new(Attempts { recovery, f, cx })
+        let adaptive = adaptive_limit(&cx);
+        Arc::new(Attempts {
+            recovery,
+            f,
+            cx,
+            adaptive,
+        })
     }
 
     /// The job's result, or `None` when it failed for good and the policy
     /// dealt with it. A panic under [`Policy::fail`] unwinds from here
     /// (the stage's task reports it, naming the stage).
     pub(crate) async fn call(self: Arc<Self>, job: T) -> Option<Fut::Ok> {
-        match self.recovery.run(&self.f, job, &self.cx).await {
+        match self
+            .recovery
+            .run(&self.f, job, &self.cx, self.adaptive.as_ref())
+            .await
+        {
             Ok(result) => Some(result),
             Err((job, failure)) => {
                 if let Err(payload) = self.recovery.settle(&self.cx, job, failure).await {

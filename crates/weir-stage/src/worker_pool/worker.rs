@@ -68,6 +68,7 @@ where
         mut done: Vec<U>,
     ) -> Result<(), BoxError> {
         let mut oldest: Option<Instant> = None;
+        let adaptive = crate::recovery::adaptive_limit(&stage);
         loop {
             let job = match self.next_job(&mut slot, &mut done, &mut oldest).await {
                 Next::Job(job) => job,
@@ -77,7 +78,8 @@ where
             // A job done at its first poll (CPU work) costs no more than
             // that poll. One that has to wait (I/O) first hands on the
             // results held back, so none waits behind a slow job.
-            let mut run = std::pin::pin!(self.recovery.run(&self.f, job, &stage));
+            let mut run =
+                std::pin::pin!(self.recovery.run(&self.f, job, &stage, adaptive.as_ref()));
             let outcome = match futures::poll!(run.as_mut()) {
                 Poll::Ready(outcome) => outcome,
                 Poll::Pending => {
