@@ -8,7 +8,8 @@ use weir_core::chan::Receiver;
 
 use crate::driver::SinkOutput;
 use crate::error::ConfigError;
-use crate::map_concurrent::{check, drive};
+use crate::limit::Limit;
+use crate::map_concurrent::{check, drive, measured};
 use crate::scope::{Role, Scope};
 
 /// Runs the async `f` on every item, up to `n` at once, as the last stage.
@@ -57,7 +58,7 @@ use crate::scope::{Role, Scope};
 pub fn for_each_concurrent<T, F, Fut>(
     scope: &Scope,
     input: Receiver<T>,
-    n: usize,
+    n: impl Into<Limit>,
     f: F,
 ) -> Result<SinkOutput<()>, ConfigError>
 where
@@ -65,19 +66,23 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    check(scope, "for_each_concurrent", n)?;
+    let limit = check(scope, "for_each_concurrent", &n.into())?;
     let (done, output) = SinkOutput::channel();
-    scope.spawn_stage("for_each_concurrent", Role::Stage, move |_| async move {
-        drive(
-            FuturesUnordered::new(),
-            input,
-            None::<weir_core::chan::Sender<()>>,
-            n,
-            f,
-        )
-        .await?;
-        let _ = done.send(());
-        Ok(())
+    scope.spawn_stage("for_each_concurrent", Role::Stage, move |cx| {
+        cx.set_limit(limit.clone());
+        let f = measured(&cx, f);
+        async move {
+            drive(
+                FuturesUnordered::new(),
+                input,
+                None::<weir_core::chan::Sender<()>>,
+                limit,
+                f,
+            )
+            .await?;
+            let _ = done.send(());
+            Ok(())
+        }
     });
     Ok(output)
 }

@@ -7,7 +7,8 @@ use futures::stream::FuturesUnordered;
 use weir_core::chan::Receiver;
 
 use crate::error::ConfigError;
-use crate::map_concurrent::spawn_window;
+use crate::limit::Limit;
+use crate::map_concurrent::{measured, spawn_window};
 use crate::scope::Scope;
 
 /// Runs the async `f` on up to `n` items at once and sends each result as
@@ -60,7 +61,7 @@ use crate::scope::Scope;
 pub fn map_unordered<T, U, F, Fut>(
     scope: &Scope,
     input: Receiver<T>,
-    n: usize,
+    n: impl Into<Limit>,
     f: F,
 ) -> Result<Receiver<U>, ConfigError>
 where
@@ -69,5 +70,11 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = U> + Send + 'static,
 {
-    spawn_window::<FuturesUnordered<Fut>, _, _, _, _, _, _>(scope, "map_unordered", input, n, |_| f)
+    spawn_window::<FuturesUnordered<_>, _, _, _, _, _, _>(
+        scope,
+        "map_unordered",
+        input,
+        n.into(),
+        |cx| measured(cx, f),
+    )
 }

@@ -15,13 +15,17 @@
 //!   (a user who guessed perfectly for that scenario);
 //! * tower-acc 0.1.1's `Aimd`, `Vegas` and `Gradient2`, through their
 //!   `Algorithm` trait, every error reported as an error;
-//! * weir's adaptive limit (`Limit::adaptive().max(128)`), through its
-//!   `Controller` in the same loop, told overload from unrelated errors.
+//! * weir's adaptive limit (`Limit::adaptive().min(1).max(128).initial(8)`)
+//!   through a real stage, `try_map_unordered` with a `Recovery` that skips
+//!   failed calls and says which errors are overload ([`stage`]) — the row
+//!   the targets are checked on — and, for comparison, its `Controller` in
+//!   the driver loop.
 //!
 //! Everything is deterministic: the same run gives the same numbers on any
 //! machine; only the harness time depends on the machine.
 
 pub mod driver;
+pub mod stage;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -274,7 +278,13 @@ pub fn scenario_rows(scenario: Scenario, plan: Plan) -> Vec<Row> {
     rows.push(row(
         scenario,
         plan,
-        "weir adaptive".into(),
+        "weir adaptive (try_map_unordered)".into(),
+        &runs(&|i| stage::drive_stage(svc(i), weir_limit(), plan.run)),
+    ));
+    rows.push(row(
+        scenario,
+        plan,
+        "weir Controller (driver loop)".into(),
         &runs(&|i| drive(svc(i), Weir(weir_limit().controller()), plan.run)),
     ));
     rows
@@ -474,9 +484,11 @@ tokio clock (current-thread runtime), the same driver loop for every contender \
 (b) c* 24→8→40→24, a step every 5 s; (c) c*=24 with 5 % of requests failing for reasons unrelated to \
 load (a seed per run). **best fixed**: every fixed limit 1…128 scored, the best kept. **tower-acc** \
 0.1.1's `Aimd`, `Vegas`, `Gradient2` through their `Algorithm` trait (initial 8, bounds 1…128; every \
-error reported as an error). **weir adaptive**: `Limit::adaptive().min(1).max(128).initial(8)`'s \
-`Controller` in the same loop, refusals reported as `Outcome::Overload` and unrelated failures as \
-`Outcome::Failed`. Score = ok/s ÷ p99 (ms); (b) recovery = from a step to the end of the first 100 ms \
+error reported as an error). **weir adaptive**: `Limit::adaptive().min(1).max(128).initial(8)` on a \
+real `try_map_unordered` stage (its source yields requests while the run lasts; \
+`Recovery::new().on_error(Policy::skip()).overload(SimError::is_overload)`), the row the targets are \
+checked on; **weir Controller** is the same limit's `Controller` in the driver loop, refusals reported \
+as `Outcome::Overload` and unrelated failures as `Outcome::Failed`. Score = ok/s ÷ p99 (ms); (b) recovery = from a step to the end of the first 100 ms \
 with ≥ 90 % of the new optimum's throughput (c* × 1000/s). Medians of 5 runs. Deterministic: the \
 numbers do not depend on the machine.";
 

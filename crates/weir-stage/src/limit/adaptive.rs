@@ -21,15 +21,17 @@ use crate::error::ConfigError;
 ///   mean of the last one to two [`window`](Adaptive::window)s — so a
 ///   baseline measured before the service got slower expires;
 /// * an **overload** ([`Outcome::Overload`](super::Outcome::Overload): an
-///   overload error or a per-item timeout) cuts the limit to what the
-///   service was serving (below), and at least by a quarter;
+///   overload error or a per-item timeout) ends the round at once and cuts
+///   the limit to what the service was serving (below), and at least by a
+///   quarter — once per item started since the last change;
 /// * a mean above [`tolerance`](Adaptive::tolerance) × baseline means a
 ///   queue: the limit is **cut to what the service was serving**, by
 ///   Little's law `in flight × baseline ÷ mean` (with 32 in flight and a
 ///   mean 1.33× the baseline, about 24 were being served and 8 queued). If
 ///   two cuts in a row do not bring the latency down, it was not a queue
 ///   but a slower service, and the baseline moves to the new latency;
-/// * otherwise, [`hold`](Adaptive::hold) rounds after the last cut, a
+/// * otherwise, [`hold`](Adaptive::hold) rounds (of at least 25 items)
+///   after the last cut, a
 ///   stage that uses at least half its limit **probes up**: +1, then +2,
 ///   +4, … (at most doubling per round) while the rounds stay clean.
 ///
@@ -48,7 +50,7 @@ use crate::error::ConfigError;
 /// | `c* = 24` | ok/s | p99 | ok/s ÷ p99 ms |
 /// |---|---:|---:|---:|
 /// | best fixed limit (24, found by a sweep) | 24000 | 1 ms | 24000 |
-/// | this rule | 23996 | 1 ms | 23996 |
+/// | this rule (through a `try_map_unordered` stage) | 23997 | 1 ms | 23997 |
 /// | the first rule (AIMD on latency, tolerance 1.5; 4 s `--quick` run) | 23962 | 2 ms | 11981 |
 /// | tower-acc `Aimd` | 23999 | 2 ms | 11999 |
 /// | tower-acc `Vegas` | 21726 | 2 ms | 10863 |
@@ -160,7 +162,8 @@ impl Adaptive {
 
     /// How many rounds after a cut the limit waits before it probes up
     /// again (default 16). A round is one limit's worth of finished
-    /// items. Longer holds mean fewer queued items above the service's
+    /// items, and counts as at least 25 here, so a small limit waits as
+    /// many items as a limit of 25 would. Longer holds mean fewer queued items above the service's
     /// capacity (a lower p99) and slower growth when capacity appears.
     ///
     /// # Examples

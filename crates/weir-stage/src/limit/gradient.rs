@@ -6,15 +6,17 @@
 //!
 //! 1. the round's mean latency (of [`Outcome::Ok`] items) feeds the
 //!    baseline, the lowest round mean of the last one to two windows;
-//! 2. an overload in the round cuts the limit to the smaller of
-//!    `in flight × baseline ÷ mean` and `limit × BACKOFF`;
+//! 2. an overload ends the round at once and cuts the limit to the
+//!    smaller of `in flight × baseline ÷ mean` and `limit × BACKOFF`;
 //! 3. else a mean above `tolerance × baseline` cuts it to
 //!    `in flight × baseline ÷ mean` — Little's law: the number the service
 //!    was actually serving, the rest were queued — unless the last two
 //!    cuts did not bring the latency down, which means the service itself
 //!    got slower: then the baseline moves to the mean (the round right
 //!    after a cut only drains what queued before it, and is not judged);
-//! 4. else, `hold` rounds after a cut, a stage using its limit probes up:
+//! 4. else, `hold` rounds after a cut (counted as at least
+//!    [`HOLD_ROUND`] items each, so a small limit does not probe more
+//!    often per item than a large one), a stage using its limit probes up:
 //!    +1, then +2, +4, … (at most doubling) while the rounds stay clean.
 
 use std::time::Duration;
@@ -26,6 +28,8 @@ use super::controller::Outcome;
 
 /// The cut on an overload when the latencies alone ask for less.
 const BACKOFF: f64 = 0.75;
+/// The fewest items a round of the hold counts for.
+pub(super) const HOLD_ROUND: usize = 25;
 /// A second cut that lowered the latency by less than this is no cut:
 /// the service's own latency moved.
 const NO_EFFECT: f64 = 0.95;
@@ -43,7 +47,7 @@ pub(super) struct Gradient {
     window_start: Option<Instant>,
     recent: Option<Duration>,
     /// Clean rounds to wait before probing up again.
-    hold: u32,
+    hold: usize,
     /// Consecutive probes (the next one adds `2^streak`).
     streak: u32,
     /// The ratio that caused the last cut, until a round after it was
@@ -125,7 +129,9 @@ impl Gradient {
             Outcome::Overload => r.overloads += 1,
             Outcome::Failed => {}
         }
-        if r.finished < limit.max(1) {
+        // An overload ends the round at once: the cut comes now, once per
+        // item started since the last change.
+        if r.finished < limit.max(1) && outcome != Outcome::Overload {
             return limit;
         }
         self.end_round(config, now);
@@ -155,13 +161,12 @@ impl Gradient {
         let (min, max) = (config.min as f64, config.max as f64);
         let before = self.level;
         let mut cut = None;
-        if self.settling {
-            self.settling = false;
-            return;
-        }
         if round.overloads > 0 {
             self.level = ratio.map_or(limit, serving).min(limit * BACKOFF);
             cut = Some(ratio.unwrap_or(f64::INFINITY));
+        } else if self.settling {
+            self.settling = false;
+            return;
         } else if let Some(r) = ratio.filter(|&r| r > config.tolerance) {
             let no_effect = self.last_cut.is_some_and(|prev| r >= prev * NO_EFFECT);
             self.ineffective = if no_effect { self.ineffective + 1 } else { 0 };
@@ -175,14 +180,15 @@ impl Gradient {
                 cut = Some(r);
             }
         } else if self.hold > 0 {
-            self.hold -= 1;
+            self.hold = self.hold.saturating_sub(round.finished);
         } else if round.peak as f64 * 2.0 >= limit {
             let step = f64::from(1u32 << self.streak.min(20)).min(limit.max(1.0));
             self.level = limit + step;
             self.streak += 1;
         }
         if cut.is_some() {
-            self.hold = config.hold;
+            let after = (self.level.floor() as usize).clamp(config.min, config.max);
+            self.hold = config.hold as usize * after.max(HOLD_ROUND);
             self.streak = 0;
             self.settling = true;
         }

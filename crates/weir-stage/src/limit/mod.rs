@@ -26,9 +26,11 @@
 mod adaptive;
 mod controller;
 mod gradient;
+mod stage;
 
 pub use adaptive::Adaptive;
 pub use controller::{Controller, LimitStats, Outcome, Sample};
+pub(crate) use stage::Measured;
 
 use std::sync::Arc;
 

@@ -15,9 +15,11 @@ use std::time::Duration;
 use futures::{FutureExt, TryFuture, TryFutureExt};
 
 use crate::error::{panic_message, BoxError, Message};
+use crate::limit::{Controller, Outcome};
 use crate::scope::StageCx;
 
 mod backoff;
+mod overload;
 mod policy;
 mod timeout;
 
@@ -25,6 +27,7 @@ pub use backoff::Backoff;
 pub use policy::Policy;
 pub use timeout::TimedOut;
 
+use overload::finish;
 use policy::Kind;
 
 /// Which errors are worth retrying.
@@ -97,6 +100,9 @@ pub struct Recovery<T> {
     policy: Policy<T>,
     /// The time limit of each attempt ([`Recovery::timeout`]).
     timeout: Option<Duration>,
+    /// Which errors say the service is overloaded (for an adaptive
+    /// limit); none: every error does.
+    overload: Option<Predicate>,
 }
 
 /// How a job's attempt failed.
@@ -125,6 +131,7 @@ impl<T> Recovery<T> {
             clone: None,
             policy: Policy::fail(),
             timeout: None,
+            overload: None,
         }
     }
 
@@ -219,6 +226,9 @@ impl<T> Recovery<T> {
                 Some(clone) if !last || keep_failed => Some(clone(&job)),
                 _ => None,
             };
+            // Each attempt is one item to an adaptive limit (none is
+            // taken under a fixed one).
+            let sample = cx.limit().and_then(Controller::sample);
             let run = AssertUnwindSafe(async { f(job).into_future().await }).catch_unwind();
             // A temporary, not a variable: the job's error type need not be
             // `Send`, so nothing holding it may live across the backoff.
@@ -226,10 +236,21 @@ impl<T> Recovery<T> {
                 None => Ok(run.await),
                 Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| limit),
             } {
-                Ok(Ok(Ok(result))) => return Ok(result),
-                Ok(Ok(Err(error))) => Failure::Error(error.into()),
-                Ok(Err(payload)) => Failure::Panic(payload),
+                Ok(Ok(Ok(result))) => {
+                    finish(sample, || Outcome::Ok);
+                    return Ok(result);
+                }
+                Ok(Ok(Err(error))) => {
+                    let error = error.into();
+                    finish(sample, || self.outcome_of(&error));
+                    Failure::Error(error)
+                }
+                Ok(Err(payload)) => {
+                    finish(sample, || Outcome::Failed);
+                    Failure::Panic(payload)
+                }
                 Err(after) => {
+                    finish(sample, || Outcome::Overload);
                     cx.stats().timed_out();
                     Failure::Error(Box::new(TimedOut {
                         stage: cx.name.clone(),
@@ -339,6 +360,7 @@ impl<T> fmt::Debug for Recovery<T> {
             .field("retry_if", &self.retry_if.is_some())
             .field("policy", &self.policy)
             .field("timeout", &self.timeout)
+            .field("overload", &self.overload.is_some())
             .finish()
     }
 }
