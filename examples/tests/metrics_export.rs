@@ -399,3 +399,53 @@ async fn dropping_exporting_stops_the_task() {
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_concurrent_stage_publishes_its_limit_and_an_adaptive_one_its_latencies() {
+    let p = Pipeline::new(&Context::background());
+    let n = p
+        .source(0..2_000u64)
+        .worker_pool(3, |n| async move { Ok::<_, std::io::Error>(n) })
+        .named("pool")
+        .map_unordered(
+            weir::stage::Limit::adaptive().min(2).max(16),
+            |n| async move {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                n
+            },
+        )
+        .named("calls")
+        .count()
+        .await
+        .unwrap();
+    assert_eq!(n, 2_000);
+    let m = p.metrics();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let mut exporter = MetricsExporter::new("limits");
+    metrics::with_local_recorder(&recorder, || exporter.publish(&m));
+    let series = read(&snapshotter);
+    let (pool_id, _) = stage(&m, "pool");
+    let (calls_id, calls) = stage(&m, "calls");
+    let limit = "weir_stage_concurrency_limit";
+    assert_eq!(stage_value(&series, limit, pool_id), 3.0);
+    assert_eq!(
+        stage_value(&series, limit, calls_id),
+        calls.concurrency_limit.unwrap() as f64
+    );
+    assert_eq!(
+        stage_value(&series, "weir_stage_latency_baseline_seconds", calls_id),
+        0.002
+    );
+    assert!(stage_value(&series, "weir_stage_latency_recent_seconds", calls_id) >= 0.002);
+    // A stage that is not concurrent has no limit series, and a fixed one
+    // no latencies.
+    let (source_id, _) = stage(&m, "source#0");
+    let has = |name: &str, id: usize| {
+        series
+            .iter()
+            .any(|s| s.name == name && s.label("id") == Some(id.to_string().as_str()))
+    };
+    assert!(!has(limit, source_id));
+    assert!(!has("weir_stage_latency_baseline_seconds", pool_id));
+}

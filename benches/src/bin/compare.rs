@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run --release -p weir-benches --bin compare                # full run, writes docs/
 //! cargo run --release -p weir-benches --bin compare -- --quick     # tiny sizes, writes nothing
-//! options: --quick  --runs R  --out DIR  --no-write  --only pipeline,hop,pool,fan,cancel,million,latency,memory,handpipe,select,windowed
+//! options: --quick  --runs R  --out DIR  --no-write  --only pipeline,hop,pool,fan,cancel,million,latency,memory,handpipe,select,windowed,adaptive
 //! ```
 //!
 //! Every measurement runs in a child process: this binary re-executed with
@@ -30,6 +30,7 @@ use weir_benches::harness::{self, Fate, Impl, Sizes};
 use weir_benches::report;
 use weir_benches::sysinfo::{load_avg, SysInfo};
 use weir_benches::workloads;
+use weir_benches::workloads::adaptive;
 
 struct Options {
     quick: bool,
@@ -41,7 +42,7 @@ struct Options {
 
 const USAGE: &str =
     "usage: compare [--quick] [--runs R] [--out DIR] [--no-write] [--only w1,w2,...]
-workloads: pipeline hop pool fan cancel million latency memory handpipe select windowed
+workloads: pipeline hop pool fan cancel million latency memory handpipe select windowed adaptive
 full runs write docs/benchmarks.md and docs/benchmarks.svg (or into --out DIR);
 --quick uses tiny sizes and writes nothing unless --out is given.";
 
@@ -142,6 +143,24 @@ fn main() -> ExitCode {
     let runs = opts.runs.unwrap_or(if opts.quick { 1 } else { 5 });
     let cases = harness::plan(&sizes, runs, &exe, &go, &opts.only);
     let results = harness::execute(cases, |line| eprintln!("{line}"));
+    // Workload 12 is a simulation on a paused clock, not a timing: it runs
+    // here, in this process (its numbers do not depend on the machine).
+    let adaptive = (opts.only.is_empty() || opts.only.iter().any(|w| w == "adaptive")).then(|| {
+        let mut plan = if opts.quick {
+            adaptive::Plan::QUICK
+        } else {
+            adaptive::Plan::FULL
+        };
+        if let Some(r) = opts.runs {
+            plan.runs = r;
+        }
+        eprintln!(
+            "adaptive: {} s simulated per run, {} run(s) ...",
+            plan.run.as_secs(),
+            plan.runs
+        );
+        adaptive::run(plan)
+    });
     let load_end = load_avg();
     let elapsed = started.elapsed().as_secs_f64();
 
@@ -155,8 +174,14 @@ fn main() -> ExitCode {
         info.nproc, info.cpu, info.rustc, info.go, info.load_start, load_end
     );
     println!("{}", report::text_table(&rows));
+    let mut targets = report::targets(&results);
+    if let Some(a) = &adaptive {
+        println!("12 adaptive concurrency (simulated service, paused clock; medians):");
+        println!("{}", adaptive::text_table(a));
+        targets.extend(adaptive::targets(a));
+    }
     println!("targets (performance issue):");
-    for t in report::targets(&results) {
+    for t in targets {
         let mark = match t.met {
             Some(true) => "met   ",
             Some(false) => "MISSED",
@@ -184,7 +209,7 @@ fn main() -> ExitCode {
             Impl::TokioFlume
         };
         let svg_name = "benchmarks.svg";
-        let md = report::markdown(
+        let mut md = report::markdown(
             &results,
             &info,
             &command,
@@ -193,6 +218,9 @@ fn main() -> ExitCode {
             Some(svg_name),
             elapsed,
         );
+        if let Some(a) = &adaptive {
+            md.push_str(&adaptive::markdown(a));
+        }
         let written = std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(dir.join("benchmarks.md"), md))
             .and_then(|()| std::fs::write(dir.join(svg_name), report::svg(&results, reference)));

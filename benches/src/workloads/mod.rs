@@ -20,10 +20,13 @@
 //! workload in `benches/go/<name>/` for some: handpipe, select, windowed).
 //! `windowed` (workload 11) compares the builder with the same program
 //! by hand on tokio's mpsc (`tokio_mpsc`) and in Go.
+//! `adaptive` (workload 12) is not timed: it simulates a service on a paused
+//! clock and scores concurrency limits on it (see its module).
 
 use crate::work::{vm_hwm_kb, CAP};
 use crate::Outcome;
 
+pub mod adaptive;
 pub mod cancel;
 pub mod fan;
 pub mod handpipe;

@@ -8,7 +8,8 @@ use weir_core::chan::Receiver;
 
 use crate::driver::SinkOutput;
 use crate::error::ConfigError;
-use crate::map_concurrent::{check, drive};
+use crate::limit::Limit;
+use crate::map_concurrent::{check, drive, measured};
 use crate::scope::{Role, Scope};
 
 /// Runs the async `f` on every item, up to `n` at once, as the last stage.
@@ -22,9 +23,17 @@ use crate::scope::{Role, Scope};
 /// [`worker_pool`](crate::worker_pool) then a sink. `f` is called in the
 /// stage's task as items arrive, so it should only build the future.
 ///
+/// `n` is a number or a [`Limit`](crate::Limit): under
+/// [`Limit::adaptive`](crate::Limit::adaptive) the stage moves `n` itself,
+/// from each item's latency (and, under a [`Recovery`](crate::Recovery),
+/// its overload errors), and starts a new item only while fewer than the
+/// current `n` are in flight.
+///
 /// # Errors
 ///
-/// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
+/// [`ConfigError::Zero`] when `n` is 0, and the errors of
+/// [`Limit::check`](crate::Limit::check) for an adaptive limit that does
+/// not hold. A panic in `f` or in one of its
 /// futures becomes [`Error::Panicked`](crate::Error::Panicked) naming this
 /// stage, and the [`SinkOutput`] then resolves to an
 /// [`Incomplete`](crate::Incomplete) error.
@@ -57,7 +66,7 @@ use crate::scope::{Role, Scope};
 pub fn for_each_concurrent<T, F, Fut>(
     scope: &Scope,
     input: Receiver<T>,
-    n: usize,
+    n: impl Into<Limit>,
     f: F,
 ) -> Result<SinkOutput<()>, ConfigError>
 where
@@ -65,19 +74,23 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    check(scope, "for_each_concurrent", n)?;
+    let limit = check(scope, "for_each_concurrent", &n.into())?;
     let (done, output) = SinkOutput::channel();
-    scope.spawn_stage("for_each_concurrent", Role::Stage, move |_| async move {
-        drive(
-            FuturesUnordered::new(),
-            input,
-            None::<weir_core::chan::Sender<()>>,
-            n,
-            f,
-        )
-        .await?;
-        let _ = done.send(());
-        Ok(())
+    scope.spawn_stage("for_each_concurrent", Role::Stage, move |cx| {
+        cx.set_limit(limit.clone());
+        let f = measured(&cx, f);
+        async move {
+            drive(
+                FuturesUnordered::new(),
+                input,
+                None::<weir_core::chan::Sender<()>>,
+                limit,
+                f,
+            )
+            .await?;
+            let _ = done.send(());
+            Ok(())
+        }
     });
     Ok(output)
 }

@@ -6,8 +6,9 @@ use futures::stream::FuturesOrdered;
 use weir_core::chan::Receiver;
 
 use crate::error::ConfigError;
-use crate::map_concurrent::spawn_window;
-use crate::scope::Scope;
+use crate::limit::Limit;
+use crate::map_concurrent::{measured, spawn_window};
+use crate::scope::{Scope, StageCx};
 
 /// Runs the blocking `f` on every item on tokio's blocking thread pool
 /// ([`tokio::task::spawn_blocking`]), at most `n` at once, and sends the
@@ -62,7 +63,7 @@ use crate::scope::Scope;
 pub fn map_blocking<T, U, F>(
     scope: &Scope,
     input: Receiver<T>,
-    n: usize,
+    n: impl Into<Limit>,
     f: F,
 ) -> Result<Receiver<U>, ConfigError>
 where
@@ -71,8 +72,8 @@ where
     F: Fn(T) -> U + Send + Sync + 'static,
 {
     let f = Arc::new(f);
-    spawn_window::<FuturesOrdered<_>, _, _, _, _, _, _>(scope, "map_blocking", input, n, |_| {
-        move |item: T| {
+    let make = |cx: &StageCx| {
+        measured(cx, move |item: T| {
             let f = f.clone();
             let job = tokio::task::spawn_blocking(move || f(item));
             async move {
@@ -85,6 +86,13 @@ where
                     Err(_) => panic!("the runtime shut down under a blocking job"),
                 }
             }
-        }
-    })
+        })
+    };
+    spawn_window::<FuturesOrdered<_>, _, _, _, _, _, _>(
+        scope,
+        "map_blocking",
+        input,
+        n.into(),
+        make,
+    )
 }

@@ -12,6 +12,7 @@ use weir_core::chan::{Receiver, Sender};
 use crate::driver::BATCH;
 use crate::engine::door::{Door, Exit, Turn};
 use crate::error::{BoxError, ConfigError};
+use crate::limit::{Controller, Limit, Measured};
 use crate::scope::{Role, Scope, StageCx};
 
 /// Runs the async `f` on up to `n` items at once and sends the results in
@@ -48,9 +49,17 @@ use crate::scope::{Role, Scope, StageCx};
 /// dropping the futures in flight and its input, which stops upstream in
 /// turn.
 ///
+/// `n` is a number or a [`Limit`](crate::Limit): under
+/// [`Limit::adaptive`](crate::Limit::adaptive) the stage moves `n` itself,
+/// from each item's latency (and, under a [`Recovery`](crate::Recovery),
+/// its overload errors), and starts a new item only while fewer than the
+/// current `n` are in flight.
+///
 /// # Errors
 ///
-/// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
+/// [`ConfigError::Zero`] when `n` is 0, and the errors of
+/// [`Limit::check`](crate::Limit::check) for an adaptive limit that does
+/// not hold. A panic in `f` or in one of its
 /// futures becomes [`Error::Panicked`](crate::Error::Panicked) naming this
 /// stage. For fallible jobs — retries with backoff, skipping or
 /// dead-lettering the ones that fail — use
@@ -80,7 +89,7 @@ use crate::scope::{Role, Scope, StageCx};
 pub fn map_concurrent<T, U, F, Fut>(
     scope: &Scope,
     input: Receiver<T>,
-    n: usize,
+    n: impl Into<Limit>,
     f: F,
 ) -> Result<Receiver<U>, ConfigError>
 where
@@ -89,7 +98,29 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = U> + Send + 'static,
 {
-    spawn_window::<FuturesOrdered<Fut>, _, _, _, _, _, _>(scope, "map_concurrent", input, n, |_| f)
+    spawn_window::<FuturesOrdered<_>, _, _, _, _, _, _>(
+        scope,
+        "map_concurrent",
+        input,
+        n.into(),
+        |cx| measured(cx, f),
+    )
+}
+
+/// The function of a plain window stage: `f`, each of its futures
+/// measured as one item by the stage's limit
+/// ([`Outcome::Ok`](crate::Outcome::Ok) when it is ready; no sample at all
+/// under a fixed limit).
+pub(crate) fn measured<T, F, Fut>(cx: &StageCx, mut f: F) -> impl FnMut(T) -> Measured<Fut>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future,
+{
+    let limit = crate::recovery::adaptive_limit(cx);
+    move |item| match &limit {
+        Some(limit) => limit.measured(f(item)),
+        None => Measured::unmeasured(f(item)),
+    }
 }
 
 /// Spawns a window stage of `kind` with `n` futures in flight at most,
@@ -100,7 +131,7 @@ pub(crate) fn spawn_window<W, T, U, O, M, F, Fut>(
     scope: &Scope,
     kind: &'static str,
     input: Receiver<T>,
-    n: usize,
+    limit: Limit,
     make: M,
 ) -> Result<Receiver<U>, ConfigError>
 where
@@ -112,23 +143,20 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = O> + Send + 'static,
 {
-    check(scope, kind, n)?;
+    let limit = check(scope, kind, &limit)?;
     let (tx, rx) = scope.channel();
     scope.spawn_stage(kind, Role::Stage, move |cx| {
-        drive(W::default(), input, Some(tx), n, make(&cx))
+        cx.set_limit(limit.clone());
+        drive(W::default(), input, Some(tx), limit, make(&cx))
     });
     Ok(rx)
 }
 
-/// Fails with [`ConfigError::Zero`] when a `kind` stage is given `n == 0`.
-pub(crate) fn check(scope: &Scope, kind: &str, n: usize) -> Result<(), ConfigError> {
-    if n == 0 {
-        return Err(ConfigError::Zero {
-            stage: scope.config_name(kind),
-            what: "concurrency",
-        });
-    }
-    Ok(())
+/// Checks a `kind` stage's limit ([`ConfigError::Zero`] for a fixed 0,
+/// see [`Limit::check`]) and makes the stage's controller.
+pub(crate) fn check(scope: &Scope, kind: &str, limit: &Limit) -> Result<Controller, ConfigError> {
+    limit.check(&scope.config_name(kind), "concurrency")?;
+    Ok(limit.controller())
 }
 
 /// A set of futures in flight that yields their outputs: in push order
@@ -158,7 +186,8 @@ impl<Fut: Future> Window<Fut> for FuturesUnordered<Fut> {
     }
 }
 
-/// The loop of every window stage: keeps up to `limit` futures of `f` in
+/// The loop of every window stage: keeps up to `limit` (its current
+/// value, read before each take) futures of `f` in
 /// `window`, takes input while there is room, and sends what the window
 /// yields to `output` (a batch of the outputs ready at once), or drops it
 /// when there is no output (a sink). Ends when the input is closed and the
@@ -167,7 +196,7 @@ pub(crate) async fn drive<W, T, U, O, F, Fut>(
     mut window: W,
     input: Receiver<T>,
     output: Option<Sender<U>>,
-    limit: usize,
+    limit: Controller,
     mut f: F,
 ) -> Result<(), BoxError>
 where
@@ -177,10 +206,12 @@ where
     Fut: Future<Output = O>,
 {
     let door = Door::new(&input, &output);
-    let mut taken = Vec::with_capacity(limit.min(BATCH));
+    let mut taken = Vec::with_capacity(limit.limit().min(BATCH));
     let mut open = true;
     while open || window.len() > 0 {
-        let room = limit - window.len();
+        // An adaptive limit may have come down below what is in flight:
+        // then nothing new starts until enough have finished.
+        let room = limit.limit().saturating_sub(window.len());
         let next = (window.len() > 0).then(|| window.next());
         let max = if open { room.min(BATCH) } else { 0 };
         let turn = door.take_or(next, &mut taken, max).await;

@@ -7,7 +7,8 @@ use futures::stream::FuturesUnordered;
 use weir_core::chan::Receiver;
 
 use crate::error::ConfigError;
-use crate::map_concurrent::spawn_window;
+use crate::limit::Limit;
+use crate::map_concurrent::{measured, spawn_window};
 use crate::scope::Scope;
 
 /// Runs the async `f` on up to `n` items at once and sends each result as
@@ -31,9 +32,17 @@ use crate::scope::Scope;
 /// For fallible jobs — retries with backoff, skipping or dead-lettering
 /// the ones that fail — use [`try_map_unordered`](crate::try_map_unordered).
 ///
+/// `n` is a number or a [`Limit`](crate::Limit): under
+/// [`Limit::adaptive`](crate::Limit::adaptive) the stage moves `n` itself,
+/// from each item's latency (and, under a [`Recovery`](crate::Recovery),
+/// its overload errors), and starts a new item only while fewer than the
+/// current `n` are in flight.
+///
 /// # Errors
 ///
-/// [`ConfigError::Zero`] when `n` is 0. A panic in `f` or in one of its
+/// [`ConfigError::Zero`] when `n` is 0, and the errors of
+/// [`Limit::check`](crate::Limit::check) for an adaptive limit that does
+/// not hold. A panic in `f` or in one of its
 /// futures becomes [`Error::Panicked`](crate::Error::Panicked) naming this
 /// stage.
 ///
@@ -60,7 +69,7 @@ use crate::scope::Scope;
 pub fn map_unordered<T, U, F, Fut>(
     scope: &Scope,
     input: Receiver<T>,
-    n: usize,
+    n: impl Into<Limit>,
     f: F,
 ) -> Result<Receiver<U>, ConfigError>
 where
@@ -69,5 +78,11 @@ where
     F: FnMut(T) -> Fut + Send + 'static,
     Fut: Future<Output = U> + Send + 'static,
 {
-    spawn_window::<FuturesUnordered<Fut>, _, _, _, _, _, _>(scope, "map_unordered", input, n, |_| f)
+    spawn_window::<FuturesUnordered<_>, _, _, _, _, _, _>(
+        scope,
+        "map_unordered",
+        input,
+        n.into(),
+        |cx| measured(cx, f),
+    )
 }

@@ -264,11 +264,24 @@ pub struct StageStats {
     pub timeouts: u64,
     /// Restarts of a supervised source or sub-flow.
     pub restarts: u64,
+    /// A concurrent stage's current concurrency limit (its
+    /// [`Limit`](crate::Limit): a fixed one too); `None` for other stages.
+    pub concurrency_limit: Option<usize>,
+    /// Whether that limit is [adaptive](crate::Limit::adaptive): the stage
+    /// moves it.
+    pub adaptive_limit: bool,
+    /// The no-load latency an adaptive limit compares against, once
+    /// measured.
+    pub latency_baseline: Option<Duration>,
+    /// The recent (smoothed) latency an adaptive limit is moved by, once
+    /// measured.
+    pub latency_recent: Option<Duration>,
 }
 
 impl StageStats {
     fn of(stage: &Stage) -> StageStats {
         let c = stage.counters().snapshot();
+        let limit = stage.limit().map(|l| l.stats());
         StageStats {
             id: stage.id(),
             name: stage.name().to_string(),
@@ -282,6 +295,10 @@ impl StageStats {
             dropped: c.dropped,
             timeouts: c.timeouts,
             restarts: c.restarts,
+            concurrency_limit: limit.map(|l| l.limit),
+            adaptive_limit: stage.limit().is_some_and(|l| l.is_adaptive()),
+            latency_baseline: limit.and_then(|l| l.baseline),
+            latency_recent: limit.and_then(|l| l.recent),
         }
     }
 }

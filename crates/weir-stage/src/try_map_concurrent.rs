@@ -7,6 +7,7 @@ use futures::stream::{FuturesOrdered, FuturesUnordered};
 use weir_core::chan::Receiver;
 
 use crate::error::{BoxError, ConfigError};
+use crate::limit::Limit;
 use crate::map_concurrent::spawn_window;
 use crate::recovery::{self, Attempts, Recovery};
 use crate::scope::{Scope, StageCx};
@@ -71,7 +72,7 @@ use crate::scope::{Scope, StageCx};
 pub fn try_map_concurrent<T, U, E, F, Fut>(
     scope: &Scope,
     input: Receiver<T>,
-    n: usize,
+    n: impl Into<Limit>,
     recovery: Recovery<T>,
     f: F,
 ) -> Result<Receiver<U>, ConfigError>
@@ -82,7 +83,7 @@ where
     F: Fn(T) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<U, E>> + Send + 'static,
 {
-    spawn_try_window(scope, true, input, n, recovery, f)
+    spawn_try_window(scope, true, input, n.into(), recovery, f)
 }
 
 /// Spawns `try_map_concurrent` (`ordered`) or
@@ -92,7 +93,7 @@ pub(crate) fn spawn_try_window<T, U, E, F, Fut>(
     scope: &Scope,
     ordered: bool,
     input: Receiver<T>,
-    n: usize,
+    n: Limit,
     recovery: Recovery<T>,
     f: F,
 ) -> Result<Receiver<U>, ConfigError>

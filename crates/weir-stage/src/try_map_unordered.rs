@@ -6,6 +6,7 @@ use std::future::Future;
 use weir_core::chan::Receiver;
 
 use crate::error::{BoxError, ConfigError};
+use crate::limit::Limit;
 use crate::recovery::Recovery;
 use crate::scope::Scope;
 use crate::try_map_concurrent::spawn_try_window;
@@ -61,7 +62,7 @@ use crate::try_map_concurrent::spawn_try_window;
 pub fn try_map_unordered<T, U, E, F, Fut>(
     scope: &Scope,
     input: Receiver<T>,
-    n: usize,
+    n: impl Into<Limit>,
     recovery: Recovery<T>,
     f: F,
 ) -> Result<Receiver<U>, ConfigError>
@@ -72,5 +73,5 @@ where
     F: Fn(T) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<U, E>> + Send + 'static,
 {
-    spawn_try_window(scope, false, input, n, recovery, f)
+    spawn_try_window(scope, false, input, n.into(), recovery, f)
 }

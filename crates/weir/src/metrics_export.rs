@@ -33,6 +33,14 @@
 //! | `weir_stage_send_wait_nanoseconds_total` | counter | time waiting for room downstream |
 //! | `weir_stage_recv_wait_nanoseconds_total` | counter | time waiting for input |
 //! | `weir_stage_running` | gauge | 1 while the stage's task runs, then 0 |
+//! | `weir_stage_concurrency_limit` | gauge | a concurrent stage's limit now (fixed or adaptive) |
+//! | `weir_stage_latency_baseline_seconds` | gauge | an adaptive limit's no-load latency, once measured |
+//! | `weir_stage_latency_recent_seconds` | gauge | an adaptive limit's recent latency, once measured |
+//!
+//! The last three are published only for the stages that have them: the
+//! limit for a concurrent stage (a worker pool, `map_concurrent`,
+//! `map_unordered`, …), the latencies once an adaptive limit has measured
+//! them.
 //!
 //! Per channel between stages (a fused hand-off has no queue and is left
 //! out), labelled `pipeline`, `from`, `to` and `id` (the edge's position):
@@ -184,6 +192,9 @@ const COUNTERS: [(&str, Unit, &str); 12] = [
 ];
 
 const RUNNING: &str = "weir_stage_running";
+const LIMIT: &str = "weir_stage_concurrency_limit";
+const BASELINE: &str = "weir_stage_latency_baseline_seconds";
+const RECENT: &str = "weir_stage_latency_recent_seconds";
 const QUEUE_LENGTH: &str = "weir_edge_queue_length";
 const CAPACITY: &str = "weir_edge_capacity";
 
@@ -288,6 +299,15 @@ impl MetricsExporter {
                 }
             }
             gauge!(RUNNING, labels.iter()).set(if stage.running { 1.0 } else { 0.0 });
+            if let Some(limit) = stage.concurrency_limit {
+                gauge!(LIMIT, labels.iter()).set(limit as f64);
+            }
+            if let Some(baseline) = stage.latency_baseline {
+                gauge!(BASELINE, labels.iter()).set(baseline.as_secs_f64());
+            }
+            if let Some(recent) = stage.latency_recent {
+                gauge!(RECENT, labels.iter()).set(recent.as_secs_f64());
+            }
             let published = Published {
                 name: stage.name.clone(),
                 kind: stage.kind,
@@ -406,6 +426,21 @@ fn describe() {
         RUNNING,
         Unit::Count,
         "1 while the stage's task runs, then 0."
+    );
+    describe_gauge!(
+        LIMIT,
+        Unit::Count,
+        "A concurrent stage's concurrency limit now (fixed or adaptive)."
+    );
+    describe_gauge!(
+        BASELINE,
+        Unit::Seconds,
+        "The no-load latency an adaptive limit compares against."
+    );
+    describe_gauge!(
+        RECENT,
+        Unit::Seconds,
+        "The recent latency an adaptive limit is moved by."
     );
     describe_gauge!(
         QUEUE_LENGTH,

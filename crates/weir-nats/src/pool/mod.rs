@@ -49,6 +49,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::stream::StorageType;
+use weir_stage::Limit;
 
 pub use probe::{GetLag, LagProbe};
 pub use remote::{Order, Remote};
@@ -124,7 +125,7 @@ pub struct Pool<C = Json> {
     pub(crate) max_deliver: u64,
     pub(crate) max_ack_pending: i64,
     pub(crate) batch: usize,
-    pub(crate) in_flight: usize,
+    pub(crate) in_flight: Limit,
     pub(crate) backoff: NakBackoff,
     pub(crate) storage: StorageType,
 }
@@ -144,7 +145,7 @@ impl Pool<Json> {
             max_deliver: 5,
             max_ack_pending: 1024,
             batch: 64,
-            in_flight: 1024,
+            in_flight: Limit::fixed(1024),
             backoff: NakBackoff::default(),
             storage: StorageType::File,
         }
@@ -232,16 +233,29 @@ impl<C> Pool<C> {
     }
 
     /// Jobs one producer keeps submitted but not yet output: bounds the
-    /// producer's memory (and, in input order, its reorder buffer).
+    /// producer's memory (and, in input order, its reorder buffer). A
+    /// number (0 counts as 1), or a [`Limit::adaptive`]: then the window
+    /// moves inside its bounds from each job's round-trip latency, a job
+    /// that failed, was lost or ran past its deadline counting as
+    /// overload (one that did not decode does not). The stage's metrics
+    /// show the window's value.
     ///
     /// # Examples
     ///
     /// ```
-    /// let pool = weir_nats::Pool::new("p").in_flight(128);
-    /// # drop(pool);
+    /// use weir_stage::Limit;
+    ///
+    /// let fixed = weir_nats::Pool::new("p").in_flight(128);
+    /// let adaptive = weir_nats::Pool::new("q").in_flight(Limit::adaptive().min(4).max(512));
+    /// # drop((fixed, adaptive));
     /// ```
-    pub fn in_flight(mut self, n: usize) -> Self {
-        self.in_flight = n.max(1);
+    pub fn in_flight(mut self, n: impl Into<Limit>) -> Self {
+        let n = n.into();
+        self.in_flight = if n == Limit::fixed(0) {
+            Limit::fixed(1)
+        } else {
+            n
+        };
         self
     }
 

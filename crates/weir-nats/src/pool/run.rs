@@ -10,7 +10,7 @@
 //! ids, so a stray message cannot make the server drop the real one as a
 //! duplicate.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,7 +20,7 @@ use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::HeaderMap;
 use weir_core::chan::{self, Receiver, Sender};
 use weir_stage::engine::Stage;
-use weir_stage::{ConfigError, Scope, ScopeView};
+use weir_stage::{ConfigError, Controller, Sample, Scope, ScopeView};
 
 use super::cleanup::Cleanup;
 use super::helpers::{spawn_reader_and_sampler, Answer, RESULT_ACK_WAIT};
@@ -60,8 +60,9 @@ where
     ///
     /// # Errors
     ///
-    /// Never a [`ConfigError`] today (the pool's settings are clamped to
-    /// valid values); at run time the stage fails through the scope with an
+    /// A [`ConfigError`] for an adaptive [`in_flight`](Pool::in_flight)
+    /// limit that does not hold ([`Limit::check`](weir_stage::Limit::check);
+    /// the other settings are clamped to valid values); at run time the stage fails through the scope with an
     /// [`Error`](crate::Error) naming it: a pool name that is not a valid stream name,
     /// a stream that exists with another retention, a job that does not
     /// encode, or a server away for more than 30 s.
@@ -81,6 +82,9 @@ where
         let (tx, rx) = chan::bounded(self.pool.batch);
         let deadline = scope.context().deadline();
         let view = scope.stage_or(format!("nats remote_pool {}", self.pool.name));
+        self.pool
+            .in_flight
+            .check(&view.name(), "in-flight window")?;
         view.spawn(pump(self, input, tx, deadline, view.clone()));
         Ok(rx)
     }
@@ -116,7 +120,16 @@ where
         remote.client.clone(),
         guard.control_subject.clone(),
     ));
-    let window = Window::new(js.clone(), stage.clone(), remote.pool.in_flight.min(256));
+    let window = Window::new(
+        js.clone(),
+        stage.clone(),
+        remote.pool.in_flight.max().min(256),
+    );
+    let record = view.stats().record_of(view.id());
+    let limit = remote.pool.in_flight.controller();
+    if let Some(record) = &record {
+        record.set_limit(limit.clone());
+    }
     let mut run = Run {
         remote: &remote,
         stage: &stage,
@@ -132,7 +145,9 @@ where
         pending: HashSet::new(),
         ready: BTreeMap::new(),
         seen,
-        record: view.stats().record_of(view.id()),
+        record,
+        limit,
+        samples: HashMap::new(),
     };
     if !run.drive(&input, &res_rx).await? {
         return Ok(());
@@ -236,6 +251,10 @@ struct Run<'a, T, U, C> {
     /// The stage's record, which counts the jobs that ran out of time as
     /// its `timeouts`.
     record: Option<Arc<Stage>>,
+    /// The in-flight window's limit, read before each submit.
+    limit: Controller,
+    /// The jobs an adaptive limit is measuring (none under a fixed one).
+    samples: HashMap<u64, Sample>,
 }
 
 impl<T, U, C> Run<'_, T, U, C>
@@ -251,11 +270,11 @@ where
         input: &Receiver<T>,
         results: &Receiver<Answer<U>>,
     ) -> Result<bool, Error> {
-        let cap = self.remote.pool.in_flight as u64;
         let mut open = true;
         let mut watchdog = tokio::time::interval(Duration::from_millis(100));
         loop {
             let in_flight = self.next_job - self.outputs;
+            let cap = self.limit.limit() as u64;
             if !open && self.pending.is_empty() && self.ready.is_empty() && self.window.is_empty() {
                 return Ok(true);
             }
@@ -330,6 +349,13 @@ where
     }
 
     async fn output(&mut self, job: u64, outcome: Outcome<U>) -> bool {
+        if let Some(sample) = self.samples.remove(&job) {
+            sample.finish(match &outcome {
+                Ok(_) => weir_stage::Outcome::Ok,
+                Err(RemoteError::Decode { .. }) => weir_stage::Outcome::Failed,
+                Err(_) => weir_stage::Outcome::Overload,
+            });
+        }
         if let (Err(RemoteError::DeadlineExceeded { .. }), Some(record)) = (&outcome, &self.record)
         {
             record.counters().timeouts.add(1);
@@ -368,6 +394,9 @@ where
         let job = self.next_job;
         self.next_job += 1;
         self.pending.insert(job);
+        if self.limit.is_adaptive() {
+            self.samples.insert(job, self.limit.start());
+        }
         let nonce = self.binding.nonce(job);
         let mut headers = HeaderMap::new();
         headers.insert(H_JOB, job.to_string());

@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use super::Counters;
+use crate::limit::Controller;
 
 /// A stage's identity: unique in the process, never reused. Statistics,
 /// metrics and graphs are keyed by it; a stage's name only labels it.
@@ -67,6 +68,9 @@ pub struct Stage {
     kind: &'static str,
     name: Mutex<Arc<str>>,
     counters: Counters,
+    /// The concurrency limit of a concurrent stage, set once when the
+    /// stage is built.
+    limit: OnceLock<Controller>,
 }
 
 impl Stage {
@@ -85,6 +89,7 @@ impl Stage {
             kind,
             name: Mutex::new(name.into()),
             counters: Counters::default(),
+            limit: OnceLock::new(),
         })
     }
 
@@ -95,6 +100,7 @@ impl Stage {
             kind,
             name: Mutex::new(name),
             counters: Counters::default(),
+            limit: OnceLock::new(),
         })
     }
 
@@ -167,6 +173,37 @@ impl Stage {
     /// ```
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Gives the stage its concurrency limit: what a concurrent stage
+    /// does once, when it is built (a later call keeps the first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::engine::Stage;
+    /// use weir_stage::Limit;
+    ///
+    /// let s = Stage::new("map_unordered", "fetch");
+    /// s.set_limit(Limit::fixed(8).controller());
+    /// s.set_limit(Limit::fixed(2).controller());
+    /// assert_eq!(s.limit().unwrap().limit(), 8);
+    /// ```
+    pub fn set_limit(&self, controller: Controller) {
+        let _ = self.limit.set(controller);
+    }
+
+    /// The stage's concurrency limit, live, if it is a concurrent stage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::engine::Stage;
+    ///
+    /// assert!(Stage::new("map", "m").limit().is_none());
+    /// ```
+    pub fn limit(&self) -> Option<&Controller> {
+        self.limit.get()
     }
 }
 

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::adaptive::Adaptive;
+use super::gradient::Gradient;
 
 /// How an item a stage ran ended, as its limit sees it.
 ///
@@ -99,12 +100,7 @@ struct Inner {
 #[derive(Debug)]
 struct State {
     config: Adaptive,
-    /// The limit as a real number, so small steps add up.
-    level: f64,
-    baseline: Option<Duration>,
-    recent: Option<Duration>,
-    /// No decrease before this: one cut per round trip.
-    calm_until: Option<Instant>,
+    rule: Gradient,
 }
 
 /// One item's measurement, from [`Controller::start`] to
@@ -141,11 +137,8 @@ impl Controller {
     pub(super) fn adaptive(config: Adaptive) -> Controller {
         let start = config.initial_value();
         let state = State {
-            level: start as f64,
+            rule: Gradient::new(&config),
             config,
-            baseline: None,
-            recent: None,
-            calm_until: None,
         };
         Controller::with(start, Some(Mutex::new(state)))
     }
@@ -222,7 +215,7 @@ impl Controller {
         let (baseline, recent) = match &self.inner.adaptive {
             Some(state) => {
                 let s = state.lock().unwrap_or_else(|e| e.into_inner());
-                (s.baseline, s.recent)
+                (s.rule.baseline(), s.rule.recent())
             }
             None => (None, None),
         };
@@ -282,11 +275,8 @@ impl Controller {
 }
 
 impl State {
-    /// A first, simple rule (AIMD on latency and overload): grow by one per
-    /// limit's worth of good samples while the stage is using its limit;
-    /// cut by a tenth, at most once per recent latency, when the recent
-    /// latency passes `tolerance` times the baseline or the service says
-    /// it is overloaded.
+    /// The rule lives in [`Gradient`](super::gradient); see
+    /// [`Adaptive`] for what it does and why.
     fn update(
         &mut self,
         latency: Duration,
@@ -294,34 +284,8 @@ impl State {
         in_flight: usize,
         now: Instant,
     ) -> usize {
-        let (min, max) = (self.config.min as f64, self.config.max as f64);
-        let calm = self.calm_until.is_none_or(|t| now >= t);
-        match outcome {
-            Outcome::Failed => {}
-            Outcome::Overload => {
-                if calm {
-                    self.level = (self.level * 0.9).max(min);
-                    self.calm_until = Some(now + self.recent.unwrap_or(latency));
-                }
-            }
-            Outcome::Ok => {
-                self.baseline = Some(self.baseline.map_or(latency, |b| b.min(latency)));
-                let recent = self
-                    .recent
-                    .map_or(latency, |r| r.mul_f64(0.9) + latency.mul_f64(0.1));
-                self.recent = Some(recent);
-                let baseline = self.baseline.unwrap_or(latency);
-                if recent.as_secs_f64() > baseline.as_secs_f64() * self.config.tolerance {
-                    if calm {
-                        self.level = (self.level * 0.9).max(min);
-                        self.calm_until = Some(now + recent);
-                    }
-                } else if in_flight as f64 + 1.0 >= self.level / 2.0 {
-                    self.level = (self.level + 1.0 / self.level).min(max);
-                }
-            }
-        }
-        (self.level.floor() as usize).clamp(self.config.min, self.config.max)
+        self.rule
+            .update(&self.config, latency, outcome, in_flight, now)
     }
 }
 

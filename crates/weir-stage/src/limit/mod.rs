@@ -13,12 +13,24 @@
 //! [`Controller::limit`] before starting an item, takes a [`Sample`] with
 //! [`Controller::start`] and ends it with [`Sample::finish`] and the item's
 //! [`Outcome`].
+//!
+//! The adaptive limit cuts itself to what the downstream service is
+//! actually serving when latency shows a queue (Little's law on the
+//! round's mean latency against a no-load baseline), cuts on overload, and
+//! probes up again only after a hold; unrelated failures
+//! ([`Outcome::Failed`]) never lower it. [`Adaptive`] says how, which
+//! knobs move it, and why this rule: on the benchmark's simulated service
+//! it matches the best fixed limit's throughput at its p99, where
+//! tower-acc's AIMD, Vegas and Gradient2 double the p99.
 
 mod adaptive;
 mod controller;
+mod gradient;
+mod stage;
 
 pub use adaptive::Adaptive;
 pub use controller::{Controller, LimitStats, Outcome, Sample};
+pub(crate) use stage::Measured;
 
 use std::sync::Arc;
 

@@ -15,9 +15,11 @@ use std::time::Duration;
 use futures::{FutureExt, TryFuture, TryFutureExt};
 
 use crate::error::{panic_message, BoxError, Message};
+use crate::limit::{Controller, Outcome};
 use crate::scope::StageCx;
 
 mod backoff;
+mod overload;
 mod policy;
 mod timeout;
 
@@ -25,6 +27,7 @@ pub use backoff::Backoff;
 pub use policy::Policy;
 pub use timeout::TimedOut;
 
+use overload::finish;
 use policy::Kind;
 
 /// Which errors are worth retrying.
@@ -97,6 +100,9 @@ pub struct Recovery<T> {
     policy: Policy<T>,
     /// The time limit of each attempt ([`Recovery::timeout`]).
     timeout: Option<Duration>,
+    /// Which errors say the service is overloaded (for an adaptive
+    /// limit); none: every error does.
+    overload: Option<Predicate>,
 }
 
 /// How a job's attempt failed.
@@ -125,6 +131,7 @@ impl<T> Recovery<T> {
             clone: None,
             policy: Policy::fail(),
             timeout: None,
+            overload: None,
         }
     }
 
@@ -195,12 +202,15 @@ impl<T> Recovery<T> {
 
     /// Runs `f` on `job` up to the allowed number of attempts, waiting the
     /// backoff between them and counting each retry on `cx`. On failure,
-    /// hands back a copy of the job when the policy needs one.
+    /// hands back a copy of the job when the policy needs one. Each attempt
+    /// is a sample of `adaptive` (the stage's limit, if adaptive: see
+    /// [`adaptive_limit`]).
     pub(crate) async fn run<F, Fut>(
         &self,
         f: &F,
         mut job: T,
         cx: &StageCx,
+        adaptive: Option<&Controller>,
     ) -> Result<Fut::Ok, (Option<T>, Failure)>
     where
         F: Fn(T) -> Fut,
@@ -219,6 +229,9 @@ impl<T> Recovery<T> {
                 Some(clone) if !last || keep_failed => Some(clone(&job)),
                 _ => None,
             };
+            // Each attempt is one item to an adaptive limit (none is
+            // taken under a fixed one).
+            let sample = adaptive.map(Controller::start);
             let run = AssertUnwindSafe(async { f(job).into_future().await }).catch_unwind();
             // A temporary, not a variable: the job's error type need not be
             // `Send`, so nothing holding it may live across the backoff.
@@ -226,10 +239,21 @@ impl<T> Recovery<T> {
                 None => Ok(run.await),
                 Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| limit),
             } {
-                Ok(Ok(Ok(result))) => return Ok(result),
-                Ok(Ok(Err(error))) => Failure::Error(error.into()),
-                Ok(Err(payload)) => Failure::Panic(payload),
+                Ok(Ok(Ok(result))) => {
+                    finish(sample, || Outcome::Ok);
+                    return Ok(result);
+                }
+                Ok(Ok(Err(error))) => {
+                    let error = error.into();
+                    finish(sample, || self.outcome_of(&error));
+                    Failure::Error(error)
+                }
+                Ok(Err(payload)) => {
+                    finish(sample, || Outcome::Failed);
+                    Failure::Panic(payload)
+                }
                 Err(after) => {
+                    finish(sample, || Outcome::Overload);
                     cx.stats().timed_out();
                     Failure::Error(Box::new(TimedOut {
                         stage: cx.name.clone(),
@@ -339,8 +363,15 @@ impl<T> fmt::Debug for Recovery<T> {
             .field("retry_if", &self.retry_if.is_some())
             .field("policy", &self.policy)
             .field("timeout", &self.timeout)
+            .field("overload", &self.overload.is_some())
             .finish()
     }
+}
+
+/// The stage's limit if it is adaptive: what a stage measures its
+/// attempts against, looked up once (a fixed limit measures nothing).
+pub(crate) fn adaptive_limit(cx: &StageCx) -> Option<Controller> {
+    cx.limit().filter(|l| l.is_adaptive()).cloned()
 }
 
 /// A job function run under a [`Recovery`] in a stage: what the
@@ -350,6 +381,8 @@ pub(crate) struct Attempts<T, F> {
     recovery: Recovery<T>,
     f: F,
     cx: StageCx,
+    /// The stage's limit, if adaptive (read once, not per job).
+    adaptive: Option<Controller>,
 }
 
 impl<T, F, Fut> Attempts<T, F>
@@ -359,14 +392,24 @@ where
     Fut::Error: Into<BoxError>,
 {
     pub(crate) fn new(recovery: Recovery<T>, f: F, cx: StageCx) -> Arc<Attempts<T, F>> {
-        Arc::new(Attempts { recovery, f, cx })
+        let adaptive = adaptive_limit(&cx);
+        Arc::new(Attempts {
+            recovery,
+            f,
+            cx,
+            adaptive,
+        })
     }
 
     /// The job's result, or `None` when it failed for good and the policy
     /// dealt with it. A panic under [`Policy::fail`] unwinds from here
     /// (the stage's task reports it, naming the stage).
     pub(crate) async fn call(self: Arc<Self>, job: T) -> Option<Fut::Ok> {
-        match self.recovery.run(&self.f, job, &self.cx).await {
+        match self
+            .recovery
+            .run(&self.f, job, &self.cx, self.adaptive.as_ref())
+            .await
+        {
             Ok(result) => Some(result),
             Err((job, failure)) => {
                 if let Err(payload) = self.recovery.settle(&self.cx, job, failure).await {

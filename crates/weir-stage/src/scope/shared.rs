@@ -169,6 +169,16 @@ impl StageCx {
     pub(crate) fn stats(&self) -> &crate::engine::Counters {
         self.stage.counters()
     }
+
+    /// Gives the stage's record its concurrency limit (once).
+    pub(crate) fn set_limit(&self, limit: crate::limit::Controller) {
+        self.stage.set_limit(limit);
+    }
+
+    /// The stage's concurrency limit, if it has one.
+    pub(crate) fn limit(&self) -> Option<&crate::limit::Controller> {
+        self.stage.limit()
+    }
 }
 
 /// Whether a stage is a source (stopped by [`OwnedScope::shutdown`]) or not.

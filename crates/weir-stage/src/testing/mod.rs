@@ -16,6 +16,7 @@
 //! | something is blocked right now | [`poll_once`], [`settle`] |
 //! | another task got somewhere, without sleeping | [`eventually`] |
 //! | a runtime per proptest case | [`block_on_paused`], [`block_on_threads`] |
+//! | a downstream service with a concurrency knee, for limits | [`SimService`] |
 //!
 //! # Examples
 //!
@@ -57,8 +58,10 @@ mod clock;
 mod leak;
 mod ledger;
 mod probe;
+mod service;
 
 pub use clock::{block_on_paused, block_on_threads, eventually, poll_once, settle, within, Hung};
 pub use leak::{assert_no_leaked_tasks, LeakedTasks, TaskBaseline};
 pub use ledger::{Accounting, Ledger, TrackAll, Tracked};
 pub use probe::{probe_source, ProbeSink, ProbeSource, Probed, SinkProbe, SourceProbe};
+pub use service::{SimBuilder, SimError, SimService};

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use weir_core::chan::Receiver;
 
 use crate::error::{BoxError, ConfigError};
+use crate::limit::Limit;
 use crate::scope::Scope;
 
+mod adaptive;
 mod handle;
 mod worker;
 
@@ -37,12 +39,17 @@ use worker::Pool;
 /// [`PoolHandle`]; use [`WorkerPool`] to skip, retry or dead-letter failed
 /// jobs, or to resize the pool while it runs.
 ///
+/// `workers` is a number or a [`Limit`]: with [`Limit::adaptive`] the pool
+/// starts with the limit's initial number of workers and grows and shrinks
+/// as the limit moves (see [`WorkerPool::new`]).
+///
 /// Order: results come in the order jobs finish, not the order they came
 /// in. Use [`map_concurrent`](crate::map_concurrent) to keep the order.
 ///
 /// # Errors
 ///
-/// [`ConfigError::Zero`] when `workers` is 0. At run time, a job that
+/// [`ConfigError::Zero`] when `workers` is 0, and the errors of
+/// [`Limit::check`] for an adaptive limit that does not hold. At run time, a job that
 /// returns an error is an [`Error::Failed`](crate::Error::Failed) naming
 /// the pool, handled by the scope's policy (see [`try_map`](crate::try_map));
 /// a job that panics is an [`Error::Panicked`](crate::Error::Panicked)
@@ -70,7 +77,7 @@ use worker::Pool;
 pub fn worker_pool<T, U, E, F, Fut>(
     scope: &Scope,
     jobs: Receiver<T>,
-    workers: usize,
+    workers: impl Into<Limit>,
     f: F,
 ) -> Result<Receiver<U>, ConfigError>
 where
@@ -137,6 +144,7 @@ pub struct WorkerPool<T> {
     capacity: Option<usize>,
     /// Shared with the handles taken before it runs.
     control: Arc<Control>,
+    limit: Limit,
     _jobs: PhantomData<fn(T)>,
 }
 
@@ -144,6 +152,16 @@ impl<T> WorkerPool<T> {
     /// A pool of `workers` workers (checked when it is spawned) that fails
     /// the stage on a failed job, never retries, and has the scope's
     /// channel capacity.
+    ///
+    /// `workers` is a number (a [`Limit::fixed`]) or a [`Limit::adaptive`]:
+    /// then the pool starts with the limit's initial number of workers, each
+    /// attempt of a job is measured (its latency, and whether it failed with
+    /// an [`overload`](WorkerPool::overload) error or timed out), and a
+    /// helper task of the pool resizes it, through the same path as
+    /// [`PoolHandle::resize`], whenever the limit moves. A shrinking pool
+    /// never drops a job: a worker over the number leaves only between
+    /// jobs. (A manual `resize` of an adaptive pool holds until the limit
+    /// next moves.)
     ///
     /// # Examples
     ///
@@ -153,11 +171,19 @@ impl<T> WorkerPool<T> {
     /// let pool = WorkerPool::<u32>::new(4);
     /// # drop(pool);
     /// ```
-    pub fn new(workers: usize) -> WorkerPool<T> {
+    pub fn new(workers: impl Into<Limit>) -> WorkerPool<T> {
+        let limit = workers.into();
+        // A limit that does not hold is reported by `spawn`; until then
+        // the pool is sized as if it had one worker.
+        let initial = match limit.check("worker_pool", "workers") {
+            Ok(()) => limit.initial(),
+            Err(_) => 1,
+        };
         WorkerPool {
             recovery: Recovery::new(),
             capacity: None,
-            control: Arc::new(Control::new(workers)),
+            control: Arc::new(Control::new(initial)),
+            limit,
             _jobs: PhantomData,
         }
     }
@@ -269,6 +295,26 @@ impl<T> WorkerPool<T> {
         self
     }
 
+    /// Says which errors mean the service is overloaded, for an adaptive
+    /// limit (see [`Recovery::overload`]; without it, every error does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_stage::{BoxError, Limit, WorkerPool};
+    ///
+    /// let pool = WorkerPool::<u32>::new(Limit::adaptive().max(32))
+    ///     .overload(|e: &BoxError| e.to_string().contains("503"));
+    /// # drop(pool);
+    /// ```
+    pub fn overload<P>(mut self, overloaded: P) -> WorkerPool<T>
+    where
+        P: Fn(&BoxError) -> bool + Send + Sync + 'static,
+    {
+        self.recovery = self.recovery.overload(overloaded);
+        self
+    }
+
     /// Sets retries, backoff, predicate and policy at once, from a
     /// [`Recovery`] (what the `weir` builder's `Flow::retry` builds).
     ///
@@ -359,12 +405,8 @@ impl<T> WorkerPool<T> {
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
-        if self.control.target() == 0 {
-            return Err(ConfigError::Zero {
-                stage: scope.config_name("worker_pool"),
-                what: "workers",
-            });
-        }
+        self.limit
+            .check(&scope.config_name("worker_pool"), "workers")?;
         recovery::check(&self.recovery, scope, "worker_pool")?;
         let name = scope.stage_name("worker_pool");
         let scope = scope.renamed(name.clone());
@@ -373,7 +415,16 @@ impl<T> WorkerPool<T> {
             None => scope.channel(),
         };
         let control = self.control;
+        let limit = self.limit.controller();
+        let resizer = limit.is_adaptive().then(|| {
+            let handle = PoolHandle {
+                control: control.clone(),
+            };
+            scope.spawn_helper(adaptive::follow(limit.clone(), handle))
+        });
         let pool = Arc::new(Pool {
+            limit,
+            _resizer: resizer,
             f,
             jobs,
             results,
@@ -438,6 +489,7 @@ impl<T> fmt::Debug for WorkerPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerPool")
             .field("workers", &self.control.target())
+            .field("limit", &self.limit)
             .field("recovery", &self.recovery)
             .field("capacity", &self.capacity)
             .finish()

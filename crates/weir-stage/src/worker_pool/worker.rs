@@ -10,8 +10,10 @@ use weir_core::chan::{Receiver, Sender, TryRecvError};
 use super::handle::{Control, Grow, Slot};
 use crate::engine::{Door, Received};
 use crate::error::BoxError;
+use crate::limit::Controller;
 use crate::recovery::Recovery;
 use crate::scope::{Role, ScopeView, StageCx};
+use weir_cancel::CancelGuard;
 
 /// What the workers share. The last worker to end drops it, and with it
 /// the results sender (closing the results) and the jobs receiver.
@@ -24,6 +26,11 @@ pub(super) struct Pool<T, U, F> {
     pub(super) control: Arc<Control>,
     /// A view of the scope named after the pool: workers report under it.
     pub(super) scope: ScopeView,
+    /// The pool's limit (its record shows it; an adaptive one is followed
+    /// by the resizer).
+    pub(super) limit: Controller,
+    /// Stops the helper that resizes an adaptive pool when the pool ends.
+    pub(super) _resizer: Option<CancelGuard>,
 }
 
 /// A worker sends its results on when this many are ready…
@@ -43,6 +50,7 @@ where
         let pool = self.clone();
         self.scope
             .spawn_stage("worker_pool", Role::Stage, move |stage| {
+                stage.set_limit(pool.limit.clone());
                 pool.work(stage, slot, done)
             });
     }
@@ -60,6 +68,7 @@ where
         mut done: Vec<U>,
     ) -> Result<(), BoxError> {
         let mut oldest: Option<Instant> = None;
+        let adaptive = crate::recovery::adaptive_limit(&stage);
         loop {
             let job = match self.next_job(&mut slot, &mut done, &mut oldest).await {
                 Next::Job(job) => job,
@@ -69,7 +78,8 @@ where
             // A job done at its first poll (CPU work) costs no more than
             // that poll. One that has to wait (I/O) first hands on the
             // results held back, so none waits behind a slow job.
-            let mut run = std::pin::pin!(self.recovery.run(&self.f, job, &stage));
+            let mut run =
+                std::pin::pin!(self.recovery.run(&self.f, job, &stage, adaptive.as_ref()));
             let outcome = match futures::poll!(run.as_mut()) {
                 Poll::Ready(outcome) => outcome,
                 Poll::Pending => {

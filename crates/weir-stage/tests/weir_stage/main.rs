@@ -25,6 +25,7 @@ mod stage_from_stream;
 mod stage_generate;
 mod stage_group_by;
 mod stage_inspect;
+mod stage_limit;
 mod stage_map;
 mod stage_map_concurrent;
 mod stage_map_unordered;

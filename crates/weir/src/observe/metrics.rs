@@ -63,6 +63,18 @@ pub struct StageMetrics {
     pub recv_wait: Duration,
     /// Whether the stage's task is still running.
     pub running: bool,
+    /// A concurrent stage's concurrency limit now (its
+    /// [`Limit`](weir_stage::Limit), fixed ones too); `None` for other
+    /// stages.
+    pub concurrency_limit: Option<usize>,
+    /// Whether that limit is [adaptive](weir_stage::Limit::adaptive).
+    pub adaptive_limit: bool,
+    /// The no-load latency an adaptive limit compares against, once
+    /// measured (`None` under a fixed limit, which measures nothing).
+    pub latency_baseline: Option<Duration>,
+    /// The recent (smoothed) latency an adaptive limit is moved by, once
+    /// measured.
+    pub latency_recent: Option<Duration>,
     /// For a remote stage ([`Flow::remote_pool`](crate::pipeline::Flow::remote_pool)):
     /// the pool's consumer lag — jobs pending, handed out and not yet
     /// acked, being retried, dead-lettered — as the stage last sampled it
@@ -78,6 +90,7 @@ impl StageMetrics {
     /// A view of `stage`'s record.
     pub(crate) fn of(stage: &Stage) -> StageMetrics {
         let c = stage.counters().snapshot();
+        let limit = stage.limit().map(|l| l.stats());
         StageMetrics {
             id: stage.id(),
             name: stage.name().to_string(),
@@ -95,6 +108,10 @@ impl StageMetrics {
             send_wait: c.send_wait,
             recv_wait: c.recv_wait,
             running: c.running || c.tasks_running > 0,
+            concurrency_limit: limit.map(|l| l.limit),
+            adaptive_limit: stage.limit().is_some_and(|l| l.is_adaptive()),
+            latency_baseline: limit.and_then(|l| l.baseline),
+            latency_recent: limit.and_then(|l| l.recent),
             #[cfg(feature = "nats")]
             lag: None,
         }
@@ -264,12 +281,15 @@ impl Metrics {
 
 impl fmt::Display for Metrics {
     /// The table: one line per stage. The `dropped`, `timeouts` and
-    /// `restarts` columns are shown when a stage has one of them.
+    /// `restarts` columns are shown when a stage has one of them; the
+    /// `limit` column (a concurrent stage's limit, `~` marking an adaptive
+    /// one) when a stage has an adaptive limit.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shaping = self
             .stages
             .iter()
             .any(|s| s.dropped > 0 || s.timeouts > 0 || s.restarts > 0);
+        let adaptive = self.stages.iter().any(|s| s.adaptive_limit);
         write!(
             f,
             "{:<24} {:<14} {:>10} {:>10} {:>6} {:>7} {:>7} {:>7}",
@@ -277,6 +297,9 @@ impl fmt::Display for Metrics {
         )?;
         if shaping {
             write!(f, " {:>9} {:>8} {:>8}", "dropped", "timeouts", "restarts")?;
+        }
+        if adaptive {
+            write!(f, " {:>6}", "limit")?;
         }
         writeln!(f, " {:>10} {:>10} {:>10}", "busy", "send wait", "recv wait")?;
         for s in &self.stages {
@@ -294,6 +317,14 @@ impl fmt::Display for Metrics {
             )?;
             if shaping {
                 write!(f, " {:>9} {:>8} {:>8}", s.dropped, s.timeouts, s.restarts)?;
+            }
+            if adaptive {
+                let limit = match (s.concurrency_limit, s.adaptive_limit) {
+                    (Some(n), true) => format!("~{n}"),
+                    (Some(n), false) => n.to_string(),
+                    (None, _) => "-".to_string(),
+                };
+                write!(f, " {limit:>6}")?;
             }
             writeln!(
                 f,

@@ -5,7 +5,7 @@ use std::sync::PoisonError;
 
 use weir_core::chan::Receiver;
 use weir_stage::engine::Ended;
-use weir_stage::{BoxError, ConfigError, Scope, ScopeView};
+use weir_stage::{BoxError, ConfigError, Limit, Scope, ScopeView};
 
 use super::flow::{Flow, Segment};
 use super::graph::NodeId;
@@ -116,7 +116,7 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(total.unwrap(), 10_100);
     /// # }
     /// ```
-    pub fn worker_pool<U, E, F, Fut>(self, workers: usize, f: F) -> Flow<U>
+    pub fn worker_pool<U, E, F, Fut>(self, workers: impl Into<Limit>, f: F) -> Flow<U>
     where
         U: Send + 'static,
         E: Into<BoxError>,
@@ -124,8 +124,9 @@ impl<T: Send + 'static> Flow<T> {
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
         let shared = self.shared.clone();
-        let flow = self.worker_pool_with(weir_stage::WorkerPool::new(workers), f);
-        check(&shared, flow.tail(), workers, "workers");
+        let workers = workers.into();
+        let flow = self.worker_pool_with(weir_stage::WorkerPool::new(workers.clone()), f);
+        check_limit(&shared, flow.tail(), &workers, "workers");
         flow
     }
 
@@ -156,17 +157,18 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v.unwrap(), [10, 20, 30, 40, 50]);
     /// # }
     /// ```
-    pub fn map_concurrent<U, F, Fut>(self, n: usize, f: F) -> Flow<U>
+    pub fn map_concurrent<U, F, Fut>(self, n: impl Into<Limit>, f: F) -> Flow<U>
     where
         U: Send + 'static,
         F: FnMut(T) -> Fut + Send + 'static,
         Fut: Future<Output = U> + Send + 'static,
     {
-        let shared = self.shared.clone();
+        let (shared, n) = (self.shared.clone(), n.into());
+        let limit = n.clone();
         let flow = self.through("map_concurrent", move |scope, input| {
-            weir_stage::map_concurrent(scope, input, n, f)
+            weir_stage::map_concurrent(scope, input, limit, f)
         });
-        check(&shared, flow.tail(), n, "concurrency");
+        check_limit(&shared, flow.tail(), &n, "concurrency");
         flow
     }
 
@@ -298,6 +300,29 @@ pub(crate) fn fill<T: Send + 'static>(
         .graph()
         .filled(node, super::flow::slot_key(slot), rx.observer());
     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(rx);
+}
+
+/// Records a [`Limit`] that does not hold ([`Limit::check`]) as a
+/// configuration error of `node`.
+pub(crate) fn check_limit(shared: &Shared, node: NodeId, limit: &Limit, what: &'static str) {
+    if let Err(error) = limit.check("", what) {
+        let stage = shared.stage(node);
+        // The stage's name is known when the pipeline runs (it may be
+        // renamed until then).
+        shared.fault_with(move || {
+            weir_stage::Error::Config(match error {
+                ConfigError::Zero { what, .. } => ConfigError::Zero {
+                    stage: stage.name(),
+                    what,
+                },
+                ConfigError::Invalid { what, .. } => ConfigError::Invalid {
+                    stage: stage.name(),
+                    what,
+                },
+                other => other,
+            })
+        });
+    }
 }
 
 /// Records a zero count as a configuration error of `node`.

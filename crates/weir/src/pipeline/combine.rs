@@ -8,9 +8,9 @@
 
 use weir_core::chan::Receiver;
 use weir_stage::steps::{ChunksBy, Enumerate, TryFold};
-use weir_stage::{BoxError, Scope};
+use weir_stage::{BoxError, Limit, Scope};
 
-use super::boundary::{check, fill, view};
+use super::boundary::{check_limit, fill, view};
 use super::flow::Flow;
 use super::run::Sink;
 use super::source::Slot;
@@ -111,16 +111,17 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(digests, [518, 412]);
     /// # }
     /// ```
-    pub fn map_blocking<U, F>(self, n: usize, f: F) -> Flow<U>
+    pub fn map_blocking<U, F>(self, n: impl Into<Limit>, f: F) -> Flow<U>
     where
         U: Send + 'static,
         F: Fn(T) -> U + Send + Sync + 'static,
     {
-        let shared = self.shared.clone();
+        let (shared, n) = (self.shared.clone(), n.into());
+        let limit = n.clone();
         let flow = self.through("map_blocking", move |scope, input| {
-            weir_stage::map_blocking(scope, input, n, f)
+            weir_stage::map_blocking(scope, input, limit, f)
         });
-        check(&shared, flow.tail(), n, "concurrency");
+        check_limit(&shared, flow.tail(), &n, "concurrency");
         flow
     }
 

@@ -489,7 +489,7 @@ impl Graph {
 
 /// Keeps a stage name from breaking the diagram's quoting.
 /// What the edge labels of [`Graph::to_mermaid`] mean, as comments.
-const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out (then dropped / timeouts / restarts, if any)\n    \
+const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out (then dropped / timeouts / restarts, if any; an adaptive limit's value)\n    \
     %% dashed edge `fused`: the two stages run in one task, no channel\n    \
     %% solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
     and the most seen queued\n    \
@@ -497,7 +497,7 @@ const MERMAID_LEGEND: &str = "    %% nodes: name, kind: items in / items out (th
     %% a split's branch given a name shows it before its fill\n";
 
 /// What the edge labels of [`Graph::to_dot`] mean, as comments.
-const DOT_LEGEND: &str = "    // nodes: name, kind: items in / items out (then dropped / timeouts / restarts, if any)\n    \
+const DOT_LEGEND: &str = "    // nodes: name, kind: items in / items out (then dropped / timeouts / restarts, if any; an adaptive limit's value)\n    \
     // dashed edge `fused`: the two stages run in one task, no channel\n    \
     // solid edge `now/capacity peak P`: items queued in the channel now, its capacity, \
     and the most seen queued\n    \
@@ -525,8 +525,9 @@ fn edge_label(m: &EdgeMetrics) -> Option<String> {
 }
 
 /// What a node's label adds to its counts: the items its overflow policy
-/// dropped, its timeouts and restarts (when there are any), and a remote
-/// stage's consumer lag, each after `sep`.
+/// dropped, its timeouts and restarts (when there are any), an adaptive
+/// limit's value now (`limit 17 (adaptive)`), and a remote stage's
+/// consumer lag, each after `sep`.
 fn notes(s: &StageMetrics, sep: &str) -> String {
     let shaped: Vec<String> = [
         ("dropped", s.dropped),
@@ -541,6 +542,9 @@ fn notes(s: &StageMetrics, sep: &str) -> String {
     if !shaped.is_empty() {
         out.push_str(sep);
         out.push_str(&shaped.join(" / "));
+    }
+    if let (true, Some(limit)) = (s.adaptive_limit, s.concurrency_limit) {
+        out.push_str(&format!("{sep}limit {limit} (adaptive)"));
     }
     out + &lag_note(s, sep)
 }

@@ -10,9 +10,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use weir_core::chan::Receiver;
-use weir_stage::{Backoff, BoxError, ConfigError, Policy, Recovery, Scope, WorkerPool};
+use weir_stage::{Backoff, BoxError, ConfigError, Limit, Policy, Recovery, Scope, WorkerPool};
 
-use super::boundary::check;
+use super::boundary::check_limit;
 use super::flow::Flow;
 
 /// A [`Flow`] whose next async stage — [`then`](Guarded::then),
@@ -321,6 +321,40 @@ impl<T: Send + 'static> Guarded<T> {
         self
     }
 
+    /// Says which errors mean the service is overloaded, for the next
+    /// stage's adaptive [`Limit`] (see [`Recovery::overload`]; without it
+    /// every error does, and a timeout always does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    /// use weir::stage::{BoxError, Limit, Policy};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let n = Pipeline::new(&Context::background())
+    ///     .source(1..=10u32)
+    ///     .on_error(Policy::skip())
+    ///     .overload(|e: &BoxError| e.to_string().contains("busy"))
+    ///     .map_unordered(Limit::adaptive().max(4), |n| async move {
+    ///         if n == 3 { Err("not found") } else { Ok(n) }
+    ///     })
+    ///     .count()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(n, 9);
+    /// # }
+    /// ```
+    pub fn overload<P>(mut self, overloaded: P) -> Guarded<T>
+    where
+        P: Fn(&BoxError) -> bool + Send + Sync + 'static,
+    {
+        self.recovery = self.recovery.overload(overloaded);
+        self
+    }
+
     /// Sets the policy for jobs that failed for good (see
     /// [`Flow::on_error`]).
     ///
@@ -381,7 +415,7 @@ impl<T: Send + 'static> Guarded<T> {
     /// # Examples
     ///
     /// See [`Guarded`].
-    pub fn map_concurrent<U, E, F, Fut>(self, n: usize, f: F) -> Flow<U>
+    pub fn map_concurrent<U, E, F, Fut>(self, n: impl Into<Limit>, f: F) -> Flow<U>
     where
         U: Send + 'static,
         E: Into<BoxError>,
@@ -390,7 +424,7 @@ impl<T: Send + 'static> Guarded<T> {
     {
         self.window(
             "map_concurrent",
-            n,
+            n.into(),
             f,
             weir_stage::try_map_concurrent::<T, U, E, F, Fut>,
         )
@@ -430,7 +464,7 @@ impl<T: Send + 'static> Guarded<T> {
     /// assert_eq!(err.stage(), Some("parse"));
     /// # }
     /// ```
-    pub fn map_unordered<U, E, F, Fut>(self, n: usize, f: F) -> Flow<U>
+    pub fn map_unordered<U, E, F, Fut>(self, n: impl Into<Limit>, f: F) -> Flow<U>
     where
         U: Send + 'static,
         E: Into<BoxError>,
@@ -439,7 +473,7 @@ impl<T: Send + 'static> Guarded<T> {
     {
         self.window(
             "map_unordered",
-            n,
+            n.into(),
             f,
             weir_stage::try_map_unordered::<T, U, E, F, Fut>,
         )
@@ -447,16 +481,17 @@ impl<T: Send + 'static> Guarded<T> {
 
     /// A window stage of `kind` with up to `n` jobs at once, spawned by
     /// `spawn` (one of `weir_stage`'s `try_map_*`) when the pipeline starts.
-    fn window<U, F>(self, kind: &'static str, n: usize, f: F, spawn: Spawn<T, U, F>) -> Flow<U>
+    fn window<U, F>(self, kind: &'static str, n: Limit, f: F, spawn: Spawn<T, U, F>) -> Flow<U>
     where
         U: Send + 'static,
         F: Send + 'static,
     {
         let (recovery, shared) = (self.recovery, self.flow.shared.clone());
+        let limit = n.clone();
         let flow = self.flow.through(kind, move |scope, input| {
-            spawn(scope, input, n, recovery, f)
+            spawn(scope, input, limit, recovery, f)
         });
-        check(&shared, flow.tail(), n, "concurrency");
+        check_limit(&shared, flow.tail(), &n, "concurrency");
         flow
     }
 
@@ -503,7 +538,7 @@ impl<T: Send + 'static> Guarded<T> {
     /// assert_eq!(dead_rx.len(), 20);
     /// # }
     /// ```
-    pub fn worker_pool<U, E, F, Fut>(self, workers: usize, f: F) -> Flow<U>
+    pub fn worker_pool<U, E, F, Fut>(self, workers: impl Into<Limit>, f: F) -> Flow<U>
     where
         U: Send + 'static,
         E: Into<BoxError>,
@@ -511,9 +546,10 @@ impl<T: Send + 'static> Guarded<T> {
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
         let shared = self.flow.shared.clone();
-        let pool = WorkerPool::new(workers).with_recovery(self.recovery);
+        let workers = workers.into();
+        let pool = WorkerPool::new(workers.clone()).with_recovery(self.recovery);
         let flow = self.flow.worker_pool_with(pool, f);
-        check(&shared, flow.tail(), workers, "workers");
+        check_limit(&shared, flow.tail(), &workers, "workers");
         flow
     }
 }
@@ -530,4 +566,4 @@ impl<T> fmt::Debug for Guarded<T> {
 /// One of `weir_stage`'s `try_map_*` stage functions (a pointer, so that
 /// it does not name the error type).
 type Spawn<T, U, F> =
-    fn(&Scope, Receiver<T>, usize, Recovery<T>, F) -> Result<Receiver<U>, ConfigError>;
+    fn(&Scope, Receiver<T>, Limit, Recovery<T>, F) -> Result<Receiver<U>, ConfigError>;

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use weir_core::chan::Receiver;
 use weir_stage::steps::{self, TryForEach};
-use weir_stage::{BoxError, ConfigError, Scope, SinkOutput};
+use weir_stage::{BoxError, ConfigError, Limit, Scope, SinkOutput};
 
-use super::boundary::check;
+use super::boundary::check_limit;
 use super::flow::Flow;
 use super::run::Sink;
 
@@ -152,16 +152,17 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(total.load(Ordering::Relaxed), 5_050);
     /// # }
     /// ```
-    pub fn for_each_concurrent<F, Fut>(self, n: usize, f: F) -> Sink<()>
+    pub fn for_each_concurrent<F, Fut>(self, n: impl Into<Limit>, f: F) -> Sink<()>
     where
         F: FnMut(T) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let shared = self.shared.clone();
+        let (shared, n) = (self.shared.clone(), n.into());
+        let limit = n.clone();
         let sink = self.sink_through("for_each_concurrent", move |scope, input| {
-            weir_stage::for_each_concurrent(scope, input, n, f)
+            weir_stage::for_each_concurrent(scope, input, limit, f)
         });
-        check(&shared, sink.node, n, "concurrency");
+        check_limit(&shared, sink.node, &n, "concurrency");
         sink
     }
 

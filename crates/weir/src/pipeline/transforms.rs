@@ -7,9 +7,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use weir_stage::Rate;
+use weir_stage::{Limit, Rate};
 
-use super::boundary::check;
+use super::boundary::{check, check_limit};
 use super::flow::Flow;
 
 /// # Concurrency: async steps, batching and rate
@@ -115,17 +115,18 @@ impl<T: Send + 'static> Flow<T> {
     /// assert_eq!(v, [1, 4, 9, 16]);
     /// # }
     /// ```
-    pub fn map_unordered<U, F, Fut>(self, n: usize, f: F) -> Flow<U>
+    pub fn map_unordered<U, F, Fut>(self, n: impl Into<Limit>, f: F) -> Flow<U>
     where
         U: Send + 'static,
         F: FnMut(T) -> Fut + Send + 'static,
         Fut: Future<Output = U> + Send + 'static,
     {
-        let shared = self.shared.clone();
+        let (shared, n) = (self.shared.clone(), n.into());
+        let limit = n.clone();
         let flow = self.through("map_unordered", move |scope, input| {
-            weir_stage::map_unordered(scope, input, n, f)
+            weir_stage::map_unordered(scope, input, limit, f)
         });
-        check(&shared, flow.tail(), n, "concurrency");
+        check_limit(&shared, flow.tail(), &n, "concurrency");
         flow
     }
 

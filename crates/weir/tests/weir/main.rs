@@ -6,6 +6,7 @@ mod support;
 
 mod pipeline_cancel;
 mod pipeline_combine;
+mod pipeline_concurrency_limit;
 mod pipeline_drain;
 mod pipeline_errors;
 mod pipeline_fanout;
