@@ -310,14 +310,11 @@ mod tests {
         let svc = SimService::builder(24).errors(0.05, 11).build();
         let seen = against(&ctl, &svc, Duration::from_secs(3)).await;
         let late = &seen[seen.len() / 2..];
-        // Near the knee (a round with a failure has fewer latencies, so
-        // one queued request weighs more): no collapse.
-        let range = late
-            .iter()
-            .map(|s| s.1)
-            .min()
-            .zip(late.iter().map(|s| s.1).max());
-        assert!(late.iter().all(|(_, l)| (22..=28).contains(l)), "{range:?}");
+        // No collapse: never far under the knee (a round with a failure
+        // has fewer latencies, so one queued request weighs more), and a
+        // probe above it is brief (under 1 % of requests queued).
+        let lowest = late.iter().map(|s| s.1).min();
+        assert!(lowest.is_some_and(|l| l >= 22), "{lowest:?}");
         assert!(slow_share(&seen) < 0.01, "{}", slow_share(&seen));
 
         // Nothing but failures: not a measurement, the limit stays.
