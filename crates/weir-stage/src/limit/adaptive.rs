@@ -202,7 +202,22 @@ impl Adaptive {
     }
 
     pub(super) fn initial_value(&self) -> usize {
-        self.initial.clamp(self.min.max(1), self.max.max(1))
+        // Never panics, even on bounds `check` would refuse (min > max).
+        self.initial.max(self.min.max(1)).min(self.max.max(1))
+    }
+
+    /// The settings a controller runs on: the ones [`check`](Self::check)
+    /// would refuse are brought into range (min at least 1, max at least
+    /// min, a tolerance of at least 1, a window of at least 1 ms), so a
+    /// controller made without a check never panics.
+    pub(super) fn bounded(mut self) -> Adaptive {
+        self.min = self.min.max(1);
+        self.max = self.max.max(self.min);
+        if !(self.tolerance >= 1.0 && self.tolerance.is_finite()) {
+            self.tolerance = 1.0;
+        }
+        self.window = self.window.max(Duration::from_millis(1));
+        self
     }
 
     pub(super) fn max_value(&self) -> usize {

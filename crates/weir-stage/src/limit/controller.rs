@@ -135,6 +135,7 @@ impl Controller {
     }
 
     pub(super) fn adaptive(config: Adaptive) -> Controller {
+        let config = config.bounded();
         let start = config.initial_value();
         let state = State {
             rule: Gradient::new(&config),

@@ -216,6 +216,32 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
+    /// A controller made without `Limit::check` from bounds it refuses
+    /// (min above max, min 0, a NaN tolerance, a zero window) still runs:
+    /// it keeps to `max(min, 1)..=max(max, min)` and never panics.
+    #[tokio::test(start_paused = true)]
+    async fn unchecked_bad_bounds_never_panic() {
+        let bad = Limit::adaptive()
+            .min(10)
+            .max(5)
+            .initial(7)
+            .tolerance(f64::NAN)
+            .window(Duration::ZERO);
+        let ctl = bad.into_controller();
+        assert_eq!(ctl.limit(), 10);
+        for i in 0..200 {
+            let s = ctl.start();
+            tokio::time::sleep(MS * (1 + i % 3)).await;
+            s.finish(if i % 7 == 0 { Outcome::Overload } else { Outcome::Ok });
+            assert_eq!(ctl.limit(), 10);
+        }
+        let zero = Limit::adaptive().min(0).max(0).into_controller();
+        for _ in 0..50 {
+            zero.start().finish(Outcome::Overload);
+            assert_eq!(zero.limit(), 1);
+        }
+    }
+
     fn outcome(r: &Result<Duration, SimError>) -> Outcome {
         match r {
             Ok(_) => Outcome::Ok,
