@@ -126,6 +126,11 @@ pub struct Folded<S> {
 pub trait WindowSpec<T>: sealed::Sealed + Send + 'static {
     #[doc(hidden)]
     fn kind(self) -> sealed::Kind<T>;
+
+    /// Why the spec is invalid, if it is (what [`window`] would refuse
+    /// it for): lets a builder refuse it before it spawns anything.
+    #[doc(hidden)]
+    fn invalid(&self) -> Option<&'static str>;
 }
 
 pub(crate) mod sealed {

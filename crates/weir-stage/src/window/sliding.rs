@@ -69,6 +69,10 @@ pub struct Sliding {
 impl Sealed for Sliding {}
 
 impl<T: Clone> WindowSpec<T> for Sliding {
+    fn invalid(&self) -> Option<&'static str> {
+        super::check(&WindowSpec::<T>::kind(*self)).err()
+    }
+
     fn kind(self) -> Kind<T> {
         Kind::Sliding {
             size: self.size,

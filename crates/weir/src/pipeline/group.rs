@@ -7,6 +7,7 @@ use std::sync::Arc;
 use weir_core::chan;
 use weir_stage::Keys;
 
+use super::boundary::{check, invalid};
 use super::flow::{Flow, Pipeline};
 use super::subflows::SubFlows;
 use super::view::GraphView;
@@ -144,6 +145,10 @@ impl<T: Send + 'static> Flow<T> {
                 out
             })
         });
+        check(&flow.shared, flow.tail(), keys.max(), "max_keys");
+        let zero_idle = keys.idle().is_some_and(|d| d.is_zero());
+        let why = zero_idle.then_some("idle timeout must be longer than zero");
+        invalid(&flow.shared, flow.tail(), why);
         flow.shared.graph().set_subflows(flow.tail(), listed);
         flow
     }
