@@ -645,3 +645,140 @@ async fn a_refused_pipeline_runs_nothing_on_a_multi_thread_runtime() {
     );
     assert_eq!(pulled.load(Ordering::SeqCst), 0, "a source was read");
 }
+
+/// A graceful `shutdown` delivers what a buffer holds to a slow sink, and
+/// the summary a conflate holds and the item a sample holds.
+#[tokio::test(start_paused = true)]
+async fn shutdown_delivers_what_buffers_hold() {
+    assert_no_leaked_tasks(async {
+        for overflow in [
+            Overflow::Backpressure,
+            Overflow::DropNewest,
+            Overflow::DropOldest,
+        ] {
+            let p = Pipeline::new(&Context::background());
+            let (_tx, rx) = open_input((0..8).collect());
+            let run = p
+                .from_receiver(rx)
+                .buffer(4, overflow)
+                .named("buf")
+                .then(|n| async move {
+                    tokio::time::sleep(SEC).await;
+                    n
+                })
+                .collect::<Vec<_>>()
+                .run();
+            tokio::time::sleep(1500 * MS).await;
+            run.shutdown();
+            let got = run.join().await.unwrap();
+            let buf = p
+                .metrics()
+                .stages
+                .into_iter()
+                .find(|s| s.name == "buf")
+                .unwrap();
+            // Nothing taken in is lost but what the policy dropped.
+            assert_eq!(
+                got.len() as u64 + buf.dropped,
+                buf.items_in,
+                "{overflow:?}: {got:?}"
+            );
+            assert!(got.windows(2).all(|w| w[0] < w[1]), "{overflow:?}: {got:?}");
+        }
+
+        let p = Pipeline::new(&Context::background());
+        let (_tx, rx) = open_input(vec![1, 2, 3]);
+        let run = p.from_receiver(rx).sample(HOUR).collect::<Vec<_>>().run();
+        tokio::time::sleep(SEC).await;
+        run.shutdown();
+        assert_eq!(run.join().await.unwrap(), [3]);
+
+        let p = Pipeline::new(&Context::background());
+        let (_tx, rx) = open_input(vec![1, 2, 3]);
+        let run = p
+            .from_receiver(rx)
+            .conflate(|n| n, |a, n| a + n)
+            .collect::<Vec<u32>>()
+            .run();
+        tokio::time::sleep(SEC).await;
+        run.shutdown();
+        assert_eq!(run.join().await.unwrap().iter().sum::<u32>(), 6);
+    })
+    .await;
+}
+
+/// An idle key is closed after its timeout, which flushes its sub-flow's
+/// open window then, not at the end of the input; a key that comes back
+/// gets a new sub-flow.
+#[tokio::test(start_paused = true)]
+async fn an_idle_key_flushes_its_window_when_closed() {
+    let start = Instant::now();
+    let (tx, rx) = chan::bounded(8);
+    tokio::spawn(async move {
+        tx.send("a").await.unwrap();
+        tokio::time::sleep(10 * SEC).await;
+        tx.send("b").await.unwrap();
+        tokio::time::sleep(HOUR).await;
+        tx.send("a").await.unwrap();
+    });
+    let p = Pipeline::new(&Context::background());
+    let got = p
+        .from_receiver(rx)
+        .group_by(
+            |k| *k,
+            Keys::at_most(1).idle_after(5 * SEC),
+            move |key, f| {
+                f.window(Tumbling::every(HOUR * 24))
+                    .map(move |w| (key, w.items.len(), Instant::now() - start))
+            },
+        )
+        .collect::<Vec<_>>()
+        .await
+        .unwrap();
+    // One key at most: "b" could only open because "a" was closed as idle.
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!((got[0].0, got[0].1), ("a", 1));
+    assert!(
+        got[0].2 <= 10 * SEC,
+        "a's window waited for the input end: {:?}",
+        got[0].2
+    );
+    assert_eq!((got[1].0, got[1].1), ("b", 1));
+    assert!(
+        got[1].2 < HOUR,
+        "b's window waited for the input end: {:?}",
+        got[1].2
+    );
+    assert_eq!((got[2].0, got[2].1), ("a", 1));
+}
+
+/// `interleave`, `concat` and `zip` stop both their inputs when the
+/// downstream goes away (here: `take`), endless inputs included.
+#[tokio::test(start_paused = true)]
+async fn combinators_stop_endless_inputs_when_downstream_stops() {
+    assert_no_leaked_tasks(async {
+        let p = Pipeline::new(&Context::background());
+        let got = p
+            .source(0u64..)
+            .interleave(p.source(1000u64..))
+            .take(4)
+            .collect::<Vec<_>>();
+        assert_eq!(got.await.unwrap(), [0, 1000, 1, 1001]);
+        let p = Pipeline::new(&Context::background());
+        let got = p
+            .source(0u64..)
+            .concat(p.source(0u64..))
+            .take(3)
+            .collect::<Vec<_>>();
+        assert_eq!(got.await.unwrap(), [0, 1, 2]);
+        let p = Pipeline::new(&Context::background());
+        let got = p
+            .source(0u64..)
+            .zip(p.source(0u64..))
+            .enumerate()
+            .take(2)
+            .collect::<Vec<_>>();
+        assert_eq!(got.await.unwrap(), [(0, (0, 0)), (1, (1, 1))]);
+    })
+    .await;
+}
