@@ -782,3 +782,26 @@ async fn combinators_stop_endless_inputs_when_downstream_stops() {
     })
     .await;
 }
+
+/// A bad setting inside a `group_by` sub-flow is found when the first key
+/// builds it (as documented): a `ConfigError` fails the pipeline then,
+/// with no panic and no hang.
+#[tokio::test(start_paused = true)]
+async fn a_bad_setting_inside_a_sub_flow_fails_the_pipeline_at_the_first_key() {
+    assert_no_leaked_tasks(async {
+        let p = Pipeline::new(&Context::background());
+        let (_tx, rx) = open_input(vec![1, 2, 3]);
+        let err = p
+            .from_receiver(rx)
+            .group_by(
+                |n| n % 2,
+                4,
+                |_, f| f.debounce(Duration::ZERO).named("quiet"),
+            )
+            .count()
+            .await
+            .unwrap_err();
+        assert_eq!(config_stage(&err), "quiet");
+    })
+    .await;
+}

@@ -56,7 +56,10 @@ impl<T: Send + 'static> Flow<T> {
     ///
     /// A limit of zero keys or a zero idle timeout is a
     /// [`ConfigError`](weir_stage::ConfigError) naming the stage, returned
-    /// by the sink before anything runs.
+    /// by the sink before anything runs. A sub-flow is built only when its
+    /// key's first item comes, so a bad setting inside it (say
+    /// `debounce(Duration::ZERO)`) is found then: its `ConfigError`, naming
+    /// the sub-flow's stage, fails the pipeline at that point.
     ///
     /// # Examples
     ///
