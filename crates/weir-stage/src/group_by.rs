@@ -228,7 +228,12 @@ where
             if let Some(idle) = keys.idle {
                 if sweep.is_some_and(|at| at <= now) {
                     groups.retain(|_, g| now.saturating_duration_since(g.seen) < idle);
-                    sweep = groups.values().map(|g| g.seen).min().map(|s| s + idle);
+                    // An idle timeout past what an `Instant` holds: never.
+                    sweep = groups
+                        .values()
+                        .map(|g| g.seen)
+                        .min()
+                        .and_then(|s| s.checked_add(idle));
                 }
             }
             for item in buf.drain(..) {
@@ -247,7 +252,7 @@ where
                             Ok(())
                         });
                         if sweep.is_none() {
-                            sweep = keys.idle.map(|idle| now + idle);
+                            sweep = keys.idle.and_then(|idle| now.checked_add(idle));
                         }
                         new.insert(Group {
                             tx: group_tx,

@@ -126,6 +126,11 @@ pub struct Folded<S> {
 pub trait WindowSpec<T>: sealed::Sealed + Send + 'static {
     #[doc(hidden)]
     fn kind(self) -> sealed::Kind<T>;
+
+    /// Why the spec is invalid, if it is (what [`window`] would refuse
+    /// it for): lets a builder refuse it before it spawns anything.
+    #[doc(hidden)]
+    fn invalid(&self) -> Option<&'static str>;
 }
 
 pub(crate) mod sealed {
@@ -164,7 +169,8 @@ use sealed::Kind;
 /// # Errors
 ///
 /// A [`ConfigError`] naming the stage when the spec is invalid: a zero
-/// count or duration, or a [`Sliding`] step longer than its size.
+/// count or duration, or a [`Sliding`] step longer than its size or
+/// shorter than a 10,000th of it.
 ///
 /// # Panics
 ///
@@ -235,7 +241,8 @@ where
 /// # Errors
 ///
 /// A [`ConfigError`] naming the stage when the spec is invalid: a zero
-/// count or duration, or a [`Sliding`] step longer than its size.
+/// count or duration, or a [`Sliding`] step longer than its size or
+/// shorter than a 10,000th of it.
 ///
 /// # Panics
 ///
@@ -351,6 +358,12 @@ where
     Ok(rx)
 }
 
+/// The most windows a [`Sliding`] spec may put an item in (`size /
+/// step`): past it, each item would be folded into (and a [`window`]'s
+/// item cloned into) so many windows that the stage would stall or run
+/// out of memory.
+const MAX_SLIDES: u128 = 10_000;
+
 /// Why `kind` is not a valid spec.
 fn check<T>(kind: &Kind<T>) -> Result<(), &'static str> {
     match *kind {
@@ -364,6 +377,9 @@ fn check<T>(kind: &Kind<T>) -> Result<(), &'static str> {
         Kind::Sliding { size, step, .. } if step > size => {
             Err("sliding window step must not be longer than its size (items would be lost)")
         }
+        Kind::Sliding { size, step, .. } if size.as_nanos() / step.as_nanos() > MAX_SLIDES => Err(
+            "sliding window size / step must be at most 10000 (each item is in that many windows)",
+        ),
         _ => Ok(()),
     }
 }
@@ -559,6 +575,9 @@ mod tests {
         assert!(check(&sliding(Duration::ZERO, Duration::ZERO)).is_err());
         assert!(check(&sliding(2 * ms, ms)).is_ok());
         assert!(check::<u8>(&Kind::Count(1)).is_ok());
+        assert!(check(&sliding(10_000 * ms, ms)).is_ok());
+        assert!(check(&sliding(10_001 * ms, ms)).is_err());
+        assert!(check(&sliding(Duration::MAX, Duration::from_nanos(1))).is_err());
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub struct Session {
 impl Sealed for Session {}
 
 impl<T> WindowSpec<T> for Session {
+    fn invalid(&self) -> Option<&'static str> {
+        super::check(&WindowSpec::<T>::kind(*self)).err()
+    }
+
     fn kind(self) -> Kind<T> {
         Kind::Session(self.gap)
     }

@@ -24,9 +24,12 @@ use super::{after, align, Folder, Open, WindowSpec};
 ///
 /// A window goes out when its end passes (the windows that hold the
 /// first items start before the first item, up to `size` before it). A
-/// zero `size` or `step`, or a `step` longer than `size` (items between
-/// windows would be lost), is a [`ConfigError`](crate::ConfigError) from
-/// the stage.
+/// zero `size` or `step`, a `step` longer than `size` (items between
+/// windows would be lost), or a `step` shorter than a 10,000th of `size`
+/// (each item would be in more than 10,000 windows, folded or cloned into
+/// each: for such a fine grain, fold into a [`Tumbling`](crate::Tumbling)
+/// window of `step` and combine the last `size / step` of them
+/// downstream), is a [`ConfigError`](crate::ConfigError) from the stage.
 ///
 /// # Examples
 ///
@@ -66,6 +69,10 @@ pub struct Sliding {
 impl Sealed for Sliding {}
 
 impl<T: Clone> WindowSpec<T> for Sliding {
+    fn invalid(&self) -> Option<&'static str> {
+        super::check(&WindowSpec::<T>::kind(*self)).err()
+    }
+
     fn kind(self) -> Kind<T> {
         Kind::Sliding {
             size: self.size,

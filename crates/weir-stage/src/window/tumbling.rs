@@ -70,6 +70,10 @@ impl Tumbling {
 impl Sealed for Tumbling {}
 
 impl<T> WindowSpec<T> for Tumbling {
+    fn invalid(&self) -> Option<&'static str> {
+        super::check(&WindowSpec::<T>::kind(*self)).err()
+    }
+
     fn kind(self) -> Kind<T> {
         match self.0 {
             By::Time(d) => Kind::Every(d),

@@ -337,3 +337,18 @@ pub(crate) fn check(shared: &Shared, node: NodeId, n: usize, what: &'static str)
         });
     }
 }
+
+/// Refuses the pipeline with a [`ConfigError::Invalid`] naming `node`'s
+/// stage when `what` says why its settings are invalid: checked as the
+/// flow is built, so the sink refuses it before it spawns any stage.
+pub(crate) fn invalid(shared: &Shared, node: NodeId, what: Option<&'static str>) {
+    if let Some(what) = what {
+        let stage = shared.stage(node);
+        shared.fault_with(move || {
+            weir_stage::Error::Config(ConfigError::Invalid {
+                stage: stage.name(),
+                what: what.into(),
+            })
+        });
+    }
+}

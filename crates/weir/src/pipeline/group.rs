@@ -7,6 +7,7 @@ use std::sync::Arc;
 use weir_core::chan;
 use weir_stage::Keys;
 
+use super::boundary::{check, invalid};
 use super::flow::{Flow, Pipeline};
 use super::subflows::SubFlows;
 use super::view::GraphView;
@@ -55,7 +56,10 @@ impl<T: Send + 'static> Flow<T> {
     ///
     /// A limit of zero keys or a zero idle timeout is a
     /// [`ConfigError`](weir_stage::ConfigError) naming the stage, returned
-    /// by the sink before anything runs.
+    /// by the sink before anything runs. A sub-flow is built only when its
+    /// key's first item comes, so a bad setting inside it (say
+    /// `debounce(Duration::ZERO)`) is found then: its `ConfigError`, naming
+    /// the sub-flow's stage, fails the pipeline at that point.
     ///
     /// # Examples
     ///
@@ -144,6 +148,10 @@ impl<T: Send + 'static> Flow<T> {
                 out
             })
         });
+        check(&flow.shared, flow.tail(), keys.max(), "max_keys");
+        let zero_idle = keys.idle().is_some_and(|d| d.is_zero());
+        let why = zero_idle.then_some("idle timeout must be longer than zero");
+        invalid(&flow.shared, flow.tail(), why);
         flow.shared.graph().set_subflows(flow.tail(), listed);
         flow
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use weir_stage::Overflow;
 
-use super::boundary::{check, fill, view};
+use super::boundary::{check, fill, invalid, view};
 use super::flow::Flow;
 use super::source::Slot;
 
@@ -177,9 +177,17 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn debounce(self, quiet: Duration) -> Flow<T> {
-        self.through("debounce", move |scope, input| {
+        let shared = self.shared.clone();
+        let flow = self.through("debounce", move |scope, input| {
             weir_stage::debounce(scope, input, quiet)
-        })
+        });
+        let why = quiet.is_zero();
+        invalid(
+            &shared,
+            flow.tail(),
+            why.then_some("debounce time must be longer than zero"),
+        );
+        flow
     }
 
     /// Sends on the latest item once per `period`, if one arrived during
@@ -215,8 +223,16 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn sample(self, period: Duration) -> Flow<T> {
-        self.through("sample", move |scope, input| {
+        let shared = self.shared.clone();
+        let flow = self.through("sample", move |scope, input| {
             weir_stage::sample(scope, input, period)
-        })
+        });
+        let why = period.is_zero();
+        invalid(
+            &shared,
+            flow.tail(),
+            why.then_some("sample period must be longer than zero"),
+        );
+        flow
     }
 }

@@ -4,6 +4,7 @@
 
 use weir_stage::window::{Folded, Window, WindowSpec};
 
+use super::boundary::invalid;
 use super::flow::Flow;
 
 /// # Windows: items grouped by time or count
@@ -47,9 +48,12 @@ impl<T: Send + 'static> Flow<T> {
     /// # }
     /// ```
     pub fn window<W: WindowSpec<T>>(self, spec: W) -> Flow<Window<T>> {
-        self.through("window", move |scope, input| {
+        let (shared, why) = (self.shared.clone(), spec.invalid());
+        let flow = self.through("window", move |scope, input| {
             weir_stage::window(scope, input, spec)
-        })
+        });
+        invalid(&shared, flow.tail(), why);
+        flow
     }
 
     /// Groups items into windows cut by `spec` and sends, per window, the
@@ -92,8 +96,11 @@ impl<T: Send + 'static> Flow<T> {
         F: FnMut(S, T) -> S + Send + 'static,
         W: WindowSpec<T>,
     {
-        self.through("window_fold", move |scope, input| {
+        let (shared, why) = (self.shared.clone(), spec.invalid());
+        let flow = self.through("window_fold", move |scope, input| {
             weir_stage::window_fold(scope, input, spec, init, f)
-        })
+        });
+        invalid(&shared, flow.tail(), why);
+        flow
     }
 }
