@@ -604,7 +604,7 @@ async fn a_refused_pipeline_runs_nothing_on_a_multi_thread_runtime() {
             },
             Backoff::fixed(MS),
         );
-        let bad = match round % 5 {
+        let bad = match round % 8 {
             0 => feed.window(Tumbling::count(0)).map(|_| 0).count(),
             1 => feed
                 .window_fold(
@@ -618,7 +618,19 @@ async fn a_refused_pipeline_runs_nothing_on_a_multi_thread_runtime() {
                 .count(),
             2 => feed.debounce(Duration::ZERO).count(),
             3 => feed.sample(Duration::ZERO).count(),
-            _ => feed.group_by(|n| *n, Keys::at_most(0), |_, f| f).count(),
+            4 => feed.group_by(|n| *n, Keys::at_most(0), |_, f| f).count(),
+            5 => feed
+                .timeout(Duration::ZERO)
+                .then(|n| async move { Ok::<_, &str>(n) })
+                .count(),
+            6 => feed
+                .retry(0, Backoff::none())
+                .map_unordered(4, |n| async move { Ok::<_, &str>(n) })
+                .count(),
+            _ => feed
+                .timeout(Duration::ZERO)
+                .worker_pool(2, |n| async move { Ok::<_, &str>(n) })
+                .count(),
         };
         config_stage(&bad.await.unwrap_err());
 

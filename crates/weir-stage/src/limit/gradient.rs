@@ -232,7 +232,11 @@ mod tests {
         for i in 0..200 {
             let s = ctl.start();
             tokio::time::sleep(MS * (1 + i % 3)).await;
-            s.finish(if i % 7 == 0 { Outcome::Overload } else { Outcome::Ok });
+            s.finish(if i % 7 == 0 {
+                Outcome::Overload
+            } else {
+                Outcome::Ok
+            });
             assert_eq!(ctl.limit(), 10);
         }
         let zero = Limit::adaptive().min(0).max(0).into_controller();

@@ -138,12 +138,18 @@ impl StageMetrics {
             send_wait: Duration::ZERO,
             recv_wait: Duration::ZERO,
             running: false,
+            concurrency_limit: None,
+            adaptive_limit: false,
+            latency_baseline: None,
+            latency_recent: None,
             #[cfg(feature = "nats")]
             lag: None,
         }
     }
 
     /// Adds `other`'s counts and times to this row (running if either is).
+    /// Concurrency limits add up (what every key's sub-flow may run at
+    /// once); latencies do not, so a sum has none.
     pub(crate) fn add(&mut self, other: &StageMetrics) {
         self.items_in += other.items_in;
         self.items_out += other.items_out;
@@ -158,6 +164,11 @@ impl StageMetrics {
         self.send_wait += other.send_wait;
         self.recv_wait += other.recv_wait;
         self.running |= other.running;
+        self.concurrency_limit = match (self.concurrency_limit, other.concurrency_limit) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.adaptive_limit |= other.adaptive_limit;
     }
 }
 

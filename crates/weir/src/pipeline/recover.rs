@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use weir_core::chan::Receiver;
@@ -14,6 +15,8 @@ use weir_stage::{Backoff, BoxError, ConfigError, Limit, Policy, Recovery, Scope,
 
 use super::boundary::check_limit;
 use super::flow::Flow;
+use super::graph::NodeId;
+use super::shared::Shared;
 
 /// A [`Flow`] whose next async stage — [`then`](Guarded::then),
 /// [`map_concurrent`](Guarded::map_concurrent),
@@ -391,10 +394,13 @@ impl<T: Send + 'static> Guarded<T> {
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<U, E>> + Send + 'static,
     {
-        let recovery = self.recovery;
-        self.flow.through("then", move |scope, input| {
+        let (recovery, shared) = (self.recovery, self.flow.shared.clone());
+        let refused = refusal(&recovery);
+        let flow = self.flow.through("then", move |scope, input| {
             weir_stage::try_then(scope, input, recovery, f)
-        })
+        });
+        refuse(&shared, flow.tail(), refused);
+        flow
     }
 
     /// [`Flow::map_concurrent`] for a fallible `f`, under this recovery:
@@ -487,11 +493,13 @@ impl<T: Send + 'static> Guarded<T> {
         F: Send + 'static,
     {
         let (recovery, shared) = (self.recovery, self.flow.shared.clone());
+        let refused = refusal(&recovery);
         let limit = n.clone();
         let flow = self.flow.through(kind, move |scope, input| {
             spawn(scope, input, limit, recovery, f)
         });
         check_limit(&shared, flow.tail(), &n, "concurrency");
+        refuse(&shared, flow.tail(), refused);
         flow
     }
 
@@ -547,10 +555,40 @@ impl<T: Send + 'static> Guarded<T> {
     {
         let shared = self.flow.shared.clone();
         let workers = workers.into();
+        let refused = refusal(&self.recovery);
         let pool = WorkerPool::new(workers.clone()).with_recovery(self.recovery);
         let flow = self.flow.worker_pool_with(pool, f);
         check_limit(&shared, flow.tail(), &workers, "workers");
+        refuse(&shared, flow.tail(), refused);
         flow
+    }
+}
+
+/// The error a recovery's settings are refused with, found while the flow
+/// is built so that a refused pipeline runs nothing (the stage checks them
+/// again when it starts, as a `weir_stage` function called on its own
+/// does): no attempt allowed, or a time limit of zero.
+fn refusal<T>(recovery: &Recovery<T>) -> Option<fn(Arc<str>) -> ConfigError> {
+    if recovery.attempts() == 0 {
+        Some(|stage| ConfigError::Zero {
+            stage,
+            what: "retry attempts",
+        })
+    } else if recovery.time_limit().is_some_and(|limit| limit.is_zero()) {
+        Some(|stage| ConfigError::Invalid {
+            stage,
+            what: "timeout must be longer than zero".into(),
+        })
+    } else {
+        None
+    }
+}
+
+/// Fails the pipeline before it starts with `refused`, naming `node`.
+fn refuse(shared: &Shared, node: NodeId, refused: Option<fn(Arc<str>) -> ConfigError>) {
+    if let Some(error) = refused {
+        let stage = shared.stage(node);
+        shared.fault_with(move || weir_stage::Error::Config(error(stage.name())));
     }
 }
 
