@@ -83,6 +83,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::observe::series::{self, EDGE_GAUGES, STAGE_COUNTERS, STAGE_GAUGES};
 use crate::observe::{Metrics, StageMetrics};
 
 /// Publishes a pipeline's counters through the [`metrics`] facade.
@@ -124,96 +125,11 @@ pub struct MetricsExporter {
 struct Published {
     name: String,
     kind: &'static str,
-    totals: [u64; COUNTERS.len()],
+    totals: [u64; STAGE_COUNTERS.len()],
 }
 
-/// The stage counters, in the order [`totals`] reads them.
-const COUNTERS: [(&str, Unit, &str); 12] = [
-    (
-        "weir_stage_items_in_total",
-        Unit::Count,
-        "Items the stage took in.",
-    ),
-    (
-        "weir_stage_items_out_total",
-        Unit::Count,
-        "Items the stage sent on.",
-    ),
-    (
-        "weir_stage_errors_total",
-        Unit::Count,
-        "Errors the stage reported.",
-    ),
-    (
-        "weir_stage_retries_total",
-        Unit::Count,
-        "Retries of the stage's failed jobs.",
-    ),
-    (
-        "weir_stage_skipped_total",
-        Unit::Count,
-        "Jobs that failed for good and were dropped.",
-    ),
-    (
-        "weir_stage_dead_lettered_total",
-        Unit::Count,
-        "Jobs that failed for good and were sent to a dead-letter channel.",
-    ),
-    (
-        "weir_stage_dropped_total",
-        Unit::Count,
-        "Items dropped on purpose by an overflow policy.",
-    ),
-    (
-        "weir_stage_timeouts_total",
-        Unit::Count,
-        "Jobs that took longer than the stage's per-item timeout.",
-    ),
-    (
-        "weir_stage_restarts_total",
-        Unit::Count,
-        "Restarts of a supervised source or sub-flow.",
-    ),
-    (
-        "weir_stage_busy_nanoseconds_total",
-        Unit::Nanoseconds,
-        "Time spent running the stage's code.",
-    ),
-    (
-        "weir_stage_send_wait_nanoseconds_total",
-        Unit::Nanoseconds,
-        "Time spent waiting for room in the stage's output channel.",
-    ),
-    (
-        "weir_stage_recv_wait_nanoseconds_total",
-        Unit::Nanoseconds,
-        "Time spent waiting for input.",
-    ),
-];
-
-const RUNNING: &str = "weir_stage_running";
-const LIMIT: &str = "weir_stage_concurrency_limit";
-const BASELINE: &str = "weir_stage_latency_baseline_seconds";
-const RECENT: &str = "weir_stage_latency_recent_seconds";
-const QUEUE_LENGTH: &str = "weir_edge_queue_length";
-const CAPACITY: &str = "weir_edge_capacity";
-
-fn totals(stage: &StageMetrics) -> [u64; COUNTERS.len()] {
-    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-    [
-        stage.items_in,
-        stage.items_out,
-        stage.errors,
-        stage.retries,
-        stage.skipped,
-        stage.dead_lettered,
-        stage.dropped,
-        stage.timeouts,
-        stage.restarts,
-        nanos(stage.busy),
-        nanos(stage.send_wait),
-        nanos(stage.recv_wait),
-    ]
+fn totals(stage: &StageMetrics) -> [u64; STAGE_COUNTERS.len()] {
+    STAGE_COUNTERS.map(|c| (c.read)(stage))
 }
 
 impl MetricsExporter {
@@ -286,7 +202,7 @@ impl MetricsExporter {
                 _ => None,
             };
             let labels = self.stage_labels(id, stage);
-            for (i, (name, _, _)) in COUNTERS.iter().enumerate() {
+            for (i, c) in STAGE_COUNTERS.iter().enumerate() {
                 let delta = match before {
                     // A total below the last one is a new stage in that place.
                     Some(before) => now[i].checked_sub(before[i]).unwrap_or(now[i]),
@@ -295,18 +211,13 @@ impl MetricsExporter {
                 // A stage seen for the first time registers every counter,
                 // at 0 if need be, so a scrape shows the whole pipeline.
                 if delta > 0 || before.is_none() {
-                    counter!(*name, labels.iter()).increment(delta);
+                    counter!(c.name, labels.iter()).increment(delta);
                 }
             }
-            gauge!(RUNNING, labels.iter()).set(if stage.running { 1.0 } else { 0.0 });
-            if let Some(limit) = stage.concurrency_limit {
-                gauge!(LIMIT, labels.iter()).set(limit as f64);
-            }
-            if let Some(baseline) = stage.latency_baseline {
-                gauge!(BASELINE, labels.iter()).set(baseline.as_secs_f64());
-            }
-            if let Some(recent) = stage.latency_recent {
-                gauge!(RECENT, labels.iter()).set(recent.as_secs_f64());
+            for g in &STAGE_GAUGES {
+                if let Some(value) = (g.read)(stage) {
+                    gauge!(g.name, labels.iter()).set(value);
+                }
             }
             let published = Published {
                 name: stage.name.clone(),
@@ -319,17 +230,20 @@ impl MetricsExporter {
             }
         }
         for (id, edge) in snapshot.edges.iter().enumerate() {
-            let (Some(len), Some(capacity)) = (edge.len, edge.capacity) else {
+            if edge.len.is_none() {
                 continue; // fused: no queue
-            };
+            }
             let labels = [
                 Label::new("pipeline", self.pipeline.clone()),
                 Label::new("from", edge.from.clone()),
                 Label::new("to", edge.to.clone()),
                 Label::new("id", id.to_string()),
             ];
-            gauge!(QUEUE_LENGTH, labels.iter()).set(len as f64);
-            gauge!(CAPACITY, labels.iter()).set(capacity as f64);
+            for g in &EDGE_GAUGES {
+                if let Some(value) = (g.read)(edge) {
+                    gauge!(g.name, labels.iter()).set(value as f64);
+                }
+            }
         }
     }
 
@@ -419,35 +333,20 @@ impl fmt::Debug for MetricsExporter {
 
 /// Describes every metric to the current recorder (unit and help text).
 fn describe() {
-    for (name, unit, help) in COUNTERS {
-        describe_counter!(name, unit, help);
+    let unit = |u: series::Unit| match u {
+        series::Unit::Count => Unit::Count,
+        series::Unit::Nanoseconds => Unit::Nanoseconds,
+        series::Unit::Seconds => Unit::Seconds,
+    };
+    for c in &STAGE_COUNTERS {
+        describe_counter!(c.name, unit(c.unit), c.help);
     }
-    describe_gauge!(
-        RUNNING,
-        Unit::Count,
-        "1 while the stage's task runs, then 0."
-    );
-    describe_gauge!(
-        LIMIT,
-        Unit::Count,
-        "A concurrent stage's concurrency limit now (fixed or adaptive)."
-    );
-    describe_gauge!(
-        BASELINE,
-        Unit::Seconds,
-        "The no-load latency an adaptive limit compares against."
-    );
-    describe_gauge!(
-        RECENT,
-        Unit::Seconds,
-        "The recent latency an adaptive limit is moved by."
-    );
-    describe_gauge!(
-        QUEUE_LENGTH,
-        Unit::Count,
-        "Items queued in the channel now."
-    );
-    describe_gauge!(CAPACITY, Unit::Count, "The channel's capacity.");
+    for g in &STAGE_GAUGES {
+        describe_gauge!(g.name, unit(g.unit), g.help);
+    }
+    for g in &EDGE_GAUGES {
+        describe_gauge!(g.name, Unit::Count, g.help);
+    }
 }
 
 /// The task started by [`MetricsExporter::spawn`]; dropping it stops the

@@ -7,6 +7,8 @@
 
 mod diagnosis;
 mod metrics;
+#[cfg(any(feature = "metrics", feature = "dashboard"))]
+pub(crate) mod series;
 
 pub use diagnosis::{Diagnosis, EdgeState};
 pub use metrics::{EdgeMetrics, Metrics, StageMetrics};
