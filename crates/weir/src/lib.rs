@@ -6,10 +6,10 @@
 // takes them from docs/benchmarks.md and docs/reliability.md: when they
 // change, change both places.
 //! - **Faster than Go at Go's own patterns.** A generate → square → sum
-//!   pipeline runs 48× faster than the same pipeline in Go with buffered
-//!   channels, fan-out/fan-in over four workers 3.9× faster, and even the
+//!   pipeline runs 41× faster than the same pipeline in Go with buffered
+//!   channels, fan-out/fan-in over four workers 4.2× faster, and even the
 //!   pipeline written by hand, one `send().await` and `recv().await` per
-//!   item on weir's channels, 1.3× faster
+//!   item on weir's channels, 1.4× faster
 //!   (`docs/benchmarks.md` in the repository, measured side by side in one
 //!   run).
 //! - **Light at scale.** A million idle workers start and shut down in 0.47×
@@ -18,6 +18,18 @@
 //!   back, and every task ends after a cancel, an error or a panic — checked by
 //!   10,000 seeded fault-injection trials on random pipelines
 //!   (`docs/reliability.md` in the repository).
+//! - **Limits that find themselves.** Any pool or concurrent stage takes
+//!   [`Limit::adaptive()`](stage::Limit::adaptive) instead of a guessed
+//!   number and follows the downstream service's capacity from latency and
+//!   overload errors.
+//! - **Streams beyond Go.** `buffer` with overflow policies,
+//!   `conflate`/`debounce`/`sample`, time and count windows, `group_by`,
+//!   per-item timeouts, restarts with backoff, `zip`, `interleave`,
+//!   `concat`, `try_fold`, `map_blocking`, `enumerate`, `chunks_by` — on
+//!   [`Flow`](pipeline::Flow).
+//! - **A live page for every pipeline.** With the `dashboard` feature, one
+//!   call serves the running graph — counts, rates, queues, the bottleneck
+//!   and why — in a browser, with `/graph.json` and Prometheus `/metrics`.
 //!
 //! ```toml
 //! [dependencies]
