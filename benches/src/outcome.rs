@@ -28,6 +28,19 @@ pub struct Outcome {
 pub const PREFIX: &str = "RESULT";
 
 impl Outcome {
+    /// The outcome of a latency workload: `elapsed` and `check` as
+    /// measured, p50 and p99 of `samples` (sorted in place).
+    pub fn latencies(elapsed: Duration, check: u64, samples: &mut [Duration]) -> Outcome {
+        let (p50, p99) = crate::work::percentiles(samples);
+        Outcome {
+            elapsed,
+            check,
+            p50,
+            p99,
+            ..Outcome::default()
+        }
+    }
+
     /// Formats the outcome as the line a child process prints:
     /// `RESULT elapsed_ns=.. check=.. p50_ns=.. p99_ns=.. shutdown_ns=.. rss_kb=.. vcsw=..`
     /// (a missing key reads as 0).

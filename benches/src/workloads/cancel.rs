@@ -15,7 +15,7 @@ use tokio::runtime::{Runtime, RuntimeFlavor};
 use tokio_util::sync::CancellationToken;
 use weir_core::{chan, WaitGroup};
 
-use crate::work::{pause, percentiles, runtime};
+use crate::work::{pause, runtime};
 use crate::Outcome;
 
 /// Stage tasks in the pipeline (the source included).
@@ -92,14 +92,7 @@ pub fn weir_on(rt: &Runtime, trials: usize, cap: usize) -> Outcome {
         check += chans_tx[STAGES - 1].len() as u64;
         chans_rx.clear();
     }
-    let (p50, p99) = percentiles(&mut samples);
-    Outcome {
-        elapsed: start.elapsed(),
-        check,
-        p50,
-        p99,
-        ..Outcome::default()
-    }
+    Outcome::latencies(start.elapsed(), check, &mut samples)
 }
 
 /// tokio's abort path (issue 24: "cancellation p50 ≤ tokio's `abort`
@@ -147,14 +140,7 @@ pub fn tokio_abort(trials: usize, cap: usize) -> Outcome {
         check += chans_tx[STAGES - 1].len() as u64;
         chans_rx.clear();
     }
-    let (p50, p99) = percentiles(&mut samples);
-    Outcome {
-        elapsed: start.elapsed(),
-        check,
-        p50,
-        p99,
-        ..Outcome::default()
-    }
+    Outcome::latencies(start.elapsed(), check, &mut samples)
 }
 
 /// The naive baseline: flume channels, `CancellationToken`, and the stage
@@ -208,12 +194,5 @@ pub fn tokio_flume(trials: usize, cap: usize) -> Outcome {
         check += chans_tx[STAGES - 1].len() as u64;
         chans_rx.clear();
     }
-    let (p50, p99) = percentiles(&mut samples);
-    Outcome {
-        elapsed: start.elapsed(),
-        check,
-        p50,
-        p99,
-        ..Outcome::default()
-    }
+    Outcome::latencies(start.elapsed(), check, &mut samples)
 }

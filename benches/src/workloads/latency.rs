@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use weir_core::{chan, WaitGroup};
 
-use crate::work::{percentiles, runtime, CAP};
+use crate::work::{runtime, CAP};
 use crate::Outcome;
 
 /// Forwarding stages between the input and the output channel.
@@ -45,30 +45,9 @@ pub fn weir_on(rt: &Runtime, trials: usize) -> Outcome {
         rx = next;
     }
     let output = rx;
-    let mut samples = Vec::with_capacity(trials);
-    let mut check = 0u64;
-    let start = Instant::now();
-    for i in 0..trials as u64 {
-        std::thread::sleep(IDLE);
-        let t0 = Instant::now();
-        let v = rt.block_on(async {
-            input.send(i).await.expect("pipeline input");
-            output.recv().await.expect("pipeline output")
-        });
-        samples.push(t0.elapsed());
-        check += v;
-    }
-    let elapsed = start.elapsed();
-    drop(input);
+    let outcome = trials_through(rt, trials, input, &output);
     rt.block_on(wg.wait()).expect("stage tasks");
-    let (p50, p99) = percentiles(&mut samples);
-    Outcome {
-        elapsed,
-        check,
-        p50,
-        p99,
-        ..Outcome::default()
-    }
+    outcome
 }
 
 /// The facade as a user writes it: `Pipeline::from_receiver(input)` →
@@ -88,6 +67,19 @@ pub fn weir_fused(trials: usize) -> Outcome {
         .map(|v| v + 1)
         .forward(tx)
         .run();
+    let outcome = trials_through(&rt, trials, input, &output);
+    rt.block_on(run.join()).expect("the pipeline ends");
+    outcome
+}
+
+/// `trials` times: idle for [`IDLE`], then one item into `input` and its
+/// result out of `output`, timed; `input` is closed after the last.
+fn trials_through(
+    rt: &Runtime,
+    trials: usize,
+    input: chan::Sender<u64>,
+    output: &chan::Receiver<u64>,
+) -> Outcome {
     let mut samples = Vec::with_capacity(trials);
     let mut check = 0u64;
     let start = Instant::now();
@@ -103,15 +95,7 @@ pub fn weir_fused(trials: usize) -> Outcome {
     }
     let elapsed = start.elapsed();
     drop(input);
-    rt.block_on(run.join()).expect("the pipeline ends");
-    let (p50, p99) = percentiles(&mut samples);
-    Outcome {
-        elapsed,
-        check,
-        p50,
-        p99,
-        ..Outcome::default()
-    }
+    Outcome::latencies(elapsed, check, &mut samples)
 }
 
 /// The naive baseline: one task per stage, `recv_async` / `send_async` on
@@ -145,12 +129,5 @@ pub fn tokio_flume(trials: usize) -> Outcome {
         samples.push(t0.elapsed());
         check += v;
     }
-    let (p50, p99) = percentiles(&mut samples);
-    Outcome {
-        elapsed: start.elapsed(),
-        check,
-        p50,
-        p99,
-        ..Outcome::default()
-    }
+    Outcome::latencies(start.elapsed(), check, &mut samples)
 }
