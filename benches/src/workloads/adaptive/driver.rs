@@ -141,21 +141,32 @@ impl Trace {
     }
 }
 
+/// The runtime every contender runs on: one thread, tokio's paused clock
+/// (simulated time that jumps to the next timer when every task waits).
+pub(super) fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// How many [`BUCKET`]s `run` holds.
+pub(super) fn buckets_in(run: Duration) -> usize {
+    (run.as_nanos() / BUCKET.as_nanos()) as usize
+}
+
 /// Runs `contender` against `svc` (built by `make` inside the runtime, so
 /// its schedule starts with the run) for `run` of simulated time, keeping
 /// its limit of requests in flight; responses arriving after `run` are not
 /// counted.
 pub fn drive<C: Contender>(make: impl FnOnce() -> SimService, mut c: C, run: Duration) -> Trace {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a current-thread runtime");
+    let rt = paused_runtime();
     rt.block_on(async move {
         let svc = make();
         let start = Instant::now();
         let end = start + run;
-        let n_buckets = (run.as_nanos() / BUCKET.as_nanos()) as usize;
+        let n_buckets = buckets_in(run);
         let mut t = Trace {
             buckets: vec![0; n_buckets],
             limits: vec![0; n_buckets],

@@ -12,23 +12,19 @@ use weir::cancel::Context;
 use weir_stage::testing::{SimError, SimService};
 use weir_stage::{self as stage, BoxError, Limit, Policy, Recovery, Scope};
 
-use super::driver::{Trace, BUCKET};
+use super::driver::{buckets_in, paused_runtime, Trace, BUCKET};
 
 /// Runs the stage against `svc` (built by `make` inside the runtime) for
 /// `run` of simulated time: its source yields a request while the run
 /// lasts, and the stage keeps as many in flight as its limit allows.
 /// Responses after `run` are not counted, as in the driver loop.
 pub fn drive_stage(make: impl FnOnce() -> SimService, limit: Limit, run: Duration) -> Trace {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a current-thread runtime");
+    let rt = paused_runtime();
     rt.block_on(async move {
         let svc = make();
         let start = Instant::now();
         let end = start + run;
-        let n_buckets = (run.as_nanos() / BUCKET.as_nanos()) as usize;
+        let n_buckets = buckets_in(run);
         let scope = Scope::new(&Context::background());
         let calls = scope.named("calls");
         let id = calls.id();
