@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::adaptive::Adaptive;
-use super::controller::Outcome;
+use super::outcome::Outcome;
 
 /// The cut on an overload when the latencies alone ask for less.
 const BACKOFF: f64 = 0.75;

@@ -26,10 +26,12 @@
 mod adaptive;
 mod controller;
 mod gradient;
+mod outcome;
 mod stage;
 
 pub use adaptive::Adaptive;
-pub use controller::{Controller, LimitStats, Outcome, Sample};
+pub use controller::{Controller, LimitStats, Sample};
+pub use outcome::Outcome;
 pub(crate) use stage::Measured;
 
 use std::sync::Arc;

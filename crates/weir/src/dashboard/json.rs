@@ -3,38 +3,6 @@
 
 use std::fmt::Write;
 
-/// Where a run is, as the page's banner shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RunState {
-    /// Built, not started.
-    Idle,
-    Running,
-    /// A graceful stop is under way: the sources stopped, the rest drains.
-    Draining,
-    Finished,
-    /// Failed (or cancelled), with the first error's text.
-    Failed(String),
-}
-
-impl RunState {
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            RunState::Idle => "idle",
-            RunState::Running => "running",
-            RunState::Draining => "draining",
-            RunState::Finished => "finished",
-            RunState::Failed(_) => "failed",
-        }
-    }
-
-    pub(crate) fn error(&self) -> Option<&str> {
-        match self {
-            RunState::Failed(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
 /// A JSON text being written: objects and arrays are opened and closed by
 /// the caller, commas are put in here.
 #[derive(Default)]

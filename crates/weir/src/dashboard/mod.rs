@@ -93,11 +93,38 @@ use tokio::sync::oneshot;
 
 use crate::pipeline::GraphView;
 
-pub(crate) use json::RunState;
-
 /// How often the page is updated unless told otherwise: four times a
 /// second.
 pub const DEFAULT_EVERY: Duration = Duration::from_millis(250);
+
+impl GraphView {
+    /// A live page of this pipeline — its graph, counts, queues and
+    /// bottleneck, updated several times a second — with `/graph.json`,
+    /// `/events` and Prometheus `/metrics`: configure it on the returned
+    /// [`DashboardBuilder`](crate::dashboard::DashboardBuilder) and
+    /// `.await` it for a [`Dashboard`](crate::dashboard::Dashboard) that
+    /// serves until dropped. See [`dashboard`](crate::dashboard).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir::cancel::Context;
+    /// use weir::pipeline::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let p = Pipeline::new(&Context::background());
+    /// let page = p.dashboard().bind("127.0.0.1:0").await?;
+    /// println!("open {}", page.url());
+    /// p.source(0..100).map(|n| n + 1).for_each(drop).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "dashboard")))]
+    pub fn dashboard(&self) -> DashboardBuilder {
+        DashboardBuilder::new(self.clone())
+    }
+}
 
 /// The settings of a [`Dashboard`], from
 /// [`GraphView::dashboard`](crate::pipeline::GraphView::dashboard):

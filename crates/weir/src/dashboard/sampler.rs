@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::json::{Json, RunState};
+use super::json::Json;
 use super::layout::layers;
 use crate::observe::{Metrics, StageMetrics};
+use crate::pipeline::RunState;
 
 /// Rates and busy shares are measured over this much time.
 const RATE_WINDOW: Duration = Duration::from_secs(2);

@@ -130,7 +130,10 @@ impl<T: Send + 'static> Flow<T> {
                 let (tx, out) = chan::bounded(capacity);
                 let run = sub(k.clone(), pipeline.from_receiver(rx)).forward(tx).run();
                 let listed = Listed {
-                    token: subflows.start(GraphView::clone(&run)),
+                    token: subflows.start({
+                        let run = GraphView::clone(&run);
+                        move || run.metrics().stages
+                    }),
                     subflows: subflows.clone(),
                 };
                 subs.spawn_task(async move {

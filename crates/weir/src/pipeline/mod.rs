@@ -206,3 +206,5 @@ pub use recover::Guarded;
 pub use run::{Join, RunHandle, Sink, SinkFuture};
 pub use stream::{FlowStream, StreamNotRead, UNREAD_GRACE};
 pub use view::GraphView;
+#[cfg(feature = "dashboard")]
+pub(crate) use view::RunState;

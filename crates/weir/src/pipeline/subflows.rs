@@ -3,12 +3,16 @@
 //! keys — so the record stays bounded however many keys come and go.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use weir_stage::StageId;
 
-use super::view::GraphView;
 use crate::observe::StageMetrics;
+
+/// Reads a running sub-flow's stages (its pipeline's `metrics().stages`).
+/// A function rather than the sub-flow's view, so that this file, which
+/// the graph lists, does not import the view that reads the graph.
+type Read = Arc<dyn Fn() -> Vec<StageMetrics> + Send + Sync>;
 
 /// The sub-flows of one `group_by` stage: those running now (read live)
 /// and the sums of those that ended, one row per sub-flow stage (by name
@@ -22,7 +26,7 @@ pub(crate) struct SubFlows {
 struct State {
     /// The sub-flows running now, by the token [`start`](SubFlows::start)
     /// gave them.
-    live: HashMap<u64, GraphView>,
+    live: HashMap<u64, Read>,
     next: u64,
     /// One row per sub-flow stage seen so far, in the order first seen:
     /// its id (kept, so exporters see one stage), and the sums over the
@@ -52,15 +56,18 @@ impl State {
 impl SubFlows {
     /// A sub-flow started (built, its graph complete): its stages get rows
     /// and it is read live until [`finish`](SubFlows::finish).
-    pub(crate) fn start(&self, view: GraphView) -> u64 {
-        let shape = view.metrics();
+    pub(crate) fn start(
+        &self,
+        read: impl Fn() -> Vec<StageMetrics> + Send + Sync + 'static,
+    ) -> u64 {
+        let shape = read();
         let mut s = self.lock();
-        for stage in &shape.stages {
+        for stage in &shape {
             s.row(&stage.name, stage.kind);
         }
         let token = s.next;
         s.next += 1;
-        s.live.insert(token, view);
+        s.live.insert(token, Arc::new(read));
         token
     }
 
@@ -69,10 +76,10 @@ impl SubFlows {
         // Under the lock, so that a snapshot sees it live or summed, never
         // neither (the sub-flow's own lock is never held while taking ours).
         let mut s = self.lock();
-        let Some(view) = s.live.remove(&token) else {
+        let Some(read) = s.live.remove(&token) else {
             return;
         };
-        for stage in &view.metrics().stages {
+        for stage in &read() {
             s.row(&stage.name, stage.kind).add(stage);
         }
     }
@@ -82,11 +89,11 @@ impl SubFlows {
     pub(crate) fn snapshot(&self, parent: &str) -> Vec<StageMetrics> {
         let (mut rows, live) = {
             let s = self.lock();
-            let live: Vec<GraphView> = s.live.values().cloned().collect();
+            let live: Vec<Read> = s.live.values().cloned().collect();
             (s.rows.clone(), live)
         };
-        for view in live {
-            for stage in view.metrics().stages {
+        for read in live {
+            for stage in read() {
                 if let Some(row) = rows
                     .iter_mut()
                     .find(|r| r.name == stage.name && r.kind == stage.kind)

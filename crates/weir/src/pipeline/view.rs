@@ -112,37 +112,9 @@ impl fmt::Debug for GraphView {
 
 #[cfg(feature = "dashboard")]
 impl GraphView {
-    /// A live page of this pipeline — its graph, counts, queues and
-    /// bottleneck, updated several times a second — with `/graph.json`,
-    /// `/events` and Prometheus `/metrics`: configure it on the returned
-    /// [`DashboardBuilder`](crate::dashboard::DashboardBuilder) and
-    /// `.await` it for a [`Dashboard`](crate::dashboard::Dashboard) that
-    /// serves until dropped. See [`dashboard`](crate::dashboard).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use weir::cancel::Context;
-    /// use weir::pipeline::Pipeline;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let p = Pipeline::new(&Context::background());
-    /// let page = p.dashboard().bind("127.0.0.1:0").await?;
-    /// println!("open {}", page.url());
-    /// p.source(0..100).map(|n| n + 1).for_each(drop).await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[cfg_attr(docsrs, doc(cfg(feature = "dashboard")))]
-    pub fn dashboard(&self) -> crate::dashboard::DashboardBuilder {
-        crate::dashboard::DashboardBuilder::new(self.clone())
-    }
-
     /// Where the run is: not started, running, draining, finished or
     /// failed (with its first error).
-    pub(crate) fn run_state(&self) -> crate::dashboard::RunState {
-        use crate::dashboard::RunState;
+    pub(crate) fn run_state(&self) -> RunState {
         if let Some(ended) = self.shared.ended.borrow().clone() {
             return match ended {
                 None => RunState::Finished,
@@ -183,4 +155,38 @@ fn with_causes(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     text
+}
+
+/// Where a run is, as the dashboard's banner shows it.
+#[cfg(feature = "dashboard")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RunState {
+    /// Built, not started.
+    Idle,
+    Running,
+    /// A graceful stop is under way: the sources stopped, the rest drains.
+    Draining,
+    Finished,
+    /// Failed (or cancelled), with the first error's text.
+    Failed(String),
+}
+
+#[cfg(feature = "dashboard")]
+impl RunState {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            RunState::Idle => "idle",
+            RunState::Running => "running",
+            RunState::Draining => "draining",
+            RunState::Finished => "finished",
+            RunState::Failed(_) => "failed",
+        }
+    }
+
+    pub(crate) fn error(&self) -> Option<&str> {
+        match self {
+            RunState::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
 }
