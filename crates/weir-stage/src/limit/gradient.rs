@@ -229,7 +229,7 @@ mod tests {
             .window(Duration::ZERO);
         let ctl = bad.into_controller();
         assert_eq!(ctl.limit(), 10);
-        for i in 0..200 {
+        for i in 0..60 {
             let s = ctl.start();
             tokio::time::sleep(MS * (1 + i % 3)).await;
             s.finish(if i % 7 == 0 {
@@ -240,7 +240,7 @@ mod tests {
             assert_eq!(ctl.limit(), 10);
         }
         let zero = Limit::adaptive().min(0).max(0).into_controller();
-        for _ in 0..50 {
+        for _ in 0..20 {
             zero.start().finish(Outcome::Overload);
             assert_eq!(zero.limit(), 1);
         }
@@ -299,6 +299,10 @@ mod tests {
         Limit::from(Limit::adaptive().max(128)).controller()
     }
 
+    #[cfg_attr(
+        miri,
+        ignore = "simulates seconds of a service, item by item: too slow under Miri"
+    )]
     #[tokio::test(start_paused = true)]
     async fn converges_to_the_knee_and_keeps_the_queue_short() {
         let (ctl, svc) = (adaptive(), SimService::new(24));
@@ -316,6 +320,10 @@ mod tests {
         assert_eq!(ctl.stats().baseline, Some(MS));
     }
 
+    #[cfg_attr(
+        miri,
+        ignore = "simulates seconds of a service, item by item: too slow under Miri"
+    )]
     #[tokio::test(start_paused = true)]
     async fn follows_the_knee_down_and_up() {
         let second = Duration::from_secs(1);
@@ -334,6 +342,10 @@ mod tests {
         assert!(up.is_some_and(|l| (40..=43).contains(&l)), "{up:?}");
     }
 
+    #[cfg_attr(
+        miri,
+        ignore = "simulates seconds of a service, item by item: too slow under Miri"
+    )]
     #[tokio::test(start_paused = true)]
     async fn unrelated_failures_do_not_bring_it_down() {
         let ctl = adaptive();
@@ -357,6 +369,10 @@ mod tests {
         assert_eq!(ctl.limit(), 20);
     }
 
+    #[cfg_attr(
+        miri,
+        ignore = "simulates seconds of a service, item by item: too slow under Miri"
+    )]
     #[tokio::test(start_paused = true)]
     async fn overload_brings_it_down() {
         let ctl = Limit::from(Limit::adaptive().initial(40)).controller();
@@ -368,6 +384,10 @@ mod tests {
         assert!(ctl.limit() <= 30, "{}", ctl.limit());
     }
 
+    #[cfg_attr(
+        miri,
+        ignore = "simulates seconds of a service, item by item: too slow under Miri"
+    )]
     #[tokio::test(start_paused = true)]
     async fn stays_within_its_bounds() {
         let ctl = Limit::from(Limit::adaptive().min(10).max(12).initial(11)).controller();
@@ -381,6 +401,10 @@ mod tests {
         assert_eq!(ctl.limit(), 12);
     }
 
+    #[cfg_attr(
+        miri,
+        ignore = "simulates seconds of a service, item by item: too slow under Miri"
+    )]
     #[tokio::test(start_paused = true)]
     async fn the_baseline_follows_a_slower_service() {
         let ctl = Limit::from(Limit::adaptive().max(64)).controller();

@@ -463,6 +463,7 @@ mod tests {
         assert_eq!(svc.in_flight(), 0);
     }
 
+    #[cfg_attr(miri, ignore = "thousands of simulated requests: too slow under Miri")]
     #[tokio::test(start_paused = true)]
     async fn a_queue_above_the_knee_and_refusals_above_twice_it() {
         let svc = SimService::new(8);
@@ -503,6 +504,7 @@ mod tests {
         (per_ms, total.as_secs_f64() * 1e3 / count as f64)
     }
 
+    #[cfg_attr(miri, ignore = "thousands of simulated requests: too slow under Miri")]
     #[tokio::test(start_paused = true)]
     async fn throughput_is_the_knee_and_latency_grows_linearly() {
         let svc = SimService::new(10);
@@ -519,6 +521,7 @@ mod tests {
         assert!((lat - 1.5).abs() < 0.01, "{lat}");
     }
 
+    #[cfg_attr(miri, ignore = "thousands of simulated requests: too slow under Miri")]
     #[tokio::test(start_paused = true)]
     async fn the_knee_follows_its_schedule() {
         let svc = SimService::builder(4)
@@ -535,6 +538,7 @@ mod tests {
         assert!((tput - 12.0).abs() < 0.1, "{tput}");
     }
 
+    #[cfg_attr(miri, ignore = "thousands of simulated requests: too slow under Miri")]
     #[tokio::test(start_paused = true)]
     async fn unrelated_failures_at_their_rate_and_repeatable() {
         let run = |seed| async move {
