@@ -22,7 +22,9 @@
 //! The page inserts every name and error text as text, never as HTML.
 //!
 //! The updates read the counters the pipeline keeps anyway, a few times a
-//! second, in one task: the items flowing through it do no extra work.
+//! second, in one task: the items flowing through it do no extra work. The
+//! server runs on a thread and a one-thread tokio runtime of its own, so it
+//! never wakes the workers the pipeline runs on.
 //!
 //! # `/graph.json`
 //!
