@@ -273,7 +273,7 @@ pub struct StageStats {
     /// The no-load latency an adaptive limit compares against, once
     /// measured.
     pub latency_baseline: Option<Duration>,
-    /// The recent (smoothed) latency an adaptive limit is moved by, once
+    /// The recent latency (the last round's mean) an adaptive limit is moved by, once
     /// measured.
     pub latency_recent: Option<Duration>,
 }

@@ -32,7 +32,7 @@ pub struct LimitStats {
     pub in_flight: usize,
     /// The no-load latency the limit compares against, once measured.
     pub baseline: Option<Duration>,
-    /// The recent (smoothed) latency, once measured.
+    /// The recent latency (the last round's mean), once measured.
     pub recent: Option<Duration>,
 }
 

@@ -72,7 +72,7 @@ pub struct StageMetrics {
     /// The no-load latency an adaptive limit compares against, once
     /// measured (`None` under a fixed limit, which measures nothing).
     pub latency_baseline: Option<Duration>,
-    /// The recent (smoothed) latency an adaptive limit is moved by, once
+    /// The recent latency (the last round's mean) an adaptive limit is moved by, once
     /// measured.
     pub latency_recent: Option<Duration>,
     /// For a remote stage ([`Flow::remote_pool`](crate::pipeline::Flow::remote_pool)):
