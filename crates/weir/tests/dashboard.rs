@@ -245,6 +245,23 @@ async fn an_address_in_use_is_a_bind_error() {
         .starts_with(&format!("the dashboard could not listen on {taken}")));
 }
 
+/// A zero update interval is a typed error when the builder is awaited,
+/// not a panic, and nothing is bound.
+#[tokio::test]
+async fn a_zero_interval_is_an_error_not_a_panic() {
+    let p = pipeline();
+    let err = p
+        .dashboard()
+        .every(std::time::Duration::ZERO)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DashboardError::ZeroInterval), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the dashboard's update interval must be longer than zero"
+    );
+}
+
 #[tokio::test]
 async fn a_failed_run_shows_failed_with_its_error() {
     let p = pipeline();

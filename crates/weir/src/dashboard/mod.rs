@@ -135,7 +135,10 @@ impl GraphView {
 /// # Errors
 ///
 /// Awaiting it fails with [`DashboardError::Bind`] when the address cannot
-/// be bound (in use, not an address of this machine, not allowed).
+/// be bound (in use, not an address of this machine, not allowed),
+/// [`DashboardError::ZeroInterval`] when [`every`](DashboardBuilder::every)
+/// was zero, and [`DashboardError::Start`] when the server's thread could
+/// not be started.
 ///
 /// # Examples
 ///
@@ -246,9 +249,10 @@ impl DashboardBuilder {
     /// How often the counters are read and sent to open pages
     /// (default [`DEFAULT_EVERY`], 250 ms).
     ///
-    /// # Panics
+    /// # Errors
     ///
-    /// If `every` is zero.
+    /// A zero interval makes awaiting the builder fail with
+    /// [`DashboardError::ZeroInterval`].
     ///
     /// # Examples
     ///
@@ -261,15 +265,14 @@ impl DashboardBuilder {
     /// let _settings = p.dashboard().every(Duration::from_millis(100));
     /// ```
     pub fn every(mut self, every: Duration) -> DashboardBuilder {
-        assert!(
-            !every.is_zero(),
-            "a dashboard's update interval must not be zero"
-        );
         self.every = every;
         self
     }
 
     async fn start(self) -> Result<Dashboard, DashboardError> {
+        if self.every.is_zero() {
+            return Err(DashboardError::ZeroInterval);
+        }
         let bind = |source| DashboardError::Bind {
             addr: self.addr.clone(),
             source,
@@ -458,6 +461,9 @@ pub enum DashboardError {
         #[source]
         source: std::io::Error,
     },
+    /// [`DashboardBuilder::every`] was given a zero interval.
+    #[error("the dashboard's update interval must be longer than zero")]
+    ZeroInterval,
     /// The server's thread or its runtime could not be started.
     #[error("the dashboard's server thread could not start: {source}")]
     Start {
