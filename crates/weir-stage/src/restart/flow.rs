@@ -48,7 +48,10 @@ use crate::scope::{Role, Scope};
 /// # Errors
 ///
 /// [`ConfigError::Zero`] naming the stage when the restart count or window
-/// is zero.
+/// is zero; [`ConfigError::Invalid`] for a zero backoff whose limit a stage
+/// failing at once never reaches (see [`Restart::check`]: it would restart
+/// for ever). Whatever the settings, each restart waits at least
+/// [`Restart::MIN_DELAY`]: no setting makes a busy loop.
 ///
 /// # Panics
 ///
@@ -98,7 +101,7 @@ where
     F: FnMut(&Scope, Receiver<T>) -> Receiver<U> + Send + 'static,
 {
     let restart = restart.into();
-    restart.check(scope, "restart_flow")?;
+    restart.check(&scope.config_name("restart_flow"))?;
     let (tx, rx) = scope.channel();
     let ctx = scope.context().clone();
     scope.spawn_stage("restart_flow", Role::Stage, move |cx| async move {

@@ -16,7 +16,6 @@ use crate::engine::door::Exit;
 use crate::engine::Counters;
 use crate::error::{BoxError, ConfigError};
 use crate::recovery::Backoff;
-use crate::scope::Scope;
 
 mod flow;
 mod source;
@@ -37,6 +36,18 @@ pub use source::restart_source;
 /// Defaults: at most 10 restarts within a minute; a source that ends is
 /// not restarted. A [`Backoff`] converts into these defaults, so
 /// `restart_source(…, Backoff::exponential(d))` works as it is.
+///
+/// **No setting makes a busy loop.** Every restart waits at least
+/// [`Restart::MIN_DELAY`] (1 ms), whatever the backoff and its jitter say,
+/// so a source that fails (or ends) at once is restarted at most a
+/// thousand times a second, its task asleep in between. And a *zero*
+/// backoff ([`Backoff::none`], or a first delay of zero) needs a limit
+/// that such a source reaches: fewer restarts than the window holds
+/// milliseconds (`max_restarts × 1 ms < within`), so that it fails with
+/// [`TooManyRestarts`] within the window instead of restarting for ever;
+/// otherwise [`check`](Restart::check) refuses it when the stage is built
+/// (with a backoff, restarting for ever is a choice: `usize::MAX` restarts
+/// means no limit).
 ///
 /// # Examples
 ///
@@ -150,17 +161,78 @@ impl Restart {
         self.on_end
     }
 
-    /// The settings checked for a stage of `kind` built in `scope`.
-    pub(crate) fn check(&self, scope: &Scope, kind: &str) -> Result<(), ConfigError> {
+    /// The shortest wait before any restart, whatever the backoff (and its
+    /// jitter) says: a source or sub-flow that fails at once is restarted
+    /// at most once a millisecond, never in a busy loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_stage::Restart;
+    ///
+    /// assert_eq!(Restart::MIN_DELAY, Duration::from_millis(1));
+    /// ```
+    pub const MIN_DELAY: Duration = Duration::from_millis(1);
+
+    /// Checks the settings before anything runs, for a stage named
+    /// `stage` (what [`restart_source`](crate::restart_source) and
+    /// [`restart_flow`](crate::restart_flow) do when they are built).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Zero`] naming `stage` for a restart count or window
+    /// of zero; [`ConfigError::Invalid`] for a zero backoff whose limit a
+    /// stage failing at once would never reach (`max_restarts ×`
+    /// [`MIN_DELAY`](Restart::MIN_DELAY) `≥ within`): it would restart for
+    /// ever, as fast as it may.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_stage::{Backoff, ConfigError, Restart};
+    ///
+    /// let secs = Duration::from_secs;
+    /// // Three immediate restarts, then the stage fails: fine.
+    /// assert!(Restart::new(Backoff::none()).max_restarts(3, secs(60)).check("feed").is_ok());
+    /// // Immediate restarts without a limit that can run out: refused.
+    /// let forever = Restart::new(Backoff::none()).max_restarts(usize::MAX, secs(60));
+    /// assert!(matches!(forever.check("feed"), Err(ConfigError::Invalid { .. })));
+    /// // With a backoff, restarting for ever is allowed.
+    /// assert!(Restart::new(Backoff::fixed(secs(1))).max_restarts(usize::MAX, secs(60)).check("feed").is_ok());
+    /// ```
+    pub fn check(&self, stage: &str) -> Result<(), ConfigError> {
         let what = match (self.max_restarts, self.within) {
             (0, _) => "max restarts",
             (_, Duration::ZERO) => "restart window",
+            _ if self.backoff.delay(1).is_zero() && !self.runs_out_at_once() => {
+                return Err(ConfigError::Invalid {
+                    stage: stage.into(),
+                    what: format!(
+                        "a zero restart backoff needs a limit that runs out: {} restarts within \
+                         {:?} never do at one restart per {:?}; give a backoff, or fewer \
+                         restarts or a longer window",
+                        self.max_restarts,
+                        self.within,
+                        Restart::MIN_DELAY
+                    ),
+                })
+            }
             _ => return Ok(()),
         };
         Err(ConfigError::Zero {
-            stage: scope.config_name(kind),
+            stage: stage.into(),
             what,
         })
+    }
+
+    /// Whether a stage failing at once, restarted every
+    /// [`MIN_DELAY`](Restart::MIN_DELAY), uses up its restarts within the
+    /// window (and so gives up instead of restarting for ever).
+    fn runs_out_at_once(&self) -> bool {
+        let n = u128::try_from(self.max_restarts).unwrap_or(u128::MAX);
+        n.saturating_mul(Restart::MIN_DELAY.as_nanos()) < self.within.as_nanos()
     }
 }
 
@@ -273,8 +345,9 @@ impl Budget {
         Ok(true)
     }
 
-    /// The wait before restarting after `failure`, now; or the error that
-    /// ends the stage when the window has no restart left.
+    /// The wait before restarting after `failure`, now — the backoff's,
+    /// and never less than [`Restart::MIN_DELAY`]; or the error that ends
+    /// the stage when the window has no restart left.
     pub(crate) fn next(&mut self, failure: BoxError) -> Result<Duration, TooManyRestarts> {
         let now = Instant::now();
         let within = self.restart.within;
@@ -293,7 +366,7 @@ impl Budget {
         }
         self.recent.push_back(now);
         let k = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
-        Ok(self.restart.backoff.sample(k))
+        Ok(self.restart.backoff.sample(k).max(Restart::MIN_DELAY))
     }
 }
 

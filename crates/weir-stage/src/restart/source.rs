@@ -41,7 +41,10 @@ use crate::scope::{Role, Scope};
 /// # Errors
 ///
 /// [`ConfigError::Zero`] naming the stage when the restart count or window
-/// is zero.
+/// is zero; [`ConfigError::Invalid`] for a zero backoff whose limit a stage
+/// failing at once never reaches (see [`Restart::check`]: it would restart
+/// for ever). Whatever the settings, each restart waits at least
+/// [`Restart::MIN_DELAY`]: no setting makes a busy loop.
 ///
 /// # Panics
 ///
@@ -88,7 +91,7 @@ where
     F: FnMut() -> S + Send + 'static,
 {
     let restart = restart.into();
-    restart.check(scope, "restart_source")?;
+    restart.check(&scope.config_name("restart_source"))?;
     let (tx, rx) = scope.channel();
     scope.spawn_stage("restart_source", Role::Source, move |cx| async move {
         let exit = Exit::new(&tx);

@@ -259,3 +259,191 @@ async fn a_flow_that_keeps_failing_gives_up_with_its_last_error() {
     assert_eq!(last.to_string(), "stage `inner` failed");
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+// A source or sub-flow that fails (or ends) at once must never be restarted
+// in a busy loop, whatever the settings: each restart waits at least
+// `Restart::MIN_DELAY`, and a zero backoff needs a limit that runs out.
+
+/// A zero backoff with a limit: the restarts come `MIN_DELAY` apart (time
+/// moves on the paused clock), and the stage gives up once the limit is
+/// used up — for a source that fails at once and one that ends at once.
+#[tokio::test(start_paused = true)]
+async fn a_zero_backoff_with_a_limit_restarts_that_often_a_millisecond_apart_then_gives_up() {
+    for ends in [false, true] {
+        let scope = Scope::new(&Context::background());
+        let stats = scope.stats();
+        let made = Arc::new(Mutex::new(Vec::new()));
+        let restart = Restart::new(Backoff::none())
+            .max_restarts(5, Duration::from_secs(60))
+            .on_end(ends);
+        let script = move |_| if ends { vec![] } else { vec![Err("refused")] };
+        let feed = stage::restart_source(
+            &scope.named("feed"),
+            scripted(made.clone(), script),
+            restart,
+        )
+        .unwrap();
+        let _sink = stage::for_each(&scope, feed, drop);
+        let err = scope.wait().await.unwrap_err();
+        let cause = std::error::Error::source(&err).unwrap();
+        assert_eq!(
+            cause.downcast_ref::<TooManyRestarts>().unwrap().restarts(),
+            5
+        );
+        assert_eq!(stats.stage("feed").unwrap().restarts, 5, "ends: {ends}");
+        let made = made.lock().unwrap();
+        assert_eq!(made.len(), 6, "ends: {ends}");
+        assert_eq!(gaps(&made), [Restart::MIN_DELAY; 5], "ends: {ends}");
+    }
+}
+
+/// A zero backoff whose limit a stage failing at once never reaches (no
+/// limit, or as many restarts as the window holds milliseconds) is refused
+/// when the stage is built, for `restart_source` and `restart_flow`;
+/// nothing runs. One restart fewer is allowed.
+#[tokio::test]
+async fn a_zero_backoff_without_a_limit_that_runs_out_is_refused_at_build() {
+    let minute = Duration::from_secs(60);
+    let refused = [
+        Restart::new(Backoff::none()).max_restarts(usize::MAX, minute),
+        Restart::new(Backoff::none()).max_restarts(60_000, minute),
+        Restart::new(Backoff::exponential(Duration::ZERO).jitter(1.0))
+            .max_restarts(usize::MAX, minute)
+            .on_end(true),
+        Restart::new(Backoff::fixed(Duration::ZERO)).max_restarts(10, 10 * MS),
+    ];
+    let made = Arc::new(Mutex::new(Vec::new()));
+    for restart in refused {
+        let scope = Scope::new(&Context::background());
+        let factory = scripted(made.clone(), |_| vec![Err("refused")]);
+        let err = stage::restart_source(&scope.named("feed"), factory, restart).unwrap_err();
+        match &err {
+            ConfigError::Invalid { stage, what } => {
+                assert_eq!(&**stage, "feed");
+                assert!(what.contains("zero restart backoff"), "{what}");
+            }
+            other => panic!("{restart:?}: {other:?}"),
+        }
+        let (_tx, rx) = chan::bounded::<u8>(1);
+        let err = stage::restart_flow(&scope.named("parse"), rx, restart, |_, rx| rx).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Invalid { ref stage, .. } if &**stage == "parse"),
+            "{err:?}"
+        );
+        scope.wait().await.unwrap();
+    }
+    assert!(made.lock().unwrap().is_empty(), "a factory ran");
+    // The boundary: a limit one short of the window's milliseconds runs out.
+    let ok = Restart::new(Backoff::none()).max_restarts(59_999, minute);
+    assert!(ok.check("feed").is_ok());
+    // With any backoff, restarting for ever is a choice, not a busy loop.
+    let forever =
+        Restart::new(Backoff::fixed(Duration::from_nanos(1))).max_restarts(usize::MAX, minute);
+    assert!(forever.check("feed").is_ok());
+}
+
+/// A tiny backoff with full jitter and no limit: in one second of time, a
+/// source failing at once is made at most a thousand and one times (each
+/// restart waits at least `MIN_DELAY`, however short the backoff's sample),
+/// and every restart is counted. (tokio's timer rounds a nanosecond's sleep
+/// up to its millisecond tick as well; this pins the rate the docs
+/// promise, whichever of the two gives it.)
+#[tokio::test(start_paused = true)]
+async fn a_tiny_jittered_backoff_without_a_limit_restarts_at_most_once_a_millisecond() {
+    let scope = Scope::new(&Context::background());
+    let stats = scope.stats();
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let restart = Restart::new(Backoff::fixed(Duration::from_nanos(1)).jitter(1.0))
+        .max_restarts(usize::MAX, Duration::from_secs(60));
+    let feed = stage::restart_source(
+        &scope.named("feed"),
+        scripted(made.clone(), |_| vec![Err("refused")]),
+        restart,
+    )
+    .unwrap();
+    let all = stage::collect::<_, Vec<_>>(&scope, feed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    scope.shutdown().await.unwrap();
+    assert!(all.await.unwrap().is_empty());
+    let made = made.lock().unwrap();
+    assert!(
+        (1000..=1001).contains(&made.len()),
+        "{} streams made",
+        made.len()
+    );
+    assert!(gaps(&made).iter().all(|&gap| gap >= Restart::MIN_DELAY));
+    assert_eq!(stats.stage("feed").unwrap().restarts, made.len() as u64 - 1);
+}
+
+/// A tiny base that doubles, with full jitter: the early restarts (whose
+/// delays are nanoseconds) wait the floor, the later ones their backoff;
+/// every restart is counted, and the source recovers.
+#[tokio::test(start_paused = true)]
+async fn a_tiny_growing_backoff_waits_the_floor_until_it_grows_past_it() {
+    let scope = Scope::new(&Context::background());
+    let stats = scope.stats();
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let restart = Restart::new(Backoff::exponential(Duration::from_nanos(1)).jitter(1.0))
+        .max_restarts(usize::MAX, Duration::from_secs(3600));
+    let script = |k| {
+        if k <= 30 {
+            vec![Err("refused")]
+        } else {
+            vec![Ok(7)]
+        }
+    };
+    let feed = stage::restart_source(
+        &scope.named("feed"),
+        scripted(made.clone(), script),
+        restart,
+    )
+    .unwrap();
+    let all = stage::collect::<_, Vec<_>>(&scope, feed);
+    assert_eq!(all.await.unwrap(), [7]);
+    scope.wait().await.unwrap();
+    assert_eq!(stats.stage("feed").unwrap().restarts, 30);
+    let gaps = gaps(&made.lock().unwrap());
+    assert_eq!(gaps.len(), 30);
+    // The first ten delays are under a microsecond: exactly the floor.
+    assert_eq!(gaps[..10], [Restart::MIN_DELAY; 10]);
+    // The k-th never waits more than its delay (2^(k-1) ns), nor less than the floor.
+    for (k, gap) in (1u32..).zip(&gaps) {
+        let delay = Duration::from_nanos(1u64 << (k - 1));
+        assert!(
+            *gap >= Restart::MIN_DELAY && *gap <= delay.max(Restart::MIN_DELAY),
+            "{k}: {gap:?}"
+        );
+    }
+}
+
+/// A zero backoff with a small window: a sub-flow failing on every item
+/// is rebuilt `max_restarts` times within the window, a millisecond apart,
+/// then the stage gives up.
+#[tokio::test(start_paused = true)]
+async fn a_zero_backoff_sub_flow_gives_up_after_its_restarts_within_the_window() {
+    let scope = Scope::new(&Context::background());
+    let stats = scope.stats();
+    let built = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = chan::unbounded();
+    // More items than the failed incarnations take with them (a batch each).
+    for n in 0..10_000u32 {
+        tx.send(n).await.unwrap();
+    }
+    drop(tx);
+    let restart = Restart::new(Backoff::none()).max_restarts(3, 10 * MS);
+    let count = built.clone();
+    let began = Instant::now();
+    let out = stage::restart_flow(&scope.named("parse"), rx, restart, move |scope, rx| {
+        count.fetch_add(1, Ordering::SeqCst);
+        stage::try_map(scope, rx, |_: u32| Err::<u32, _>("bad"))
+    })
+    .unwrap();
+    let _sink = stage::for_each(&scope, out, drop);
+    let err = scope.wait().await.unwrap_err();
+    assert!(std::error::Error::source(&err)
+        .unwrap()
+        .is::<TooManyRestarts>());
+    assert_eq!(built.load(Ordering::SeqCst), 4);
+    assert_eq!(stats.stage("parse").unwrap().restarts, 3);
+    assert_eq!(began.elapsed(), 3 * Restart::MIN_DELAY);
+}

@@ -7,14 +7,13 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Duration;
 
 use futures_core::Stream;
 use weir_cancel::Context;
 use weir_core::chan::{self, Receiver};
-use weir_stage::{BoxError, ConfigError, Restart, Scope};
+use weir_stage::{BoxError, Restart, Scope};
 
-use super::boundary::{check, fill, view};
+use super::boundary::{fill, view};
 use super::flow::{Flow, Pipeline};
 use super::graph::NodeId;
 use super::shared::Shared;
@@ -45,9 +44,13 @@ impl Pipeline {
     /// One restart more than [`Restart::max_restarts`] allows fails the
     /// pipeline: [`Error::Failed`](weir_stage::Error::Failed) naming this
     /// stage, whose source is a [`TooManyRestarts`](weir_stage::TooManyRestarts)
-    /// holding the last failure. A restart count or window of zero is a
-    /// [`ConfigError`] naming the stage, returned by the sink before
-    /// anything runs.
+    /// holding the last failure. Settings [`Restart::check`] refuses — a
+    /// restart count or window of zero, or a zero backoff whose limit a
+    /// source failing at once never reaches (it would restart for ever) —
+    /// are a [`ConfigError`](weir_stage::ConfigError) naming the stage,
+    /// returned by the sink before anything runs. Whatever the settings,
+    /// each restart waits at least [`Restart::MIN_DELAY`]: no setting makes
+    /// a busy loop.
     ///
     /// # Examples
     ///
@@ -130,10 +133,12 @@ impl<T: Send + 'static> Flow<T> {
     /// One restart more than [`Restart::max_restarts`] allows fails the
     /// pipeline: [`Error::Failed`](weir_stage::Error::Failed) naming this
     /// stage, whose source is a [`TooManyRestarts`](weir_stage::TooManyRestarts)
-    /// holding the sub-flow's last error. A restart count or window of
-    /// zero is a [`ConfigError`] naming the stage, returned by the sink
-    /// before anything runs; a sub-flow whose own stages are misconfigured
-    /// fails this stage the first time it is built (with that
+    /// holding the sub-flow's last error. Settings [`Restart::check`]
+    /// refuses (a zero count or window, or a zero backoff whose limit is
+    /// never reached) are a [`ConfigError`](weir_stage::ConfigError)
+    /// naming the stage, returned by the sink before anything runs; each
+    /// restart waits at least [`Restart::MIN_DELAY`]; a sub-flow whose own
+    /// stages are misconfigured fails this stage the first time it is built (with that
     /// `ConfigError` as its source), without restarts.
     ///
     /// # Examples
@@ -208,20 +213,19 @@ where
     out
 }
 
-/// Records a zero restart count or window as a configuration error of
-/// `node`.
+/// Records restart settings [`Restart::check`] refuses as a configuration
+/// error of `node`, so that a refused pipeline runs nothing.
 fn check_restart(shared: &Shared, node: NodeId, restart: &Restart) {
-    let (n, within) = restart.limit();
-    check(shared, node, n, "max restarts");
-    if within == Duration::ZERO {
-        let stage = shared.stage(node);
-        shared.fault_with(move || {
-            weir_stage::Error::Config(ConfigError::Zero {
-                stage: stage.name(),
-                what: "restart window",
-            })
-        });
-    }
+    // The stage's name is read when the pipeline starts (it may be
+    // `named` after this).
+    let Err(refused) = restart.check("") else {
+        return;
+    };
+    let (stage, restart) = (shared.stage(node), *restart);
+    shared.fault_with(move || {
+        // The same settings, so the same refusal, now with the name.
+        weir_stage::Error::Config(restart.check(&stage.name()).err().unwrap_or(refused))
+    });
 }
 
 /// A restarted source's stream, watched for a graceful stop: dropped by a

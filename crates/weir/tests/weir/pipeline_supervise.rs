@@ -174,3 +174,70 @@ async fn a_misbuilt_sub_flow_fails_at_once_instead_of_restarting() {
     );
     assert_eq!(built.load(Ordering::SeqCst), 1, "not rebuilt");
 }
+
+/// A zero backoff whose limit a source failing at once never reaches is
+/// refused before anything runs, for `restart_source` and `restart`, on
+/// a multi-thread runtime too: no factory runs, no item is pulled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_backoff_without_a_limit_that_runs_out_is_refused_before_anything_runs() {
+    let forever = Restart::new(Backoff::none()).max_restarts(usize::MAX, Duration::from_secs(60));
+    let made = Arc::new(AtomicBool::new(false));
+    for _ in 0..20 {
+        let m = made.clone();
+        let p = Pipeline::new(&Context::background());
+        let err = p
+            .restart_source(
+                move || {
+                    m.store(true, Ordering::SeqCst);
+                    stream::iter([Err::<u8, &str>("down")])
+                },
+                forever,
+            )
+            .named("feed")
+            .count()
+            .await
+            .unwrap_err();
+        assert_eq!(err.stage(), Some("feed"));
+        assert!(err.to_string().contains("zero restart backoff"), "{err}");
+
+        let pulled = made.clone();
+        let p = Pipeline::new(&Context::background());
+        let err = p
+            .source((0..10u8).inspect(move |_| pulled.store(true, Ordering::SeqCst)))
+            .restart(|f| f.map(|n| n), forever)
+            .named("parse")
+            .count()
+            .await
+            .unwrap_err();
+        assert_eq!(err.stage(), Some("parse"));
+    }
+    tokio::task::yield_now().await;
+    assert!(!made.load(Ordering::SeqCst), "something ran");
+}
+
+/// A zero backoff with a limit: the restarts come `Restart::MIN_DELAY`
+/// apart, are counted in the metrics, and the pipeline fails once they
+/// are used up.
+#[tokio::test(start_paused = true)]
+async fn a_zero_backoff_with_a_limit_restarts_a_millisecond_apart_and_counts_them() {
+    let p = Pipeline::new(&Context::background());
+    let restart = Restart::new(Backoff::none())
+        .max_restarts(4, Duration::from_secs(1))
+        .on_end(true);
+    let began = Instant::now();
+    let err = p
+        .restart_source(|| stream::iter(Vec::<Result<u8, &str>>::new()), restart)
+        .named("feed")
+        .for_each(drop)
+        .await
+        .unwrap_err();
+    assert!(std::error::Error::source(&err)
+        .unwrap()
+        .is::<TooManyRestarts>());
+    assert_eq!(began.elapsed(), 4 * Restart::MIN_DELAY);
+    let m = p.metrics();
+    assert_eq!(
+        m.stages.iter().find(|s| s.name == "feed").unwrap().restarts,
+        4
+    );
+}
