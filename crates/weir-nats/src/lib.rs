@@ -96,7 +96,7 @@ pub use delivery::{
 };
 pub use error::{BoxError, Error, RemoteError};
 pub use future::{Connect, Serve, Settle};
-pub use pool::{serve, GetLag, Lag, LagProbe, Order, Pool, Remote};
+pub use pool::{serve, Caller, GetLag, Lag, LagProbe, Order, Pool, Remote};
 pub use sink::{Published, Publisher};
 pub use source::Source;
 

@@ -35,6 +35,7 @@
 //! it ends, and `cancel` when it is cancelled; workers then drop the run's
 //! running jobs and ack its queued ones unrun.
 
+mod caller;
 mod cleanup;
 mod helpers;
 mod job;
@@ -51,6 +52,7 @@ use std::time::Duration;
 use async_nats::jetstream::stream::StorageType;
 use weir_stage::Limit;
 
+pub use caller::Caller;
 pub use probe::{GetLag, LagProbe};
 pub use remote::{Order, Remote};
 pub use serve::serve;

@@ -34,6 +34,30 @@ use crate::window::{Outgoing, Window};
 
 type Outcome<U> = Result<U, RemoteError>;
 
+/// Where a job's outcome goes when its run is driven by callers (see
+/// [`Caller`](super::Caller)) rather than an output channel.
+pub(super) type Reply<U> = tokio::sync::oneshot::Sender<Outcome<U>>;
+
+/// Where a run's jobs come from: the stage's input (outcomes go to its
+/// output channel), or callers, each job with its reply.
+pub(super) enum Input<T, U> {
+    Items(Receiver<T>),
+    Calls(Receiver<(T, Reply<U>)>),
+}
+
+impl<T, U> Input<T, U> {
+    async fn recv(&self) -> Option<(T, Option<Reply<U>>)> {
+        match self {
+            Input::Items(rx) => rx.recv().await.map(|item| (item, None)),
+            Input::Calls(rx) => rx.recv().await.map(|(item, reply)| (item, Some(reply))),
+        }
+    }
+
+    fn calls(&self) -> bool {
+        matches!(self, Input::Calls(_))
+    }
+}
+
 /// The per-run key that makes each job's nonce.
 pub(super) struct Binding(RandomState);
 
@@ -85,7 +109,7 @@ where
         self.pool
             .in_flight
             .check(&view.name(), "in-flight window")?;
-        view.spawn(pump(self, input, tx, deadline, view.clone()));
+        view.spawn(pump(self, Input::Items(input), tx, deadline, view.clone()));
         Ok(rx)
     }
 }
@@ -98,7 +122,7 @@ where
 /// cleanup.
 pub(super) async fn pump<T, U, C>(
     remote: Remote<T, U, C>,
-    input: Receiver<T>,
+    input: Input<T, U>,
     tx: Sender<Outcome<U>>,
     deadline: Option<tokio::time::Instant>,
     view: ScopeView,
@@ -148,6 +172,8 @@ where
         record,
         limit,
         samples: HashMap::new(),
+        replies: HashMap::new(),
+        calls: input.calls(),
     };
     if !run.drive(&input, &res_rx).await? {
         return Ok(());
@@ -255,6 +281,11 @@ struct Run<'a, T, U, C> {
     limit: Controller,
     /// The jobs an adaptive limit is measuring (none under a fixed one).
     samples: HashMap<u64, Sample>,
+    /// Under callers: each pending job's reply.
+    replies: HashMap<u64, Reply<U>>,
+    /// Whether callers drive the run (the watchdog then also forgets the
+    /// jobs whose callers gave up).
+    calls: bool,
 }
 
 impl<T, U, C> Run<'_, T, U, C>
@@ -267,7 +298,7 @@ where
     /// `Ok(true)`; `Ok(false)` when the output was dropped.
     async fn drive(
         &mut self,
-        input: &Receiver<T>,
+        input: &Input<T, U>,
         results: &Receiver<Answer<U>>,
     ) -> Result<bool, Error> {
         let mut open = true;
@@ -295,12 +326,36 @@ where
                 }
                 item = input.recv(), if open && !self.window.is_full() && in_flight < cap => {
                     match item {
-                        Some(item) => self.submit(item).await?,
+                        Some((item, reply)) => self.submit(item, reply).await?,
                         None => open = false,
                     }
                 }
-                _ = watchdog.tick(), if self.remote.no_worker_after.is_some() => self.no_worker()?,
+                _ = watchdog.tick(), if self.remote.no_worker_after.is_some() || self.calls => {
+                    self.forget_abandoned();
+                    self.no_worker()?;
+                }
             }
+        }
+    }
+
+    /// Forgets the jobs whose callers gave up on them (a per-item timeout
+    /// dropped the call): they no longer hold a place in the in-flight
+    /// window, and their answers, if any come, are dropped as answered.
+    /// An adaptive limit counts each as an overload.
+    fn forget_abandoned(&mut self) {
+        let gone: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, reply)| reply.is_closed())
+            .map(|(&job, _)| job)
+            .collect();
+        for job in gone {
+            self.replies.remove(&job);
+            self.pending.remove(&job);
+            if let Some(sample) = self.samples.remove(&job) {
+                sample.finish(weir_stage::Outcome::Overload);
+            }
+            self.outputs += 1;
         }
     }
 
@@ -356,9 +411,19 @@ where
                 Err(_) => weir_stage::Outcome::Overload,
             });
         }
+        let reply = self.replies.remove(&job);
+        if reply.as_ref().is_some_and(Reply::is_closed) {
+            self.outputs += 1; // its caller gave up on it: a timeout counted there
+            return true;
+        }
         if let (Err(RemoteError::DeadlineExceeded { .. }), Some(record)) = (&outcome, &self.record)
         {
             record.counters().timeouts.add(1);
+        }
+        if let Some(reply) = reply {
+            self.outputs += 1;
+            let _ = reply.send(outcome);
+            return true;
         }
         match self.remote.order {
             Order::Completion => {
@@ -379,8 +444,9 @@ where
         }
     }
 
-    /// Encodes and publishes one job.
-    async fn submit(&mut self, item: T) -> Result<(), Error> {
+    /// Encodes and publishes one job (whose outcome goes to `reply`, if
+    /// callers drive the run).
+    async fn submit(&mut self, item: T, reply: Option<Reply<U>>) -> Result<(), Error> {
         let payload = self
             .remote
             .pool
@@ -394,6 +460,9 @@ where
         let job = self.next_job;
         self.next_job += 1;
         self.pending.insert(job);
+        if let Some(reply) = reply {
+            self.replies.insert(job, reply);
+        }
         if self.limit.is_adaptive() {
             self.samples.insert(job, self.limit.start());
         }

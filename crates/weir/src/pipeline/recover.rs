@@ -20,8 +20,9 @@ use super::shared::Shared;
 
 /// A [`Flow`] whose next async stage — [`then`](Guarded::then),
 /// [`map_concurrent`](Guarded::map_concurrent),
-/// [`map_unordered`](Guarded::map_unordered) or
-/// [`worker_pool`](Guarded::worker_pool) — runs a fallible job function
+/// [`map_unordered`](Guarded::map_unordered),
+/// [`worker_pool`](Guarded::worker_pool) or, with the `nats` feature,
+/// `remote_pool` — runs a fallible job function
 /// under a [`Recovery`]: retries with backoff and jitter, for the errors a
 /// predicate calls transient, then a [`Policy`] for the job that failed
 /// for good (fail the pipeline, skip the job, or send it to a dead-letter
@@ -180,7 +181,9 @@ impl<T: Send + 'static> Flow<T> {
     /// Gives each job of the next async stage — [`then`](Guarded::then),
     /// [`map_concurrent`](Guarded::map_concurrent),
     /// [`map_unordered`](Guarded::map_unordered),
-    /// [`worker_pool`](Guarded::worker_pool) — at most `limit` per attempt:
+    /// [`worker_pool`](Guarded::worker_pool) and, with the `nats` feature,
+    /// `remote_pool` (whose jobs run on remote workers) — at most `limit`
+    /// per attempt:
     /// a job still running then is dropped where it waits and fails with
     /// [`TimedOut`](weir_stage::TimedOut) naming the stage, which goes
     /// through the stage's [`retry`](Guarded::retry) and
@@ -568,7 +571,7 @@ impl<T: Send + 'static> Guarded<T> {
 /// is built so that a refused pipeline runs nothing (the stage checks them
 /// again when it starts, as a `weir_stage` function called on its own
 /// does): no attempt allowed, or a time limit of zero.
-fn refusal<T>(recovery: &Recovery<T>) -> Option<fn(Arc<str>) -> ConfigError> {
+pub(super) fn refusal<T>(recovery: &Recovery<T>) -> Option<fn(Arc<str>) -> ConfigError> {
     if recovery.attempts() == 0 {
         Some(|stage| ConfigError::Zero {
             stage,
@@ -585,10 +588,19 @@ fn refusal<T>(recovery: &Recovery<T>) -> Option<fn(Arc<str>) -> ConfigError> {
 }
 
 /// Fails the pipeline before it starts with `refused`, naming `node`.
-fn refuse(shared: &Shared, node: NodeId, refused: Option<fn(Arc<str>) -> ConfigError>) {
+pub(super) fn refuse(shared: &Shared, node: NodeId, refused: Option<fn(Arc<str>) -> ConfigError>) {
     if let Some(error) = refused {
         let stage = shared.stage(node);
         shared.fault_with(move || weir_stage::Error::Config(error(stage.name())));
+    }
+}
+
+impl<T> Guarded<T> {
+    /// The flow and the recovery its next stage runs under: for a door
+    /// kept beside what it opens (`remote_pool`, with the `nats` feature).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub(super) fn into_parts(self) -> (Flow<T>, Recovery<T>) {
+        (self.flow, self.recovery)
     }
 }
 
