@@ -182,10 +182,10 @@ impl Restart {
     /// # Errors
     ///
     /// [`ConfigError::Zero`] naming `stage` for a restart count or window
-    /// of zero; [`ConfigError::Invalid`] for a zero backoff whose limit a
-    /// stage failing at once would never reach (`max_restarts ×`
-    /// [`MIN_DELAY`](Restart::MIN_DELAY) `≥ within`): it would restart for
-    /// ever, as fast as it may.
+    /// of zero; [`ConfigError::Invalid`] for a zero backoff without a
+    /// limit (`usize::MAX` restarts) or with one a stage failing at once
+    /// would never reach (`max_restarts ×` [`MIN_DELAY`](Restart::MIN_DELAY)
+    /// `≥ within`): it would restart for ever, as fast as it may.
     ///
     /// # Examples
     ///
@@ -231,6 +231,9 @@ impl Restart {
     /// [`MIN_DELAY`](Restart::MIN_DELAY), uses up its restarts within the
     /// window (and so gives up instead of restarting for ever).
     fn runs_out_at_once(&self) -> bool {
+        if self.max_restarts == usize::MAX {
+            return false; // no limit
+        }
         let n = u128::try_from(self.max_restarts).unwrap_or(u128::MAX);
         n.saturating_mul(Restart::MIN_DELAY.as_nanos()) < self.within.as_nanos()
     }
@@ -396,6 +399,55 @@ mod tests {
         // Once the window has passed, the delays start from the first.
         tokio::time::advance(100 * MS).await;
         assert_eq!(budget.next("e".into()).unwrap(), 10 * MS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_wait_is_shorter_than_the_floor() {
+        let mut zero =
+            Budget::new(Restart::new(Backoff::none()).max_restarts(3, Duration::from_secs(1)));
+        for _ in 0..3 {
+            assert_eq!(zero.next("x".into()).unwrap(), Restart::MIN_DELAY);
+        }
+        assert!(zero.next("x".into()).is_err());
+        let tiny = Backoff::exponential(Duration::from_nanos(1)).jitter(1.0);
+        let mut tiny = Budget::new(Restart::new(tiny).max_restarts(usize::MAX, Duration::MAX));
+        for k in 0..40 {
+            assert!(tiny.next("x".into()).unwrap() >= Restart::MIN_DELAY, "{k}");
+        }
+    }
+
+    #[test]
+    fn a_zero_backoff_needs_a_limit_it_reaches_at_the_floor_pace() {
+        let zero = |n, within| {
+            Restart::new(Backoff::none())
+                .max_restarts(n, within)
+                .check("s")
+        };
+        assert!(zero(9, 10 * MS).is_ok()); // 9 restarts 1 ms apart: within 10 ms
+        assert!(matches!(
+            zero(10, 10 * MS),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let forever = zero(usize::MAX, Duration::MAX);
+        assert!(matches!(forever, Err(ConfigError::Invalid { .. })));
+        let none = zero(0, 10 * MS);
+        assert!(matches!(
+            none,
+            Err(ConfigError::Zero {
+                what: "max restarts",
+                ..
+            })
+        ));
+        let no_window = zero(1, Duration::ZERO);
+        assert!(matches!(
+            no_window,
+            Err(ConfigError::Zero {
+                what: "restart window",
+                ..
+            })
+        ));
+        let paced = Restart::new(Backoff::fixed(MS)).max_restarts(usize::MAX, Duration::MAX);
+        assert!(paced.check("s").is_ok());
     }
 
     #[tokio::test(start_paused = true)]

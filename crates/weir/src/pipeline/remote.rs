@@ -127,7 +127,9 @@ impl<T: Send + 'static> Guarded<T> {
     /// **The per-item timeout.** With [`timeout(d)`](Flow::timeout), an
     /// attempt whose answer has not come within `d` of being called — a
     /// worker that hangs, crashed or is cut off, a pool with no free
-    /// worker — is given up on by this producer: it fails with
+    /// worker (or, under an adaptive
+    /// [`in_flight`](weir_nats::Pool::in_flight) limit, a job still waiting
+    /// for a place in the window) — is given up on by this producer: it fails with
     /// [`TimedOut`](weir_stage::TimedOut) naming the stage (the error
     /// every guarded stage's timeout is), counted in the stage's
     /// [`timeouts`](super::StageMetrics::timeouts), and goes through the
