@@ -116,8 +116,8 @@ async fn a_job_no_worker_answers_times_out_through_retry_then_dead_letter() {
 }
 
 /// In input order, with one attempt and `Policy::skip`: the hanging item
-/// is skipped after one timeout and the items after it are not held up
-/// behind it for longer than that.
+/// is skipped after one timeout, and the items after it come out, in
+/// order; under the default policy the timeout fails the pipeline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_input_order_a_job_no_worker_answers_is_skipped_after_one_timeout() {
     let Some(server) = NatsServer::start_or_skip() else {

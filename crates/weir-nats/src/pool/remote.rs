@@ -59,7 +59,10 @@ pub enum Order {
 /// Use it with [`run`](Remote::run) under a [`Scope`](weir_stage::Scope), or in a `weir`
 /// pipeline with `flow.remote_pool(remote)` (the facade's `nats` feature),
 /// which also shows the pool's subjects and [lag](Remote::lag_probe) in the
-/// pipeline's metrics and graphs.
+/// pipeline's metrics and graphs. [`caller`](Remote::caller) runs it job by
+/// job instead (a [`Caller`](crate::Caller)): what `weir`'s
+/// `flow.timeout(d).remote_pool(remote)` uses to put each job under a
+/// per-attempt timeout, retries and an error policy.
 ///
 /// # Examples
 ///
@@ -169,7 +172,9 @@ where
 
     /// Each job's deadline is at most `timeout` after it is submitted (and
     /// never later than the scope's deadline): the per-item timeout of a
-    /// remote stage. A job past it comes out as
+    /// remote stage, enforced by the workers (for the producer's own
+    /// bound on waiting, whatever the workers do, see `weir`'s
+    /// `flow.timeout(d).remote_pool(remote)`). A job past it comes out as
     /// [`RemoteError::DeadlineExceeded`](crate::RemoteError::DeadlineExceeded)
     /// (the worker's retries are the pool's `max_deliver`), and the stage
     /// counts it in its `timeouts` (the `weir` metrics, the graph exports
