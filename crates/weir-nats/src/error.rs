@@ -224,6 +224,15 @@ pub enum RemoteError {
         /// What the codec reported.
         message: String,
     },
+    /// A [`Caller::call`](crate::Caller::call) found the pool's run
+    /// stopped (it failed, or its scope was cancelled) before the job was
+    /// answered; the run's own error is the scope's.
+    #[error("job {job}: the remote pool's run has stopped")]
+    Stopped {
+        /// The call's number: calls through one caller (and its clones)
+        /// counted from 0.
+        job: u64,
+    },
 }
 
 impl RemoteError {
@@ -242,6 +251,7 @@ impl RemoteError {
             RemoteError::Failed { job, .. }
             | RemoteError::Lost { job, .. }
             | RemoteError::DeadlineExceeded { job }
+            | RemoteError::Stopped { job }
             | RemoteError::Decode { job, .. } => *job,
         }
     }

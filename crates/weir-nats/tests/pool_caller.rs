@@ -66,3 +66,39 @@ async fn a_dropped_call_leaves_the_window_and_the_run_still_ends() {
     stop.cancel();
     worker.await.unwrap().unwrap();
 }
+
+/// A call made once the run has stopped (its scope cancelled) is
+/// `RemoteError::Stopped`, numbered by the caller's calls; it does not
+/// wait for ever on a run that is gone (it did before: `pending()`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_after_the_run_stopped_is_an_error_not_a_hang() {
+    let Some(server) = NatsServer::start_or_skip() else {
+        return;
+    };
+    let url = server.url();
+    let pool = Pool::new("stopped").memory();
+    let (ctx, cancel) = Context::background().with_cancel();
+    let scope = Scope::new(&ctx);
+    let caller = pool
+        .remote::<u64, u64>(weir_nats::connect(&url).await.unwrap())
+        .caller(&scope.named("calls"))
+        .unwrap();
+    cancel.cancel();
+    assert!(
+        scope.wait().await.is_err(),
+        "the cancelled scope reports it"
+    );
+    // A hang guard, not a timing assertion.
+    let first = tokio::time::timeout(Duration::from_secs(30), caller.call(1))
+        .await
+        .expect("a call on a stopped run resolves");
+    assert_eq!(first, Err(weir_nats::RemoteError::Stopped { job: 0 }));
+    let second = tokio::time::timeout(Duration::from_secs(30), caller.clone().call(2))
+        .await
+        .expect("a call on a stopped run resolves");
+    assert_eq!(second.unwrap_err().job(), 1);
+    assert_eq!(
+        weir_nats::RemoteError::Stopped { job: 1 }.to_string(),
+        "job 1: the remote pool's run has stopped"
+    );
+}

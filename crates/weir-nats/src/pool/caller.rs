@@ -3,6 +3,8 @@
 //! (retries, a per-attempt timeout, a policy for jobs that failed for good).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
 use weir_core::chan::{self, Sender};
@@ -62,6 +64,9 @@ use crate::error::RemoteError;
 /// ```
 pub struct Caller<T, U> {
     jobs: Sender<(T, Reply<U>)>,
+    /// Calls made through this caller and its clones, for
+    /// [`RemoteError::Stopped`]'s number.
+    calls: Arc<AtomicU64>,
     order: Order,
     in_flight: usize,
 }
@@ -108,6 +113,7 @@ where
         ));
         Ok(Caller {
             jobs,
+            calls: Arc::new(AtomicU64::new(0)),
             order,
             in_flight,
         })
@@ -118,8 +124,14 @@ impl<T: Send + 'static, U: Send + 'static> Caller<T, U> {
     /// Sends `item` as a job and resolves to its outcome. The future is
     /// `'static` (it holds what it needs), so it can be spawned, raced
     /// against a timer, or dropped to give up on the job. It waits for a
-    /// place in the in-flight window first; if the run has stopped (it
-    /// failed, and its scope is being cancelled), it never resolves.
+    /// place in the in-flight window first.
+    ///
+    /// # Errors
+    ///
+    /// The job's [`RemoteError`], as [`Remote::run`] reports it; and
+    /// [`RemoteError::Stopped`] if the run has stopped (it failed, or its
+    /// scope was cancelled) before the job was answered — a call never
+    /// waits on a run that is gone.
     ///
     /// # Cancel safety
     ///
@@ -132,17 +144,16 @@ impl<T: Send + 'static, U: Send + 'static> Caller<T, U> {
     /// See [`Caller`].
     pub fn call(&self, item: T) -> impl Future<Output = Result<U, RemoteError>> + Send + 'static {
         let jobs = self.jobs.clone();
+        let job = self.calls.fetch_add(1, Ordering::Relaxed);
         async move {
             let (reply, answer) = oneshot::channel();
             if jobs.send((item, reply)).await.is_err() {
-                return std::future::pending().await;
+                return Err(RemoteError::Stopped { job });
             }
             drop(jobs);
-            match answer.await {
-                Ok(outcome) => outcome,
-                // The run stopped: its error is the scope's.
-                Err(_) => std::future::pending().await,
-            }
+            // A reply dropped unanswered: the run stopped (its error is
+            // the scope's).
+            answer.await.unwrap_or(Err(RemoteError::Stopped { job }))
         }
     }
 
@@ -172,6 +183,7 @@ impl<T, U> Clone for Caller<T, U> {
     fn clone(&self) -> Caller<T, U> {
         Caller {
             jobs: self.jobs.clone(),
+            calls: Arc::clone(&self.calls),
             order: self.order,
             in_flight: self.in_flight,
         }
