@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p weir-benches --bin profile_cancel -- \
 //!     <cancel|abort|token|scope|latency|fused> [trials] [--workers N] [--event-interval N]
-//!     [--quiet] [--no-log] [--current-thread] [--spawned]
+//!     [--quiet] [--no-log] [--current-thread] [--spawned] [--show P]
 //! ```
 //!
 //! * `cancel`: workload 5 as `compare` runs it (10 stages blocked on full
@@ -46,7 +46,9 @@
 //! joins) as one spawned task, as `compare`'s "driver in a spawned task"
 //! rows and Go's main goroutine: idling with `tokio::time::sleep`, the
 //! main thread only waiting for that task. Thread 0 then never wakes in a
-//! trial; the joiner is the driver task.
+//! trial; the joiner is the driver task. `--show 99` prints the timeline
+//! of the trial at p99 instead of the median one. The timeline's "cancel
+//! returned" marks when the cancel call (or the aborts) came back.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -85,6 +87,8 @@ enum Kind {
     Unpark,
     /// A task's future was dropped (ended or aborted).
     Dropped(u16),
+    /// The cancel call (or the aborts) returned.
+    Told,
 }
 
 #[derive(Clone, Copy)]
@@ -220,6 +224,9 @@ struct Options {
     current_thread: bool,
     spawned: bool,
     quiet: bool,
+    /// The percentile of the trial whose timeline is printed (50: the
+    /// median trial).
+    show: f64,
 }
 
 fn options() -> Options {
@@ -232,6 +239,7 @@ fn options() -> Options {
         current_thread: false,
         spawned: false,
         quiet: false,
+        show: 50.0,
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -246,6 +254,7 @@ fn options() -> Options {
             "--quiet" => o.quiet = true,
             "--current-thread" => o.current_thread = true,
             "--spawned" => o.spawned = true,
+            "--show" => o.show = args.next().and_then(|v| v.parse().ok()).unwrap_or(50.0),
             "--no-log" => NO_LOG.store(true, Ordering::Relaxed),
             n => o.trials = n.parse().expect("trials, a mode or an option"),
         }
@@ -353,6 +362,7 @@ fn print_timeline(events: &[Event]) {
             Kind::Park => "park".to_string(),
             Kind::Unpark => "unpark".to_string(),
             Kind::Dropped(id) => format!("  {} dropped", name(id)),
+            Kind::Told => "cancel returned".to_string(),
         };
         println!("{dt:>8.2} µs  t{}  {what}", e.thread);
     }
@@ -489,6 +499,7 @@ impl Stages {
             (Mode::Token, _) => self.token.cancel(),
             _ => self.handles.iter().for_each(|h| h.abort()),
         }
+        log(Kind::Told);
         (t0, csw0)
     }
 
@@ -705,14 +716,27 @@ fn main() {
     for (what, f) in rows {
         println!("{what:<24} median {:>3}  mean {:>6.2}", med(f), mean(f));
     }
+    let share = |f: fn(&Counts) -> bool| {
+        100.0 * counts.iter().filter(|c| f(c)).count() as f64 / counts.len() as f64
+    };
+    println!(
+        "trials with a worker unpark {:.1} %, with a context switch {:.1} %",
+        share(|c| c.unparks > 0),
+        share(|c| c.csw > 0)
+    );
     if !o.quiet {
-        // The trial whose time is the median.
+        // The trial at the `--show` percentile (the median by default).
+        let mut sorted: Vec<Duration> = trials.iter().map(|(t, _, _)| *t).collect();
+        sorted.sort_unstable();
+        let at = ((o.show / 100.0 * sorted.len() as f64) as usize).min(sorted.len() - 1);
+        let goal = if o.show == 50.0 { p50 } else { sorted[at] };
         let mid = trials
             .iter()
-            .min_by_key(|(t, _, _)| t.abs_diff(p50))
+            .min_by_key(|(t, _, _)| t.abs_diff(goal))
             .expect("a trial");
         println!(
-            "\ntimeline of the median trial ({:.1} µs):",
+            "\ntimeline of the trial at p{} ({:.1} µs):",
+            o.show,
             mid.0.as_secs_f64() * 1e6
         );
         print_timeline(&mid.1);
