@@ -320,3 +320,29 @@ impl Trial for FlumeTrial {
         self.chans.0[STAGES - 1].len() as u64
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every contender, in both driver shapes, ends all its stages each
+    /// trial with the last buffer full (the join would hang otherwise).
+    #[test]
+    fn every_contender_ends_every_trial_in_both_shapes() {
+        let (trials, cap) = (3, 4);
+        for driver in [Driver::BlockOn, Driver::Spawned] {
+            let want = (trials * cap) as u64;
+            assert_eq!(weir(trials, cap, driver).check, want, "weir {driver:?}");
+            assert_eq!(
+                tokio_abort(trials, cap, driver).check,
+                want,
+                "abort {driver:?}"
+            );
+            assert_eq!(
+                tokio_flume(trials, cap, driver).check,
+                want,
+                "flume {driver:?}"
+            );
+        }
+    }
+}

@@ -59,3 +59,17 @@ impl Driver {
 pub async fn idle(d: Duration) {
     tokio::time::sleep(d).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_child_argument_names_the_shape() {
+        for d in [Driver::BlockOn, Driver::Spawned] {
+            assert_eq!(Driver::from_arg(Some(d.arg())), Ok(d));
+        }
+        assert_eq!(Driver::from_arg(None), Ok(Driver::BlockOn));
+        assert!(Driver::from_arg(Some(2)).is_err());
+    }
+}

@@ -152,3 +152,21 @@ fn trials_through<E: Ends>(rt: &Runtime, driver: Driver, trials: usize, ends: E)
             .expect("the driver task"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every contender, in both driver shapes, returns each item plus the
+    /// number of stages, once per trial.
+    #[test]
+    fn every_contender_answers_every_trial_in_both_shapes() {
+        let trials = 4;
+        let want: u64 = (0..trials as u64).map(|i| i + STAGES as u64).sum();
+        for driver in [Driver::BlockOn, Driver::Spawned] {
+            assert_eq!(weir(trials, driver).check, want, "weir {driver:?}");
+            assert_eq!(weir_fused(trials, driver).check, want, "fused {driver:?}");
+            assert_eq!(tokio_flume(trials, driver).check, want, "flume {driver:?}");
+        }
+    }
+}
