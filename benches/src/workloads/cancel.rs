@@ -10,7 +10,7 @@
 //! cancel branch at all, ended by `JoinHandle::abort` (issue 24's baseline).
 //!
 //! Every implementation runs in both [`Driver`] shapes, through the same
-//! [`drive`] loop: only the stages and the way they are told to end differ.
+//! `drive` loop: only the stages and the way they are told to end differ.
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! millisecond before each trial.
 //!
 //! Every implementation runs in both [`Driver`] shapes through the same
-//! [`trials_through`] loop: only the pipeline differs.
+//! `trials_through` loop: only the pipeline differs.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
