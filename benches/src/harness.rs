@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::go::GoSide;
 use crate::work::{spin, sum_of_squares, CAP};
+use crate::workloads::driver::Driver;
 use crate::Outcome;
 
 /// An implementation of a workload.
@@ -480,24 +481,35 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
     if wanted("cancel") {
         let t = sizes.cancel;
         let cap = CANCEL_CAP as u64;
-        cases.push(Case {
-            id: "cancel".into(),
-            workload: "5 cancellation",
-            title: format!("10 stages, full buffers of {cap} (Go-buf too), {t} trials/run"),
-            items: 0,
-            metrics: vec![Metric::P50, Metric::P99],
-            runs: runs.min(sizes.latency_runs),
-            impls: [GoUnbuf, GoBuf, TokioFlume, TokioAbort, Weir]
-                .iter()
-                .map(|&i| {
-                    let plan = p.plan_cap(i, "cancel", &[t, cap], &[t], Some(CANCEL_CAP));
-                    (i, plan)
-                })
-                .collect(),
-            expect: None,
-            lossy: Vec::new(),
-            timeout: 3 * minute,
-        });
+        // Both driver shapes, every contender in each (Go's program is the
+        // same in both: its driver is the main goroutine either way).
+        for (id, driver) in [
+            ("cancel", Driver::BlockOn),
+            ("cancel-spawned", Driver::Spawned),
+        ] {
+            cases.push(Case {
+                id: id.into(),
+                workload: "5 cancellation",
+                title: format!(
+                    "10 stages, full buffers of {cap} (Go-buf too), {t} trials/run; {}",
+                    driver.label()
+                ),
+                items: 0,
+                metrics: vec![Metric::P50, Metric::P99],
+                runs: runs.min(sizes.latency_runs),
+                impls: [GoUnbuf, GoBuf, TokioFlume, TokioAbort, Weir]
+                    .iter()
+                    .map(|&i| {
+                        let args = [t, cap, driver.arg()];
+                        let plan = p.plan_cap(i, "cancel", &args, &[t], Some(CANCEL_CAP));
+                        (i, plan)
+                    })
+                    .collect(),
+                expect: None,
+                lossy: Vec::new(),
+                timeout: 3 * minute,
+            });
+        }
     }
     if wanted("million") {
         let (n, big) = sizes.million;
@@ -538,22 +550,29 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
     }
     if wanted("latency") {
         let t = sizes.latency;
-        cases.push(Case {
-            id: "latency".into(),
-            workload: "7 latency",
-            title: format!("1 item, idle 3-stage pipeline, {t} trials/run"),
-            items: 0,
-            metrics: vec![Metric::P50, Metric::P99],
-            runs: runs.min(sizes.latency_runs),
-            impls: p.impls(
-                &[GoUnbuf, GoBuf, TokioFlume, Weir, WeirFused],
-                "latency",
-                &[t],
-            ),
-            expect: Some((0..t).map(|i| i + 3).sum()),
-            lossy: Vec::new(),
-            timeout: minute,
-        });
+        for (id, driver) in [
+            ("latency", Driver::BlockOn),
+            ("latency-spawned", Driver::Spawned),
+        ] {
+            cases.push(Case {
+                id: id.into(),
+                workload: "7 latency",
+                title: format!(
+                    "1 item, idle 3-stage pipeline, {t} trials/run; {}",
+                    driver.label()
+                ),
+                items: 0,
+                metrics: vec![Metric::P50, Metric::P99],
+                runs: runs.min(sizes.latency_runs),
+                impls: [GoUnbuf, GoBuf, TokioFlume, Weir, WeirFused]
+                    .iter()
+                    .map(|&i| (i, p.plan(i, "latency", &[t, driver.arg()], &[t])))
+                    .collect(),
+                expect: Some((0..t).map(|i| i + 3).sum()),
+                lossy: Vec::new(),
+                timeout: minute,
+            });
+        }
     }
     if wanted("memory") {
         if let Some((a, b)) = sizes.memory {

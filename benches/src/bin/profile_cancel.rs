@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p weir-benches --bin profile_cancel -- \
 //!     <cancel|abort|token|scope|latency|fused> [trials] [--workers N] [--event-interval N]
-//!     [--quiet] [--no-log] [--current-thread]
+//!     [--quiet] [--no-log] [--current-thread] [--spawned] [--show P]
 //! ```
 //!
 //! * `cancel`: workload 5 as `compare` runs it (10 stages blocked on full
@@ -42,6 +42,13 @@
 //! `--current-thread` runs `latency` / `fused` on a current-thread runtime
 //! driven by the main thread's `block_on` (the thread that sends and
 //! receives also runs the stages).
+//! `--spawned` runs the driver (the loop that idles, cancels or sends, and
+//! joins) as one spawned task, as `compare`'s "driver in a spawned task"
+//! rows and Go's main goroutine: idling with `tokio::time::sleep`, the
+//! main thread only waiting for that task. Thread 0 then never wakes in a
+//! trial; the joiner is the driver task. `--show 99` prints the timeline
+//! of the trial at p99 instead of the median one. The timeline's "cancel
+//! returned" marks when the cancel call (or the aborts) came back.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -80,6 +87,8 @@ enum Kind {
     Unpark,
     /// A task's future was dropped (ended or aborted).
     Dropped(u16),
+    /// The cancel call (or the aborts) returned.
+    Told,
 }
 
 #[derive(Clone, Copy)]
@@ -213,7 +222,11 @@ struct Options {
     workers: Option<usize>,
     event_interval: Option<u32>,
     current_thread: bool,
+    spawned: bool,
     quiet: bool,
+    /// The percentile of the trial whose timeline is printed (50: the
+    /// median trial).
+    show: f64,
 }
 
 fn options() -> Options {
@@ -224,7 +237,9 @@ fn options() -> Options {
         workers: None,
         event_interval: None,
         current_thread: false,
+        spawned: false,
         quiet: false,
+        show: 50.0,
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -238,6 +253,8 @@ fn options() -> Options {
             "--event-interval" => o.event_interval = args.next().and_then(|v| v.parse().ok()),
             "--quiet" => o.quiet = true,
             "--current-thread" => o.current_thread = true,
+            "--spawned" => o.spawned = true,
+            "--show" => o.show = args.next().and_then(|v| v.parse().ok()).unwrap_or(50.0),
             "--no-log" => NO_LOG.store(true, Ordering::Relaxed),
             n => o.trials = n.parse().expect("trials, a mode or an option"),
         }
@@ -345,6 +362,7 @@ fn print_timeline(events: &[Event]) {
             Kind::Park => "park".to_string(),
             Kind::Unpark => "unpark".to_string(),
             Kind::Dropped(id) => format!("  {} dropped", name(id)),
+            Kind::Told => "cancel returned".to_string(),
         };
         println!("{dt:>8.2} µs  t{}  {what}", e.thread);
     }
@@ -360,130 +378,182 @@ fn take_log() -> Vec<Event> {
     all
 }
 
-/// One cancellation trial; returns (time, events, context switches).
-fn cancel_trial(rt: &tokio::runtime::Runtime, mode: Mode) -> (Duration, Vec<Event>, u64) {
-    let (ctx, handle) = weir::cancel::Context::background().with_cancel();
-    let token = CancellationToken::new();
-    let wg = WaitGroup::new();
-    let (chans_tx, chans_rx): (Vec<_>, Vec<_>) =
-        (0..STAGES).map(|_| chan::bounded::<u64>(CAP)).unzip();
-    // As in `compare`: the main thread is in the runtime's context.
-    let _enter = rt.enter();
-    let mut handles = Vec::new();
-    for s in 0..STAGES {
-        let tx = chans_tx[s].clone();
-        let rx = (s > 0).then(|| chans_rx[s - 1].clone());
-        let (ctx, token) = (ctx.clone(), token.clone());
-        let stage = async move {
-            let mut i = 0u64;
-            loop {
-                let v = match &rx {
-                    None => {
-                        i += 1;
-                        i
-                    }
-                    Some(rx) => {
-                        let got = match mode {
-                            Mode::Cancel => tokio::select! {
-                                v = rx.recv() => v,
-                                _ = ctx.cancelled() => return,
+/// One cancellation trial's stages, running, not yet told to end.
+struct Stages {
+    mode: Mode,
+    handle: weir::cancel::CancelHandle,
+    token: CancellationToken,
+    wg: WaitGroup,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+    scope: Option<weir::stage::OwnedScope>,
+    chans_tx: Vec<chan::Sender<u64>>,
+    _chans_rx: Vec<chan::Receiver<u64>>,
+}
+
+impl Stages {
+    /// Starts the stages of `mode` (the caller is in the runtime's context).
+    fn start(mode: Mode) -> Stages {
+        let (ctx, handle) = weir::cancel::Context::background().with_cancel();
+        let token = CancellationToken::new();
+        let wg = WaitGroup::new();
+        let (chans_tx, chans_rx): (Vec<_>, Vec<_>) =
+            (0..STAGES).map(|_| chan::bounded::<u64>(CAP)).unzip();
+        let mut handles = Vec::new();
+        let scope = (mode == Mode::Scope)
+            .then(|| weir::stage::Scope::new(&weir::cancel::Context::background()));
+        for s in 0..STAGES {
+            let tx = chans_tx[s].clone();
+            let rx = (s > 0).then(|| chans_rx[s - 1].clone());
+            if let Some(scope) = &scope {
+                scope.spawn(Traced::new(s as u16, async move {
+                    let mut i = 0u64;
+                    loop {
+                        let v = match &rx {
+                            None => {
+                                i += 1;
+                                i
+                            }
+                            Some(rx) => match rx.recv().await {
+                                Some(v) => v,
+                                None => return Ok::<(), chan::SendError<u64>>(()),
                             },
-                            Mode::Token => tokio::select! {
-                                v = rx.recv() => v,
-                                _ = token.cancelled() => return,
-                            },
-                            _ => rx.recv().await,
                         };
-                        match got {
-                            Some(v) => v,
-                            None => return,
-                        }
+                        tx.send(v).await?;
                     }
-                };
-                let sent = match mode {
-                    Mode::Cancel => tokio::select! {
-                        r = tx.send(v) => r,
-                        _ = ctx.cancelled() => return,
-                    },
-                    Mode::Token => tokio::select! {
-                        r = tx.send(v) => r,
-                        _ = token.cancelled() => return,
-                    },
-                    _ => tx.send(v).await,
-                };
-                if sent.is_err() {
-                    return;
-                }
+                }));
+                continue;
             }
-        };
-        handles.push(wg.go(Traced::new(s as u16, stage)));
-    }
-    pause(Duration::from_micros(10));
-    while !chans_tx.iter().all(|tx| tx.is_full()) {
-        pause(Duration::from_micros(10));
-    }
-    pause(Duration::from_micros(100));
-    let csw0 = voluntary_csw();
-    ON.store(!NO_LOG.load(Ordering::Relaxed), Ordering::Relaxed);
-    let t0 = Instant::now();
-    log(Kind::Start);
-    match mode {
-        Mode::Cancel => {
-            handle.cancel();
+            let (ctx, token) = (ctx.clone(), token.clone());
+            let stage = async move {
+                let mut i = 0u64;
+                loop {
+                    let v = match &rx {
+                        None => {
+                            i += 1;
+                            i
+                        }
+                        Some(rx) => {
+                            let got = match mode {
+                                Mode::Cancel => tokio::select! {
+                                    v = rx.recv() => v,
+                                    _ = ctx.cancelled() => return,
+                                },
+                                Mode::Token => tokio::select! {
+                                    v = rx.recv() => v,
+                                    _ = token.cancelled() => return,
+                                },
+                                _ => rx.recv().await,
+                            };
+                            match got {
+                                Some(v) => v,
+                                None => return,
+                            }
+                        }
+                    };
+                    let sent = match mode {
+                        Mode::Cancel => tokio::select! {
+                            r = tx.send(v) => r,
+                            _ = ctx.cancelled() => return,
+                        },
+                        Mode::Token => tokio::select! {
+                            r = tx.send(v) => r,
+                            _ = token.cancelled() => return,
+                        },
+                        _ => tx.send(v).await,
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+            };
+            handles.push(wg.go(Traced::new(s as u16, stage)));
         }
-        Mode::Token => token.cancel(),
-        _ => handles.iter().for_each(|h| h.abort()),
+        Stages {
+            mode,
+            handle,
+            token,
+            wg,
+            handles,
+            scope,
+            chans_tx,
+            _chans_rx: chans_rx,
+        }
     }
-    rt.block_on(Traced::new(JOIN, wg.wait()))
-        .expect("stage tasks");
+
+    fn full(&self) -> bool {
+        self.chans_tx.iter().all(|tx| tx.is_full())
+    }
+
+    /// Starts the log and tells every stage to end; returns the log's start
+    /// time and the context switches so far.
+    fn end(&self) -> (Instant, u64) {
+        let csw0 = voluntary_csw();
+        ON.store(!NO_LOG.load(Ordering::Relaxed), Ordering::Relaxed);
+        let t0 = Instant::now();
+        log(Kind::Start);
+        match (self.mode, &self.scope) {
+            (_, Some(scope)) => scope.cancel(),
+            (Mode::Cancel, _) => {
+                self.handle.cancel();
+            }
+            (Mode::Token, _) => self.token.cancel(),
+            _ => self.handles.iter().for_each(|h| h.abort()),
+        }
+        log(Kind::Told);
+        (t0, csw0)
+    }
+
+    /// Every stage has ended: the join, wrapped as the joiner.
+    async fn join(&mut self) {
+        match self.scope.take() {
+            Some(scope) => {
+                let outcome = Traced::new(JOIN, scope.wait()).await;
+                assert!(outcome.is_err(), "the scope reports the cancellation");
+            }
+            None => Traced::new(JOIN, self.wg.wait())
+                .await
+                .expect("stage tasks"),
+        }
+    }
+}
+
+/// Stops the log: (time, events, context switches) of the trial.
+fn finish(t0: Instant, csw0: u64) -> (Duration, Vec<Event>, u64) {
     let total = t0.elapsed();
     ON.store(false, Ordering::Relaxed);
     let csw = voluntary_csw() - csw0;
     (total, take_log(), csw)
 }
 
-/// One cancellation trial of the `scope` mode.
-fn scope_trial(rt: &tokio::runtime::Runtime) -> (Duration, Vec<Event>, u64) {
+/// One cancellation trial, the driver on the main thread (as `compare`'s
+/// block_on rows: the main thread in the runtime's context cancels, then
+/// joins in `block_on`).
+fn cancel_trial(rt: &tokio::runtime::Runtime, mode: Mode) -> (Duration, Vec<Event>, u64) {
     let _enter = rt.enter();
-    let scope = weir::stage::Scope::new(&weir::cancel::Context::background());
-    let (chans_tx, chans_rx): (Vec<_>, Vec<_>) =
-        (0..STAGES).map(|_| chan::bounded::<u64>(CAP)).unzip();
-    for s in 0..STAGES {
-        let tx = chans_tx[s].clone();
-        let rx = (s > 0).then(|| chans_rx[s - 1].clone());
-        scope.spawn(Traced::new(s as u16, async move {
-            let mut i = 0u64;
-            loop {
-                let v = match &rx {
-                    None => {
-                        i += 1;
-                        i
-                    }
-                    Some(rx) => match rx.recv().await {
-                        Some(v) => v,
-                        None => return Ok::<(), chan::SendError<u64>>(()),
-                    },
-                };
-                tx.send(v).await?;
-            }
-        }));
-    }
+    let mut stages = Stages::start(mode);
     pause(Duration::from_micros(10));
-    while !chans_tx.iter().all(|tx| tx.is_full()) {
+    while !stages.full() {
         pause(Duration::from_micros(10));
     }
     pause(Duration::from_micros(100));
-    let csw0 = voluntary_csw();
-    ON.store(!NO_LOG.load(Ordering::Relaxed), Ordering::Relaxed);
-    let t0 = Instant::now();
-    log(Kind::Start);
-    scope.cancel();
-    let outcome = rt.block_on(Traced::new(JOIN, scope.wait()));
-    let total = t0.elapsed();
-    ON.store(false, Ordering::Relaxed);
-    assert!(outcome.is_err(), "the scope reports the cancellation");
-    let csw = voluntary_csw() - csw0;
-    (total, take_log(), csw)
+    let (t0, csw0) = stages.end();
+    rt.block_on(stages.join());
+    finish(t0, csw0)
+}
+
+/// One cancellation trial in the spawned driver (`--spawned`, as
+/// `compare`'s spawned rows): the same steps inside a task, idling with
+/// `tokio::time::sleep`.
+async fn cancel_trial_spawned(mode: Mode) -> (Duration, Vec<Event>, u64) {
+    let mut stages = Stages::start(mode);
+    tokio::time::sleep(Duration::from_micros(10)).await;
+    while !stages.full() {
+        tokio::time::sleep(Duration::from_micros(10)).await;
+    }
+    tokio::time::sleep(Duration::from_micros(100)).await;
+    let (t0, csw0) = stages.end();
+    stages.join().await;
+    finish(t0, csw0)
 }
 
 /// The latency workload's pipeline, and one trial on it.
@@ -541,25 +611,46 @@ fn latency_pipeline(rt: &tokio::runtime::Runtime) -> Pipeline {
     }
 }
 
+impl Pipeline {
+    /// Starts the log; returns its start time and the context switches so
+    /// far.
+    fn begin() -> (Instant, u64) {
+        let csw0 = voluntary_csw();
+        ON.store(!NO_LOG.load(Ordering::Relaxed), Ordering::Relaxed);
+        let t0 = Instant::now();
+        log(Kind::Start);
+        (t0, csw0)
+    }
+
+    /// One item in and out, wrapped as the joiner.
+    async fn through(&self, i: u64) {
+        let v = Traced::new(JOIN, async {
+            self.input.send(i).await.expect("pipeline input");
+            self.output.recv().await.expect("pipeline output")
+        })
+        .await;
+        assert_eq!(v, i + LAT_STAGES as u64);
+    }
+}
+
+/// One latency trial, the driver on the main thread.
 fn latency_trial(
     rt: &tokio::runtime::Runtime,
     p: &Pipeline,
     i: u64,
 ) -> (Duration, Vec<Event>, u64) {
     std::thread::sleep(IDLE);
-    let csw0 = voluntary_csw();
-    ON.store(!NO_LOG.load(Ordering::Relaxed), Ordering::Relaxed);
-    let t0 = Instant::now();
-    log(Kind::Start);
-    let v = rt.block_on(Traced::new(JOIN, async {
-        p.input.send(i).await.expect("pipeline input");
-        p.output.recv().await.expect("pipeline output")
-    }));
-    let total = t0.elapsed();
-    ON.store(false, Ordering::Relaxed);
-    let csw = voluntary_csw() - csw0;
-    assert_eq!(v, i + LAT_STAGES as u64);
-    (total, take_log(), csw)
+    let (t0, csw0) = Pipeline::begin();
+    rt.block_on(p.through(i));
+    finish(t0, csw0)
+}
+
+/// One latency trial in the spawned driver (`--spawned`).
+async fn latency_trial_spawned(p: &Pipeline, i: u64) -> (Duration, Vec<Event>, u64) {
+    tokio::time::sleep(IDLE).await;
+    let (t0, csw0) = Pipeline::begin();
+    p.through(i).await;
+    finish(t0, csw0)
 }
 
 fn median<T: Copy + Ord>(mut v: Vec<T>) -> T {
@@ -576,14 +667,28 @@ fn main() {
         Mode::Fused => Some(fused_pipeline(&rt)),
         _ => None,
     };
-    let mut trials: Vec<(Duration, Vec<Event>, u64)> = Vec::with_capacity(o.trials);
-    for i in 0..o.trials {
-        trials.push(match &pipeline {
-            Some(p) => latency_trial(&rt, p, i as u64),
-            None if o.mode == Mode::Scope => scope_trial(&rt),
-            None => cancel_trial(&rt, o.mode),
-        });
-    }
+    let (mode, n) = (o.mode, o.trials);
+    let trials: Vec<(Duration, Vec<Event>, u64)> = if o.spawned {
+        // The whole trial loop is one task: the main thread only waits.
+        rt.block_on(rt.spawn(async move {
+            let mut trials = Vec::with_capacity(n);
+            for i in 0..n {
+                trials.push(match &pipeline {
+                    Some(p) => latency_trial_spawned(p, i as u64).await,
+                    None => cancel_trial_spawned(mode).await,
+                });
+            }
+            trials
+        }))
+        .expect("the driver task")
+    } else {
+        (0..n)
+            .map(|i| match &pipeline {
+                Some(p) => latency_trial(&rt, p, i as u64),
+                None => cancel_trial(&rt, mode),
+            })
+            .collect()
+    };
     let counts: Vec<Counts> = trials.iter().map(|(t, e, c)| count(e, *t, *c)).collect();
     let mut times: Vec<Duration> = counts.iter().map(|c| c.total).collect();
     let (p50, p99) = percentiles(&mut times);
@@ -611,14 +716,27 @@ fn main() {
     for (what, f) in rows {
         println!("{what:<24} median {:>3}  mean {:>6.2}", med(f), mean(f));
     }
+    let share = |f: fn(&Counts) -> bool| {
+        100.0 * counts.iter().filter(|c| f(c)).count() as f64 / counts.len() as f64
+    };
+    println!(
+        "trials with a worker unpark {:.1} %, with a context switch {:.1} %",
+        share(|c| c.unparks > 0),
+        share(|c| c.csw > 0)
+    );
     if !o.quiet {
-        // The trial whose time is the median.
+        // The trial at the `--show` percentile (the median by default).
+        let mut sorted: Vec<Duration> = trials.iter().map(|(t, _, _)| *t).collect();
+        sorted.sort_unstable();
+        let at = ((o.show / 100.0 * sorted.len() as f64) as usize).min(sorted.len() - 1);
+        let goal = if o.show == 50.0 { p50 } else { sorted[at] };
         let mid = trials
             .iter()
-            .min_by_key(|(t, _, _)| t.abs_diff(p50))
+            .min_by_key(|(t, _, _)| t.abs_diff(goal))
             .expect("a trial");
         println!(
-            "\ntimeline of the median trial ({:.1} µs):",
+            "\ntimeline of the trial at p{} ({:.1} µs):",
+            o.show,
             mid.0.as_secs_f64() * 1e6
         );
         print_timeline(&mid.1);

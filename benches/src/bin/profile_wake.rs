@@ -16,12 +16,16 @@
 //! * `latency mt` / `latency ct`: workload 7 (one item through an idle
 //!   3-stage batched pipeline) on both runtimes;
 //! * `… mt-noio`: the multi-thread runtime without the I/O driver (idle
-//!   workers park on a condvar, not in `epoll_wait`).
+//!   workers park on a condvar, not in `epoll_wait`);
+//! * `… mt-spawn`: the multi-thread runtime with the driver (the loop that
+//!   idles, cancels or sends, and waits) in one spawned task, as Go's main
+//!   goroutine (`compare`'s "driver in a spawned task" rows).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use weir_benches::work::percentiles;
+use weir_benches::workloads::driver::Driver;
 use weir_benches::workloads::{cancel, latency};
 
 const IDLE: Duration = Duration::from_micros(500);
@@ -100,15 +104,19 @@ fn main() {
         ("mt-noio", Flavor::MtNoIo),
         ("ct", Flavor::Ct),
     ] {
-        let out = cancel::weir_on(&rt(flavor), trials, 128);
+        let out = cancel::weir_on(&rt(flavor), trials, 128, Driver::BlockOn);
         print_percentiles(&format!("cancel {name}"), out.p50, out.p99);
     }
+    let out = cancel::weir_on(&rt(Flavor::Mt), trials, 128, Driver::Spawned);
+    print_percentiles("cancel mt-spawn", out.p50, out.p99);
     for (name, flavor) in [
         ("mt", Flavor::Mt),
         ("mt-noio", Flavor::MtNoIo),
         ("ct", Flavor::Ct),
     ] {
-        let out = latency::weir_on(&rt(flavor), trials);
+        let out = latency::weir_on(&rt(flavor), trials, Driver::BlockOn);
         print_percentiles(&format!("latency {name}"), out.p50, out.p99);
     }
+    let out = latency::weir_on(&rt(Flavor::Mt), trials, Driver::Spawned);
+    print_percentiles("latency mt-spawn", out.p50, out.p99);
 }

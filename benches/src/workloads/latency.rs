@@ -1,33 +1,59 @@
 //! Workload 7, latency: one item through an idle 3-stage pipeline
 //! (`in -> +1 -> +1 -> +1 -> out`), the pipeline left idle for about a
 //! millisecond before each trial.
+//!
+//! Every implementation runs in both [`Driver`] shapes through the same
+//! `trials_through` loop: only the pipeline differs.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 use weir_core::{chan, WaitGroup};
 
+use super::driver::{idle, Driver};
 use crate::work::{runtime, CAP};
 use crate::Outcome;
 
 /// Forwarding stages between the input and the output channel.
 pub const STAGES: usize = 3;
-/// Idle time before each trial (`std::thread::sleep`, like Go's
-/// `time.Sleep`).
+/// Idle time before each trial (`std::thread::sleep` on `block_on`,
+/// `tokio::time::sleep` in a spawned driver; both round up to about a
+/// millisecond, like Go's `time.Sleep`).
 pub const IDLE: Duration = Duration::from_micros(500);
 /// Batch limit of the weir-core stages: the same batched stage loop as the
 /// pipeline workload, to show a batch never waits to fill up.
 pub const BATCH: usize = 512;
 
+/// The two ends of a pipeline: one item in, its result out.
+trait Ends: Send + 'static {
+    /// Sends `v` in and returns what comes out.
+    fn through(&self, v: u64) -> impl Future<Output = u64> + Send + '_;
+}
+
+impl Ends for (chan::Sender<u64>, chan::Receiver<u64>) {
+    async fn through(&self, v: u64) -> u64 {
+        self.0.send(v).await.expect("pipeline input");
+        self.1.recv().await.expect("pipeline output")
+    }
+}
+
+impl Ends for (flume::Sender<u64>, flume::Receiver<u64>) {
+    async fn through(&self, v: u64) -> u64 {
+        self.0.send_async(v).await.expect("pipeline input");
+        self.1.recv_async().await.expect("pipeline output")
+    }
+}
+
 /// weir-core: each stage is the batched loop of the pipeline workload
 /// (`recv_many` then `send_all`).
-pub fn weir(trials: usize) -> Outcome {
-    weir_on(&runtime(), trials)
+pub fn weir(trials: usize, driver: Driver) -> Outcome {
+    weir_on(&runtime(), trials, driver)
 }
 
 /// [`weir()`] on a runtime of the caller's choosing (`profile_wake` compares
 /// runtime flavours with it).
-pub fn weir_on(rt: &Runtime, trials: usize) -> Outcome {
+pub fn weir_on(rt: &Runtime, trials: usize, driver: Driver) -> Outcome {
     let _enter = rt.enter();
     let wg = WaitGroup::new();
     let (input, mut rx) = chan::bounded::<u64>(CAP);
@@ -44,8 +70,7 @@ pub fn weir_on(rt: &Runtime, trials: usize) -> Outcome {
         });
         rx = next;
     }
-    let output = rx;
-    let outcome = trials_through(rt, trials, input, &output);
+    let outcome = trials_through(rt, driver, trials, (input, rx));
     rt.block_on(wg.wait()).expect("stage tasks");
     outcome
 }
@@ -55,7 +80,7 @@ pub fn weir_on(rt: &Runtime, trials: usize) -> Outcome {
 /// stages fuse into one engine task, so an item crosses no channel inside
 /// the pipeline: one wake-up in (the input channel), one out (the output
 /// channel). Issue 24's target: p50 ≤ 2× Go's.
-pub fn weir_fused(trials: usize) -> Outcome {
+pub fn weir_fused(trials: usize, driver: Driver) -> Outcome {
     let rt = runtime();
     let _enter = rt.enter();
     let (input, rx) = chan::bounded::<u64>(CAP);
@@ -67,40 +92,14 @@ pub fn weir_fused(trials: usize) -> Outcome {
         .map(|v| v + 1)
         .forward(tx)
         .run();
-    let outcome = trials_through(&rt, trials, input, &output);
+    let outcome = trials_through(&rt, driver, trials, (input, output));
     rt.block_on(run.join()).expect("the pipeline ends");
     outcome
 }
 
-/// `trials` times: idle for [`IDLE`], then one item into `input` and its
-/// result out of `output`, timed; `input` is closed after the last.
-fn trials_through(
-    rt: &Runtime,
-    trials: usize,
-    input: chan::Sender<u64>,
-    output: &chan::Receiver<u64>,
-) -> Outcome {
-    let mut samples = Vec::with_capacity(trials);
-    let mut check = 0u64;
-    let start = Instant::now();
-    for i in 0..trials as u64 {
-        std::thread::sleep(IDLE);
-        let t0 = Instant::now();
-        let v = rt.block_on(async {
-            input.send(i).await.expect("pipeline input");
-            output.recv().await.expect("pipeline output")
-        });
-        samples.push(t0.elapsed());
-        check += v;
-    }
-    let elapsed = start.elapsed();
-    drop(input);
-    Outcome::latencies(elapsed, check, &mut samples)
-}
-
 /// The naive baseline: one task per stage, `recv_async` / `send_async` on
 /// `flume::bounded(1024)`.
-pub fn tokio_flume(trials: usize) -> Outcome {
+pub fn tokio_flume(trials: usize, driver: Driver) -> Outcome {
     let rt = runtime();
     let _enter = rt.enter();
     let (input, mut rx) = flume::bounded::<u64>(CAP);
@@ -115,19 +114,59 @@ pub fn tokio_flume(trials: usize) -> Outcome {
         });
         rx = next;
     }
-    let output = rx;
-    let mut samples = Vec::with_capacity(trials);
-    let mut check = 0u64;
-    let start = Instant::now();
-    for i in 0..trials as u64 {
-        std::thread::sleep(IDLE);
-        let t0 = Instant::now();
-        let v = rt.block_on(async {
-            input.send_async(i).await.expect("pipeline input");
-            output.recv_async().await.expect("pipeline output")
-        });
-        samples.push(t0.elapsed());
-        check += v;
+    trials_through(&rt, driver, trials, (input, rx))
+}
+
+/// `trials` times: idle for [`IDLE`], then one item through `ends`, timed;
+/// `ends` is dropped after the last (closing the input). `driver` says
+/// where this loop runs.
+fn trials_through<E: Ends>(rt: &Runtime, driver: Driver, trials: usize, ends: E) -> Outcome {
+    match driver {
+        Driver::BlockOn => {
+            let mut samples = Vec::with_capacity(trials);
+            let mut check = 0u64;
+            let start = Instant::now();
+            for i in 0..trials as u64 {
+                std::thread::sleep(IDLE);
+                let t0 = Instant::now();
+                let v = rt.block_on(ends.through(i));
+                samples.push(t0.elapsed());
+                check += v;
+            }
+            Outcome::latencies(start.elapsed(), check, &mut samples)
+        }
+        Driver::Spawned => rt
+            .block_on(rt.spawn(async move {
+                let mut samples = Vec::with_capacity(trials);
+                let mut check = 0u64;
+                let start = Instant::now();
+                for i in 0..trials as u64 {
+                    idle(IDLE).await;
+                    let t0 = Instant::now();
+                    let v = ends.through(i).await;
+                    samples.push(t0.elapsed());
+                    check += v;
+                }
+                Outcome::latencies(start.elapsed(), check, &mut samples)
+            }))
+            .expect("the driver task"),
     }
-    Outcome::latencies(start.elapsed(), check, &mut samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every contender, in both driver shapes, returns each item plus the
+    /// number of stages, once per trial.
+    #[test]
+    fn every_contender_answers_every_trial_in_both_shapes() {
+        let trials = 4;
+        let want: u64 = (0..trials as u64).map(|i| i + STAGES as u64).sum();
+        for driver in [Driver::BlockOn, Driver::Spawned] {
+            assert_eq!(weir(trials, driver).check, want, "weir {driver:?}");
+            assert_eq!(weir_fused(trials, driver).check, want, "fused {driver:?}");
+            assert_eq!(tokio_flume(trials, driver).check, want, "flume {driver:?}");
+        }
+    }
 }

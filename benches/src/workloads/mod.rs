@@ -28,6 +28,7 @@ use crate::Outcome;
 
 pub mod adaptive;
 pub mod cancel;
+pub mod driver;
 pub mod fan;
 pub mod handpipe;
 pub mod hop;
@@ -95,12 +96,28 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
         ("fan", "weir") => fan::weir(arg(0)?),
         ("fan", "tokio-flume") => fan::tokio_flume(arg(0)?),
         ("fan", "loop") => fan::loop_(arg(0)?),
-        ("cancel", "weir") => cancel::weir(us(arg(0)?)?, us(arg(1)?)?),
-        ("cancel", "tokio-abort") => cancel::tokio_abort(us(arg(0)?)?, us(arg(1)?)?),
-        ("cancel", "tokio-flume") => cancel::tokio_flume(us(arg(0)?)?, us(arg(1)?)?),
-        ("latency", "weir") => latency::weir(us(arg(0)?)?),
-        ("latency", "weir-fused") => latency::weir_fused(us(arg(0)?)?),
-        ("latency", "tokio-flume") => latency::tokio_flume(us(arg(0)?)?),
+        // The cancellation and latency workloads' last, optional argument:
+        // where the driver runs (0 `block_on`, 1 a spawned task).
+        ("cancel", _) => {
+            let (t, cap) = (us(arg(0)?)?, us(arg(1)?)?);
+            let driver = driver::Driver::from_arg(args.get(2).copied())?;
+            match imp {
+                "weir" => cancel::weir(t, cap, driver),
+                "tokio-abort" => cancel::tokio_abort(t, cap, driver),
+                "tokio-flume" => cancel::tokio_flume(t, cap, driver),
+                _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
+            }
+        }
+        ("latency", _) => {
+            let t = us(arg(0)?)?;
+            let driver = driver::Driver::from_arg(args.get(1).copied())?;
+            match imp {
+                "weir" => latency::weir(t, driver),
+                "weir-fused" => latency::weir_fused(t, driver),
+                "tokio-flume" => latency::tokio_flume(t, driver),
+                _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
+            }
+        }
         ("million", "weir") => million::weir(us(arg(0)?)?),
         ("windowed", "weir") => windowed::weir(arg(0)?, arg(1)?, arg(2)?),
         ("windowed", "tokio-mpsc") => windowed::tokio_mpsc(arg(0)?, arg(1)?, arg(2)?),
