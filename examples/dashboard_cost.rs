@@ -33,8 +33,9 @@
 //!   cannot be resolved.
 //! * CPU time per thread as a second measure (from
 //!   `/proc/self/task/*/schedstat`, Linux): the pipeline's threads (the
-//!   runtime's workers and the main thread), the page's server thread and
-//!   the client's, per run.
+//!   runtime's workers and the main thread) as paired ratios like the wall
+//!   time, and the page's server and client threads' own CPU time — the
+//!   page's direct cost, as a share of the pipeline's.
 //! * Last, the page alone: a 50-stage pipeline's page with one client for
 //!   3 s and nothing running — the server's CPU time per update, and how
 //!   often the pipeline's runtime workers were woken meanwhile (tokio's
@@ -77,6 +78,8 @@ struct Run {
     pipeline_cpu: f64,
     /// CPU time of the page's server thread, seconds.
     server_cpu: f64,
+    /// CPU time of the page's client thread, seconds.
+    client_cpu: f64,
     /// Updates the client received while timed.
     updates: usize,
 }
@@ -236,6 +239,7 @@ async fn run(bench: Bench, n: u64, page: bool) -> Run {
         wall,
         pipeline_cpu: used(&cpu0, &cpu1, pipeline_thread),
         server_cpu: used(&cpu0, &cpu1, |name| name == SERVER),
+        client_cpu: used(&cpu0, &cpu1, |name| name == CLIENT),
         updates: updates1 - updates0,
     }
 }
@@ -427,6 +431,8 @@ fn main() {
         let cpu = estimate(&ratio(&p.page, |r| r.pipeline_cpu));
         let cpu_control = estimate(&ratio(&p.control, |r| r.pipeline_cpu));
         let server: f64 = p.page.iter().map(|(b, _)| b.server_cpu).sum();
+        let client: f64 = p.page.iter().map(|(b, _)| b.client_cpu).sum();
+        let pipeline: f64 = p.page.iter().map(|(b, _)| b.pipeline_cpu).sum();
         let walls: f64 = p.page.iter().map(|(b, _)| b.wall).sum();
         let updates: Vec<usize> = p.page.iter().map(|(b, _)| b.updates).collect();
         let fewest = updates.iter().copied().min().unwrap_or(0);
@@ -446,6 +452,16 @@ fn main() {
             server / walls * 100.0,
             server / all.max(1) as f64 * 1e6
         );
+        println!(
+            "  the page's own CPU (server + client threads): {:.3} % of the pipeline's",
+            (server + client) / pipeline * 100.0
+        );
+        if fewest < 4 {
+            println!(
+                "  (a run saw only {fewest} updates: the machine starved the server, \
+                 or --run-ms is short for four)"
+            );
+        }
         println!("  verdict: {}", verdict(wall, control, limit));
     }
     println!(
