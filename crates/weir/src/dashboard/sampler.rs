@@ -33,6 +33,9 @@ pub(crate) struct Sampler {
     recent: VecDeque<Reading>,
     /// Per stage position: items/s, one a second, oldest first.
     history: Vec<VecDeque<f64>>,
+    /// Per stage position: `history` as a JSON array, written when a
+    /// point is added (once a second) rather than at every update.
+    history_json: Vec<String>,
     next_point: Instant,
     /// Per stage position: items/s and busy % over the last window, as of
     /// the latest reading.
@@ -64,6 +67,7 @@ impl Sampler {
             started: now,
             recent: VecDeque::new(),
             history: Vec::new(),
+            history_json: Vec::new(),
             next_point: now + Duration::from_secs(1),
             rates: Vec::new(),
             layout: None,
@@ -117,12 +121,22 @@ impl Sampler {
         }
         self.recent.push_back(reading);
         self.history.resize_with(m.stages.len(), VecDeque::new);
+        self.history_json
+            .resize_with(m.stages.len(), || "[]".to_string());
         if now >= self.next_point {
-            for (h, &(rate, _)) in self.history.iter_mut().zip(&self.rates) {
+            let stages = self.history.iter_mut().zip(&mut self.history_json);
+            for ((h, text), &(rate, _)) in stages.zip(&self.rates) {
                 if h.len() == HISTORY {
                     h.pop_front();
                 }
                 h.push_back(rate);
+                let mut j = Json::with_capacity(8 * h.len());
+                j.open('[');
+                for &r in h.iter() {
+                    j.f64(r);
+                }
+                j.close(']');
+                *text = j.finish();
             }
             while self.next_point <= now {
                 self.next_point += Duration::from_secs(1);
@@ -208,13 +222,8 @@ impl Sampler {
             let (layer, row) = cells.get(i).copied().unwrap_or_default();
             j.key("layer").u64(layer as u64);
             j.key("row").u64(row as u64);
-            j.key("history").open('[');
-            if let Some(h) = self.history.get(i) {
-                for &r in h {
-                    j.f64(r);
-                }
-            }
-            j.close(']');
+            j.key("history")
+                .raw(self.history_json.get(i).map_or("[]", String::as_str));
             j.close('}');
         }
         j.close(']');
@@ -368,6 +377,12 @@ mod tests {
         let doc = s.snapshot("p", &m, &RunState::Running, t0 + ms(2000));
         // Over the last 2 s: 1.55 s and 6.5 s.
         assert_eq!(busy_of(&doc), [77.5, 325.0]);
+        // One history point a second (written once, shown at every update).
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(v["stages"][0]["history"], serde_json::json!([0.0, 0.0]));
+        let later = s.snapshot("p", &m, &RunState::Running, t0 + ms(2500));
+        let v: serde_json::Value = serde_json::from_str(&later).unwrap();
+        assert_eq!(v["stages"][1]["history"], serde_json::json!([0.0, 0.0]));
     }
 
     #[test]
