@@ -47,6 +47,11 @@
 //!   often the pipeline's runtime workers were woken meanwhile (tokio's
 //!   park counts; it should be zero).
 //!
+//! `--placebo` replaces the page by a thread that wakes eight times a
+//! second and does nothing (the server and its client together wake about
+//! that often): what merely one more waking thread does to the timings on
+//! this machine, to tell it from what the page's work does.
+//!
 //! The hand-written pipeline has no `Pipeline` to show, so its page is
 //! that of a three-stage pipeline built beside it (same server, same
 //! updates).
@@ -54,7 +59,7 @@
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -141,6 +146,29 @@ fn square(x: u64) -> u64 {
 struct Client {
     seen: Arc<AtomicUsize>,
     thread: std::thread::JoinHandle<()>,
+    /// Ends a placebo.
+    stop: Arc<AtomicBool>,
+}
+
+/// `--placebo`: the runs "with the page" open no page, only a thread that
+/// wakes eight times a second (as the server and its client together do)
+/// and does nothing: what one more waking thread does to the timings.
+static PLACEBO: AtomicBool = AtomicBool::new(false);
+
+fn placebo() -> Client {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (count, stopped) = (seen.clone(), stop.clone());
+    let thread = std::thread::Builder::new()
+        .name(CLIENT.into())
+        .spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(125));
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .expect("spawn the placebo");
+    Client { seen, thread, stop }
 }
 
 fn watch(addr: std::net::SocketAddr) -> Client {
@@ -167,7 +195,11 @@ fn watch(addr: std::net::SocketAddr) -> Client {
             }
         })
         .expect("spawn the client");
-    Client { seen, thread }
+    Client {
+        seen,
+        thread,
+        stop: Arc::new(AtomicBool::new(false)),
+    }
 }
 
 /// The hand-written pipeline: three tasks, two channels.
@@ -216,14 +248,16 @@ async fn run(bench: Bench, n: u64, page: bool) -> Run {
             Some(p.source(0..1u64).map(square).map(square).for_each(drop)),
         ),
     };
-    let open = if page {
+    let open = if page && PLACEBO.load(Ordering::Relaxed) {
+        Some((None, placebo()))
+    } else if page {
         let dash = p.dashboard().await.expect("bind");
         let client = watch(dash.local_addr());
         // Timing starts once the page has its first update.
         while client.seen.load(Ordering::Relaxed) == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        Some((dash, client))
+        Some((Some(dash), client))
     } else {
         None
     };
@@ -231,7 +265,7 @@ async fn run(bench: Bench, n: u64, page: bool) -> Run {
     // gets the scheduler's favour for a moment, and without this only the
     // runs with the page (which wait for their first update) would.
     tokio::time::sleep(SETTLE).await;
-    let seen = |o: &Option<(weir::dashboard::Dashboard, Client)>| {
+    let seen = |o: &Option<(Option<weir::dashboard::Dashboard>, Client)>| {
         o.as_ref()
             .map_or(0, |(_, c)| c.seen.load(Ordering::Relaxed))
     };
@@ -245,6 +279,7 @@ async fn run(bench: Bench, n: u64, page: bool) -> Run {
     std::hint::black_box(sum);
     if let Some((dash, client)) = open {
         drop(dash); // closes the connection: the client ends
+        client.stop.store(true, Ordering::Relaxed); // a placebo ends
         client.thread.join().expect("client");
     }
     Run {
@@ -346,12 +381,18 @@ fn args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--placebo" {
+            PLACEBO.store(true, Ordering::Relaxed);
+            continue;
+        }
         let value = it.next().and_then(|v| v.parse::<u64>().ok());
         match (flag.as_str(), value) {
             ("--pairs", Some(v)) if v >= 2 => a.pairs = v as usize,
             ("--run-ms", Some(v)) if v >= 100 => a.run_ms = v,
             _ => {
-                eprintln!("usage: dashboard_cost [--pairs N (>= 2)] [--run-ms MS (>= 100)]");
+                eprintln!(
+                    "usage: dashboard_cost [--pairs N (>= 2)] [--run-ms MS (>= 100)] [--placebo]"
+                );
                 std::process::exit(2);
             }
         }
@@ -432,6 +473,9 @@ fn main() {
         sizes[1],
         started.elapsed().as_secs_f64()
     );
+    if PLACEBO.load(Ordering::Relaxed) {
+        println!("--placebo: NO PAGE in these runs, only a thread waking 8 times a second");
+    }
     println!("change with the page open: median of per-pair ratios [bootstrap 95 % interval]");
     for (i, (name, limit)) in [("fused", 0.05), ("hand-written", 0.02)]
         .into_iter()
