@@ -523,6 +523,12 @@ fn main() {
         }
         println!("  verdict: {}", verdict(wall, control, limit));
     }
+    let rest: Vec<String> = std::env::args().skip(1).collect();
+    println!(
+        "command: cargo run --release --example dashboard_cost{}{}",
+        if rest.is_empty() { "" } else { " -- " },
+        rest.join(" ")
+    );
     println!(
         "the page alone (50 stages, one client, {} updates in 3 s, nothing running): \
          server {:.0} µs CPU per update ({:.3} % of one core); \
