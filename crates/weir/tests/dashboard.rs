@@ -372,3 +372,51 @@ async fn a_run_handle_hands_out_the_page_too() {
         "{doc}"
     );
 }
+
+/// The page's updates never wake the runtime the pipeline runs on: the
+/// server has a thread and a runtime of its own. Counted with tokio's park
+/// count of the pipeline runtime's one worker over ten updates (one
+/// settling park after its start is allowed; a wake per update would be
+/// ten).
+#[cfg(target_has_atomic = "64")]
+#[tokio::test]
+async fn updates_do_not_wake_the_pipelines_runtime() {
+    let pipeline_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (p, sink) = {
+        let _in = pipeline_rt.enter();
+        let p = pipeline();
+        let sink = unbalanced(&p, Duration::from_millis(1));
+        (p, sink)
+    };
+    let parks = || pipeline_rt.metrics().worker_park_count(0);
+    // The worker parks once it has nothing to do.
+    while parks() == 0 {
+        std::thread::yield_now();
+    }
+    let page = p
+        .dashboard()
+        .every(Duration::from_millis(10))
+        .await
+        .unwrap();
+    let mut events = Events::open(page.local_addr(), "/events").await;
+    events.next().await;
+    let before = parks();
+    for _ in 0..10 {
+        assert_eq!(events.next().await["state"], "idle");
+    }
+    let woke = parks() - before;
+    assert!(
+        woke <= 1,
+        "the pipeline's worker woke {woke} times in 10 updates"
+    );
+    page.stop().await;
+    {
+        let _in = pipeline_rt.enter();
+        drop((sink, p));
+    }
+    pipeline_rt.shutdown_background();
+}

@@ -464,3 +464,71 @@ async fn a_fifty_stage_graph_is_drawn_at_full_size_without_overlaps() {
     assert!(check["narrowest"].as_f64().unwrap() >= 199.0, "{check}");
     browser.screenshot(&out.join("fifty.png")).await;
 }
+
+/// Two sources, each broadcast to two merges, crossed: the queue from the
+/// first broadcast to the second merge and the one from the second
+/// broadcast to the first run through the same middle point.
+fn crossed_fan_out(p: &weir::pipeline::Pipeline) -> weir::pipeline::Sink<u64> {
+    let mut a = p.source(0..500u64).named("left").broadcast_n(2);
+    let mut b = p.source(0..500u64).named("right").broadcast_n(2);
+    let (a1, a0) = (a.pop().unwrap(), a.pop().unwrap());
+    let (b1, b0) = (b.pop().unwrap(), b.pop().unwrap());
+    let m0 = a0.merge([b0]).named("merge 0");
+    let m1 = b1.merge([a1]).named("merge 1");
+    m0.merge([m1]).named("all").count().named("sink")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_labels_on_a_dense_fan_out_overlap_nothing() {
+    let Some(bin) = find_chromium() else {
+        assert!(
+            !in_ci(),
+            "chromium is not installed, and CI is set: .ci/run installs it"
+        );
+        println!("SKIPPED: chromium not installed");
+        return;
+    };
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard_browser_fan_out");
+    std::fs::create_dir_all(&out).unwrap();
+    let p = pipeline();
+    let page = p.dashboard().name("crossed").await.unwrap();
+    assert_eq!(crossed_fan_out(&p).await.unwrap(), 2_000);
+    let queues = graph(page.local_addr(), "/graph.json").await["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["capacity"].is_null())
+        .count();
+    assert!(queues >= 6, "{queues} queues");
+    let mut browser = Browser::start(&bin, &out.join("profile")).await;
+    browser.navigate(page.url()).await;
+    browser
+        .dom_when("document.body.dataset.state === 'finished'")
+        .await;
+    // Each queue's bar and its text, and every stage box: no two parts of
+    // different edges overlap, and no label lies on a box.
+    let check = browser
+        .eval(
+            "(() => { \
+               const parts = [...document.querySelectorAll('g.edge rect.bar-bg, g.edge text')] \
+                 .filter((e) => e.tagName === 'rect' || e.textContent.includes('peak')) \
+                 .map((e) => ({ edge: e.closest('g.edge'), r: e.getBoundingClientRect() })); \
+               const boxes = [...document.querySelectorAll('g.stage rect.box')].map((e) => e.getBoundingClientRect()); \
+               const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom; \
+               let labels = 0, on_labels = 0, on_boxes = 0; \
+               for (let i = 0; i < parts.length; i++) { \
+                 if (parts[i].r.width > 0 && parts[i].r.height > 0) labels++; \
+                 for (let j = i + 1; j < parts.length; j++) \
+                   if (parts[i].edge !== parts[j].edge && hit(parts[i].r, parts[j].r)) on_labels++; \
+                 for (const b of boxes) if (hit(parts[i].r, b)) on_boxes++; \
+               } \
+               return { parts: parts.length, labels, on_labels, on_boxes }; })()",
+        )
+        .await;
+    // A bar and a text per queue.
+    assert_eq!(check["parts"], 2 * queues, "{check}");
+    assert_eq!(check["labels"], 2 * queues, "{check}");
+    assert_eq!(check["on_labels"], 0, "{check}");
+    assert_eq!(check["on_boxes"], 0, "{check}");
+    browser.screenshot(&out.join("fan_out.png")).await;
+}

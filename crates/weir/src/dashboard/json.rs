@@ -83,6 +83,13 @@ impl Json {
         self
     }
 
+    /// A value already written as JSON (by another [`Json`]).
+    pub(crate) fn raw(&mut self, json: &str) -> &mut Json {
+        self.sep();
+        self.out.push_str(json);
+        self
+    }
+
     pub(crate) fn bool(&mut self, b: bool) -> &mut Json {
         self.sep();
         self.out.push_str(if b { "true" } else { "false" });
@@ -140,10 +147,11 @@ mod tests {
             .bool(true)
             .close(']');
         j.key("nan").f64(f64::NAN);
+        j.key("raw").raw("[1.5]");
         j.close('}');
         assert_eq!(
             j.finish(),
-            r#"{"name":"\u003cscript\u003ealert(\"1\")\u003c/script\u003e\n","list":[1,2.5,null,true],"nan":0.0}"#
+            r#"{"name":"\u003cscript\u003ealert(\"1\")\u003c/script\u003e\n","list":[1,2.5,null,true],"nan":0.0,"raw":[1.5]}"#
         );
     }
 }

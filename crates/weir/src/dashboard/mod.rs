@@ -22,9 +22,12 @@
 //! The page inserts every name and error text as text, never as HTML.
 //!
 //! The updates read the counters the pipeline keeps anyway, a few times a
-//! second, in one task: the items flowing through it do no extra work. The
-//! server runs on a thread and a one-thread tokio runtime of its own, so it
-//! never wakes the workers the pipeline runs on.
+//! second, in one task: the items flowing through it do no extra work. Each
+//! update is encoded once, for every open page, and only while a page is
+//! open. The server runs on a thread and a one-thread tokio runtime of its
+//! own, so it never wakes the workers the pipeline runs on. What that costs
+//! a running pipeline is measured by `examples/dashboard_cost.rs` (see
+//! `docs/observability.md`).
 //!
 //! # `/graph.json`
 //!
@@ -40,7 +43,8 @@
 //!     "name": "parse", "kind": "map", "running": true,
 //!     "items_in": 1200, "items_out": 1190,
 //!     "rate": 800.0,             // items taken in per second (sent, for a source) over the last 2 s
-//!     "busy_pct": 37.5,          // time in the stage's code over the last 2 s, % of one core
+//!     "busy_pct": 37.5,          // time in the stage's code over the last 2 s, % of one core,
+//!                                // at most 100 per task it may run at once (its concurrency limit, else 1)
 //!     "errors": 0, "retries": 0, "skipped": 0, "dead_lettered": 0,
 //!     "dropped": 0, "timeouts": 0, "restarts": 0,
 //!     "lag": null,               // a remote stage's NATS lag: {"pending", "ack_pending", "redelivered", "dead_lettered", "waiting"}

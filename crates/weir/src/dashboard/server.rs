@@ -47,15 +47,15 @@ struct App {
     /// Read by the ticker and by each `/graph.json` (which gets the counts
     /// of that instant).
     sampler: Mutex<Sampler>,
-    /// The latest `/graph.json` document.
-    latest: watch::Receiver<Arc<str>>,
+    /// The latest update, as the server-sent event every open page gets
+    /// (encoded once, whatever the number of pages).
+    latest: watch::Receiver<Bytes>,
 }
 
 /// Serves `listener` until aborted.
 pub(crate) async fn serve(listener: TcpListener, settings: Settings) {
     let sampler = Mutex::new(Sampler::new(Instant::now()));
-    let first = read(&sampler, &settings);
-    let (publish, latest) = watch::channel(first);
+    let (publish, latest) = watch::channel(event(&read(&sampler, &settings)));
     let app = Arc::new(App {
         settings,
         sampler,
@@ -69,7 +69,14 @@ pub(crate) async fn serve(listener: TcpListener, settings: Settings) {
         tick.tick().await;
         loop {
             tick.tick().await;
-            publish.send_replace(read(&reader.sampler, &reader.settings));
+            // The counters are read every tick (the rates and history need
+            // them), the document written only while a page is open: the
+            // server's own receiver is always there.
+            if publish.receiver_count() > 1 {
+                publish.send_replace(event(&read(&reader.sampler, &reader.settings)));
+            } else {
+                record(&reader.sampler, &reader.settings);
+            }
         }
     });
     loop {
@@ -96,11 +103,27 @@ pub(crate) async fn serve(listener: TcpListener, settings: Settings) {
 }
 
 /// The counters now, as the `/graph.json` document.
-fn read(sampler: &Mutex<Sampler>, settings: &Settings) -> Arc<str> {
+fn read(sampler: &Mutex<Sampler>, settings: &Settings) -> String {
     let metrics = settings.view.metrics();
     let state = settings.view.run_state();
     let mut sampler = sampler.lock().unwrap_or_else(PoisonError::into_inner);
-    Arc::from(sampler.snapshot(&settings.name, &metrics, &state, Instant::now()))
+    sampler.snapshot(&settings.name, &metrics, &state, Instant::now())
+}
+
+/// The counters now, recorded for the rates and history, nothing written.
+fn record(sampler: &Mutex<Sampler>, settings: &Settings) {
+    let metrics = settings.view.metrics();
+    let mut sampler = sampler.lock().unwrap_or_else(PoisonError::into_inner);
+    sampler.record(&metrics, Instant::now());
+}
+
+/// `doc` as one server-sent event.
+fn event(doc: &str) -> Bytes {
+    let mut e = String::with_capacity(doc.len() + 8);
+    e.push_str("data: ");
+    e.push_str(doc);
+    e.push_str("\n\n");
+    Bytes::from(e)
 }
 
 fn respond(app: &App, req: &Request<Incoming>) -> Response<Body> {
@@ -130,10 +153,7 @@ fn respond(app: &App, req: &Request<Incoming>) -> Response<Body> {
         }
         "/app.js" => ok("text/javascript; charset=utf-8", APP_JS),
         "/style.css" => ok("text/css; charset=utf-8", STYLE_CSS),
-        "/graph.json" => {
-            let doc = read(&app.sampler, &app.settings);
-            ok("application/json", Bytes::from(doc.as_bytes().to_vec()))
-        }
+        "/graph.json" => ok("application/json", read(&app.sampler, &app.settings)),
         "/metrics" => {
             let text = prom::render(&app.settings.name, &app.settings.view.metrics());
             ok("text/plain; version=0.0.4; charset=utf-8", text)
@@ -159,8 +179,9 @@ fn events(app: &App) -> Response<Body> {
             return;
         }
         while latest.changed().await.is_ok() {
-            let event = format!("data: {}\n\n", &*latest.borrow_and_update());
-            if tx.send(Bytes::from(event)).await.is_err() {
+            // A clone of the shared event: no copy, no encoding here.
+            let event = latest.borrow_and_update().clone();
+            if tx.send(event).await.is_err() {
                 return;
             }
         }

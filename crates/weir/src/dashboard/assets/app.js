@@ -5,6 +5,8 @@
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
   const W = 200, H = 124, GAP_X = 124, GAP_Y = 26, PAD = 16;
+  // A queue's label: its text (10.5 px) over its bar (9 px).
+  const LABEL_H = 24;
   const query = window.location.search; // carries ?token= when there is one
   const graph = document.getElementById("graph");
   let updates = 0;
@@ -24,7 +26,50 @@
   function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + "…" : s; }
   function at(s) { return { x: PAD + s.layer * (W + GAP_X), y: PAD + s.row * (H + GAP_Y) }; }
 
-  function drawEdge(svg, e, from, to) {
+  // A point of the cubic from (x1, y1) to (x2, y2) with both control
+  // points at mid-x, as the edges are drawn, at t in [0, 1].
+  function along(x1, y1, x2, y2, t) {
+    const mx = (x1 + x2) / 2, u = 1 - t;
+    const x = u * u * u * x1 + 3 * u * t * (u * mx + t * mx) + t * t * t * x2;
+    const y = u * u * u * y1 + 3 * u * t * (u * y1 + t * y2) + t * t * t * y2;
+    return { x, y };
+  }
+  function hits(a, b) {
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  }
+
+  // Where each queue's label (its bar and the text above it) goes: on its
+  // own edge, at the middle if that is free, else at the nearest point
+  // along the edge that overlaps no stage box and no label placed before
+  // (dense fan-outs put several edges' middles in one spot).
+  const TRY = [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.45, 0.55, 0.35, 0.65, 0.25, 0.75];
+  function placeLabels(edges, byId, boxes) {
+    const placed = [], where = new Map();
+    for (const e of edges) {
+      if (e.queued === null || e.capacity === null) continue;
+      const from = byId.get(e.from), to = byId.get(e.to);
+      if (!from || !to) continue;
+      const a = at(from), b = at(to);
+      const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
+      const text = `${num(e.queued)}/${num(e.capacity)} · peak ${num(e.peak)}`;
+      const w = Math.max(56, text.length * 6.2) + 4, h = LABEL_H;
+      let best = null;
+      for (const t of TRY) {
+        const p = along(x1, y1, x2, y2, t);
+        const r = { x: p.x - w / 2, y: p.y - h - 6, w, h };
+        if (!boxes.some((o) => hits(r, o)) && !placed.some((o) => hits(r, o))) { best = r; break; }
+      }
+      if (best === null) {
+        const p = along(x1, y1, x2, y2, 0.5);
+        best = { x: p.x - w / 2, y: p.y - h - 6, w, h };
+      }
+      placed.push(best);
+      where.set(e, { x: best.x + best.w / 2, y: best.y + best.h, text });
+    }
+    return where;
+  }
+
+  function drawEdge(svg, e, from, to, label) {
     const a = at(from), b = at(to);
     const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
     const queued = e.queued !== null && e.capacity !== null;
@@ -34,14 +79,16 @@
       d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 6},${y2}`,
       "marker-end": "url(#arrow)",
     }));
-    if (queued) {
+    if (queued && label) {
       const fill = e.capacity > 0 ? Math.min(1, e.queued / e.capacity) : 0;
-      const bw = 56, bh = 9, bx = mx - bw / 2, by = (y1 + y2) / 2 - bh - 8;
-      g.appendChild(el("rect", { class: "bar-bg", x: bx, y: by, width: bw, height: bh, rx: 2 }));
+      const q = el("g", { class: "queue" });
+      const bw = 56, bh = 9, bx = label.x - bw / 2, by = label.y - bh;
+      q.appendChild(el("rect", { class: "bar-bg", x: bx, y: by, width: bw, height: bh, rx: 2 }));
       const level = fill >= 0.9 ? "high" : fill >= 0.5 ? "mid" : "low";
-      g.appendChild(el("rect", { class: "bar " + level, x: bx, y: by, width: bw * fill, height: bh, rx: 2 }));
-      g.appendChild(el("text", { x: mx, y: by - 3, "text-anchor": "middle" }, `${num(e.queued)}/${num(e.capacity)} · peak ${num(e.peak)}`));
-      g.appendChild(el("title", {}, `queue ${e.queued} of ${e.capacity}, peak ${e.peak}, sent ${e.sent}`));
+      q.appendChild(el("rect", { class: "bar " + level, x: bx, y: by, width: bw * fill, height: bh, rx: 2 }));
+      q.appendChild(el("text", { x: label.x, y: by - 3, "text-anchor": "middle" }, label.text));
+      q.appendChild(el("title", {}, `queue ${e.queued} of ${e.capacity}, peak ${e.peak}, sent ${e.sent}`));
+      g.appendChild(q);
     }
     if (e.branch !== null) {
       g.appendChild(el("text", { x: mx - 20, y: (y1 + y2) / 2 + 14 }, clip(e.branch, 16)));
@@ -122,9 +169,11 @@
     defs.appendChild(marker);
     svg.appendChild(defs);
     const byId = new Map(doc.stages.map((s) => [s.id, s]));
+    const boxes = doc.stages.map((s) => { const p = at(s); return { x: p.x, y: p.y, w: W, h: H }; });
+    const labels = placeLabels(doc.edges, byId, boxes);
     for (const e of doc.edges) {
       const from = byId.get(e.from), to = byId.get(e.to);
-      if (from && to) drawEdge(svg, e, from, to);
+      if (from && to) drawEdge(svg, e, from, to, labels.get(e));
     }
     const hot = doc.bottleneck === null ? -1 : doc.bottleneck.stage;
     for (const s of doc.stages) drawStage(svg, s, s.id === hot);
