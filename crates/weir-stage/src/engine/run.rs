@@ -89,6 +89,29 @@ async fn next_handoff<T: 'static>(
     got
 }
 
+/// Awaits `wait` — the consumer of `src` waiting on its output — while
+/// letting `src` [fill](super::BatchSource::poll_fill) (a buffer fused
+/// into it keeps pulling its upstream). A `wait` that is ready at once
+/// costs one poll, and `src` is not touched.
+///
+/// # Errors
+///
+/// What [`poll_fill`](super::BatchSource::poll_fill) failed with.
+pub(crate) async fn while_filling<T: 'static, F: std::future::Future>(
+    src: &mut BoxSource<T>,
+    wait: F,
+) -> Result<F::Output, Error> {
+    let mut wait = std::pin::pin!(wait);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = wait.as_mut().poll(cx) {
+            return Poll::Ready(Ok(done));
+        }
+        src.poll_fill(cx)?;
+        Poll::Pending
+    })
+    .await
+}
+
 /// Marks a stage's task as running for as long as it lives.
 struct Running<'a>(&'a Counters);
 
@@ -194,8 +217,9 @@ pub(crate) async fn run_buffered<T: Send + 'static>(
         // Only backpressure waits: the other modes never do, and are not
         // timed (two clock reads per hand-off).
         let pushed = if overflow == Overflow::Backpressure {
+            // While the send waits, a buffer fused into `src` fills.
             let start = Instant::now();
-            let pushed = overflow.push(&tx, batch).await;
+            let pushed = while_filling(&mut src, overflow.push(&tx, batch)).await?;
             counters.send_wait(start.elapsed());
             pushed
         } else {

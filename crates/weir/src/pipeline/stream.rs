@@ -242,6 +242,10 @@ impl<T: Send + 'static> BatchSource<T> for Counted<T> {
         polled
     }
 
+    fn poll_fill(&mut self, cx: &mut TaskContext<'_>) -> Result<(), StageError> {
+        self.inner.poll_fill(cx)
+    }
+
     fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
         Err(self)
     }
