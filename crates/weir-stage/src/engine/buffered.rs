@@ -3,6 +3,7 @@
 //! its [`Overflow`] policy) only while that consumer waits.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -24,6 +25,72 @@ const FILL_BATCHES: usize = 16;
 /// its input into a channel of `capacity` items filled under the policy
 /// (the split form), or gives the input back.
 pub type Split<T> = Box<dyn FnOnce(BoxSource<T>) -> Result<Receiver<T>, BoxSource<T>> + Send>;
+
+/// How full a [`Buffered`] queue is, read while it runs: what the graph
+/// shows on the buffer's output edge (its length, capacity and peak),
+/// like a channel's.
+///
+/// # Examples
+///
+/// ```
+/// use weir_core::chan;
+/// use weir_stage::engine::{Buffered, RecvSource, Stage};
+/// use weir_stage::Overflow;
+///
+/// let (_tx, rx) = chan::bounded::<u8>(1);
+/// let buf = Buffered::new(Box::new(RecvSource::new(rx)), Stage::new("buffer", "b"), 4, Overflow::Fail);
+/// let depth = buf.depth();
+/// assert_eq!((depth.len(), depth.peak(), depth.capacity()), (0, 0, 4));
+/// ```
+#[derive(Debug)]
+pub struct Depth {
+    len: AtomicUsize,
+    peak: AtomicUsize,
+    capacity: usize,
+}
+
+impl Depth {
+    /// Items queued now.
+    ///
+    /// # Examples
+    ///
+    /// See [`Depth`].
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether nothing is queued.
+    ///
+    /// # Examples
+    ///
+    /// See [`Depth`].
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most items queued at once so far.
+    ///
+    /// # Examples
+    ///
+    /// See [`Depth`].
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// The buffer's capacity.
+    ///
+    /// # Examples
+    ///
+    /// See [`Depth`].
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn set(&self, len: usize) {
+        self.len.store(len, Ordering::Relaxed);
+        self.peak.fetch_max(len, Ordering::Relaxed);
+    }
+}
 
 /// An overflow buffer of `capacity` items fused into a chain: "fused until
 /// it would overflow", as a buffer inside an Akka fused island.
@@ -90,6 +157,7 @@ pub struct Buffered<T> {
     /// `inner` ended while filling: hand on the ring, then end.
     ended: bool,
     split: Option<Split<T>>,
+    depth: Arc<Depth>,
     /// Pulled by a consumer (so marked running, until dropped).
     ran: bool,
 }
@@ -107,11 +175,17 @@ impl<T> Buffered<T> {
         capacity: usize,
         overflow: Overflow,
     ) -> Self {
+        let capacity = capacity.max(1);
         Buffered {
+            depth: Arc::new(Depth {
+                len: AtomicUsize::new(0),
+                peak: AtomicUsize::new(0),
+                capacity,
+            }),
             inner,
             ring: VecDeque::new(), // grows to what the consumer's waits need
             scratch: Vec::new(),
-            capacity: capacity.max(1),
+            capacity,
             overflow,
             stage,
             ended: false,
@@ -142,6 +216,15 @@ impl<T> Buffered<T> {
     pub fn split_with(mut self, split: Split<T>) -> Self {
         self.split = Some(split);
         self
+    }
+
+    /// How full the queue is, to read while the buffer runs.
+    ///
+    /// # Examples
+    ///
+    /// See [`Depth`].
+    pub fn depth(&self) -> Arc<Depth> {
+        self.depth.clone()
     }
 }
 
@@ -185,6 +268,7 @@ impl<T: Send + 'static> Buffered<T> {
         if dropped > 0 {
             counters.dropped(dropped as u64);
         }
+        self.depth.set(self.ring.len());
         Ok(())
     }
 }
@@ -199,6 +283,7 @@ impl<T: Send + 'static> BatchSource<T> for Buffered<T> {
             let k = self.ring.len().min(BATCH);
             out.extend(self.ring.drain(..k));
             counters.batch(0, k, Duration::ZERO);
+            self.depth.set(self.ring.len());
             return Poll::Ready(Ok(true));
         }
         if self.ended {

@@ -53,7 +53,7 @@ mod sources;
 mod stage;
 mod step;
 
-pub use buffered::{Buffered, Split};
+pub use buffered::{Buffered, Depth, Split};
 pub use counters::{Count, Counters, Counts, Flag, Gauge, Time};
 pub(crate) use door::{Door, Received};
 pub(crate) use run::{next_batch, run_buffered, while_filling};

@@ -139,7 +139,12 @@ impl<T: Send + 'static> Flow<T> {
             Ok(rx)
         });
         let src = Buffered::new(segment.src, stage, capacity, overflow).split_with(split);
-        Flow::new(shared, Box::new(src), node)
+        let depth = src.depth();
+        let flow = Flow::new(shared, Box::new(src), node);
+        // Its queue shows on its output edge, as a channel's would (a
+        // buffer that becomes a channel attaches that channel instead).
+        flow.edge().attach_queue(depth);
+        flow
     }
 
     /// Merges the items a slow consumer has not taken yet into one
