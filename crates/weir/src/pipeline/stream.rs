@@ -199,7 +199,13 @@ async fn pump<T: Send + 'static>(
                 });
             }
         }
-        if tx.send_all(std::mem::take(&mut buf)).await.is_err() {
+        // While the stream's reader is behind, a buffer fused into `src`
+        // keeps pulling its upstream.
+        let batch = std::mem::take(&mut buf);
+        if engine::while_filling(&mut src, tx.send_all(batch))
+            .await?
+            .is_err()
+        {
             return Ok(()); // the stream is gone
         }
     }

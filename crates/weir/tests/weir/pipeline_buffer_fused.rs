@@ -268,3 +268,29 @@ proptest! {
         prop_assert_eq!(got, (0..n).collect::<Vec<_>>());
     }
 }
+
+/// A buffer just before `into_stream` keeps pulling its upstream while
+/// the stream's reader is away, and what the reader gets after is the
+/// newest items (DropOldest).
+#[tokio::test(start_paused = true)]
+#[cfg_attr(miri, ignore = "a simulation of a thousand timed items")]
+async fn a_buffer_before_into_stream_keeps_pulling_while_the_reader_is_away() {
+    use futures::StreamExt;
+    let pulls = Arc::new(AtomicU64::new(0));
+    let p = Pipeline::with_capacity(&Context::background(), 1);
+    let mut stream = ticking(&p, 1_000, pulls.clone())
+        .buffer(4, Overflow::DropOldest)
+        .named("buf")
+        .into_stream();
+    let mut got = vec![stream.next().await.unwrap().unwrap()];
+    tokio::time::sleep(500 * MS).await; // the reader is away
+    let at_500 = pulls.load(Ordering::Relaxed);
+    assert!(at_500 >= 490, "the upstream was held up: {at_500} pulls");
+    tokio::time::sleep(1_000 * MS).await; // the source has ended
+    while let Some(n) = stream.next().await {
+        got.push(n.unwrap());
+    }
+    assert_eq!(got, [0, 1, 2, 996, 997, 998, 999]);
+    let buf = stage(&p.metrics(), "buf");
+    assert_eq!((buf.items_in, buf.dropped), (1_000, 993));
+}
