@@ -51,7 +51,9 @@ impl<T: Send + 'static> Flow<T> {
     ///   [`forward_sink`](Flow::forward_sink) is not ready), the buffer
     ///   keeps pulling the stages before it into a queue of `capacity`
     ///   items the task owns, under the policy, and the stages after it
-    ///   take from that queue, in order, once the output moves again. A
+    ///   take from that queue, in order, once the output moves again (so
+    ///   the next stage with tasks of its own may fall `capacity` items
+    ///   plus its input channel's behind before anything is dropped). A
     ///   sink step never waits, so a buffer that ends in one never fills;
     ///   and since the two sides share the task, a CPU-heavy step after the
     ///   buffer runs between two pulls of its upstream, like any fused
