@@ -55,11 +55,16 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
     let mut outcome = match (workload, imp) {
         ("pipeline", "weir") => pipeline::weir(arg(0)?),
         ("pipeline", "weir-batch") => pipeline::weir_batch(arg(0)?),
-        // Not in the table: `compare --child pipeline weir-buffer <n> [cap]`
+        // Not in the table: `compare --child pipeline weir-buffer <n> [cap]
+        // [policy]` (policy 0-3: Backpressure, DropNewest, DropOldest, Fail)
         // against `weir` (and `weir-buffer-then` against `weir-then`), for
         // the cost of an overflow stage that never overflows; `vec-handoff`
         // is the floor of a two-task hand-off that copies no item.
-        ("pipeline", "weir-buffer") => pipeline::weir_buffered(arg(0)?, opt(1, us(arg(0)?)?)?),
+        ("pipeline", "weir-buffer") => pipeline::weir_buffered(
+            arg(0)?,
+            opt(1, us(arg(0)?)?)?,
+            pipeline::overflow(args.get(2).copied().unwrap_or(2))?,
+        ),
         ("pipeline", "weir-then") => pipeline::weir_then(arg(0)?, false),
         ("pipeline", "weir-buffer-then") => pipeline::weir_then(arg(0)?, true),
         ("pipeline", "vec-handoff") => pipeline::vec_handoff(arg(0)?),

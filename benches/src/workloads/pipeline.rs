@@ -32,27 +32,19 @@ pub fn weir(n: u64) -> Outcome {
     })
 }
 
-/// [`weir()`] with a `buffer(cap, Overflow::DropOldest)` between the fused
-/// `map` and the `fold`: what an overflow stage costs a pipeline that
-/// never overflows (issue 21: at most 5 %). The buffer splits the fused
-/// task in two (the `map` sends into the buffer under the policy, the
-/// `fold` reads it), with no task of its own. `cap` defaults to `n`, so
-/// nothing can be dropped however the tasks are scheduled; a smaller one
-/// may drop, and the checksum then says so.
-///
-/// Where the time goes (perf, 10M items, 2 loaded cores): the fused
-/// pipeline is about 1 ns of work per item in one thread; split, the
-/// producer runs ahead whenever the sink's thread is off its core, the
-/// queue grows to megabytes (page faults, copies through memory), and
-/// CPU time is 2-4x the fused run's. [`vec_handoff`], which copies no
-/// item, costs about 2x too: two tasks cannot come within 5 % of one here.
-pub fn weir_buffered(n: u64, cap: usize) -> Outcome {
+/// [`weir()`] with a `buffer(cap, overflow)` between the fused `map` and
+/// the `fold`: what an overflow stage costs a pipeline that never
+/// overflows (issue 21: at most 5 %). The buffer is fused ("fused until it
+/// would overflow"): the `fold` never waits, so every batch passes
+/// straight through it in the one task. `cap` defaults to `n`; a smaller
+/// one could only drop if the sink waited, and the checksum would say so.
+pub fn weir_buffered(n: u64, cap: usize, overflow: weir::stage::Overflow) -> Outcome {
     runtime().block_on(async move {
         let t = Instant::now();
         let sum = weir::pipeline::Pipeline::new(&weir::cancel::Context::background())
             .source(1..=n)
             .map(square)
-            .buffer(cap, weir::stage::Overflow::DropOldest)
+            .buffer(cap, overflow)
             .fold(0u64, u64::wrapping_add)
             .await
             .expect("the pipeline runs");
@@ -62,6 +54,19 @@ pub fn weir_buffered(n: u64, cap: usize) -> Outcome {
             ..Outcome::default()
         }
     })
+}
+
+/// The overflow policy numbered `i` on the command line: 0 Backpressure,
+/// 1 DropNewest, 2 DropOldest (the default), 3 Fail.
+pub fn overflow(i: u64) -> Result<weir::stage::Overflow, String> {
+    use weir::stage::Overflow;
+    match i {
+        0 => Ok(Overflow::Backpressure),
+        1 => Ok(Overflow::DropNewest),
+        2 => Ok(Overflow::DropOldest),
+        3 => Ok(Overflow::Fail),
+        _ => Err(format!("overflow policy {i}: 0 to 3")),
+    }
 }
 
 /// The floor of a hand-off between two tasks with no copy: a producer
@@ -233,7 +238,10 @@ mod tests {
         // Chunks that end short, and a buffer of room for everything.
         let n = 3 * HANDOFF as u64 + 5;
         assert_eq!(vec_handoff(n).check, sum_of_squares(n));
-        assert_eq!(weir_buffered(n, HANDOFF * 4).check, sum_of_squares(n));
+        assert_eq!(
+            weir_buffered(n, HANDOFF * 4, weir::stage::Overflow::DropOldest).check,
+            sum_of_squares(n)
+        );
         assert_eq!(weir(n).check, sum_of_squares(n));
     }
 }

@@ -21,8 +21,11 @@ use crate::scope::{Failure, Role, Scope, Timing};
 /// batches at once, under one lock and at most one wake-up, the policy
 /// applied item by item in input order — so a dropping buffer costs one
 /// channel hop, like any stage with a task. (The `weir` builder's
-/// `Flow::buffer` spends no task of its own: the fused stages before it
-/// send into the buffer the same way.) Dropped items are counted in the
+/// `Flow::buffer` spends no task of its own: before a stage with tasks of
+/// its own, the fused stages before it send into the buffer the same way;
+/// before fused stages, it is the engine's
+/// [`Buffered`](crate::engine::Buffered), which passes items straight
+/// through and queues only while its task's output waits.) Dropped items are counted in the
 /// stage's `dropped` statistic ([`StageStats`](crate::StageStats)).
 ///
 /// Order: what is kept keeps input order. Under `Backpressure` nothing is

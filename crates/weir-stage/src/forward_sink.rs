@@ -7,7 +7,7 @@ use futures::SinkExt;
 use weir_core::chan::Receiver;
 
 use crate::driver::SinkOutput;
-use crate::engine::{next_batch, BoxSource, RecvSource, Stage};
+use crate::engine::{next_batch, while_filling, BoxSource, RecvSource, Stage};
 use crate::error::{BoxError, Error};
 use crate::scope::Scope;
 
@@ -113,10 +113,15 @@ where
     let result = async {
         while next_batch(&mut src, &mut buf, counters).await? {
             let (n, start) = (buf.len(), Instant::now());
+            // While the sink is not ready, a buffer fused into `src` fills.
             for item in buf.drain(..) {
-                sink.feed(item).await.map_err(failed)?;
+                while_filling(&mut src, sink.feed(item))
+                    .await?
+                    .map_err(failed)?;
             }
-            sink.flush().await.map_err(failed)?;
+            while_filling(&mut src, sink.flush())
+                .await?
+                .map_err(failed)?;
             counters.batch(n, 0, start.elapsed());
         }
         sink.close().await.map_err(failed)

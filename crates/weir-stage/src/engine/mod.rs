@@ -44,6 +44,7 @@
 //! # }
 //! ```
 
+mod buffered;
 mod counters;
 pub mod door;
 mod run;
@@ -52,10 +53,11 @@ mod sources;
 mod stage;
 mod step;
 
+pub use buffered::{Buffered, Depth, Split};
 pub use counters::{Count, Counters, Counts, Flag, Gauge, Time};
 pub(crate) use door::{Door, Received};
 pub(crate) use run::{next_batch, run_buffered};
-pub use run::{run_into, run_sink};
+pub use run::{run_into, run_sink, while_filling};
 pub use source::{BatchSource, BoxSource, Ended, Fused, Report};
 pub use sources::{IterSource, RecvSource, Slot, Stop, StreamSource};
 pub use stage::{Stage, StageId};

@@ -89,6 +89,64 @@ async fn next_handoff<T: 'static>(
     got
 }
 
+/// Awaits `wait` — the consumer of `src` waiting on its output — while
+/// letting `src` [fill](super::BatchSource::poll_fill) (a buffer fused
+/// into it keeps pulling its upstream). A `wait` that is ready at once
+/// costs one poll, and `src` is not touched.
+///
+/// # Errors
+///
+/// What [`poll_fill`](super::BatchSource::poll_fill) failed with.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops `wait`; what a buffer in `src` queued stays
+/// there.
+///
+/// # Examples
+///
+/// A send into a full channel, while a buffer keeps pulling its input:
+///
+/// ```
+/// use weir_core::chan;
+/// use weir_stage::engine::{self, BoxSource, Buffered, RecvSource, Stage};
+/// use weir_stage::Overflow;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, rx) = chan::bounded(8);
+/// tx.send_all((0..8).collect()).await.unwrap();
+/// let stage = Stage::new("buffer", "latest");
+/// let buf = Buffered::new(Box::new(RecvSource::new(rx)), stage.clone(), 2, Overflow::DropOldest);
+/// let mut src: BoxSource<u32> = Box::new(buf);
+/// let (out, out_rx) = chan::bounded::<u32>(1);
+/// out.send(100).await.unwrap(); // full
+/// let sent = engine::while_filling(&mut src, out.send(101));
+/// let read = async {
+///     tokio::task::yield_now().await;
+///     out_rx.recv().await
+/// };
+/// let (sent, first) = tokio::join!(sent, read);
+/// assert!(sent.unwrap().is_ok());
+/// assert_eq!(first, Some(100));
+/// assert_eq!(stage.counters().snapshot().dropped, 6); // it kept 6 and 7
+/// # }
+/// ```
+pub async fn while_filling<T: 'static, F: std::future::Future>(
+    src: &mut BoxSource<T>,
+    wait: F,
+) -> Result<F::Output, Error> {
+    let mut wait = std::pin::pin!(wait);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = wait.as_mut().poll(cx) {
+            return Poll::Ready(Ok(done));
+        }
+        src.poll_fill(cx)?;
+        Poll::Pending
+    })
+    .await
+}
+
 /// Marks a stage's task as running for as long as it lives.
 struct Running<'a>(&'a Counters);
 
@@ -194,8 +252,9 @@ pub(crate) async fn run_buffered<T: Send + 'static>(
         // Only backpressure waits: the other modes never do, and are not
         // timed (two clock reads per hand-off).
         let pushed = if overflow == Overflow::Backpressure {
+            // While the send waits, a buffer fused into `src` fills.
             let start = Instant::now();
-            let pushed = overflow.push(&tx, batch).await;
+            let pushed = while_filling(&mut src, overflow.push(&tx, batch)).await?;
             counters.send_wait(start.elapsed());
             pushed
         } else {

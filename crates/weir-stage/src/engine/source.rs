@@ -41,6 +41,38 @@ pub trait BatchSource<T>: Send + 'static {
     /// A stage of the chain failed or panicked; the error names it.
     fn poll_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Result<bool, Error>>;
 
+    /// Called by the task's consumer while it waits for something other
+    /// than this source (its output channel is full, its sink is not
+    /// ready): a [`Buffered`](super::Buffered) in the chain pulls what its
+    /// upstream has ready into its ring under its overflow policy,
+    /// registering `cx` where that upstream waits. Chains hand the call on
+    /// to their input; every other source does nothing (the default).
+    ///
+    /// # Errors
+    ///
+    /// A stage upstream failed while pulled, or a buffer under
+    /// [`Overflow::Fail`](crate::Overflow::Fail) overflowed; the error
+    /// names it, and ends the pipeline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_core::chan;
+    /// use weir_stage::engine::{BatchSource, RecvSource};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (_tx, rx) = chan::bounded::<u8>(4);
+    /// let mut src = RecvSource::new(rx);
+    /// // Nothing to fill in a bare channel.
+    /// std::future::poll_fn(|cx| std::task::Poll::Ready(src.poll_fill(cx))).await.unwrap();
+    /// # }
+    /// ```
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
+        let _ = cx;
+        Ok(())
+    }
+
     /// The channel itself, when this source is nothing but a channel (no
     /// fused step on it): then a stage with its own tasks can read it
     /// directly instead of through a relay task.
@@ -224,6 +256,10 @@ where
             // Everything was filtered out: pull the next batch (an iterator
             // source yields now and then, so this loop can't hog the thread).
         }
+    }
+
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
+        self.inner.poll_fill(cx)
     }
 
     fn into_receiver(self: Box<Self>) -> Result<Receiver<S::Out>, BoxSource<S::Out>> {

@@ -9,6 +9,7 @@ mod stage_balance;
 mod stage_batch;
 mod stage_broadcast;
 mod stage_buffer;
+mod stage_buffered;
 mod stage_collect;
 mod stage_combine;
 mod stage_faults;

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use weir_core::chan::Observer;
-use weir_stage::engine::Stage;
+use weir_stage::engine::{Depth, Stage};
 use weir_stage::ScopeStats;
 
 use super::subflows::SubFlows;
@@ -95,6 +95,10 @@ enum Link {
     /// tasks of its own reads such a branch through a relay, whose channel
     /// is then the edge's own.
     Reader,
+    /// The queue of a fused `buffer` (the stage before the edge): what
+    /// crossed is what the buffer kept and handed on, and its queue is
+    /// the edge's.
+    Queue(Arc<Depth>),
 }
 
 impl EdgeCell {
@@ -140,6 +144,11 @@ impl EdgeCell {
     /// The edge crosses the channel `probe` watches.
     pub(crate) fn attach(&self, probe: Observer) {
         *lock(&self.link) = Link::Channel(probe);
+    }
+
+    /// Records the queue of the fused buffer this edge leaves.
+    pub(crate) fn attach_queue(&self, depth: Arc<Depth>) {
+        *lock(&self.link) = Link::Queue(depth);
     }
 
     /// The capacity of the channel attached so far, if any.
@@ -318,6 +327,18 @@ impl Graph {
                     peak: Some(t.peak.unwrap_or(t.len)),
                     send_wait: probe.send_waited(),
                     recv_wait: probe.recv_waited(),
+                }
+            }
+            Link::Queue(depth) => {
+                let from = &stages[e.from];
+                Crossing {
+                    sent: from.items_in.saturating_sub(from.dropped),
+                    received: from.items_out,
+                    len: Some(depth.len()),
+                    capacity: Some(depth.capacity()),
+                    peak: Some(depth.peak()),
+                    send_wait: Duration::ZERO,
+                    recv_wait: Duration::ZERO,
                 }
             }
             Link::Shared => self.direct(stages[e.from].items_out),

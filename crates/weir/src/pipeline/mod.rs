@@ -41,8 +41,10 @@
 //! [`flat_map`](Flow::flat_map), [`batch`](Flow::batch),
 //! [`unbatch`](Flow::unbatch), [`conflate`](Flow::conflate),
 //! [`debounce`](Flow::debounce), [`sample`](Flow::sample),
-//! [`buffer`](Flow::buffer) (a channel, filled by the stages before it
-//! under its overflow policy, with no task of its own),
+//! [`buffer`](Flow::buffer) when a stage with tasks of its own follows
+//! it (the buffer is then that stage's input channel, filled by the
+//! stages before it under its overflow policy; before fused stages it is
+//! fused, and queues only while the task's output waits),
 //! [`map_blocking`](Flow::map_blocking), the two-input
 //! [`zip`](Flow::zip), [`interleave`](Flow::interleave) and
 //! [`concat`](Flow::concat), the supervisors

@@ -3,13 +3,18 @@
 //! [`sample`](Flow::sample). Each is the `weir_stage` operator of the
 //! same name; nothing is written twice.
 
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use weir_stage::Overflow;
+use weir_stage::engine::{Buffered, Split};
+use weir_stage::{Overflow, ScopeView};
 
-use super::boundary::{check, fill, invalid, view};
-use super::flow::Flow;
-use super::source::Slot;
+use super::boundary::{check, invalid, view};
+use super::flow::{Flow, Shared};
+
+/// Where a buffer that became a channel spawns its task: the pipeline,
+/// and the buffer's scope view, once the pipeline starts.
+type SplitAt = (Weak<Shared>, ScopeView);
 
 /// # Overflow and rate shaping
 ///
@@ -32,11 +37,36 @@ impl<T: Send + 'static> Flow<T> {
     /// OverflowStrategy)`, Vector's `when_full`. What is kept keeps input
     /// order.
     ///
-    /// The buffer is the channel into the next stage, and the stages fused
-    /// before it send into it themselves, under the policy, from their own
-    /// task: it adds no task of its own (the stages before and after it
-    /// run in two tasks, as across any channel). The door to
-    /// [`weir_stage::buffer_source`].
+    /// Where it runs ("fused until it would overflow", as Akka's `buffer`
+    /// inside a fused island):
+    ///
+    /// - **Fused stages after it** ([`map`](Flow::map),
+    ///   [`filter`](Flow::filter), …, and a sink such as
+    ///   [`fold`](Flow::fold)): the buffer is fused too, and the stages
+    ///   before and after it share one task. While the rest of the task
+    ///   takes each batch without waiting, items pass straight through —
+    ///   no queue, no lock, no wake, so a buffer that never overflows costs
+    ///   about nothing. When the task's output waits (its channel into the
+    ///   next stage with tasks of its own is full, a
+    ///   [`forward_sink`](Flow::forward_sink) is not ready), the buffer
+    ///   keeps pulling the stages before it into a queue of `capacity`
+    ///   items the task owns, under the policy, and the stages after it
+    ///   take from that queue, in order, once the output moves again (so
+    ///   the next stage with tasks of its own may fall `capacity` items
+    ///   plus its input channel's behind before anything is dropped). A
+    ///   sink step never waits, so a buffer that ends in one never fills;
+    ///   and since the two sides share the task, a CPU-heavy step after the
+    ///   buffer runs between two pulls of its upstream, like any fused
+    ///   stage.
+    /// - **A stage with tasks of its own straight after it**
+    ///   ([`then`](Flow::then), [`worker_pool`](Flow::worker_pool), …):
+    ///   the buffer is that stage's input channel, of `capacity` items,
+    ///   filled under the policy by the task of the stages before it,
+    ///   which never waits for that stage in the dropping modes (the
+    ///   door to [`weir_stage::buffer_source`]).
+    ///
+    /// Under [`Overflow::Backpressure`] the fused queue stops pulling once
+    /// it holds `capacity` items (it may hold up to one batch more).
     ///
     /// A graceful [`shutdown`](super::Pipeline::shutdown) delivers what the
     /// buffer holds to the stages after it.
@@ -82,19 +112,41 @@ impl<T: Send + 'static> Flow<T> {
     pub fn buffer(self, capacity: usize, overflow: Overflow) -> Flow<T> {
         let (shared, segment) = self.into_segment();
         let node = shared.add_stage("buffer", &[segment.edge], !segment.at_channel);
-        shared.graph().set_tasks(node);
         check(&shared, node, capacity, "buffer capacity");
-        let slot = Slot::<T>::default();
-        let out = slot.clone();
+        let stage = shared.stage(node);
+        // Where a stage with tasks of its own reads the buffer, the buffer
+        // becomes that stage's input channel (filled by a task of its own
+        // under the policy), spawned in the buffer's scope view, which is
+        // known once the pipeline starts (this spawn runs before those of
+        // the stages after it).
+        let at: Arc<Mutex<Option<SplitAt>>> = Arc::default();
+        let fill_at = at.clone();
         shared.defer(move |shared, scope| {
-            let stage = shared.stage(node);
-            let at = view(shared, scope, node);
-            match weir_stage::buffer_source(&at, segment.src, Some(stage), capacity, overflow) {
-                Ok(rx) => fill(shared, node, &out, rx),
-                Err(e) => shared.fault(e.into()),
-            }
+            let view = view(shared, scope, node);
+            *fill_at.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some((Arc::downgrade(shared), view));
         });
-        Flow::from_channel(shared, node, slot, None)
+        let split_stage = stage.clone();
+        let split: Split<T> = Box::new(move |src| {
+            let taken = at.lock().unwrap_or_else(PoisonError::into_inner).take();
+            let Some((shared, view)) = taken else {
+                return Err(src);
+            };
+            let capacity = capacity.max(1); // 0 is refused before the start
+            let rx = weir_stage::buffer_source(&view, src, Some(split_stage), capacity, overflow)
+                .expect("a capacity of at least 1 is valid");
+            if let Some(shared) = shared.upgrade() {
+                shared.graph().set_tasks(node);
+            }
+            Ok(rx)
+        });
+        let src = Buffered::new(segment.src, stage, capacity, overflow).split_with(split);
+        let depth = src.depth();
+        let flow = Flow::new(shared, Box::new(src), node);
+        // Its queue shows on its output edge, as a channel's would (a
+        // buffer that becomes a channel attaches that channel instead).
+        flow.edge().attach_queue(depth);
+        flow
     }
 
     /// Merges the items a slow consumer has not taken yet into one

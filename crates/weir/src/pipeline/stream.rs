@@ -199,7 +199,13 @@ async fn pump<T: Send + 'static>(
                 });
             }
         }
-        if tx.send_all(std::mem::take(&mut buf)).await.is_err() {
+        // While the stream's reader is behind, a buffer fused into `src`
+        // keeps pulling its upstream.
+        let batch = std::mem::take(&mut buf);
+        if engine::while_filling(&mut src, tx.send_all(batch))
+            .await?
+            .is_err()
+        {
             return Ok(()); // the stream is gone
         }
     }
@@ -240,6 +246,10 @@ impl<T: Send + 'static> BatchSource<T> for Counted<T> {
         let n = out.len() - before;
         self.stage.counters().batch(n, n, Duration::ZERO);
         polled
+    }
+
+    fn poll_fill(&mut self, cx: &mut TaskContext<'_>) -> Result<(), StageError> {
+        self.inner.poll_fill(cx)
     }
 
     fn into_receiver(self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {

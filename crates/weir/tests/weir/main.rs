@@ -4,6 +4,7 @@
 
 mod support;
 
+mod pipeline_buffer_fused;
 mod pipeline_cancel;
 mod pipeline_combine;
 mod pipeline_concurrency_limit;
