@@ -909,8 +909,10 @@ impl<T> Chan<T> {
         }
     }
 
-    /// [`Chan::poll_send`] on a rendezvous channel.
-    #[inline(never)]
+    /// [`Chan::poll_send`] on a rendezvous channel. Inlined into its
+    /// callers (each send future's general path): one call layer less per
+    /// rendezvous poll (profiling.md §15).
+    #[inline(always)]
     fn poll_send_rendezvous(
         &self,
         item: &mut Option<T>,
@@ -973,7 +975,9 @@ impl<T> Chan<T> {
     }
 
     /// One poll of a receive of one item. `key` is the receiver's node once
-    /// it sleeps.
+    /// it sleeps. Inlined into its one caller, the receive's general path
+    /// (profiling.md §15).
+    #[inline(always)]
     pub(crate) fn poll_recv(
         &self,
         key: &mut Option<usize>,
