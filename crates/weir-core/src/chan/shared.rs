@@ -923,7 +923,10 @@ impl<T> Chan<T> {
         let mut s = self.lock_as(Side::Send);
         if let Some(k) = *key {
             if s.senders.slot(k).taken {
-                s.leave_line(k);
+                // A taken offer was unlinked when it was taken (see
+                // `take`): out of the line already, no overtaken counts
+                // to settle; its slot holds nothing.
+                s.senders.free(k);
                 *key = None;
                 return SendPoll::Sent;
             }
@@ -989,7 +992,7 @@ impl<T> Chan<T> {
         if let Some(k) = *key {
             // A send handed this receive its item: it is ours.
             if let Some(item) = s.receivers.slot_mut(k).handed.take() {
-                s.receivers.remove(k);
+                s.receivers.free(k);
                 *key = None;
                 return RecvPoll::Item(Some(item));
             }
