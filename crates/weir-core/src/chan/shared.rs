@@ -1066,13 +1066,13 @@ impl<T> Chan<T> {
         match got {
             Ok(item) => {
                 if let Some(k) = key.take() {
-                    s.receivers.remove(k);
+                    s.receivers.free(k);
                 }
                 RecvPoll::Item(item)
             }
             Err(_) if s.closed => {
                 if let Some(k) = key.take() {
-                    s.receivers.remove(k);
+                    s.receivers.free(k);
                 }
                 RecvPoll::Closed
             }
@@ -1108,8 +1108,9 @@ impl<T> Chan<T> {
     pub(crate) fn leave_recv(&self, key: usize) {
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock_as(Side::Recv);
-        let slot = s.receivers.remove(key);
-        if let Some(item) = slot.handed {
+        let handed = s.receivers.slot_mut(key).handed.take();
+        s.receivers.free(key);
+        if let Some(item) = handed {
             self.give_back(&mut s, item, &mut wake);
         }
     }
@@ -1171,7 +1172,9 @@ impl<T> Chan<T> {
     pub(crate) fn unregister_recv(&self, key: usize, keep: bool) -> Option<T> {
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock_as(Side::Recv);
-        let item = s.receivers.remove(key).handed;
+        // Only the handed item is needed: the node is freed in place.
+        let item = s.receivers.slot_mut(key).handed.take();
+        s.receivers.free(key);
         match item {
             Some(item) if !keep => {
                 self.give_back(&mut s, item, &mut wake);
