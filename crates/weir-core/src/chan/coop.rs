@@ -117,10 +117,13 @@ impl Budget {
     /// [`tick`]). A rendezvous operation is counted once, on its first
     /// poll: its later polls (the one that finds the item handed over or
     /// the offer taken) ask nothing, which saves a thread-local access per
-    /// hand-off (profiling.md §15). tokio's own channels also count an
-    /// operation once: a poll that returns `Pending` gives its unit back.
-    /// A buffered wait is counted again, as before (see
-    /// [`Budget::after_fast_path`]).
+    /// hand-off (profiling.md §15). So a rendezvous operation that waited
+    /// spends no unit even when its first poll was the sampled one (that
+    /// poll returned `Pending`, which gives the unit back, as tokio's own
+    /// channels do): the budget is there for a task that never returns
+    /// `Pending`, and a task whose operation waited did. An operation that
+    /// completes on its first poll is sampled as before. A buffered wait
+    /// is counted again, as before (see [`Budget::after_fast_path`]).
     #[inline(always)]
     pub(crate) fn later_poll(rendezvous: bool) -> Budget {
         Budget::after_fast_path(rendezvous)
