@@ -6,19 +6,6 @@
 //! an async expression that awaits inside, uniform random choice among
 //! ready cases (no `biased;`).
 
-// needs chan::select! from the h-core branch: this file is deliberately NOT
-// listed in `workloads/mod.rs` yet, so nothing compiles it. To wire it in
-// once the macro is on main:
-//   1. `pub mod select_chan;` in `benches/src/workloads/mod.rs`;
-//   2. `"weir-chan-select" => select_chan::weir_chan(n, cap),` in the
-//      `("select", _)` arm of `workloads::run`;
-//   3. in `harness::select_cases`, replace the `Plan::Skip(..)` of
-//      `Impl::WeirChanSelect` with
-//      `p.plan_cap(WeirChanSelect, "select", &args, &[n], Some(cap))`.
-// The two "10 select" targets in `report::targets` already read that row.
-// If the macro's case syntax differs (`recv(a)` instead of `recv(&a)`),
-// adjust the three cases below.
-
 use weir_core::chan;
 
 use super::handpipe::{measure, Flavor, WORKERS};

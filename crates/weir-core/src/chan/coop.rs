@@ -91,7 +91,8 @@ pub(crate) enum Budget {
     /// ask (a rendezvous operation, which skips the buffered fast path,
     /// is not counted twice).
     Counted,
-    /// Not counted yet (a later poll of a wait): [`poll_proceed`].
+    /// Not counted yet (a buffered operation after its fast path, or a
+    /// later poll of a buffered wait): [`poll_proceed`].
     Count,
 }
 
@@ -110,6 +111,22 @@ impl Budget {
         } else {
             Budget::Count
         }
+    }
+
+    /// A later poll of a wait (the first poll counted the operation, by
+    /// [`tick`]). A rendezvous operation is counted once, on its first
+    /// poll: its later polls (the one that finds the item handed over or
+    /// the offer taken) ask nothing, which saves a thread-local access per
+    /// hand-off (profiling.md §15). So a rendezvous operation that waited
+    /// spends no unit even when its first poll was the sampled one (that
+    /// poll returned `Pending`, which gives the unit back, as tokio's own
+    /// channels do): the budget is there for a task that never returns
+    /// `Pending`, and a task whose operation waited did. An operation that
+    /// completes on its first poll is sampled as before. A buffered wait
+    /// is counted again, as before (see [`Budget::after_fast_path`]).
+    #[inline(always)]
+    pub(crate) fn later_poll(rendezvous: bool) -> Budget {
+        Budget::after_fast_path(rendezvous)
     }
 }
 

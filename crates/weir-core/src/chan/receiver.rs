@@ -568,7 +568,7 @@ impl Waiter {
             }
             return self.poll_wait(chan, cx, Budget::after_fast_path(chan.is_rendezvous()));
         }
-        self.poll_wait(chan, cx, Budget::Count)
+        self.poll_wait(chan, cx, Budget::later_poll(chan.is_rendezvous()))
     }
 
     /// The general path of [`Waiter::poll_one`]: wait, or finish a wait.

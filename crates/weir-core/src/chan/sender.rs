@@ -512,7 +512,7 @@ impl<T> Future for Send<'_, T> {
                 Budget::after_fast_path(this.sender.chan.is_rendezvous()),
             );
         }
-        this.poll_wait(cx, Budget::Count)
+        this.poll_wait(cx, Budget::later_poll(this.sender.chan.is_rendezvous()))
     }
 }
 

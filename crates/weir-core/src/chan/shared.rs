@@ -909,8 +909,10 @@ impl<T> Chan<T> {
         }
     }
 
-    /// [`Chan::poll_send`] on a rendezvous channel.
-    #[inline(never)]
+    /// [`Chan::poll_send`] on a rendezvous channel. Inlined into its
+    /// callers (each send future's general path): one call layer less per
+    /// rendezvous poll (profiling.md §15).
+    #[inline(always)]
     fn poll_send_rendezvous(
         &self,
         item: &mut Option<T>,
@@ -921,7 +923,10 @@ impl<T> Chan<T> {
         let mut s = self.lock_as(Side::Send);
         if let Some(k) = *key {
             if s.senders.slot(k).taken {
-                s.leave_line(k);
+                // A taken offer was unlinked when it was taken (see
+                // `take`): out of the line already, no overtaken counts
+                // to settle; its slot holds nothing.
+                s.senders.free(k);
                 *key = None;
                 return SendPoll::Sent;
             }
@@ -973,7 +978,9 @@ impl<T> Chan<T> {
     }
 
     /// One poll of a receive of one item. `key` is the receiver's node once
-    /// it sleeps.
+    /// it sleeps. Inlined into its one caller, the receive's general path
+    /// (profiling.md §15).
+    #[inline(always)]
     pub(crate) fn poll_recv(
         &self,
         key: &mut Option<usize>,
@@ -985,7 +992,7 @@ impl<T> Chan<T> {
         if let Some(k) = *key {
             // A send handed this receive its item: it is ours.
             if let Some(item) = s.receivers.slot_mut(k).handed.take() {
-                s.receivers.remove(k);
+                s.receivers.free(k);
                 *key = None;
                 return RecvPoll::Item(Some(item));
             }
@@ -1059,13 +1066,13 @@ impl<T> Chan<T> {
         match got {
             Ok(item) => {
                 if let Some(k) = key.take() {
-                    s.receivers.remove(k);
+                    s.receivers.free(k);
                 }
                 RecvPoll::Item(item)
             }
             Err(_) if s.closed => {
                 if let Some(k) = key.take() {
-                    s.receivers.remove(k);
+                    s.receivers.free(k);
                 }
                 RecvPoll::Closed
             }
@@ -1101,8 +1108,9 @@ impl<T> Chan<T> {
     pub(crate) fn leave_recv(&self, key: usize) {
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock_as(Side::Recv);
-        let slot = s.receivers.remove(key);
-        if let Some(item) = slot.handed {
+        let handed = s.receivers.slot_mut(key).handed.take();
+        s.receivers.free(key);
+        if let Some(item) = handed {
             self.give_back(&mut s, item, &mut wake);
         }
     }
@@ -1164,7 +1172,9 @@ impl<T> Chan<T> {
     pub(crate) fn unregister_recv(&self, key: usize, keep: bool) -> Option<T> {
         let mut wake = Wake(Wakers::new());
         let mut s = self.lock_as(Side::Recv);
-        let item = s.receivers.remove(key).handed;
+        // Only the handed item is needed: the node is freed in place.
+        let item = s.receivers.slot_mut(key).handed.take();
+        s.receivers.free(key);
         match item {
             Some(item) if !keep => {
                 self.give_back(&mut s, item, &mut wake);
