@@ -45,6 +45,10 @@ pub enum Impl {
     /// The facade's `Pipeline` whose stages fuse into one task (the
     /// latency workload only).
     WeirFused,
+    /// The pipeline workload's `Pipeline` with a `buffer(n,
+    /// Overflow::DropOldest)` that never overflows between its `map` and
+    /// its `fold` (issue 21: what an overflow stage costs).
+    WeirBuffer,
 }
 
 /// The baselines every row is compared with, in column order.
@@ -72,6 +76,7 @@ impl Impl {
             Impl::WeirChanSelect => "weir chan::select!",
             Impl::TokioAbort => "tokio abort",
             Impl::WeirFused => "weir Pipeline (fused)",
+            Impl::WeirBuffer => "weir + buffer(DropOldest)",
         }
     }
 
@@ -84,7 +89,11 @@ impl Impl {
             Impl::TokioKanal => "xkanal",
             Impl::TokioMpsc => "xmpsc",
             Impl::Loop => "xloop",
-            Impl::Weir | Impl::WeirBatch | Impl::WeirChanSelect | Impl::WeirFused => "xweir",
+            Impl::Weir
+            | Impl::WeirBatch
+            | Impl::WeirChanSelect
+            | Impl::WeirFused
+            | Impl::WeirBuffer => "xweir",
             Impl::TokioAbort => "xabort",
             Impl::GoLoop => "xGo-loop",
         }
@@ -101,6 +110,7 @@ impl Impl {
             Impl::WeirChanSelect => Some("weir-chan-select"),
             Impl::TokioAbort => Some("tokio-abort"),
             Impl::WeirFused => Some("weir-fused"),
+            Impl::WeirBuffer => Some("weir-buffer"),
             Impl::Loop => Some("loop"),
             Impl::GoUnbuf | Impl::GoBuf | Impl::GoLoop => None,
         }
@@ -390,7 +400,9 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
             metrics: vec![Metric::Time],
             runs,
             impls: p.impls(
-                &[GoUnbuf, GoBuf, TokioFlume, Weir, WeirBatch, Loop],
+                &[
+                    GoUnbuf, GoBuf, TokioFlume, Weir, WeirBuffer, WeirBatch, Loop,
+                ],
                 "pipeline",
                 &[n],
             ),

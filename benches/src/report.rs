@@ -300,6 +300,12 @@ pub fn targets(results: &[CaseResult]) -> Vec<Target> {
         "×",
     );
     at_least(
+        "1 pipeline: a buffer that never overflows costs ≤ 5 % (weir ÷ weir + buffer ≥ 0.95)",
+        ratio("pipeline", Weir, WeirBuffer, Time),
+        0.95,
+        "×",
+    );
+    at_least(
         "1 pipeline: time ≤ 5× the loop (loop ÷ weir ≥ 0.20)",
         ratio("pipeline", Loop, Weir, Time),
         0.2,
@@ -500,6 +506,7 @@ fn color(imp: Impl) -> &'static str {
         Impl::WeirChanSelect => "#006d2c",
         Impl::TokioAbort => "#aec7e8",
         Impl::WeirFused => "#66c2a4",
+        Impl::WeirBuffer => "#74c476",
     }
 }
 

@@ -55,11 +55,12 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
     let mut outcome = match (workload, imp) {
         ("pipeline", "weir") => pipeline::weir(arg(0)?),
         ("pipeline", "weir-batch") => pipeline::weir_batch(arg(0)?),
-        // Not in the table: `compare --child pipeline weir-buffer <n> [cap]
-        // [policy]` (policy 0-3: Backpressure, DropNewest, DropOldest, Fail)
-        // against `weir` (and `weir-buffer-then` against `weir-then`), for
-        // the cost of an overflow stage that never overflows; `vec-handoff`
-        // is the floor of a two-task hand-off that copies no item.
+        // `compare --child pipeline weir-buffer <n> [cap] [policy]` (policy
+        // 0-3: Backpressure, DropNewest, DropOldest, Fail; the table's row
+        // is `<n>` alone: capacity n, DropOldest) against `weir`, for the
+        // cost of an overflow stage that never overflows. Not in the table:
+        // `weir-buffer-then` against `weir-then`, and `vec-handoff`, the
+        // floor of a two-task hand-off that copies no item.
         ("pipeline", "weir-buffer") => pipeline::weir_buffered(
             arg(0)?,
             opt(1, us(arg(0)?)?)?,
