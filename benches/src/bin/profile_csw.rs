@@ -2,7 +2,7 @@
 //! (issue 18 §4, docs/profiling.md §17).
 //!
 //! ```text
-//! cargo run --release -p weir-benches --bin profile_csw -- <weir|kanal> [n] [timeline]
+//! cargo run --release -p weir-benches --bin profile_csw -- <weir|kanal> [n] [timeline[=items]] [spin=<iterations>]
 //! ```
 //!
 //! Runs workload 9's `gen -> square -> sum` on rendezvous channels (weir's
@@ -17,9 +17,12 @@
 //! * how often a stage's poll ran on another worker than its last one;
 //! * the voluntary context switches of the process.
 //!
-//! With `timeline` it prints, for 200 items from the middle of the run,
+//! With `timeline` (or `timeline=<items>`) it prints, for 200 items (or
+//! `<items>`) from the middle of the run,
 //! every poll (time, worker, stage, operation, poll number, result) and
-//! every park and unpark, in time order.
+//! every park and unpark, in time order. `spin=<iterations>` adds a busy
+//! loop of that many iterations per item to the middle stage: a control
+//! that slows a pipeline without touching its channel.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -33,7 +36,6 @@ use weir_benches::work::{square, voluntary_csw};
 use weir_core::chan;
 
 const WORKERS: usize = 2;
-const TRACE_ITEMS: u64 = 200;
 
 static NEXT_WORKER: AtomicUsize = AtomicUsize::new(0);
 static PARKS: [AtomicU64; WORKERS + 1] = [const { AtomicU64::new(0) }; WORKERS + 1];
@@ -200,13 +202,13 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Tracing covers items `trace_from .. trace_from + TRACE_ITEMS` (set by
-/// the generator, which runs ahead by at most two items).
-fn trace_window(i: u64, from: u64, timeline: bool) {
-    if timeline {
+/// Tracing covers items `from .. from + items` (set by the generator,
+/// which runs ahead by at most two items); `items == 0`: no timeline.
+fn trace_window(i: u64, from: u64, items: u64) {
+    if items > 0 {
         if i == from {
             TRACING.store(true, Ordering::Relaxed);
-        } else if i == from + TRACE_ITEMS {
+        } else if i == from + items {
             TRACING.store(false, Ordering::Relaxed);
         }
     }
@@ -214,7 +216,7 @@ fn trace_window(i: u64, from: u64, timeline: bool) {
 
 type Three = (Stats, Stats, Stats, Stats);
 
-async fn weir_pipeline(n: u64, timeline: bool, spin: u64) -> (u64, Three) {
+async fn weir_pipeline(n: u64, timeline: u64, spin: u64) -> (u64, Three) {
     let (nums_tx, nums) = chan::rendezvous::<u64>();
     let (squares_tx, squares) = chan::rendezvous::<u64>();
     let from = n / 2;
@@ -259,7 +261,7 @@ async fn weir_pipeline(n: u64, timeline: bool, spin: u64) -> (u64, Three) {
     (sum, (g.await.expect("gen"), a, b, c))
 }
 
-async fn kanal_pipeline(n: u64, timeline: bool, spin: u64) -> (u64, Three) {
+async fn kanal_pipeline(n: u64, timeline: u64, spin: u64) -> (u64, Three) {
     let (nums_tx, nums) = kanal::bounded_async::<u64>(0);
     let (squares_tx, squares) = kanal::bounded_async::<u64>(0);
     let from = n / 2;
@@ -311,7 +313,14 @@ fn main() {
         .get(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let timeline = args.iter().any(|a| a == "timeline");
+    let timeline: u64 = args
+        .iter()
+        .find_map(|a| match a.strip_prefix("timeline") {
+            Some("") => Some(200),
+            Some(rest) => rest.strip_prefix('=')?.parse().ok(),
+            None => None,
+        })
+        .unwrap_or(0);
     let spin: u64 = args
         .iter()
         .find_map(|a| a.strip_prefix("spin=")?.parse().ok())
@@ -362,7 +371,7 @@ fn main() {
             st.name, st.ops, st.first, st.second, st.later, st.futile, st.moved, st.on[0], st.on[1]
         );
     }
-    if timeline {
+    if timeline > 0 {
         let mut all: Vec<Event> = PARK_EVENTS.lock().expect("park events").clone();
         for st in [&a, &b, &c, &d] {
             all.extend(st.events.iter().copied());
