@@ -14,7 +14,9 @@
 //!   `Pending` is a *futile* poll (a wake that found nothing to do);
 //! * per worker, how often it parked (`on_thread_park`) and how many polls
 //!   it ran;
-//! * how often a stage's poll ran on another worker than its last one;
+//! * how often a stage's poll ran on another worker than its last one,
+//!   and how often any poll ran on another worker than the poll just
+//!   before it (*interleaved*: the stages split over both workers);
 //! * the voluntary context switches of the process.
 //!
 //! With `timeline` (or `timeline=<items>`) it prints, for 200 items (or
@@ -40,6 +42,10 @@ const WORKERS: usize = 2;
 static NEXT_WORKER: AtomicUsize = AtomicUsize::new(0);
 static PARKS: [AtomicU64; WORKERS + 1] = [const { AtomicU64::new(0) }; WORKERS + 1];
 static TRACING: AtomicBool = AtomicBool::new(false);
+/// The worker of the last operation poll of any stage: a poll on another
+/// worker than the one before it is an *interleaved* poll (the stages run
+/// split over both workers, not one after another on one).
+static LAST_WORKER: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// Nanoseconds each worker spent unparked, and parked.
 static AWAKE_NS: [AtomicU64; WORKERS + 1] = [const { AtomicU64::new(0) }; WORKERS + 1];
@@ -102,6 +108,9 @@ struct Stats {
     /// Polls that ran on another worker than the stage's previous poll.
     moved: u64,
     last_worker: usize,
+    /// Polls that ran on another worker than the poll before them (of
+    /// any stage).
+    interleaved: u64,
     /// Polls run on each worker.
     on: [u64; WORKERS + 1],
     events: Vec<Event>,
@@ -131,6 +140,10 @@ async fn counted<F: Future>(f: F, st: &mut Stats, item: u64) -> F::Output {
             st.moved += 1;
         }
         st.last_worker = w;
+        let before = LAST_WORKER.swap(w, Ordering::Relaxed);
+        if before != usize::MAX && before != w {
+            st.interleaved += 1;
+        }
         let r = f.as_mut().poll(cx);
         if tracing {
             st.events.push(Event {
@@ -364,13 +377,30 @@ fn main() {
             awake as f64 / 1e3 / parks.max(1) as f64,
         );
     }
-    println!("op        ops     1st poll   2nd poll   later   futile  moved  polls on w0 / w1");
+    println!(
+        "op        ops     1st poll   2nd poll   later   futile  moved  interleaved  polls on w0 / w1"
+    );
     for st in [&a, &b, &c, &d] {
         println!(
-            "{:9} {:8} {:9} {:9} {:7} {:8} {:7}  {} / {}",
-            st.name, st.ops, st.first, st.second, st.later, st.futile, st.moved, st.on[0], st.on[1]
+            "{:9} {:8} {:9} {:9} {:7} {:8} {:7} {:12}  {} / {}",
+            st.name,
+            st.ops,
+            st.first,
+            st.second,
+            st.later,
+            st.futile,
+            st.moved,
+            st.interleaved,
+            st.on[0],
+            st.on[1]
         );
     }
+    let interleaved: u64 = [&a, &b, &c, &d].iter().map(|st| st.interleaved).sum();
+    println!(
+        "interleaved polls: {interleaved} ({:.4}/item, {:.1} per ms of the run)",
+        interleaved as f64 / n as f64,
+        interleaved as f64 / (elapsed.as_secs_f64() * 1e3)
+    );
     if timeline > 0 {
         let mut all: Vec<Event> = PARK_EVENTS.lock().expect("park events").clone();
         for st in [&a, &b, &c, &d] {
