@@ -110,6 +110,8 @@ mod error;
 mod force;
 mod ident;
 mod lock;
+#[cfg(loom)]
+mod loom_control;
 mod observer;
 mod permit;
 mod receiver;
@@ -158,7 +160,7 @@ use shared::Chan;
 #[cfg(loom)]
 #[doc(hidden)]
 pub fn __loom_break_wake_rule() {
-    shared::loom_control::break_wake_rule();
+    loom_control::break_wake_rule();
 }
 
 /// Loom only: a broken give-back rule for the positive controls of
@@ -168,7 +170,7 @@ pub fn __loom_break_wake_rule() {
 #[cfg(loom)]
 #[doc(hidden)]
 pub fn __loom_break_give_back(how: u8) {
-    shared::loom_control::break_give_back(how);
+    loom_control::break_give_back(how);
 }
 
 /// Loom only: counterparts hand over to (and take from) a waiting select
@@ -177,7 +179,7 @@ pub fn __loom_break_give_back(how: u8) {
 #[cfg(loom)]
 #[doc(hidden)]
 pub fn __loom_break_claim() {
-    shared::loom_control::break_claim();
+    loom_control::break_claim();
 }
 
 fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {

@@ -42,7 +42,7 @@ impl Token {
     /// Claims the token for case `case`: `true` if this call won it.
     pub(crate) fn claim(&self, case: usize) -> bool {
         #[cfg(loom)]
-        if super::shared::loom_control::claim_broken() {
+        if super::loom_control::claim_broken() {
             // The broken variant for loom's positive control: mark the
             // token without the compare-and-swap, so a second counterpart
             // claims a token already claimed.
