@@ -9,7 +9,7 @@ use crate::error::{Cause, ContextError};
 use crate::handle::CancelHandle;
 use crate::loom::Arc;
 use crate::tree::{Node, Owner, Record};
-use crate::value::ValueNode;
+use crate::value_node::ValueNode;
 
 /// A cancellation signal with an optional deadline and typed values: Go's
 /// `context.Context` for tokio.

@@ -113,6 +113,7 @@ mod handle;
 mod loom;
 mod tree;
 mod value;
+mod value_node;
 
 pub use after::AfterCancel;
 pub use context::Context;

@@ -1,28 +1,9 @@
 //! Typed values: Go's `context.WithValue`, keyed by type.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use crate::context::Context;
-
-/// One value in a context's chain of values.
-pub(crate) struct ValueNode {
-    value: Box<dyn Any + Send + Sync>,
-    parent: Option<Arc<ValueNode>>,
-}
-
-impl Drop for ValueNode {
-    fn drop(&mut self) {
-        // Unwind a long chain without recursion.
-        let mut next = self.parent.take();
-        while let Some(parent) = next {
-            match Arc::try_unwrap(parent) {
-                Ok(mut parent) => next = parent.parent.take(),
-                Err(_) => break,
-            }
-        }
-    }
-}
+use crate::value_node::ValueNode;
 
 impl Context {
     /// A child carrying `value`, found by its type: Go's
@@ -50,10 +31,10 @@ impl Context {
             cancel: self.cancel.clone(),
             deadline: self.deadline,
             deadline_cause: self.deadline_cause.clone(),
-            values: Some(Arc::new(ValueNode {
-                value: Box::new(value),
-                parent: self.values.clone(),
-            })),
+            values: Some(Arc::new(ValueNode::new(
+                Box::new(value),
+                self.values.clone(),
+            ))),
         }
     }
 
@@ -79,13 +60,6 @@ impl Context {
     /// assert_eq!(parent.value::<u32>(), None);
     /// ```
     pub fn value<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        let mut node = self.values.as_deref();
-        while let Some(current) = node {
-            if let Some(value) = current.value.downcast_ref::<T>() {
-                return Some(value);
-            }
-            node = current.parent.as_deref();
-        }
-        None
+        ValueNode::find(self.values.as_deref())
     }
 }
