@@ -11,7 +11,9 @@
 //! dashboard [DIR] [--workers N] [--bind ADDR] [--exit-after SECS]
 //! ```
 //!
-//! `DIR` defaults to `/usr/share`; `--bind` to `127.0.0.1:0` (a free
+//! `DIR` defaults to `/usr/share`; empty files are skipped (so the
+//! kernel's `/proc` and `/sys` files, which say they are empty and may
+//! block when read); `--bind` to `127.0.0.1:0` (a free
 //! port); `--exit-after SECS` (or `WEIR_DASHBOARD_EXIT_AFTER=SECS`) exits
 //! that long after the run instead of waiting for Ctrl-C, for scripted
 //! runs and screenshots.
@@ -92,8 +94,12 @@ fn walk(root: &Path) -> impl Iterator<Item = (PathBuf, u64)> {
             match entry.file_type() {
                 Ok(t) if t.is_dir() => dirs.push(entry.path()),
                 Ok(t) if t.is_file() => {
-                    if let Ok(meta) = entry.metadata() {
-                        found.push((entry.path(), meta.len()));
+                    // Empty files have no words; the kernel's /proc and
+                    // /sys files say they are empty, and some block when
+                    // read (/proc/kmsg), so they are skipped too.
+                    match entry.metadata() {
+                        Ok(meta) if meta.len() > 0 => found.push((entry.path(), meta.len())),
+                        _ => {}
                     }
                 }
                 _ => {}

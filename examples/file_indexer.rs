@@ -16,8 +16,9 @@
 //! ```
 //!
 //! `DIR` defaults to this repository. `target/` and `.git/` are skipped, as
-//! are files over 1 MiB and binary files (a NUL byte in the first 8000
-//! bytes, git's test). Exit codes: 0 done, 1 error, 2 bad usage or
+//! are empty files (so the kernel's `/proc` and `/sys` files, which say
+//! they are empty and may block when read), files over 1 MiB and binary
+//! files (a NUL byte in the first 8000 bytes, git's test). Exit codes: 0 done, 1 error, 2 bad usage or
 //! configuration, 124 the `--timeout` deadline hit (as `timeout(1)`), 130
 //! interrupted by Ctrl-C (as a shell reports SIGINT).
 //!
@@ -118,7 +119,7 @@ struct Found {
 
 /// The files under a directory, depth first, found lazily as the pipeline
 /// pulls them: the pipeline's source. Symbolic links are not followed (no
-/// cycles); directories that cannot be read are skipped.
+/// cycles); directories that cannot be read, and empty files, are skipped.
 ///
 /// It calls `std::fs` inside the source's task. A directory listing is a
 /// few microseconds on a local disk, and the source yields to other tasks
@@ -169,11 +170,15 @@ impl Iterator for Walk {
                         self.dirs.push(entry.path());
                     }
                 } else if kind.is_file() {
-                    if let Ok(meta) = entry.metadata() {
-                        files.push(Found {
+                    // Empty files have no words; the kernel's /proc and
+                    // /sys files say they are empty, and some block when
+                    // read (/proc/kmsg), so they are skipped too.
+                    match entry.metadata() {
+                        Ok(meta) if meta.len() > 0 => files.push(Found {
                             path: entry.path(),
                             len: meta.len(),
-                        });
+                        }),
+                        _ => {}
                     }
                 }
             }
