@@ -724,6 +724,28 @@ fn main() {
         share(|c| c.unparks > 0),
         share(|c| c.csw > 0)
     );
+    // The tail against the rest: whether the slow trials are the ones whose
+    // wake-ups unparked a worker again and again (a chain), or not.
+    let mut by_time = counts.clone();
+    by_time.sort_by_key(|c| c.total);
+    let cut = by_time.len() - by_time.len().div_ceil(20);
+    for (what, part) in [
+        ("fastest 95 %", &by_time[..cut]),
+        ("slowest 5 %", &by_time[cut..]),
+    ] {
+        let n = part.len().max(1) as f64;
+        let mut unparks: Vec<u64> = part.iter().map(|c| c.unparks.into()).collect();
+        unparks.sort_unstable();
+        println!(
+            "{what:<13} {:>4} trials: unparks median {} mean {:.2} max {}, with >= 3 unparks {:.1} %, cross-worker wakes mean {:.2}",
+            part.len(),
+            unparks.get(unparks.len() / 2).copied().unwrap_or(0),
+            unparks.iter().sum::<u64>() as f64 / n,
+            unparks.last().copied().unwrap_or(0),
+            100.0 * part.iter().filter(|c| c.unparks >= 3).count() as f64 / n,
+            part.iter().map(|c| f64::from(c.cross_wakes)).sum::<f64>() / n,
+        );
+    }
     if !o.quiet {
         // The trial at the `--show` percentile (the median by default).
         let mut sorted: Vec<Duration> = trials.iter().map(|(t, _, _)| *t).collect();

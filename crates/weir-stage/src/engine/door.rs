@@ -12,6 +12,7 @@
 
 use std::future::{Future, Pending};
 use std::ops::Deref;
+use std::pin::Pin;
 
 use futures::future::{join_all, Either, FutureExt, JoinAll, Map};
 use weir_core::chan::{Closed, Receiver, Sender};
@@ -274,6 +275,21 @@ impl<'a, T, O: Outlet + ?Sized> Door<'a, T, O> {
 /// ```
 pub async fn unless_closed<U, F: Future>(output: &Sender<U>, fut: F) -> Option<F::Output> {
     Exit::new(output).unless_closed(fut).await
+}
+
+/// [`unless_closed`] over a `closed` wait the caller keeps across calls
+/// (`Sender::closed`, pinned once), so that its listener is registered once
+/// for the whole loop instead of once per call.
+pub(crate) async fn unless_pinned<C, F>(closed: Pin<&mut C>, fut: F) -> Option<F::Output>
+where
+    C: Future<Output = ()>,
+    F: Future,
+{
+    tokio::select! {
+        biased;
+        out = fut => Some(out),
+        () = closed => None,
+    }
 }
 
 /// Appends up to `limit` items that are ready on `input` to `buf`, without

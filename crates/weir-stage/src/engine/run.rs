@@ -147,6 +147,31 @@ pub async fn while_filling<T: 'static, F: std::future::Future>(
     .await
 }
 
+/// [`while_filling`] for a stage's send, counting the time it waited (from
+/// its first pending poll: a send that goes through at once waited for
+/// nothing, and reads no clock).
+async fn send_filling<T: 'static, F: std::future::Future>(
+    src: &mut BoxSource<T>,
+    send: F,
+    counters: &Counters,
+) -> Result<F::Output, Error> {
+    let mut send = std::pin::pin!(send);
+    let mut waiting: Option<Instant> = None;
+    let sent = std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = send.as_mut().poll(cx) {
+            return Poll::Ready(Ok(done));
+        }
+        waiting.get_or_insert_with(Instant::now);
+        src.poll_fill(cx)?;
+        Poll::Pending
+    })
+    .await;
+    if let Some(since) = waiting {
+        counters.send_wait(since.elapsed());
+    }
+    sent
+}
+
 /// Marks a stage's task as running for as long as it lives.
 struct Running<'a>(&'a Counters);
 
@@ -224,6 +249,9 @@ pub(crate) async fn run_buffered<T: Send + 'static>(
     // Grows to what hand-offs need (at most `limit`) and keeps it.
     let mut buf = Vec::new();
     let mut after = After::Running;
+    // One wait for `tx` closing, kept across batches: its listener is made
+    // once, not made and dropped around every pull.
+    let mut closed = std::pin::pin!(tx.closed());
     loop {
         match std::mem::replace(&mut after, After::Running) {
             After::Running => {}
@@ -231,15 +259,29 @@ pub(crate) async fn run_buffered<T: Send + 'static>(
             After::Failed(e) => return Err(e),
         }
         let pull = next_handoff(&mut src, &mut buf, counters, limit, &mut after);
-        let Some(more) = door::unless_closed(&tx, pull).await else {
+        let Some(more) = door::unless_pinned(closed.as_mut(), pull).await else {
             return Ok(());
         };
         if !more? {
             return Ok(());
         }
-        // A full batch moves as it is; a short one (an idle producer's
-        // trickle) is copied out, so a one-item hop does not allocate a
-        // whole batch's room.
+        // A lone item under backpressure (an idle producer's trickle) is
+        // sent as it is: no batch to allocate.
+        if buf.len() == 1 && overflow == Overflow::Backpressure {
+            let item = buf.pop().expect("one item");
+            if send_filling(&mut src, tx.send(item), counters)
+                .await?
+                .is_err()
+            {
+                return Ok(()); // downstream is gone: stop, and so stop upstream
+            }
+            if buffer.is_some() {
+                counters.batch(1, 1, Duration::ZERO);
+            }
+            continue;
+        }
+        // A full batch moves as it is; a short one is copied out, so a
+        // small hop does not allocate a whole batch's room.
         let batch = if buf.len() >= BATCH {
             let room = buf.len();
             std::mem::replace(&mut buf, Vec::with_capacity(room))
@@ -253,10 +295,7 @@ pub(crate) async fn run_buffered<T: Send + 'static>(
         // timed (two clock reads per hand-off).
         let pushed = if overflow == Overflow::Backpressure {
             // While the send waits, a buffer fused into `src` fills.
-            let start = Instant::now();
-            let pushed = while_filling(&mut src, overflow.push(&tx, batch)).await?;
-            counters.send_wait(start.elapsed());
-            pushed
+            send_filling(&mut src, overflow.push(&tx, batch), counters).await?
         } else {
             overflow.push(&tx, batch).await
         };

@@ -177,6 +177,13 @@ impl<T> RecvSource<T> {
 
     /// The channel: `rx`, or, the first time, what the slot was filled
     /// with (taken out of it); `None` if it never was.
+    /// Ends the source on a stop: the producer's next send fails once no
+    /// receiver is left.
+    fn stopped(&mut self) -> Poll<Result<bool, Error>> {
+        (self.rx, self.stop) = (None, None);
+        Poll::Ready(Ok(false))
+    }
+
     fn channel(&mut self) -> Option<&mut Receiver<T>> {
         if self.rx.is_none() {
             self.rx = self
@@ -194,22 +201,29 @@ impl<T: Send + 'static> BatchSource<T> for RecvSource<T> {
         if self.channel().is_none() {
             return Poll::Ready(Ok(false));
         }
-        if let Some(stop) = &mut self.stop {
-            if stop.poll_stopped(cx) {
-                // The producer's next send fails once no receiver is left.
-                (self.rx, self.stop) = (None, None);
-                return Poll::Ready(Ok(false));
-            }
+        // A stop ends the source before what its channel still holds. The
+        // check is a load; the stop's waker is registered only when the
+        // channel has nothing, right before this source waits.
+        if self.stop.as_ref().is_some_and(Stop::is_stopped) {
+            return self.stopped();
         }
         let Some(rx) = self.rx.as_mut() else {
             return Poll::Ready(Ok(false));
         };
-        rx.poll_recv_many(cx, out, BATCH).map(|n| {
-            if let Some(up) = &self.upstream {
-                up.counters().produced(n, Duration::ZERO);
+        match rx.poll_recv_many(cx, out, BATCH) {
+            Poll::Ready(n) => {
+                if let Some(up) = &self.upstream {
+                    up.counters().produced(n, Duration::ZERO);
+                }
+                Poll::Ready(Ok(n > 0))
             }
-            Ok(n > 0)
-        })
+            Poll::Pending => {
+                if self.stop.as_mut().is_some_and(|stop| stop.poll_stopped(cx)) {
+                    return self.stopped();
+                }
+                Poll::Pending
+            }
+        }
     }
 
     fn into_receiver(mut self: Box<Self>) -> Result<Receiver<T>, BoxSource<T>> {
@@ -376,6 +390,8 @@ impl<I> Drop for IterSource<I> {
 /// ```
 pub struct Stop {
     signal: CancelledOwned,
+    /// The same signal, read without registering a waker.
+    ctx: Ctx,
     /// Set when the stop ends the source before its input ended.
     cut_short: Arc<AtomicBool>,
 }
@@ -389,8 +405,20 @@ impl Stop {
     pub fn new(signal: &Ctx, cut_short: Arc<AtomicBool>) -> Stop {
         Stop {
             signal: signal.cancelled_owned(),
+            ctx: signal.clone(),
             cut_short,
         }
+    }
+
+    /// `true` once the stop has come (and marks the run cut short), like
+    /// [`poll_stopped`](Stop::poll_stopped) but without registering a
+    /// waker: an atomic load, for a source about to return items anyway.
+    pub(crate) fn is_stopped(&self) -> bool {
+        let stopped = self.ctx.is_cancelled();
+        if stopped {
+            self.cut_short.store(true, Ordering::Release);
+        }
+        stopped
     }
 
     /// `true` once the stop has come (and marks the run cut short);

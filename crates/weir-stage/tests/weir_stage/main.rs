@@ -12,6 +12,7 @@ mod stage_buffer;
 mod stage_buffered;
 mod stage_collect;
 mod stage_combine;
+mod stage_engine_hop;
 mod stage_faults;
 mod stage_filter;
 mod stage_filter_map;
