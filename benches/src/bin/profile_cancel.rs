@@ -256,7 +256,18 @@ fn options() -> Options {
             "--spawned" => o.spawned = true,
             "--show" => o.show = args.next().and_then(|v| v.parse().ok()).unwrap_or(50.0),
             "--no-log" => NO_LOG.store(true, Ordering::Relaxed),
-            n => o.trials = n.parse().expect("trials, a mode or an option"),
+            n => match n.parse() {
+                Ok(trials) => o.trials = trials,
+                Err(_) => {
+                    // `--help` too: the usage, and no panic on a bad word.
+                    eprintln!(
+                        "usage: profile_cancel <cancel|abort|token|scope|latency|fused> [trials] \
+                         [--workers N] [--event-interval N] [--quiet] [--no-log] \
+                         [--current-thread] [--spawned] [--show P]\n({n:?} is none of these)"
+                    );
+                    std::process::exit(2);
+                }
+            },
         }
     }
     o

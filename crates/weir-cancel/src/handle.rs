@@ -50,21 +50,37 @@ impl CancelHandle {
     /// (a [`cancelled`](crate::Context::cancelled) future polled from then
     /// on completes), [`after_cancel`](crate::Context::after_cancel)
     /// functions are started, the context leaves its parent's tree, and
-    /// waiters are woken (or their wake-ups handed on, below). A context whose deadline
-    /// has already passed keeps reporting
+    /// waiters are woken (or their wake-ups handed on, see
+    /// [Wake-ups](#wake-ups)). A context whose deadline has already passed
+    /// keeps reporting
     /// [`DeadlineExceeded`](crate::ContextError::DeadlineExceeded).
     ///
-    /// Called on a thread in a multi-thread runtime's context that is not
-    /// running one of its tasks (an `async main`'s `block_on`, a thread
-    /// after `Runtime::enter`), with two or more
-    /// [`cancelled`](crate::Context::cancelled) futures waiting, it hands
-    /// the wake-ups to one task spawned on that runtime, which makes them
-    /// all from a worker thread: one worker unpark instead of one per
-    /// waiter (there, each wake-up made by the canceller would unpark a
-    /// worker, and on a busy machine the canceller would lose its core to
-    /// it each time). Those waiters then wake as soon as the runtime runs
-    /// that task; a runtime that has shut down drops it, which wakes them
-    /// too. Everywhere else the canceller wakes them itself.
+    /// # Wake-ups
+    ///
+    /// Every waiting [`cancelled`](crate::Context::cancelled) future is
+    /// woken; with two or more of them on a multi-thread runtime, *when*
+    /// depends on where `cancel` is called, so that waking n tasks does not
+    /// wake a worker thread n − 1 times (a chain of `futex`/`eventfd`
+    /// wake-ups of 5–10 µs each, `docs/profiling.md` §18, §19):
+    ///
+    /// * **In a task**, the wake-ups are handed to the worker running it,
+    ///   the way [`tokio::task::yield_now`] hands over its own task, and
+    ///   made when that worker next looks for work: as soon as the
+    ///   cancelling task awaits something (the join of what it cancelled,
+    ///   say) or ends, or at the worker's next maintenance tick. They are
+    ///   then made back to back with no worker woken in between, and at
+    ///   most one idle worker is woken to share them. A task that calls
+    ///   `cancel` and then keeps its thread busy without awaiting delays
+    ///   them until it does — as it delays every task its worker holds.
+    /// * **On a thread in the runtime's context that is not running one of
+    ///   its tasks** (an `async main`'s `block_on`, a thread after
+    ///   `Runtime::enter`), they are handed to one task spawned on that
+    ///   runtime, which hands them to its worker in turn.
+    /// * **Anywhere else** (off any runtime, on a current-thread runtime,
+    ///   with one waiter) the canceller wakes them itself.
+    ///
+    /// A hand-over is never lost: wake-ups that a runtime shutting down
+    /// drops instead of making are made when it drops them.
     ///
     /// # Examples
     ///

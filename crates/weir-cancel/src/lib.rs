@@ -114,6 +114,7 @@ mod loom;
 mod tree;
 mod value;
 mod value_node;
+mod wakeups;
 
 pub use after::AfterCancel;
 pub use context::Context;

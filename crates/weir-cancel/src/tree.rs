@@ -32,6 +32,7 @@ use tokio::time::Instant;
 
 use crate::error::Cause;
 use crate::loom::{lock, Arc, AtomicBool, Mutex, Ordering};
+use crate::wakeups::Wakeups;
 
 /// Something to run once when a node is cancelled (registered with
 /// [`Node::add_hook`]). The tree knows only this trait; `after_cancel`'s
@@ -64,7 +65,7 @@ pub(crate) struct Node {
     cancelled: AtomicBool,
     state: Mutex<State>,
     /// Wakes the `cancelled` futures waiting on this node. Shared (`Arc`) so
-    /// a relay task can wake them (see [`Wakeups`]).
+    /// the wake-ups can be relayed or deferred (see [`Wakeups`]).
     notify: std::sync::Arc<Notify>,
     /// `cancelled` futures registered in `notify` right now (a hint: it
     /// picks how the waiters are woken, never whether).
@@ -262,7 +263,10 @@ impl Node {
                 expired,
             )
         };
-        wakeups.add(self);
+        wakeups.add(
+            self.waiting.load(std::sync::atomic::Ordering::Relaxed),
+            &self.notify,
+        );
         for hook in hooks.into_values() {
             hook.fire();
         }
@@ -344,73 +348,6 @@ impl Drop for Node {
                 Ok(mut parent) => next = parent.parent.take(),
                 Err(_) => break,
             }
-        }
-    }
-}
-
-/// The waiters of the nodes one `cancel` has just cancelled, woken together
-/// once the whole subtree is cancelled.
-///
-/// A wake-up made on a thread that is not one of a multi-thread runtime's
-/// workers (the main thread in `block_on` or after `Runtime::enter`, say)
-/// goes through the runtime's injection queue and unparks a worker; under
-/// load the canceller then loses its core to that worker, and the next
-/// wake-up waits for it to park again, so n waiters cost up to n unparks
-/// in a chain. There, with two or more waiters, the wake-ups are handed to
-/// one task spawned on that runtime, which makes them from a worker: they
-/// go to the worker's own run queue, one unpark in all, and other idle
-/// workers steal from it. The relay wakes in its `Drop`, so a relay that a
-/// shut-down runtime drops without running still wakes everyone. Inside a
-/// task (a worker's wake-ups are local already), off any runtime, on a
-/// current-thread runtime or with fewer than two waiters, the canceller
-/// wakes them itself.
-#[derive(Default)]
-pub(crate) struct Wakeups {
-    notifies: Vec<std::sync::Arc<Notify>>,
-    waiting: usize,
-}
-
-impl Wakeups {
-    fn add(&mut self, node: &Node) {
-        self.waiting += node.waiting.load(std::sync::atomic::Ordering::Relaxed);
-        self.notifies.push(node.notify.clone());
-    }
-
-    fn wake(self) {
-        if self.waiting >= 2 {
-            if let Some(runtime) = relay_runtime() {
-                let relay = Relay(self.notifies);
-                drop(runtime.spawn(async move { drop(relay) }));
-                return;
-            }
-        }
-        drop(Relay(self.notifies));
-    }
-}
-
-/// The runtime to relay wake-ups through, if this thread is in a
-/// multi-thread runtime's context but not running one of its tasks.
-#[cfg(not(loom))]
-fn relay_runtime() -> Option<tokio::runtime::Handle> {
-    if tokio::task::try_id().is_some() {
-        return None;
-    }
-    let runtime = tokio::runtime::Handle::try_current().ok()?;
-    (runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread).then_some(runtime)
-}
-
-#[cfg(loom)]
-fn relay_runtime() -> Option<tokio::runtime::Handle> {
-    None
-}
-
-/// Wakes every waiter of its nodes when dropped (run or not).
-struct Relay(Vec<std::sync::Arc<Notify>>);
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        for notify in &self.0 {
-            notify.notify_waiters();
         }
     }
 }

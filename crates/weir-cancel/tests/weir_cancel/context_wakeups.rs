@@ -1,7 +1,8 @@
 //! Who wakes the waiters of a cancel: every `cancelled` future is woken
-//! exactly once, whichever thread cancels — a runtime's task, a thread in
-//! a multi-thread runtime's context (the wake-ups are relayed through one
-//! task there), or a runtime that has already shut down.
+//! exactly once, whichever thread cancels — a runtime's task (the wake-ups
+//! are deferred to its worker there), a thread in a multi-thread runtime's
+//! context (relayed through one task), or a runtime that has already shut
+//! down.
 
 use std::future::Future;
 use std::pin::pin;
@@ -163,7 +164,8 @@ fn cancel_in_a_shut_down_runtime_context_still_wakes() {
     assert_eq!(wakes, vec![1; 8]);
 }
 
-/// Off any runtime, and inside a task, the canceller wakes them itself.
+/// Off any runtime the canceller wakes them itself; inside a task its
+/// worker makes them once the task has ended.
 #[test]
 fn cancel_off_a_runtime_or_in_a_task_wakes_every_waiter_once() {
     let (ctx, handle) = Context::background().with_cancel();
@@ -221,4 +223,136 @@ fn cancel_from_block_on_ends_every_waiting_task() {
         ended
     });
     assert_eq!(ended, 1000);
+}
+
+/// A cancel from a task with several waiters: the wake-ups are made by the
+/// canceller's own worker thread, all of them, once the task waits — not
+/// by the other worker (the unit tests in `wakeups.rs` show that none is
+/// made before the task waits).
+#[test]
+fn cancel_in_a_task_wakes_every_waiter_on_the_cancellers_worker() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (ctx, handle) = Context::background().with_cancel();
+    let canceller = Mutex::new(None);
+    let (wakes, threads) = wakes_and_wakers(&[&ctx], 10, || {
+        let thread = rt
+            .block_on(rt.spawn(async move {
+                assert!(handle.cancel());
+                let me = std::thread::current().id();
+                tokio::task::yield_now().await;
+                me
+            }))
+            .unwrap();
+        *canceller.lock().unwrap() = Some(thread);
+    });
+    assert_eq!(wakes, vec![1; 10]);
+    let canceller = canceller.lock().unwrap().expect("the canceller ran");
+    assert!(
+        threads.iter().all(|&t| t == canceller),
+        "made by the canceller's worker: {threads:?} vs {canceller:?}"
+    );
+}
+
+/// Many tasks of the runtime waiting, cancelled from another task that then
+/// joins them (Go's `cancel(); wg.Wait()` in a goroutine): every task ends.
+#[test]
+fn cancel_from_a_task_ends_every_waiting_task() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let ended = rt
+        .block_on(rt.spawn(async {
+            let (ctx, handle) = Context::background().with_cancel();
+            let started = Arc::new(tokio::sync::Barrier::new(1001));
+            let tasks: Vec<_> = (0..1000)
+                .map(|_| {
+                    let (ctx, started) = (ctx.clone(), started.clone());
+                    tokio::spawn(async move {
+                        let mut done = pin!(ctx.cancelled());
+                        std::future::poll_fn(|cx| match done.as_mut().poll(cx) {
+                            Poll::Pending => Poll::Ready(()),
+                            Poll::Ready(()) => panic!("cancelled too early"),
+                        })
+                        .await;
+                        started.wait().await;
+                        done.await;
+                    })
+                })
+                .collect();
+            started.wait().await;
+            assert!(handle.cancel());
+            let mut ended = 0;
+            for task in tasks {
+                task.await.unwrap();
+                ended += 1;
+            }
+            ended
+        }))
+        .unwrap();
+    assert_eq!(ended, 1000);
+}
+
+/// A task that cancels and then never awaits again but ends: its worker
+/// still makes the wake-ups (the task's end is the worker looking for
+/// work), and a waiter on a plain thread, off any runtime, wakes.
+#[test]
+fn cancel_at_the_end_of_a_task_wakes_a_waiter_on_another_thread() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let (ctx, handle) = Context::background().with_cancel();
+    let (registered_tx, registered) = mpsc::channel();
+    let (ctx2, ctx3) = (ctx.clone(), ctx.clone());
+    let waiters: Vec<_> = [ctx2, ctx3]
+        .into_iter()
+        .map(|ctx| {
+            let registered_tx = registered_tx.clone();
+            std::thread::spawn(move || {
+                let mut done = pin!(ctx.cancelled());
+                let unpark = Arc::new(Unpark {
+                    thread: std::thread::current(),
+                    woken: AtomicUsize::new(0),
+                });
+                let waker = Waker::from(unpark.clone());
+                let mut cx = TaskContext::from_waker(&waker);
+                assert!(done.as_mut().poll(&mut cx).is_pending());
+                registered_tx.send(()).unwrap();
+                // Polling again only once woken: a lost wake-up fails here
+                // instead of being papered over by the cancelled flag.
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while unpark.woken.load(Ordering::SeqCst) == 0 {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    assert!(!left.is_zero(), "the waiter was never woken");
+                    std::thread::park_timeout(left);
+                }
+                assert!(done.as_mut().poll(&mut cx).is_ready());
+            })
+        })
+        .collect();
+    registered.recv().unwrap();
+    registered.recv().unwrap();
+    rt.block_on(rt.spawn(async move { assert!(handle.cancel()) }))
+        .unwrap();
+    for waiter in waiters {
+        waiter.join().expect("the waiter thread ends");
+    }
+    drop(ctx);
+}
+
+/// A waker that counts its wake-ups and unparks a thread.
+struct Unpark {
+    thread: std::thread::Thread,
+    woken: AtomicUsize,
+}
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.woken.fetch_add(1, Ordering::SeqCst);
+        self.thread.unpark();
+    }
 }
