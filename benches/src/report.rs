@@ -840,7 +840,7 @@ pub fn markdown(
     let _ = writeln!(md, "- go: {}", info.go);
     let _ = writeln!(
         md,
-        "- runs per implementation: {runs} (latency / cancellation: up to 3, each of many trials; many workers: up to 3; bounded memory: 1)"
+        "- runs per implementation: {runs} (latency / cancellation: up to 5, each of many trials; many workers: up to 3; bounded memory: 1)"
     );
     let _ = writeln!(
         md,
