@@ -191,13 +191,14 @@ pub struct Cancelled<'a> {
     waiting: Waiting<'a>,
 }
 
-/// Counted among a node's waiters (see `Node::count_waiter`) until dropped.
-struct Waiting<'a>(Option<&'a Node>);
+/// Counted among a node's waiters (see `Node::count_waiter`) until dropped;
+/// with whether it was first polled outside any tokio task.
+struct Waiting<'a>(Option<(&'a Node, bool)>);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if let Some(node) = self.0 {
-            node.count_waiter(false);
+        if let Some((node, foreign)) = self.0 {
+            node.count_waiter(false, foreign);
         }
     }
 }
@@ -214,8 +215,9 @@ impl Future for Cancelled<'_> {
                 return Poll::Ready(());
             }
             if this.waiting.0.is_none() {
-                node.count_waiter(true);
-                *this.waiting = Waiting(Some(node));
+                let foreign = tokio::task::try_id().is_none();
+                node.count_waiter(true, foreign);
+                *this.waiting = Waiting(Some((node, foreign)));
             }
         }
         if let Some(deadline) = this.ctx.deadline {

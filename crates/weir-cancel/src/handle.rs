@@ -71,13 +71,21 @@ impl CancelHandle {
     ///   then made back to back with no worker woken in between, and at
     ///   most one idle worker is woken to share them. A task that calls
     ///   `cancel` and then keeps its thread busy without awaiting delays
-    ///   them until it does — as it delays every task its worker holds.
+    ///   them until it does — as it delays every task its worker holds;
+    ///   one that blocks until a waiting *task* answers waits for ever
+    ///   (don't block in async code).
     /// * **On a thread in the runtime's context that is not running one of
     ///   its tasks** (an `async main`'s `block_on`, a thread after
     ///   `Runtime::enter`), they are handed to one task spawned on that
     ///   runtime, which hands them to its worker in turn.
     /// * **Anywhere else** (off any runtime, on a current-thread runtime,
     ///   with one waiter) the canceller wakes them itself.
+    ///
+    /// Wake-ups are handed over only when every waiter was first polled in
+    /// a tokio task. A `cancelled` future waited on by a plain thread or
+    /// another executor makes the whole cancel wake at once (the relay
+    /// still makes them from a worker), so a canceller that blocks its
+    /// thread until such a waiter answers is answered.
     ///
     /// A hand-over is never lost: wake-ups that a runtime shutting down
     /// drops instead of making are made when it drops them.

@@ -70,6 +70,9 @@ pub(crate) struct Node {
     /// `cancelled` futures registered in `notify` right now (a hint: it
     /// picks how the waiters are woken, never whether).
     waiting: AtomicUsize,
+    /// Of those, the ones first polled outside any tokio task (a plain
+    /// thread, another executor): their wake-ups are never deferred.
+    foreign: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -119,6 +122,7 @@ impl Node {
             }),
             notify: std::sync::Arc::new(Notify::new()),
             waiting: AtomicUsize::new(0),
+            foreign: AtomicUsize::new(0),
         }
     }
 
@@ -193,14 +197,17 @@ impl Node {
     }
 
     /// A `cancelled` future registered in (`true`) or left (`false`) this
-    /// node's `notify`.
-    pub(crate) fn count_waiter(&self, registered: bool) {
-        if registered {
-            self.waiting
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        } else {
-            self.waiting
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    /// node's `notify`; `foreign` if it was first polled outside any tokio
+    /// task.
+    pub(crate) fn count_waiter(&self, registered: bool, foreign: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let counters = [Some(&self.waiting), foreign.then_some(&self.foreign)];
+        for counter in counters.into_iter().flatten() {
+            if registered {
+                counter.fetch_add(1, Relaxed);
+            } else {
+                counter.fetch_sub(1, Relaxed);
+            }
         }
     }
 
@@ -265,6 +272,7 @@ impl Node {
         };
         wakeups.add(
             self.waiting.load(std::sync::atomic::Ordering::Relaxed),
+            self.foreign.load(std::sync::atomic::Ordering::Relaxed),
             &self.notify,
         );
         for hook in hooks.into_values() {

@@ -29,6 +29,11 @@
 //! * **Anywhere else** (off any runtime, on a current-thread runtime, or
 //!   with fewer than two waiters) the canceller wakes them itself.
 //!
+//! Wake-ups are deferred only when every waiter was first polled inside a
+//! tokio task: a waiter on a plain thread or another executor is woken at
+//! once (by the canceller, or by the relay), so that a canceller that
+//! blocks its thread until such a waiter answers does not wait for ever.
+//!
 //! Whatever happens to a deferred or relayed batch, it is not lost: the
 //! wake-ups are made when the last reference to the batch goes, run or not
 //! (a relay task dropped by a runtime that shuts down, a deferred waker
@@ -47,30 +52,42 @@ use tokio::sync::Notify;
 pub(crate) struct Wakeups {
     notifies: Vec<Arc<Notify>>,
     waiting: usize,
+    foreign: usize,
 }
 
 impl Wakeups {
     /// Adds a cancelled node's `notify`, with the number of waiters
-    /// registered in it (a hint: it picks how they are woken, never
+    /// registered in it and how many of those were first polled outside any
+    /// tokio task (hints: they pick how the waiters are woken, never
     /// whether).
-    pub(crate) fn add(&mut self, waiting: usize, notify: &Arc<Notify>) {
+    pub(crate) fn add(&mut self, waiting: usize, foreign: usize, notify: &Arc<Notify>) {
         self.waiting += waiting;
+        self.foreign += foreign;
         self.notifies.push(notify.clone());
     }
 
     /// Wakes every waiter (now, deferred, or through a relay task).
     pub(crate) fn wake(self) {
         let batch = Batch(self.notifies);
+        // A waiter outside the runtime's tasks (a plain thread, another
+        // executor) is never kept waiting on the canceller's worker: a
+        // canceller that blocks its thread until such a waiter answers
+        // would wait for ever.
+        let deferrable = self.foreign == 0;
         if self.waiting >= 2 {
             match place() {
-                Place::Worker => return defer(batch),
+                Place::Worker if deferrable => return defer(batch),
                 Place::Outside(runtime) => {
                     // The relay defers them in turn, so that they are made
                     // together once it has ended.
-                    drop(runtime.spawn(async move { defer(batch) }));
+                    drop(runtime.spawn(async move {
+                        if deferrable {
+                            defer(batch);
+                        }
+                    }));
                     return;
                 }
-                Place::Elsewhere => {}
+                _ => {}
             }
         }
         drop(batch);
@@ -174,8 +191,12 @@ mod tests {
     }
 
     fn woken(notify: Arc<Notify>, waiting: usize) -> Wakeups {
+        woken_with(notify, waiting, 0)
+    }
+
+    fn woken_with(notify: Arc<Notify>, waiting: usize, foreign: usize) -> Wakeups {
         let mut wakeups = Wakeups::default();
-        wakeups.add(waiting, &notify);
+        wakeups.add(waiting, foreign, &notify);
         wakeups
     }
 
@@ -194,6 +215,19 @@ mod tests {
                 3,
                 "all made once it yielded"
             );
+        })
+        .await
+        .expect("the canceller task");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn in_a_task_waiters_with_one_outside_any_task_are_woken_at_once() {
+        tokio::spawn(async {
+            let notify = Arc::new(Notify::new());
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let _waiters = waiters(&notify, 3, &count);
+            woken_with(notify.clone(), 3, 1).wake();
+            assert_eq!(count.0.load(Ordering::SeqCst), 3, "none deferred");
         })
         .await
         .expect("the canceller task");

@@ -225,35 +225,82 @@ fn cancel_from_block_on_ends_every_waiting_task() {
     assert_eq!(ended, 1000);
 }
 
-/// A cancel from a task with several waiters: the wake-ups are made by the
-/// canceller's own worker thread, all of them, once the task waits — not
-/// by the other worker (the unit tests in `wakeups.rs` show that none is
-/// made before the task waits).
+/// A cancel from a task with several waiters that are tasks too: the
+/// wake-ups are made by the canceller's own worker thread, all of them,
+/// once the canceller waits — not by the other worker (the unit tests in
+/// `wakeups.rs` show that none is made before it waits).
 #[test]
-fn cancel_in_a_task_wakes_every_waiter_on_the_cancellers_worker() {
+fn cancel_in_a_task_wakes_waiting_tasks_on_the_cancellers_worker() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
         .unwrap();
-    let (ctx, handle) = Context::background().with_cancel();
-    let canceller = Mutex::new(None);
-    let (wakes, threads) = wakes_and_wakers(&[&ctx], 10, || {
-        let thread = rt
-            .block_on(rt.spawn(async move {
-                assert!(handle.cancel());
-                let me = std::thread::current().id();
-                tokio::task::yield_now().await;
-                me
-            }))
-            .unwrap();
-        *canceller.lock().unwrap() = Some(thread);
+    let (woken_tx, woken) = mpsc::channel();
+    let (canceller, ended) = rt.block_on(async move {
+        let (ctx, handle) = Context::background().with_cancel();
+        let started = Arc::new(tokio::sync::Barrier::new(11));
+        let waiters: Vec<_> = (0..10)
+            .map(|_| {
+                let (ctx, started, woken_tx) = (ctx.clone(), started.clone(), woken_tx.clone());
+                tokio::spawn(async move {
+                    let mut done = pin!(ctx.cancelled());
+                    std::future::poll_fn(|cx| {
+                        let first = poll_noted(done.as_mut(), cx, &woken_tx);
+                        assert!(first.is_pending(), "cancelled too early");
+                        Poll::Ready(())
+                    })
+                    .await;
+                    started.wait().await;
+                    std::future::poll_fn(|cx| poll_noted(done.as_mut(), cx, &woken_tx)).await;
+                })
+            })
+            .collect();
+        started.wait().await;
+        let canceller = tokio::spawn(async move {
+            assert!(handle.cancel());
+            let me = std::thread::current().id();
+            for waiter in waiters {
+                waiter.await.unwrap();
+            }
+            me
+        })
+        .await
+        .unwrap();
+        (canceller, 10)
     });
-    assert_eq!(wakes, vec![1; 10]);
-    let canceller = canceller.lock().unwrap().expect("the canceller ran");
+    let threads: Vec<_> = woken.try_iter().collect();
+    assert_eq!((threads.len(), ended), (10, 10), "each waiter woken once");
     assert!(
         threads.iter().all(|&t| t == canceller),
         "made by the canceller's worker: {threads:?} vs {canceller:?}"
     );
+}
+
+/// Polls `done` with a waker that notes the thread that calls it, then
+/// wakes the task polling.
+fn poll_noted(
+    done: std::pin::Pin<&mut weir_cancel::Cancelled<'_>>,
+    cx: &mut TaskContext<'_>,
+    tx: &mpsc::Sender<std::thread::ThreadId>,
+) -> Poll<()> {
+    let waker = Waker::from(Arc::new(Noting {
+        task: cx.waker().clone(),
+        tx: Mutex::new(tx.clone()),
+    }));
+    done.poll(&mut TaskContext::from_waker(&waker))
+}
+
+/// A waker that notes the thread that calls it, then wakes a task.
+struct Noting {
+    task: Waker,
+    tx: Mutex<mpsc::Sender<std::thread::ThreadId>>,
+}
+
+impl Wake for Noting {
+    fn wake(self: Arc<Self>) {
+        let _ = self.tx.lock().unwrap().send(std::thread::current().id());
+        self.task.wake_by_ref();
+    }
 }
 
 /// Many tasks of the runtime waiting, cancelled from another task that then
@@ -296,22 +343,23 @@ fn cancel_from_a_task_ends_every_waiting_task() {
     assert_eq!(ended, 1000);
 }
 
-/// A task that cancels and then never awaits again but ends: its worker
-/// still makes the wake-ups (the task's end is the worker looking for
-/// work), and a waiter on a plain thread, off any runtime, wakes.
+/// A task that cancels and then blocks its thread until two waiters on
+/// plain threads (off any runtime) answer: those wake-ups are made at once,
+/// never deferred to the blocked worker, so it does not wait for ever.
 #[test]
-fn cancel_at_the_end_of_a_task_wakes_a_waiter_on_another_thread() {
+fn a_canceller_blocking_on_waiters_outside_the_runtime_gets_its_answer() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .build()
         .unwrap();
     let (ctx, handle) = Context::background().with_cancel();
     let (registered_tx, registered) = mpsc::channel();
+    let (answer_tx, answers) = mpsc::channel();
     let (ctx2, ctx3) = (ctx.clone(), ctx.clone());
     let waiters: Vec<_> = [ctx2, ctx3]
         .into_iter()
         .map(|ctx| {
-            let registered_tx = registered_tx.clone();
+            let (registered_tx, answer_tx) = (registered_tx.clone(), answer_tx.clone());
             std::thread::spawn(move || {
                 let mut done = pin!(ctx.cancelled());
                 let unpark = Arc::new(Unpark {
@@ -331,13 +379,22 @@ fn cancel_at_the_end_of_a_task_wakes_a_waiter_on_another_thread() {
                     std::thread::park_timeout(left);
                 }
                 assert!(done.as_mut().poll(&mut cx).is_ready());
+                answer_tx.send(()).unwrap();
             })
         })
         .collect();
     registered.recv().unwrap();
     registered.recv().unwrap();
-    rt.block_on(rt.spawn(async move { assert!(handle.cancel()) }))
-        .unwrap();
+    rt.block_on(rt.spawn(async move {
+        assert!(handle.cancel());
+        // Blocking a worker is wrong in real code; here it is the point.
+        for _ in 0..2 {
+            answers
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a waiter outside the runtime is woken at once");
+        }
+    }))
+    .unwrap();
     for waiter in waiters {
         waiter.join().expect("the waiter thread ends");
     }
