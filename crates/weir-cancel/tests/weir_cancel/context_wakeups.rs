@@ -194,34 +194,7 @@ fn cancel_from_block_on_ends_every_waiting_task() {
         .worker_threads(2)
         .build()
         .unwrap();
-    let ended = rt.block_on(async {
-        let (ctx, handle) = Context::background().with_cancel();
-        let started = Arc::new(tokio::sync::Barrier::new(1001));
-        let tasks: Vec<_> = (0..1000)
-            .map(|_| {
-                let (ctx, started) = (ctx.clone(), started.clone());
-                tokio::spawn(async move {
-                    let mut done = pin!(ctx.cancelled());
-                    // Registered (pending once) before the barrier.
-                    std::future::poll_fn(|cx| match done.as_mut().poll(cx) {
-                        Poll::Pending => Poll::Ready(()),
-                        Poll::Ready(()) => panic!("cancelled too early"),
-                    })
-                    .await;
-                    started.wait().await;
-                    done.await;
-                })
-            })
-            .collect();
-        started.wait().await;
-        assert!(handle.cancel());
-        let mut ended = 0;
-        for task in tasks {
-            task.await.unwrap();
-            ended += 1;
-        }
-        ended
-    });
+    let ended = rt.block_on(cancel_and_join_waiting_tasks(1000));
     assert_eq!(ended, 1000);
 }
 
@@ -312,33 +285,7 @@ fn cancel_from_a_task_ends_every_waiting_task() {
         .build()
         .unwrap();
     let ended = rt
-        .block_on(rt.spawn(async {
-            let (ctx, handle) = Context::background().with_cancel();
-            let started = Arc::new(tokio::sync::Barrier::new(1001));
-            let tasks: Vec<_> = (0..1000)
-                .map(|_| {
-                    let (ctx, started) = (ctx.clone(), started.clone());
-                    tokio::spawn(async move {
-                        let mut done = pin!(ctx.cancelled());
-                        std::future::poll_fn(|cx| match done.as_mut().poll(cx) {
-                            Poll::Pending => Poll::Ready(()),
-                            Poll::Ready(()) => panic!("cancelled too early"),
-                        })
-                        .await;
-                        started.wait().await;
-                        done.await;
-                    })
-                })
-                .collect();
-            started.wait().await;
-            assert!(handle.cancel());
-            let mut ended = 0;
-            for task in tasks {
-                task.await.unwrap();
-                ended += 1;
-            }
-            ended
-        }))
+        .block_on(rt.spawn(cancel_and_join_waiting_tasks(1000)))
         .unwrap();
     assert_eq!(ended, 1000);
 }
@@ -412,4 +359,36 @@ impl Wake for Unpark {
         self.woken.fetch_add(1, Ordering::SeqCst);
         self.thread.unpark();
     }
+}
+
+/// Spawns `n` tasks waiting on one context (each registered before the
+/// cancel), cancels it from where this runs, and joins them: how many
+/// ended.
+async fn cancel_and_join_waiting_tasks(n: usize) -> usize {
+    let (ctx, handle) = Context::background().with_cancel();
+    let started = Arc::new(tokio::sync::Barrier::new(n + 1));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (ctx, started) = (ctx.clone(), started.clone());
+            tokio::spawn(async move {
+                let mut done = pin!(ctx.cancelled());
+                // Registered (pending once) before the barrier.
+                std::future::poll_fn(|cx| match done.as_mut().poll(cx) {
+                    Poll::Pending => Poll::Ready(()),
+                    Poll::Ready(()) => panic!("cancelled too early"),
+                })
+                .await;
+                started.wait().await;
+                done.await;
+            })
+        })
+        .collect();
+    started.wait().await;
+    assert!(handle.cancel());
+    let mut ended = 0;
+    for task in tasks {
+        task.await.unwrap();
+        ended += 1;
+    }
+    ended
 }
