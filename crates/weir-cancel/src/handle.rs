@@ -50,9 +50,8 @@ impl CancelHandle {
     /// (a [`cancelled`](crate::Context::cancelled) future polled from then
     /// on completes), [`after_cancel`](crate::Context::after_cancel)
     /// functions are started, the context leaves its parent's tree, and
-    /// waiters are woken (or their wake-ups handed on, see
-    /// [Wake-ups](#wake-ups)). A context whose deadline has already passed
-    /// keeps reporting
+    /// waiters are woken (or their wake-ups handed on, see *Wake-ups*
+    /// below). A context whose deadline has already passed keeps reporting
     /// [`DeadlineExceeded`](crate::ContextError::DeadlineExceeded).
     ///
     /// # Wake-ups

@@ -225,6 +225,12 @@ impl Scope {
     /// Stops every stage now: in-flight items are dropped, [`wait`](OwnedScope::wait)
     /// then reports [`Error::Cancelled`] if any stage was still running.
     ///
+    /// The scope's context is cancelled before this returns; its waiting
+    /// tasks are woken as [`CancelHandle::cancel`](weir_cancel::CancelHandle::cancel)
+    /// says under "Wake-ups": called from a task, as soon as that task
+    /// awaits (its [`wait`](OwnedScope::wait), say), back to back on its
+    /// worker.
+    ///
     /// # Examples
     ///
     /// ```
