@@ -392,3 +392,91 @@ async fn cancel_and_join_waiting_tasks(n: usize) -> usize {
     }
     ended
 }
+
+/// Two waiting tasks on runtime `waiters`; returns their joins.
+fn two_waiting_tasks(
+    waiters: &tokio::runtime::Runtime,
+    ctx: &Context,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let (registered_tx, registered) = mpsc::channel();
+    let tasks = (0..2)
+        .map(|_| {
+            let (ctx, registered_tx) = (ctx.clone(), registered_tx.clone());
+            waiters.spawn(async move {
+                let mut done = pin!(ctx.cancelled());
+                std::future::poll_fn(|cx| {
+                    assert!(done.as_mut().poll(cx).is_pending(), "cancelled too early");
+                    Poll::Ready(())
+                })
+                .await;
+                registered_tx.send(()).unwrap();
+                done.await;
+            })
+        })
+        .collect();
+    for _ in 0..2 {
+        registered.recv().unwrap();
+    }
+    tasks
+}
+
+/// Joins `tasks` on `rt`, failing after 10 s instead of hanging.
+fn join_within_10s(rt: &tokio::runtime::Runtime, tasks: Vec<tokio::task::JoinHandle<()>>) {
+    rt.block_on(async {
+        for task in tasks {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("every waiting task is woken")
+                .unwrap();
+        }
+    });
+}
+
+/// A cancel made in `block_in_place` (the worker has handed its core on):
+/// the wake-ups cannot wait for that worker, and are made at once.
+#[test]
+fn cancel_in_block_in_place_wakes_every_waiting_task() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let (ctx, handle) = Context::background().with_cancel();
+    let tasks = two_waiting_tasks(&rt, &ctx);
+    rt.block_on(rt.spawn(async move {
+        tokio::task::block_in_place(|| assert!(handle.cancel()));
+    }))
+    .unwrap();
+    join_within_10s(&rt, tasks);
+}
+
+/// A task cancels, then its runtime is shut down while it still holds its
+/// worker (so the worker may never look for work again): the waiting tasks,
+/// on another runtime, are woken all the same.
+#[test]
+fn cancel_in_a_task_whose_runtime_shuts_down_still_wakes_the_waiters() {
+    let waiters = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    let canceller = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let (ctx, handle) = Context::background().with_cancel();
+    let tasks = two_waiting_tasks(&waiters, &ctx);
+    let (cancelled_tx, cancelled) = mpsc::channel();
+    let (go_on_tx, go_on) = mpsc::channel::<()>();
+    canceller.spawn(async move {
+        assert!(handle.cancel());
+        cancelled_tx.send(()).unwrap();
+        // Holds the worker (wrong in real code, the point here) until the
+        // runtime is shutting down.
+        let _ = go_on.recv_timeout(Duration::from_secs(10));
+    });
+    cancelled.recv().unwrap();
+    canceller.shutdown_background();
+    drop(go_on_tx);
+    join_within_10s(&waiters, tasks);
+}
