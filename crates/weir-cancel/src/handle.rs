@@ -65,8 +65,9 @@ impl CancelHandle {
     /// * **In a task**, the wake-ups are handed to the worker running it,
     ///   the way [`tokio::task::yield_now`] hands over its own task, and
     ///   made when that worker next looks for work: as soon as the
-    ///   cancelling task awaits something (the join of what it cancelled,
-    ///   say) or ends, or at the worker's next maintenance tick. They are
+    ///   cancelling task waits (an `.await` that is not ready at once: the
+    ///   join of what it cancelled, say) or ends, or, with other tasks
+    ///   queued on that worker, at its next maintenance tick. They are
     ///   then made back to back with no worker woken in between, and at
     ///   most one idle worker is woken to share them. A task that calls
     ///   `cancel` and then keeps its thread busy without awaiting delays
@@ -110,7 +111,8 @@ impl CancelHandle {
     /// and in every descendant; [`Context::err`](crate::Context::err) still
     /// says [`Canceled`](crate::ContextError::Canceled). Returns `false`
     /// (and drops `cause`) if the context was already cancelled: the first
-    /// cause wins.
+    /// cause wins. Waiters are woken as [`cancel`](Self::cancel) says
+    /// under *Wake-ups*.
     ///
     /// # Examples
     ///
