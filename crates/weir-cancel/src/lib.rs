@@ -59,9 +59,11 @@
 //! deadline itself.
 //! Waiters are kept in tokio's intrusive `Notify` list, so cancelling a
 //! context awaited by 100,000 tasks wakes them in linear time, in one pass
-//! once the whole subtree is cancelled; a cancel made outside a
-//! multi-thread runtime's tasks hands that pass to one of its workers (see
-//! [`CancelHandle::cancel`]).
+//! once the whole subtree is cancelled. On a multi-thread runtime that pass
+//! is made by one worker with no other worker woken in between — the
+//! canceller's own worker when it runs in a task, one worker through a
+//! relay task when it does not — so that waking n tasks does not cost a
+//! chain of n − 1 thread wake-ups (see [`CancelHandle::cancel`]).
 //!
 //! # Example
 //!
