@@ -200,6 +200,17 @@ mod tests {
         wakeups
     }
 
+    /// Registers `waiting` waiters (`foreign` of them counted as outside
+    /// any task), wakes them from here, and returns how many wake-ups were
+    /// made before `wake` returned.
+    fn made_at_once(waiting: usize, foreign: usize) -> usize {
+        let notify = Arc::new(Notify::new());
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let _waiters = waiters(&notify, waiting, &count);
+        woken_with(notify.clone(), waiting, foreign).wake();
+        count.0.load(Ordering::SeqCst)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn in_a_task_two_or_more_waiters_are_woken_when_the_worker_next_looks_for_work() {
         // The test's body runs in `block_on`, not in a task: spawn one.
@@ -222,46 +233,26 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn in_a_task_waiters_with_one_outside_any_task_are_woken_at_once() {
-        tokio::spawn(async {
-            let notify = Arc::new(Notify::new());
-            let count = Arc::new(Count(AtomicUsize::new(0)));
-            let _waiters = waiters(&notify, 3, &count);
-            woken_with(notify.clone(), 3, 1).wake();
-            assert_eq!(count.0.load(Ordering::SeqCst), 3, "none deferred");
-        })
-        .await
-        .expect("the canceller task");
+        tokio::spawn(async { assert_eq!(made_at_once(3, 1), 3, "none deferred") })
+            .await
+            .expect("the canceller task");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn in_a_task_one_waiter_is_woken_at_once() {
-        tokio::spawn(async {
-            let notify = Arc::new(Notify::new());
-            let count = Arc::new(Count(AtomicUsize::new(0)));
-            let _waiters = waiters(&notify, 1, &count);
-            woken(notify.clone(), 1).wake();
-            assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        })
-        .await
-        .expect("the canceller task");
+        tokio::spawn(async { assert_eq!(made_at_once(1, 0), 1) })
+            .await
+            .expect("the canceller task");
     }
 
     #[test]
     fn off_any_runtime_every_waiter_is_woken_at_once() {
-        let notify = Arc::new(Notify::new());
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let _waiters = waiters(&notify, 4, &count);
-        woken(notify.clone(), 4).wake();
-        assert_eq!(count.0.load(Ordering::SeqCst), 4);
+        assert_eq!(made_at_once(4, 0), 4);
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn on_a_current_thread_runtime_every_waiter_is_woken_at_once() {
-        let notify = Arc::new(Notify::new());
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let _waiters = waiters(&notify, 4, &count);
-        woken(notify.clone(), 4).wake();
-        assert_eq!(count.0.load(Ordering::SeqCst), 4);
+        assert_eq!(made_at_once(4, 0), 4);
     }
 
     #[test]
