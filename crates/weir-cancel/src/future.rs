@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::task::{ready, Context as TaskContext, Poll};
+use std::task::{ready, Context as TaskContext, Poll, Waker};
 
 use pin_project::pin_project;
 use tokio::sync::futures::Notified;
@@ -60,6 +60,7 @@ impl Context {
             ctx: self,
             sleep: None,
             waiting: Waiting(None),
+            waker: None,
         }
     }
 
@@ -189,6 +190,11 @@ pub struct Cancelled<'a> {
     /// Counts this future among the node's waiters once `notified` is
     /// registered.
     waiting: Waiting<'a>,
+    /// The waker `notified` was last polled with. Only a cancel notifies
+    /// it, and a cancel sets the flag checked first; so while the task's
+    /// waker stays the same, a registered `notified` need not be polled
+    /// again (its poll takes the `Notify`'s lock).
+    waker: Option<Waker>,
 }
 
 /// Counted among a node's waiters (see `Node::count_waiter`) until dropped;
@@ -211,8 +217,14 @@ impl Future for Cancelled<'_> {
         if let (Some(node), Some(mut notified)) = (this.ctx.node(), this.notified.as_pin_mut()) {
             // `notified` was created before this check, so a cancel after
             // the check completes it.
-            if node.is_cancelled() || notified.as_mut().poll(cx).is_ready() {
+            if node.is_cancelled() {
                 return Poll::Ready(());
+            }
+            if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if notified.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                *this.waker = Some(cx.waker().clone());
             }
             if this.waiting.0.is_none() {
                 let foreign = tokio::task::try_id().is_none();

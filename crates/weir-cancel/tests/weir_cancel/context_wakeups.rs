@@ -186,6 +186,40 @@ fn cancel_off_a_runtime_or_in_a_task_wakes_every_waiter_once() {
     assert_eq!(wakes, vec![1; 8]);
 }
 
+/// A `cancelled` future polled again with the same waker is not
+/// registered again, but one polled with a new waker is: the cancel wakes
+/// the waker of its latest poll, once, and not the one it replaced.
+#[test]
+fn cancel_wakes_the_waker_of_the_latest_poll() {
+    let (ctx, handle) = Context::background().with_cancel();
+    let mut cancelled = pin!(ctx.cancelled());
+    let (tx, rx) = mpsc::channel();
+    let counting = || {
+        Arc::new(Counting {
+            wakes: AtomicUsize::new(0),
+            tx: Mutex::new(tx.clone()),
+        })
+    };
+    let (first, second) = (counting(), counting());
+    for waker in [&first, &first, &second, &second] {
+        let waker = Waker::from(waker.clone());
+        let poll = cancelled
+            .as_mut()
+            .poll(&mut TaskContext::from_waker(&waker));
+        assert!(poll.is_pending());
+    }
+    assert!(handle.cancel());
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the latest waker is woken");
+    assert_eq!(first.wakes.load(Ordering::SeqCst), 0);
+    assert_eq!(second.wakes.load(Ordering::SeqCst), 1);
+    let waker = Waker::from(second.clone());
+    let poll = cancelled
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(&waker));
+    assert!(poll.is_ready());
+}
+
 /// Many tasks of the runtime waiting, cancelled from its `block_on` (an
 /// `async main`): every task ends.
 #[test]

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use event_listener::EventListener;
@@ -297,6 +297,7 @@ impl<T> Sender<T> {
         Closed {
             chan: &self.chan,
             listener: None,
+            waker: None,
         }
     }
 
@@ -650,6 +651,12 @@ impl<T> fmt::Debug for SendAll<'_, T> {
 pub struct Closed<'a, T> {
     chan: &'a Chan<T>,
     listener: Option<EventListener>,
+    /// The waker `listener` was last polled with. The channel's close is
+    /// the only notification its close listeners get, and it sets the
+    /// flag checked first; so while the task's waker stays the same, a
+    /// registered listener need not be polled again (its list lock is
+    /// taken only when the waker changes).
+    waker: Option<Waker>,
 }
 
 impl<T> Future for Closed<'_, T> {
@@ -664,8 +671,15 @@ impl<T> Future for Closed<'_, T> {
             match &mut this.listener {
                 None => this.listener = Some(this.chan.close_ops.listen()),
                 Some(l) => {
-                    ready!(Pin::new(l).poll(cx));
+                    if this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        return Poll::Pending;
+                    }
+                    if Pin::new(l).poll(cx).is_pending() {
+                        this.waker = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    }
                     this.listener = None;
+                    this.waker = None;
                 }
             }
         }

@@ -8,6 +8,8 @@ use std::thread;
 use futures::poll;
 use weir_core::chan::{self, SendError, SendTimeoutError, TryRecvError, TrySendError};
 
+use crate::support::{poll_with, WakeFlag};
+
 #[test]
 fn close_returns_true_once_and_is_seen_by_both_ends() {
     let (tx, rx) = chan::bounded::<u8>(2);
@@ -166,6 +168,39 @@ async fn sender_closed_resolves_on_close() {
     closed.await;
     // Already closed: resolves at once.
     assert!(poll!(pin!(tx.closed())).is_ready());
+}
+
+/// A `closed` wait polled again with the same waker is not registered
+/// again, but one polled with a new waker is: the close wakes the waker of
+/// the latest poll (as with any future), and wakes it once.
+#[test]
+fn sender_closed_wakes_the_waker_of_its_latest_poll() {
+    let (tx, _rx) = chan::bounded::<u8>(1);
+    let mut closed = pin!(tx.closed());
+    let (first, second) = (Arc::new(WakeFlag::default()), Arc::new(WakeFlag::default()));
+    assert!(poll_with(closed.as_mut(), &first).is_pending());
+    assert!(poll_with(closed.as_mut(), &first).is_pending());
+    assert!(poll_with(closed.as_mut(), &second).is_pending());
+    assert!(poll_with(closed.as_mut(), &second).is_pending());
+    assert!(!first.was_woken() && !second.was_woken());
+    tx.close();
+    assert!(second.was_woken(), "the latest waker is woken");
+    assert!(poll_with(closed.as_mut(), &second).is_ready());
+}
+
+/// The same with the last receiver's drop, the other way a channel closes
+/// to its senders, after polls with an unchanged waker.
+#[test]
+fn sender_closed_polled_again_with_its_waker_still_sees_the_receivers_go() {
+    let (tx, rx) = chan::bounded::<u8>(1);
+    let mut closed = pin!(tx.closed());
+    let flag = Arc::new(WakeFlag::default());
+    for _ in 0..3 {
+        assert!(poll_with(closed.as_mut(), &flag).is_pending());
+    }
+    drop(rx);
+    assert!(flag.was_woken());
+    assert!(poll_with(closed.as_mut(), &flag).is_ready());
 }
 
 #[tokio::test(flavor = "current_thread")]
