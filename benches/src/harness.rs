@@ -577,7 +577,7 @@ pub fn plan(sizes: &Sizes, runs: usize, exe: &Path, go: &GoSide, only: &[String]
                 items: 0,
                 metrics: vec![Metric::P50, Metric::P99],
                 runs: runs.min(sizes.latency_runs),
-                impls: [GoUnbuf, GoBuf, TokioFlume, Weir, WeirFused]
+                impls: [GoUnbuf, GoBuf, TokioFlume, Weir, WeirFused, Loop]
                     .iter()
                     .map(|&i| (i, p.plan(i, "latency", &[t, driver.arg()], &[t])))
                     .collect(),

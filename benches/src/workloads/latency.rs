@@ -97,6 +97,28 @@ pub fn weir_fused(trials: usize, driver: Driver) -> Outcome {
     outcome
 }
 
+/// The three steps fused by hand: one task, `recv` then `send(v + 3)` on
+/// weir-core channels, the loop a user writes instead of a pipeline. What
+/// the facade's fused engine adds on top of it (its metrics, its scope's
+/// cancellation and panic isolation, the output's close) is the difference
+/// between this row and [`weir_fused`].
+pub fn hand_loop(trials: usize, driver: Driver) -> Outcome {
+    let rt = runtime();
+    let _enter = rt.enter();
+    let (input, rx) = chan::bounded::<u64>(CAP);
+    let (tx, output) = chan::bounded::<u64>(CAP);
+    let stage = rt.spawn(async move {
+        while let Some(v) = rx.recv().await {
+            if tx.send(v + STAGES as u64).await.is_err() {
+                return;
+            }
+        }
+    });
+    let outcome = trials_through(&rt, driver, trials, (input, output));
+    rt.block_on(stage).expect("the loop task");
+    outcome
+}
+
 /// The naive baseline: one task per stage, `recv_async` / `send_async` on
 /// `flume::bounded(1024)`.
 pub fn tokio_flume(trials: usize, driver: Driver) -> Outcome {
@@ -167,6 +189,7 @@ mod tests {
             assert_eq!(weir(trials, driver).check, want, "weir {driver:?}");
             assert_eq!(weir_fused(trials, driver).check, want, "fused {driver:?}");
             assert_eq!(tokio_flume(trials, driver).check, want, "flume {driver:?}");
+            assert_eq!(hand_loop(trials, driver).check, want, "loop {driver:?}");
         }
     }
 }

@@ -121,6 +121,7 @@ pub fn run(workload: &str, imp: &str, args: &[u64]) -> Result<Outcome, String> {
                 "weir" => latency::weir(t, driver),
                 "weir-fused" => latency::weir_fused(t, driver),
                 "tokio-flume" => latency::tokio_flume(t, driver),
+                "loop" => latency::hand_loop(t, driver),
                 _ => return Err(format!("unknown workload/implementation: {workload} {imp}")),
             }
         }
