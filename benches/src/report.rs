@@ -792,7 +792,9 @@ workers (its async receivers deregister with a linear scan: quadratic shutdown);
 small size only (capacity does not matter here).
 * 7 latency: one item through 3 forwarding stages, after ~1 ms idle (sleep) before each trial. **weir**: one \
 weir-core task per stage (`recv_many` + `send_all`); **weir Pipeline (fused)**: the facade's \
-`from_receiver(input) → map → map → map → forward(output)`, whose stages fuse into one task. Both driver \
+`from_receiver(input) → map → map → map → forward(output)`, whose stages fuse into one task; **loop**: the \
+three steps fused by hand, one task doing `recv` then `send(v + 3)` on weir-core channels (the fused row's \
+floor: the difference is what the engine adds). Both driver \
 shapes as in 5: on block_on the driver idles with `std::thread::sleep`, in a spawned task with \
 `tokio::time::sleep` (both about a millisecond, as Go's `time.Sleep`), and `t0` is taken after the sleep.
 * 8 bounded memory: the pipeline at two sizes, one run each; peak RSS (VmHWM) of the child process.
