@@ -60,7 +60,7 @@ impl Context {
             ctx: self,
             sleep: None,
             waiting: Waiting(None),
-            waker: None,
+            kept: KeptWaker::None,
         }
     }
 
@@ -190,11 +190,28 @@ pub struct Cancelled<'a> {
     /// Counts this future among the node's waiters once `notified` is
     /// registered.
     waiting: Waiting<'a>,
-    /// The waker `notified` was last polled with. Only a cancel notifies
-    /// it, and a cancel sets the flag checked first; so while the task's
-    /// waker stays the same, a registered `notified` need not be polled
-    /// again (its poll takes the `Notify`'s lock).
-    waker: Option<Waker>,
+    /// The waker `notified` was registered with, kept so that polls with
+    /// the same waker can skip it (see [`KeptWaker`]).
+    kept: KeptWaker,
+}
+
+/// What a [`Cancelled`] knows of the waker its `notified` holds. Only a
+/// cancel notifies `notified`, and a cancel sets the flag checked first;
+/// so a poll with the waker `notified` already holds has nothing to do,
+/// and skips its poll (which takes the `Notify`'s lock).
+///
+/// The waker is kept from the second pending poll on: a future made for
+/// one `select!` and dropped after its first poll (Go's loop) pays no
+/// clone. Keeping stops at the first poll with another waker (a future
+/// moved between tasks, or a waker whose `will_wake` is unreliable, as
+/// `block_on`'s can be), so it costs at most one clone.
+enum KeptWaker {
+    /// Not kept (yet): registered by at most one poll.
+    None,
+    /// Registered with this waker, and with no other since.
+    Kept(Waker),
+    /// Registered with another waker since: every poll polls `notified`.
+    Off,
 }
 
 /// Counted among a node's waiters (see `Node::count_waiter`) until dropped;
@@ -220,16 +237,22 @@ impl Future for Cancelled<'_> {
             if node.is_cancelled() {
                 return Poll::Ready(());
             }
-            if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            let same = matches!(&*this.kept, KeptWaker::Kept(w) if w.will_wake(cx.waker()));
+            if !same {
                 if notified.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(());
                 }
-                *this.waker = Some(cx.waker().clone());
-            }
-            if this.waiting.0.is_none() {
-                let foreign = tokio::task::try_id().is_none();
-                node.count_waiter(true, foreign);
-                *this.waiting = Waiting(Some((node, foreign)));
+                if this.waiting.0.is_none() {
+                    // The first pending poll: registered, counted, not kept.
+                    let foreign = tokio::task::try_id().is_none();
+                    node.count_waiter(true, foreign);
+                    *this.waiting = Waiting(Some((node, foreign)));
+                } else {
+                    *this.kept = match this.kept {
+                        KeptWaker::None => KeptWaker::Kept(cx.waker().clone()),
+                        _ => KeptWaker::Off,
+                    };
+                }
             }
         }
         if let Some(deadline) = this.ctx.deadline {

@@ -5,7 +5,7 @@
 //! down.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
@@ -186,38 +186,58 @@ fn cancel_off_a_runtime_or_in_a_task_wakes_every_waiter_once() {
     assert_eq!(wakes, vec![1; 8]);
 }
 
-/// A `cancelled` future polled again with the same waker is not
-/// registered again, but one polled with a new waker is: the cancel wakes
-/// the waker of its latest poll, once, and not the one it replaced.
-#[test]
-fn cancel_wakes_the_waker_of_the_latest_poll() {
+/// A `cancelled` future polled with waker `polls[i]` at its `i`-th poll,
+/// then cancelled: how many times each waker was woken (a missing wake-up
+/// fails after 10 s rather than hanging), and whether it is ready after.
+fn wakes_after_polls(wakers: usize, polls: &[usize]) -> (Vec<usize>, bool) {
     let (ctx, handle) = Context::background().with_cancel();
     let mut cancelled = pin!(ctx.cancelled());
     let (tx, rx) = mpsc::channel();
-    let counting = || {
-        Arc::new(Counting {
-            wakes: AtomicUsize::new(0),
-            tx: Mutex::new(tx.clone()),
+    let counting: Vec<_> = (0..wakers)
+        .map(|_| {
+            Arc::new(Counting {
+                wakes: AtomicUsize::new(0),
+                tx: Mutex::new(tx.clone()),
+            })
         })
+        .collect();
+    let poll_with = |cancelled: Pin<&mut _>, i: usize| {
+        let waker = Waker::from(counting[i].clone());
+        Future::poll(cancelled, &mut TaskContext::from_waker(&waker))
     };
-    let (first, second) = (counting(), counting());
-    for waker in [&first, &first, &second, &second] {
-        let waker = Waker::from(waker.clone());
-        let poll = cancelled
-            .as_mut()
-            .poll(&mut TaskContext::from_waker(&waker));
-        assert!(poll.is_pending());
+    for &i in polls {
+        assert!(poll_with(cancelled.as_mut(), i).is_pending());
     }
     assert!(handle.cancel());
     rx.recv_timeout(Duration::from_secs(10))
         .expect("the latest waker is woken");
-    assert_eq!(first.wakes.load(Ordering::SeqCst), 0);
-    assert_eq!(second.wakes.load(Ordering::SeqCst), 1);
-    let waker = Waker::from(second.clone());
-    let poll = cancelled
-        .as_mut()
-        .poll(&mut TaskContext::from_waker(&waker));
-    assert!(poll.is_ready());
+    let last = *polls.last().expect("at least one poll");
+    let ready = poll_with(cancelled.as_mut(), last).is_ready();
+    let wakes = counting.iter().map(|c| c.wakes.load(Ordering::SeqCst));
+    (wakes.collect(), ready)
+}
+
+/// Polled again and again with the same waker (its later polls skip the
+/// `Notify`), a `cancelled` future is still woken once by the cancel.
+#[test]
+fn cancel_wakes_a_future_polled_again_with_the_same_waker() {
+    assert_eq!(wakes_after_polls(1, &[0, 0, 0, 0]), (vec![1], true));
+}
+
+/// Polled with a new waker, at any poll, it registers that one: the
+/// cancel wakes the latest waker once, and not the ones it replaced.
+#[test]
+fn cancel_wakes_the_waker_of_the_latest_poll() {
+    for polls in [
+        &[0, 1][..],
+        &[0, 0, 1],
+        &[0, 0, 0, 1, 1],
+        &[0, 0, 0, 1, 1, 0],
+    ] {
+        let latest = *polls.last().unwrap();
+        let want: Vec<usize> = (0..2).map(|i| usize::from(i == latest)).collect();
+        assert_eq!(wakes_after_polls(2, polls), (want, true), "{polls:?}");
+    }
 }
 
 /// Many tasks of the runtime waiting, cancelled from its `block_on` (an

@@ -297,7 +297,7 @@ impl<T> Sender<T> {
         Closed {
             chan: &self.chan,
             listener: None,
-            waker: None,
+            kept: KeptWaker::None,
         }
     }
 
@@ -651,12 +651,31 @@ impl<T> fmt::Debug for SendAll<'_, T> {
 pub struct Closed<'a, T> {
     chan: &'a Chan<T>,
     listener: Option<EventListener>,
-    /// The waker `listener` was last polled with. The channel's close is
-    /// the only notification its close listeners get, and it sets the
-    /// flag checked first; so while the task's waker stays the same, a
-    /// registered listener need not be polled again (its list lock is
-    /// taken only when the waker changes).
-    waker: Option<Waker>,
+    /// The waker `listener` was registered with, kept so that polls with
+    /// the same waker can skip it (see [`KeptWaker`]).
+    kept: KeptWaker,
+}
+
+/// What a [`Closed`] knows of the waker its listener holds. The channel's
+/// close (or its last receiver's drop) is the only notification close
+/// listeners get, and it sets the flag checked first; so a poll with the
+/// waker the listener already holds has nothing to do, and skips its poll
+/// (which takes the listener list's lock).
+///
+/// The waker is kept from the second pending poll on, so a wait polled
+/// once and dropped pays no clone; keeping stops at the first poll with
+/// another waker (a future moved between tasks, or a waker whose
+/// `will_wake` is unreliable, as `block_on`'s can be), so it costs at most
+/// one clone per listener.
+enum KeptWaker {
+    /// No listener registered yet.
+    None,
+    /// Registered by one poll; the waker is not kept.
+    Once,
+    /// Registered with this waker, and with no other since.
+    Kept(Waker),
+    /// Registered with another waker since: every poll polls the listener.
+    Off,
 }
 
 impl<T> Future for Closed<'_, T> {
@@ -669,17 +688,23 @@ impl<T> Future for Closed<'_, T> {
                 return Poll::Ready(());
             }
             match &mut this.listener {
-                None => this.listener = Some(this.chan.close_ops.listen()),
+                None => {
+                    this.listener = Some(this.chan.close_ops.listen());
+                    this.kept = KeptWaker::None;
+                }
                 Some(l) => {
-                    if this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    if matches!(&this.kept, KeptWaker::Kept(w) if w.will_wake(cx.waker())) {
                         return Poll::Pending;
                     }
                     if Pin::new(l).poll(cx).is_pending() {
-                        this.waker = Some(cx.waker().clone());
+                        this.kept = match this.kept {
+                            KeptWaker::None => KeptWaker::Once,
+                            KeptWaker::Once => KeptWaker::Kept(cx.waker().clone()),
+                            _ => KeptWaker::Off,
+                        };
                         return Poll::Pending;
                     }
                     this.listener = None;
-                    this.waker = None;
                 }
             }
         }

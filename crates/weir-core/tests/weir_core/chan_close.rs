@@ -170,37 +170,63 @@ async fn sender_closed_resolves_on_close() {
     assert!(poll!(pin!(tx.closed())).is_ready());
 }
 
-/// A `closed` wait polled again with the same waker is not registered
-/// again, but one polled with a new waker is: the close wakes the waker of
-/// the latest poll (as with any future), and wakes it once.
-#[test]
-fn sender_closed_wakes_the_waker_of_its_latest_poll() {
-    let (tx, _rx) = chan::bounded::<u8>(1);
-    let mut closed = pin!(tx.closed());
-    let (first, second) = (Arc::new(WakeFlag::default()), Arc::new(WakeFlag::default()));
-    assert!(poll_with(closed.as_mut(), &first).is_pending());
-    assert!(poll_with(closed.as_mut(), &first).is_pending());
-    assert!(poll_with(closed.as_mut(), &second).is_pending());
-    assert!(poll_with(closed.as_mut(), &second).is_pending());
-    assert!(!first.was_woken() && !second.was_woken());
-    tx.close();
-    assert!(second.was_woken(), "the latest waker is woken");
-    assert!(poll_with(closed.as_mut(), &second).is_ready());
+/// A `closed` wait polled with `wakers[polls[i]]` at its `i`-th poll,
+/// then the channel closed by `close`: which wakers were woken, and
+/// whether the wait is ready after.
+fn woken_after_polls(
+    wakers: usize,
+    polls: &[usize],
+    close: impl FnOnce(chan::Sender<u8>, chan::Receiver<u8>),
+) -> (Vec<bool>, bool) {
+    let (tx, rx) = chan::bounded::<u8>(1);
+    let watcher = tx.clone();
+    let mut closed = pin!(watcher.closed());
+    let flags: Vec<_> = (0..wakers).map(|_| Arc::new(WakeFlag::default())).collect();
+    for &i in polls {
+        assert!(poll_with(closed.as_mut(), &flags[i]).is_pending());
+    }
+    close(tx, rx);
+    let last = *polls.last().expect("at least one poll");
+    let woken = flags.iter().map(|f| f.was_woken()).collect();
+    (woken, poll_with(closed.as_mut(), &flags[last]).is_ready())
 }
 
-/// The same with the last receiver's drop, the other way a channel closes
-/// to its senders, after polls with an unchanged waker.
+/// Polled again and again with the same waker (its later polls skip the
+/// listener), a `closed` wait is still woken by a close and by the last
+/// receiver's drop.
 #[test]
-fn sender_closed_polled_again_with_its_waker_still_sees_the_receivers_go() {
-    let (tx, rx) = chan::bounded::<u8>(1);
-    let mut closed = pin!(tx.closed());
-    let flag = Arc::new(WakeFlag::default());
-    for _ in 0..3 {
-        assert!(poll_with(closed.as_mut(), &flag).is_pending());
+fn sender_closed_polled_again_with_its_waker_is_still_woken() {
+    let by_close = |tx: chan::Sender<u8>, _rx| assert!(tx.close());
+    let by_drop = |_tx, rx: chan::Receiver<u8>| drop(rx);
+    assert_eq!(
+        woken_after_polls(1, &[0, 0, 0], by_close),
+        (vec![true], true)
+    );
+    assert_eq!(
+        woken_after_polls(1, &[0, 0, 0], by_drop),
+        (vec![true], true)
+    );
+}
+
+/// Polled with a new waker, at any poll, it registers that one: the close
+/// wakes the latest waker, and not the ones it replaced.
+#[test]
+fn sender_closed_wakes_the_waker_of_its_latest_poll() {
+    for polls in [
+        &[0, 1][..],
+        &[0, 0, 1],
+        &[0, 0, 0, 1, 1],
+        &[0, 0, 0, 1, 1, 0],
+    ] {
+        let latest = *polls.last().unwrap();
+        let want: Vec<bool> = (0..2).map(|i| i == latest).collect();
+        let close = |tx: chan::Sender<u8>, _rx| assert!(tx.close());
+        assert_eq!(
+            woken_after_polls(2, polls, close),
+            (want, true),
+            "{polls:?}"
+        );
     }
-    drop(rx);
-    assert!(flag.was_woken());
-    assert!(poll_with(closed.as_mut(), &flag).is_ready());
 }
 
 #[tokio::test(flavor = "current_thread")]
