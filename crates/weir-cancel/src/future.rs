@@ -25,6 +25,14 @@ impl Context {
     /// No timer exists until the future is polled; a deadline that has
     /// already passed completes without one.
     ///
+    /// In a hot loop, make the future once, pinned, and select on it by
+    /// `&mut` (the second example). A future made for each `select!` joins
+    /// the context's waiter list at its first poll and leaves it when
+    /// dropped; one kept across iterations stays in the list, and a later
+    /// poll by the same task is a flag check. Over a channel that is always
+    /// ready, that is 336 instead of 740 instructions per iteration in a
+    /// spawned task (`docs/profiling.md` §20).
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future loses nothing, and a new call waits
@@ -52,6 +60,38 @@ impl Context {
     ///     _ = ctx.cancelled() => println!("stopping: {:?}", ctx.err()),
     ///     Some(job) = rx.recv() => println!("job {job}"),
     /// }
+    /// # }
+    /// ```
+    ///
+    /// One future for a whole loop:
+    ///
+    /// ```
+    /// use std::pin::pin;
+    ///
+    /// use weir_cancel::Context;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let (ctx, handle) = Context::background().with_cancel();
+    /// let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(8);
+    /// let worker = tokio::spawn(async move {
+    ///     let mut done = pin!(ctx.cancelled());
+    ///     let mut sum = 0;
+    ///     loop {
+    ///         tokio::select! {
+    ///             biased;
+    ///             _ = &mut done => return sum,
+    ///             Some(job) = rx.recv() => sum += job,
+    ///         }
+    ///     }
+    /// });
+    /// for job in 1..=3 {
+    ///     tx.send(job).await.unwrap();
+    /// }
+    /// while tx.capacity() < tx.max_capacity() {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// handle.cancel();
+    /// assert_eq!(worker.await.unwrap(), 6);
     /// # }
     /// ```
     pub fn cancelled(&self) -> Cancelled<'_> {
