@@ -244,7 +244,11 @@ impl<T: Send + 'static> BatchSource<T> for Counted<T> {
         let before = out.len();
         let polled = self.inner.poll_batch(cx, out);
         let n = out.len() - before;
-        self.stage.counters().batch(n, n, Duration::ZERO);
+        if n > 0 {
+            // A pull that moved nothing (its pending poll, once per wait)
+            // adds nothing: no atomic adds of zero.
+            self.stage.counters().batch(n, n, Duration::ZERO);
+        }
         polled
     }
 
