@@ -254,14 +254,20 @@ enum KeptWaker {
     Off,
 }
 
-/// Counted among a node's waiters (see `Node::count_waiter`) until dropped;
-/// with whether it was first polled outside any tokio task.
+/// Counted among a node's waiters (see `Node::count_waiter`) until dropped
+/// or the node is cancelled; with whether it was first polled outside any
+/// tokio task.
 struct Waiting<'a>(Option<(&'a Node, bool)>);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         if let Some((node, foreign)) = self.0 {
-            node.count_waiter(false, foreign);
+            // The counts are read once, by the cancel; after it nothing
+            // reads them, so the waiters it ends leave them (and the cache
+            // line they share across workers) alone.
+            if !node.is_cancelled() {
+                node.count_waiter(false, foreign);
+            }
         }
     }
 }

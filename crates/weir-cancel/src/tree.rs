@@ -68,7 +68,8 @@ pub(crate) struct Node {
     /// the wake-ups can be relayed or deferred (see [`Wakeups`]).
     notify: std::sync::Arc<Notify>,
     /// `cancelled` futures registered in `notify` right now (a hint: it
-    /// picks how the waiters are woken, never whether).
+    /// picks how the waiters are woken, never whether). Read once, by the
+    /// cancel; waiters dropped after it no longer count themselves out.
     waiting: AtomicUsize,
     /// Of those, the ones first polled outside any tokio task (a plain
     /// thread, another executor): their wake-ups are never deferred.
