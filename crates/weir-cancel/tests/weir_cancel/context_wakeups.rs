@@ -31,6 +31,14 @@ impl Wake for Counting {
     }
 }
 
+/// A multi-thread runtime of `workers` workers (no drivers).
+fn multi_thread(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
+}
+
 /// Polls `n` `cancelled` futures of `ctx` once each (all pending), calls
 /// `cancel`, and returns how many wake-ups each waker got once `n` have
 /// arrived (a missing one fails after 10 s rather than hanging).
@@ -93,10 +101,7 @@ fn wakes_and_wakers(
 /// its tasks): the relayed wake-ups reach every waiter, once.
 #[test]
 fn cancel_in_a_runtime_context_wakes_every_waiter_once() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let _enter = rt.enter();
     let (ctx, handle) = Context::background().with_cancel();
     let wakes = wakes_per_waiter(&ctx, 100, || assert!(handle.cancel()));
@@ -108,10 +113,7 @@ fn cancel_in_a_runtime_context_wakes_every_waiter_once() {
 /// each one unparking a worker); a single waiter is woken by the canceller.
 #[test]
 fn cancel_in_a_runtime_context_wakes_from_a_worker() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let _enter = rt.enter();
     let me = std::thread::current().id();
     let (ctx, handle) = Context::background().with_cancel();
@@ -152,10 +154,7 @@ fn cancel_in_a_runtime_context_wakes_the_whole_subtree() {
 /// task is dropped without running, and its drop still wakes everyone.
 #[test]
 fn cancel_in_a_shut_down_runtime_context_still_wakes() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
+    let rt = multi_thread(1);
     let runtime = rt.handle().clone();
     rt.shutdown_background();
     let _enter = runtime.enter();
@@ -174,10 +173,7 @@ fn cancel_off_a_runtime_or_in_a_task_wakes_every_waiter_once() {
         vec![1; 8]
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let (ctx, handle) = Context::background().with_cancel();
     let wakes = wakes_per_waiter(&ctx, 8, || {
         rt.block_on(rt.spawn(async move { assert!(handle.cancel()) }))
@@ -244,10 +240,7 @@ fn cancel_wakes_the_waker_of_the_latest_poll() {
 /// `async main`): every task ends.
 #[test]
 fn cancel_from_block_on_ends_every_waiting_task() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let ended = rt.block_on(cancel_and_join_waiting_tasks(1000));
     assert_eq!(ended, 1000);
 }
@@ -258,10 +251,7 @@ fn cancel_from_block_on_ends_every_waiting_task() {
 /// `wakeups.rs` show that none is made before it waits).
 #[test]
 fn cancel_in_a_task_wakes_waiting_tasks_on_the_cancellers_worker() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let (woken_tx, woken) = mpsc::channel();
     let (canceller, ended) = rt.block_on(async move {
         let (ctx, handle) = Context::background().with_cancel();
@@ -334,10 +324,7 @@ impl Wake for Noting {
 /// joins them (Go's `cancel(); wg.Wait()` in a goroutine): every task ends.
 #[test]
 fn cancel_from_a_task_ends_every_waiting_task() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let ended = rt
         .block_on(rt.spawn(cancel_and_join_waiting_tasks(1000)))
         .unwrap();
@@ -349,10 +336,7 @@ fn cancel_from_a_task_ends_every_waiting_task() {
 /// never deferred to the blocked worker, so it does not wait for ever.
 #[test]
 fn a_canceller_blocking_on_waiters_outside_the_runtime_gets_its_answer() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
+    let rt = multi_thread(1);
     let (ctx, handle) = Context::background().with_cancel();
     let (registered_tx, registered) = mpsc::channel();
     let (answer_tx, answers) = mpsc::channel();
@@ -514,10 +498,7 @@ fn cancel_in_a_task_whose_runtime_shuts_down_still_wakes_the_waiters() {
         .enable_time()
         .build()
         .unwrap();
-    let canceller = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
+    let canceller = multi_thread(1);
     let (ctx, handle) = Context::background().with_cancel();
     let tasks = two_waiting_tasks(&waiters, &ctx);
     let (cancelled_tx, cancelled) = mpsc::channel();
