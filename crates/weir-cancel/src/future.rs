@@ -224,9 +224,12 @@ pub struct Cancelled<'a> {
     /// cannot be cancelled.
     #[pin]
     notified: Option<Notified<'a>>,
-    /// Created on the first poll that finds the deadline still ahead.
-    #[pin]
-    sleep: Option<Sleep>,
+    /// Created on the first poll that finds the deadline still ahead; boxed
+    /// because a `Sleep` is about half this future's size otherwise, and
+    /// most contexts have no deadline (every task's future holding a
+    /// `Cancelled` would carry it, and tokio copies a task's whole future
+    /// slot when the task ends).
+    sleep: Option<Pin<Box<Sleep>>>,
     /// Counts this future among the node's waiters once `notified` is
     /// registered.
     waiting: Waiting<'a>,
@@ -276,7 +279,7 @@ impl Future for Cancelled<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        let mut this = self.project();
+        let this = self.project();
         if let (Some(node), Some(mut notified)) = (this.ctx.node(), this.notified.as_pin_mut()) {
             // `notified` was created before this check, so a cancel after
             // the check completes it.
@@ -307,10 +310,10 @@ impl Future for Cancelled<'_> {
                     this.ctx.expire();
                     return Poll::Ready(());
                 }
-                this.sleep.set(Some(sleep_until(deadline)));
+                *this.sleep = Some(Box::pin(sleep_until(deadline)));
             }
-            if let Some(sleep) = this.sleep.as_pin_mut() {
-                ready!(sleep.poll(cx));
+            if let Some(sleep) = this.sleep.as_mut() {
+                ready!(sleep.as_mut().poll(cx));
                 // The deadline is the cancellation: unregister the node now.
                 this.ctx.expire();
                 return Poll::Ready(());

@@ -162,3 +162,15 @@ async fn abandoned_wait_is_harmless() {
     ctx.cancelled().await;
     assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
 }
+
+/// A deadline's timer lives outside the `cancelled()` future: every task
+/// that holds one (most with no deadline at all) carries a tokio `Notified`
+/// and a few words, not a `Sleep` (another 100-odd bytes) as well.
+#[test]
+fn a_cancelled_future_holds_no_timer_inline() {
+    use tokio::sync::futures::Notified;
+    let ctx = Context::background().with_timeout(Duration::from_secs(1));
+    let size = std::mem::size_of_val(&ctx.cancelled());
+    let bound = std::mem::size_of::<Notified<'static>>() + 64;
+    assert!(size <= bound, "Cancelled is {size} bytes (bound {bound})");
+}
