@@ -35,8 +35,10 @@
 //! on one worker, polled on another), worker unparks, polls, and the
 //! voluntary context switches of the whole process (read before the cancel
 //! and after the join, outside the timed window). It prints the medians of
-//! those, p50 / p99 of the time, and the full timeline of the trial whose
-//! time is the median. The log costs ~50–100 ns per event, so times are a
+//! those, p50 / p99 of the time, the median of each phase of a cancel
+//! trial (to the first stage wake-up, the wake-ups, to the first stage
+//! poll, the stages, the join's end), and the full timeline of the trial
+//! whose time is the median. The log costs ~50–100 ns per event, so times are a
 //! little above `compare`'s; counts are exact. `--no-log` turns the log
 //! off (the wrappers stay, the counts read 0) to compare the modes' times.
 //! `--current-thread` runs `latency` / `fused` on a current-thread runtime
@@ -349,6 +351,30 @@ fn count(events: &[Event], total: Duration, csw: u64) -> Counts {
     }
     c.threads_polling = pollers.len() as u32;
     c
+}
+
+/// A cancel trial's phases, in ns: start to the first stage wake-up, the
+/// wake-ups (first to last), the last wake-up to the first stage poll,
+/// the stages (first poll to last drop), and the last drop to the end of
+/// the join. `None` for a trial without stage wake-ups and polls (an
+/// abort wakes no waker of ours; the latency modes have no drops).
+fn phases(events: &[Event], total: Duration) -> Option<[u64; 5]> {
+    let first = |p: &dyn Fn(Kind) -> bool| events.iter().find(|e| p(e.kind)).map(|e| e.at);
+    let last = |p: &dyn Fn(Kind) -> bool| events.iter().rev().find(|e| p(e.kind)).map(|e| e.at);
+    let wake = |k| matches!(k, Kind::Wake(id) if id != JOIN);
+    let poll = |k| matches!(k, Kind::Poll(id) if id != JOIN);
+    let drop = |k| matches!(k, Kind::Dropped(id) if id != JOIN);
+    let t0 = first(&|k| k == Kind::Start)?;
+    let (first_wake, last_wake) = (first(&wake)?, last(&wake)?);
+    let (first_poll, last_drop) = (first(&poll)?, last(&drop)?);
+    let ns = |a: Instant, b: Instant| b.saturating_duration_since(a).as_nanos() as u64;
+    Some([
+        ns(t0, first_wake),
+        ns(first_wake, last_wake),
+        ns(last_wake, first_poll),
+        ns(first_poll, last_drop),
+        (total.as_nanos() as u64).saturating_sub(ns(t0, last_drop)),
+    ])
 }
 
 fn print_timeline(events: &[Event]) {
@@ -756,6 +782,24 @@ fn main() {
             100.0 * part.iter().filter(|c| c.unparks >= 3).count() as f64 / n,
             part.iter().map(|c| f64::from(c.cross_wakes)).sum::<f64>() / n,
         );
+    }
+    let split: Vec<[u64; 5]> = trials
+        .iter()
+        .filter_map(|(t, e, _)| phases(e, *t))
+        .collect();
+    if !split.is_empty() {
+        let names = [
+            "to the first wake-up",
+            "the wake-ups",
+            "to the first stage poll",
+            "the stages",
+            "to the join's end",
+        ];
+        println!("phases, median over {} trials (µs):", split.len());
+        for (i, what) in names.iter().enumerate() {
+            let m = median(split.iter().map(|p| p[i]).collect());
+            println!("  {what:<24} {:>6.2}", m as f64 / 1e3);
+        }
     }
     if !o.quiet {
         // The trial at the `--show` percentile (the median by default).
