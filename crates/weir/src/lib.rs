@@ -6,13 +6,13 @@
 // takes them from docs/benchmarks.md and docs/reliability.md: when they
 // change, change both places.
 //! - **Faster than Go at Go's own patterns.** A generate → square → sum
-//!   pipeline runs 43× faster than the same pipeline in Go with buffered
-//!   channels, fan-out/fan-in over four workers 4.4× faster, and even the
+//!   pipeline runs 50× faster than the same pipeline in Go with buffered
+//!   channels, fan-out/fan-in over four workers 4.6× faster, and even the
 //!   pipeline written by hand, one `send().await` and `recv().await` per
-//!   item on weir's channels, 1.60× faster
+//!   item on weir's channels, 1.55× faster
 //!   (`docs/benchmarks.md` in the repository, measured side by side in one
 //!   run).
-//! - **Light at scale.** A million idle workers start and shut down in 0.53×
+//! - **Light at scale.** A million idle workers start and shut down in 0.51×
 //!   Go's time, using 0.26× Go's memory (same page).
 //! - **Nothing lost, nothing leaked.** Every item is delivered once or handed
 //!   back, and every task ends after a cancel, an error or a panic — checked by
