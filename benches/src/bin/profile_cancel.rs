@@ -38,8 +38,8 @@
 //! those, p50 / p99 of the time, the median of each phase of a cancel
 //! trial (to the first stage wake-up, the wake-ups, to the first stage
 //! poll, the stages, the join's end), and the full timeline of the trial
-//! whose time is the median. The log costs ~50–100 ns per event, so times are a
-//! little above `compare`'s; counts are exact. `--no-log` turns the log
+//! whose time is the median. The log costs ~50–100 ns per event, so times
+//! are a little above `compare`'s; counts are exact. `--no-log` turns the log
 //! off (the wrappers stay, the counts read 0) to compare the modes' times.
 //! `--current-thread` runs `latency` / `fused` on a current-thread runtime
 //! driven by the main thread's `block_on` (the thread that sends and

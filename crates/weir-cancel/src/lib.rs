@@ -50,7 +50,9 @@
 //! registers one entry in the parent, removed as soon as the child is
 //! cancelled (Go's `removeChild`) or dropped.
 //! Deadlines spawn no task and no timer: [`err`](Context::err) compares with
-//! the clock, and only an awaited [`cancelled`](Context::cancelled) sleeps.
+//! the clock, and only an awaited [`cancelled`](Context::cancelled) sleeps
+//! (its timer is allocated at its first wait on a deadline still ahead, so
+//! the future of a context without one stays small).
 //! So a child made with [`with_timeout_cancel`](Context::with_timeout_cancel)
 //! leaves its parent when its expiry is first seen — by a waiter the
 //! deadline wakes, [`err`](Context::err), [`is_cancelled`](Context::is_cancelled)
