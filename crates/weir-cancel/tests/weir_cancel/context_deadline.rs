@@ -174,3 +174,39 @@ fn a_cancelled_future_holds_no_timer_inline() {
     let bound = std::mem::size_of::<Notified<'static>>() + 64;
     assert!(size <= bound, "Cancelled is {size} bytes (bound {bound})");
 }
+
+/// A `cancelled()` pinned across a `select!` loop in a task is polled
+/// again and again with the same waker (its later polls skip the
+/// `Notify`); its deadline still ends the loop, at the deadline, through
+/// the timer it made at its first wait.
+#[tokio::test(start_paused = true)]
+async fn a_pinned_wait_polled_again_and_again_ends_at_its_deadline() {
+    let start = Instant::now();
+    // Cancellable too, so that the wait is registered with the context's
+    // `Notify` as well as timed.
+    let (ctx, _handle) = Context::background().with_timeout_cancel(Duration::from_secs(5));
+    // In a spawned task: its waker's clones are `will_wake`-equal, so the
+    // kept-waker path runs (`block_on`'s are not).
+    let ticks = tokio::spawn(async move {
+        let mut done = std::pin::pin!(ctx.cancelled());
+        let mut ticks = 0u32;
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut done => break,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {
+                    ticks += 1;
+                    assert!(ticks < 100, "the deadline never ended the wait");
+                }
+            }
+        }
+        assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+        ticks
+    })
+    .await
+    .unwrap();
+    assert_eq!(Instant::now(), start + Duration::from_secs(5));
+    // The 50th tick comes due with the deadline, and `biased` polls the
+    // deadline first.
+    assert_eq!(ticks, 49);
+}
