@@ -3,13 +3,21 @@
 //!
 //! ```text
 //! cargo run --release -p weir-benches --bin profile_cancel -- \
-//!     <cancel|abort|token|scope|latency|fused> [trials] [--workers N] [--event-interval N]
-//!     [--quiet] [--no-log] [--current-thread] [--spawned] [--show P]
+//!     <cancel|pinned|wrapped|abort|token|scope|latency|fused> [trials] [--workers N]
+//!     [--event-interval N] [--quiet] [--no-log] [--current-thread] [--spawned] [--show P]
+//!     [--placement]
 //! ```
 //!
 //! * `cancel`: workload 5 as `compare` runs it (10 stages blocked on full
 //!   channels of 128, weir `Context` in each stage's `select!`, a
 //!   `WaitGroup` join), with every stage future and the join wrapped;
+//! * `pinned`: the same stages with one `cancelled()` per stage, pinned
+//!   before its loop and raced by `&mut` in each `select!` (the form
+//!   `Context::cancelled`'s docs recommend);
+//! * `wrapped`: the same stages without a cancel branch, each whole stage
+//!   raced against its context's `cancelled()` in one `select!` (a
+//!   weir-stage scope task's shape, joined with the same `WaitGroup`; the
+//!   wrapper inside the `select!` logs polls and ends, not the wake-ups);
 //! * `abort`: the same stages without a cancel branch, ended by
 //!   `JoinHandle::abort` (tokio's own way to end a task), same join;
 //! * `token`: the same stages with tokio-util's `CancellationToken`;
@@ -51,6 +59,10 @@
 //! trial; the joiner is the driver task. `--show 99` prints the timeline
 //! of the trial at p99 instead of the median one. The timeline's "cancel
 //! returned" marks when the cancel call (or the aborts) came back.
+//! `--placement` reads, before each cancel trial and outside its timed
+//! window, the CPU each worker thread last ran on (`/proc/self/task/*/stat`),
+//! and prints p50 / p99 apart for the trials that began with every worker
+//! on one CPU and those that began with them spread over several.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -214,6 +226,8 @@ enum Mode {
     Abort,
     Token,
     Scope,
+    Wrapped,
+    Pinned,
     Latency,
     Fused,
 }
@@ -249,6 +263,8 @@ fn options() -> Options {
             "abort" => o.mode = Mode::Abort,
             "token" => o.mode = Mode::Token,
             "scope" => o.mode = Mode::Scope,
+            "wrapped" => o.mode = Mode::Wrapped,
+            "pinned" => o.mode = Mode::Pinned,
             "latency" => o.mode = Mode::Latency,
             "fused" => o.mode = Mode::Fused,
             "--workers" => o.workers = args.next().and_then(|v| v.parse().ok()),
@@ -258,14 +274,17 @@ fn options() -> Options {
             "--spawned" => o.spawned = true,
             "--show" => o.show = args.next().and_then(|v| v.parse().ok()).unwrap_or(50.0),
             "--no-log" => NO_LOG.store(true, Ordering::Relaxed),
+            "--placement" => PLACEMENT.store(true, Ordering::Relaxed),
             n => match n.parse() {
                 Ok(trials) => o.trials = trials,
                 Err(_) => {
                     // `--help` too: the usage, and no panic on a bad word.
                     eprintln!(
-                        "usage: profile_cancel <cancel|abort|token|scope|latency|fused> [trials] \
+                        "usage: profile_cancel \
+                         <cancel|pinned|wrapped|abort|token|scope|latency|fused> [trials] \
                          [--workers N] [--event-interval N] [--quiet] [--no-log] \
-                         [--current-thread] [--spawned] [--show P]\n({n:?} is none of these)"
+                         [--current-thread] [--spawned] [--show P] [--placement]\n\
+                         ({n:?} is none of these)"
                     );
                     std::process::exit(2);
                 }
@@ -441,6 +460,66 @@ impl Stages {
         for s in 0..STAGES {
             let tx = chans_tx[s].clone();
             let rx = (s > 0).then(|| chans_rx[s - 1].clone());
+            if mode == Mode::Pinned {
+                let ctx = ctx.clone();
+                let stage = async move {
+                    let mut done = std::pin::pin!(ctx.cancelled());
+                    let mut i = 0u64;
+                    loop {
+                        let v = match &rx {
+                            None => {
+                                i += 1;
+                                i
+                            }
+                            Some(rx) => match tokio::select! {
+                                v = rx.recv() => v,
+                                _ = &mut done => return,
+                            } {
+                                Some(v) => v,
+                                None => return,
+                            },
+                        };
+                        let sent = tokio::select! {
+                            r = tx.send(v) => r,
+                            _ = &mut done => return,
+                        };
+                        if sent.is_err() {
+                            return;
+                        }
+                    }
+                };
+                handles.push(wg.go(Traced::new(s as u16, stage)));
+                continue;
+            }
+            if mode == Mode::Wrapped {
+                let ctx = ctx.clone();
+                let inner = Traced::new(s as u16, async move {
+                    let mut i = 0u64;
+                    loop {
+                        let v = match &rx {
+                            None => {
+                                i += 1;
+                                i
+                            }
+                            Some(rx) => match rx.recv().await {
+                                Some(v) => v,
+                                None => return,
+                            },
+                        };
+                        if tx.send(v).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let stage = async move {
+                    tokio::select! {
+                        _ = ctx.cancelled() => {}
+                        _ = inner => {}
+                    }
+                };
+                handles.push(wg.go(stage));
+                continue;
+            }
             if let Some(scope) = &scope {
                 scope.spawn(Traced::new(s as u16, async move {
                     let mut i = 0u64;
@@ -530,7 +609,7 @@ impl Stages {
         log(Kind::Start);
         match (self.mode, &self.scope) {
             (_, Some(scope)) => scope.cancel(),
-            (Mode::Cancel, _) => {
+            (Mode::Cancel | Mode::Wrapped | Mode::Pinned, _) => {
                 self.handle.cancel();
             }
             (Mode::Token, _) => self.token.cancel(),
@@ -573,9 +652,12 @@ fn cancel_trial(rt: &tokio::runtime::Runtime, mode: Mode) -> (Duration, Vec<Even
         pause(Duration::from_micros(10));
     }
     pause(Duration::from_micros(100));
+    let before = placement();
     let (t0, csw0) = stages.end();
     rt.block_on(stages.join());
-    finish(t0, csw0)
+    let trial = finish(t0, csw0);
+    record_placement(before, trial.0);
+    trial
 }
 
 /// One cancellation trial in the spawned driver (`--spawned`, as
@@ -588,9 +670,55 @@ async fn cancel_trial_spawned(mode: Mode) -> (Duration, Vec<Event>, u64) {
         tokio::time::sleep(Duration::from_micros(10)).await;
     }
     tokio::time::sleep(Duration::from_micros(100)).await;
+    let before = placement();
     let (t0, csw0) = stages.end();
     stages.join().await;
-    finish(t0, csw0)
+    let trial = finish(t0, csw0);
+    record_placement(before, trial.0);
+    trial
+}
+
+/// `--placement`: before each cancel trial (outside the timed window), the
+/// CPU each worker thread last ran on, from `/proc/self/task/*/stat`.
+static PLACEMENT: AtomicBool = AtomicBool::new(false);
+
+/// Per trial with `--placement`: its time, and whether every worker had
+/// last run on one CPU.
+fn placements() -> &'static Mutex<Vec<(Duration, bool)>> {
+    static PLACED: OnceLock<Mutex<Vec<(Duration, bool)>>> = OnceLock::new();
+    PLACED.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// The CPUs the runtime's worker threads last ran on (`None` without
+/// `--placement`). Threads are told apart by tokio's default name
+/// ("tokio-rt-worker" in `comm`).
+fn placement() -> Option<Vec<u32>> {
+    if !PLACEMENT.load(Ordering::Relaxed) {
+        return None;
+    }
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    let cpus = tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|comm| comm.starts_with("tokio-rt-w"))
+        })
+        .filter_map(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+            // Field 39, "processor"; the fields after the name (field 2,
+            // in parentheses) start at field 3.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            rest.split(' ').nth(36)?.parse().ok()
+        })
+        .collect();
+    Some(cpus)
+}
+
+fn record_placement(before: Option<Vec<u32>>, took: Duration) {
+    if let Some(cpus) = before {
+        let one_cpu = cpus.windows(2).all(|w| w[0] == w[1]);
+        placements().lock().unwrap().push((took, one_cpu));
+    }
 }
 
 /// The latency workload's pipeline, and one trial on it.
@@ -799,6 +927,28 @@ fn main() {
         for (i, what) in names.iter().enumerate() {
             let m = median(split.iter().map(|p| p[i]).collect());
             println!("  {what:<24} {:>6.2}", m as f64 / 1e3);
+        }
+    }
+    let placed = placements().lock().unwrap().clone();
+    if !placed.is_empty() {
+        println!("workers' last CPUs before the cancel:");
+        for (what, one) in [("all on one CPU", true), ("on two or more", false)] {
+            let mut times: Vec<Duration> = placed
+                .iter()
+                .filter(|(_, o)| *o == one)
+                .map(|(t, _)| *t)
+                .collect();
+            if times.is_empty() {
+                println!("  {what:<15} 0 trials");
+                continue;
+            }
+            let n = times.len();
+            let (p50, p99) = percentiles(&mut times);
+            println!(
+                "  {what:<15} {n:>4} trials: p50 {:.1} µs  p99 {:.1} µs",
+                p50.as_secs_f64() * 1e6,
+                p99.as_secs_f64() * 1e6
+            );
         }
     }
     if !o.quiet {
