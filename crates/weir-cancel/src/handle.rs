@@ -73,7 +73,11 @@ impl CancelHandle {
     ///   `cancel` and then keeps its thread busy without awaiting delays
     ///   them until it does — as it delays every task its worker holds;
     ///   one that blocks until a waiting *task* answers waits for ever
-    ///   (don't block in async code).
+    ///   (don't block in async code). That one wake-up of an idle worker
+    ///   is tokio's, and on a VM it is most of a small cancel's time when
+    ///   that worker's thread last ran on another vCPU (10–15 µs of ten
+    ///   stages' 22–35 µs, `docs/profiling.md` §22); a runtime with one
+    ///   worker makes none (the guide's latency chapter).
     /// * **On a thread in the runtime's context that is not running one of
     ///   its tasks** (an `async main`'s `block_on`, a thread after
     ///   `Runtime::enter`), they are handed to one task spawned on that
