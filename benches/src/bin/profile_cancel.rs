@@ -446,6 +446,30 @@ struct Stages {
     _chans_rx: Vec<chan::Receiver<u64>>,
 }
 
+/// A stage with no cancel branch of its own (the first one makes numbers,
+/// the others pass on what they receive): what a `scope` task runs, and
+/// what `wrapped` races against its context. Ends when its input closes
+/// or its output's receivers are gone.
+async fn plain_stage(
+    rx: Option<chan::Receiver<u64>>,
+    tx: chan::Sender<u64>,
+) -> Result<(), chan::SendError<u64>> {
+    let mut i = 0u64;
+    loop {
+        let v = match &rx {
+            None => {
+                i += 1;
+                i
+            }
+            Some(rx) => match rx.recv().await {
+                Some(v) => v,
+                None => return Ok(()),
+            },
+        };
+        tx.send(v).await?;
+    }
+}
+
 impl Stages {
     /// Starts the stages of `mode` (the caller is in the runtime's context).
     fn start(mode: Mode) -> Stages {
@@ -493,24 +517,7 @@ impl Stages {
             }
             if mode == Mode::Wrapped {
                 let ctx = ctx.clone();
-                let inner = Traced::new(s as u16, async move {
-                    let mut i = 0u64;
-                    loop {
-                        let v = match &rx {
-                            None => {
-                                i += 1;
-                                i
-                            }
-                            Some(rx) => match rx.recv().await {
-                                Some(v) => v,
-                                None => return,
-                            },
-                        };
-                        if tx.send(v).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+                let inner = Traced::new(s as u16, plain_stage(rx, tx));
                 let stage = async move {
                     tokio::select! {
                         _ = ctx.cancelled() => {}
@@ -521,22 +528,7 @@ impl Stages {
                 continue;
             }
             if let Some(scope) = &scope {
-                scope.spawn(Traced::new(s as u16, async move {
-                    let mut i = 0u64;
-                    loop {
-                        let v = match &rx {
-                            None => {
-                                i += 1;
-                                i
-                            }
-                            Some(rx) => match rx.recv().await {
-                                Some(v) => v,
-                                None => return Ok::<(), chan::SendError<u64>>(()),
-                            },
-                        };
-                        tx.send(v).await?;
-                    }
-                }));
+                scope.spawn(Traced::new(s as u16, plain_stage(rx, tx)));
                 continue;
             }
             let (ctx, token) = (ctx.clone(), token.clone());
