@@ -256,9 +256,15 @@ fn cancel_in_a_task_wakes_waiting_tasks_on_the_cancellers_worker() {
     let (canceller, ended) = rt.block_on(async move {
         let (ctx, handle) = Context::background().with_cancel();
         let started = Arc::new(tokio::sync::Barrier::new(11));
+        // Waiters pending in their last wait. The cancel comes after all
+        // ten: a waiter polled after the cancel but before the deferred
+        // wake-ups sees the flag and ends unwoken (correctly), and would
+        // leave nothing to note.
+        let waiting = Arc::new(AtomicUsize::new(0));
         let waiters: Vec<_> = (0..10)
             .map(|_| {
                 let (ctx, started, woken_tx) = (ctx.clone(), started.clone(), woken_tx.clone());
+                let waiting = waiting.clone();
                 tokio::spawn(async move {
                     let mut done = pin!(ctx.cancelled());
                     std::future::poll_fn(|cx| {
@@ -268,11 +274,22 @@ fn cancel_in_a_task_wakes_waiting_tasks_on_the_cancellers_worker() {
                     })
                     .await;
                     started.wait().await;
-                    std::future::poll_fn(|cx| poll_noted(done.as_mut(), cx, &woken_tx)).await;
+                    let mut counted = false;
+                    std::future::poll_fn(|cx| {
+                        let polled = poll_noted(done.as_mut(), cx, &woken_tx);
+                        if polled.is_pending() && !std::mem::replace(&mut counted, true) {
+                            waiting.fetch_add(1, Ordering::SeqCst);
+                        }
+                        polled
+                    })
+                    .await;
                 })
             })
             .collect();
         started.wait().await;
+        while waiting.load(Ordering::SeqCst) < 10 {
+            tokio::task::yield_now().await;
+        }
         let canceller = tokio::spawn(async move {
             assert!(handle.cancel());
             let me = std::thread::current().id();
