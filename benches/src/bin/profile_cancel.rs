@@ -706,8 +706,10 @@ fn placement() -> Option<Vec<u32>> {
     Some(cpus)
 }
 
+/// Notes a trial's time under its placement (none when no worker thread
+/// was found by name).
 fn record_placement(before: Option<Vec<u32>>, took: Duration) {
-    if let Some(cpus) = before {
+    if let Some(cpus) = before.filter(|cpus| !cpus.is_empty()) {
         let one_cpu = cpus.windows(2).all(|w| w[0] == w[1]);
         placements().lock().unwrap().push((took, one_cpu));
     }
